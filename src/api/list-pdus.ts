@@ -1,0 +1,28 @@
+import type { CaptureInput } from '../capture/capture-reader.js';
+import type { NvmeConnection, PduEvent, PduSink } from '../nvme-tcp/types.js';
+import { runPipeline, type PipelineOptions, type PipelineResult } from './pipeline.js';
+
+export interface ListPdusOptions extends PipelineOptions {
+  /** Also hand over PDUs whose bytes were not all captured (tshark shows none of them). */
+  includeIncomplete?: boolean;
+}
+
+/** Streams every PDU of a capture to `onPdu`, in the order their last byte arrived. */
+export async function listPdus(
+  input: CaptureInput,
+  onPdu: (pdu: PduEvent, conn: NvmeConnection) => void,
+  options: ListPdusOptions = {},
+): Promise<PipelineResult> {
+  const sink: PduSink = {
+    connection() {},
+    packet() {},
+    tcpFlag() {},
+    diagnostic() {},
+    closed() {},
+    pdu(pdu, conn) {
+      if (pdu.incomplete && !options.includeIncomplete) return;
+      onPdu(pdu, conn);
+    },
+  };
+  return runPipeline(input, sink, options);
+}

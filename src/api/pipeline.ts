@@ -1,0 +1,56 @@
+import { readCapture, type CaptureInput } from '../capture/capture-reader.js';
+import type { CaptureInfo, CaptureProblem } from '../capture/types.js';
+import { CaptureError } from '../common/errors.js';
+import { isSupportedLinkType, PacketDecoder } from '../decode/packet-decoder.js';
+import type { DecodeStats } from '../decode/types.js';
+import { TcpReassembler } from '../reassembly/tcp-reassembler.js';
+import { DEFAULT_LIMITS, type ReassemblyStats } from '../reassembly/types.js';
+import { DEFAULT_PORTS, NvmeTcpDecoder } from '../nvme-tcp/nvme-tcp-decoder.js';
+import type { PduSink } from '../nvme-tcp/types.js';
+
+export interface PipelineOptions {
+  /** TCP ports that carry NVMe/TCP (an ICReq on any other port is found too). */
+  ports?: number[];
+  onProgress?: (bytesRead: number, totalBytes: number | undefined) => void;
+  /** Name for messages when the input is a stream. */
+  name?: string;
+  /** Awaited after each chunk of the capture: lets output drain. */
+  afterChunk?: () => Promise<void> | void;
+}
+
+export interface PipelineResult {
+  capture: CaptureInfo;
+  problem?: CaptureProblem;
+  decode: DecodeStats;
+  reassembly: ReassemblyStats;
+  pdus: number;
+}
+
+/**
+ * Runs capture → decode → reassembly → NVMe/TCP framing, pushing every PDU
+ * into `sink`. The only asynchronous step is reading the file.
+ */
+export async function runPipeline(input: CaptureInput, sink: PduSink, options: PipelineOptions = {}): Promise<PipelineResult> {
+  const nvme = new NvmeTcpDecoder(sink, { ports: options.ports ?? DEFAULT_PORTS });
+  const reassembler = new TcpReassembler(nvme, DEFAULT_LIMITS);
+  const decoder = new PacketDecoder(reassembler);
+  const read = await readCapture(input, decoder, { onProgress: options.onProgress, name: options.name, afterChunk: options.afterChunk });
+  reassembler.finish();
+  const stats = decoder.stats;
+  const unsupported = Object.keys(stats.unsupportedLinkTypes);
+  if (stats.packets > 0 && unsupported.length > 0 && stats.packets === sumValues(stats.unsupportedLinkTypes)) {
+    const name = typeof input === 'string' ? (input === '-' ? '<stdin>' : input) : options.name ?? '<stream>';
+    throw new CaptureError(name, undefined, `unsupported link type ${unsupported.join(', ')} (supported: ${supportedList()})`);
+  }
+  return { capture: read.info, problem: read.problem, decode: stats, reassembly: reassembler.stats, pdus: nvme.pduCount };
+}
+
+function sumValues(record: Record<string, number>): number {
+  let total = 0;
+  for (const v of Object.values(record)) total += v;
+  return total;
+}
+
+function supportedList(): string {
+  return [0, 1, 12, 14, 101, 108, 113, 228, 229, 276].filter(isSupportedLinkType).join(', ');
+}

@@ -1,0 +1,71 @@
+import { MAX_RECORD_BYTES, RecordFramer } from './record-framer.js';
+import type { CaptureInfo, CaptureRecord, CaptureSink } from './types.js';
+
+const FILE_HEADER = 24;
+const RECORD_HEADER = 16;
+
+/** Classic libpcap: either byte order, microsecond or nanosecond magic. */
+export class PcapFramer extends RecordFramer {
+  private littleEndian = true;
+  private fracPerSecond = 1e6;
+  private linkType = 0;
+  private headerSeen = false;
+  private readonly rec: CaptureRecord = {
+    frame: 0, time: 0, linkType: 0, bytes: new Uint8Array(0), offset: 0, capLen: 0, origLen: 0, fileOffset: 0,
+  };
+
+  constructor(
+    private readonly sink: CaptureSink,
+    private readonly info: CaptureInfo,
+  ) {
+    super();
+  }
+
+  protected recordSize(b: Uint8Array, off: number, avail: number): number {
+    if (!this.headerSeen) return FILE_HEADER;
+    if (avail < RECORD_HEADER) return RECORD_HEADER;
+    const capLen = this.u32(b, off + 8);
+    if (capLen > MAX_RECORD_BYTES) this.fail(0, `packet record claims ${capLen} captured bytes`);
+    return RECORD_HEADER + capLen;
+  }
+
+  protected handleRecord(b: Uint8Array, off: number, size: number): void {
+    if (!this.headerSeen) return this.readFileHeader(b, off);
+    const r = this.rec;
+    const sec = this.u32(b, off);
+    const frac = this.u32(b, off + 4);
+    r.frame++;
+    r.time = sec + frac / this.fracPerSecond;
+    r.capLen = size - RECORD_HEADER;
+    r.origLen = this.u32(b, off + 12);
+    r.bytes = b;
+    r.offset = off + RECORD_HEADER;
+    r.fileOffset = this.streamOffset;
+    this.info.frames = r.frame;
+    this.sink.record(r);
+  }
+
+  private readFileHeader(b: Uint8Array, off: number): void {
+    const magicLE = b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24);
+    const magic = magicLE >>> 0;
+    if (magic === 0xa1b2c3d4 || magic === 0xa1b23c4d) this.littleEndian = true;
+    else if (magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1) this.littleEndian = false;
+    else this.fail(0, 'not a pcap file header');
+    const be = this.u32(b, off);
+    this.fracPerSecond = be === 0xa1b23c4d ? 1e9 : 1e6;
+    // The upper bits of the link-type field carry FCS information, not the type.
+    this.linkType = this.u32(b, off + 20) & 0x03ffffff;
+    this.rec.linkType = this.linkType;
+    this.headerSeen = true;
+    this.info.format = 'pcap';
+    this.info.byteOrder = this.littleEndian ? 'little' : 'big';
+    this.info.timeResolution = this.fracPerSecond === 1e9 ? 'ns' : 'us';
+    this.info.linkTypes = [this.linkType];
+  }
+
+  private u32(b: Uint8Array, o: number): number {
+    return this.littleEndian
+      ? (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0
+      : ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  }
+}

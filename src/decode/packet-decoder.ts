@@ -1,0 +1,196 @@
+import type { CaptureRecord, CaptureSink } from '../capture/types.js';
+import type { DecodeStats, SegmentSink, TcpSegment } from './types.js';
+
+/** LINKTYPE_* values (tcpdump.org/linktypes.html) this decoder understands. */
+export const LinkType = {
+  NULL: 0,
+  ETHERNET: 1,
+  RAW: 101,
+  RAW_OLD_BSD: 12,
+  RAW_OLD_OPENBSD: 14,
+  LOOP: 108,
+  LINUX_SLL: 113,
+  LINUX_SLL2: 276,
+  IPV4: 228,
+  IPV6: 229,
+} as const;
+
+const ETH_IPV4 = 0x0800;
+const ETH_IPV6 = 0x86dd;
+
+export function isSupportedLinkType(linkType: number): boolean {
+  return Object.values(LinkType).includes(linkType as never);
+}
+
+/** Link layer → IP → TCP, with no allocation per packet. */
+export class PacketDecoder implements CaptureSink {
+  readonly stats: DecodeStats = {
+    packets: 0, tcpSegments: 0, nonIp: 0, nonTcp: 0, ipFragments: 0, malformed: 0,
+    unsupportedLinkTypes: {}, truncatedFrames: 0, firstTruncatedFrame: 0,
+  };
+  private readonly seg: TcpSegment = {
+    frame: 0, time: 0, ipVersion: 4, src0: 0, src1: 0, src2: 0, src3: 0, dst0: 0, dst1: 0, dst2: 0, dst3: 0,
+    srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, bytes: new Uint8Array(0), payloadOffset: 0, payloadLength: 0, payloadMissing: 0,
+  };
+
+  constructor(private readonly sink: SegmentSink) {}
+
+  record(r: CaptureRecord): void {
+    this.stats.packets++;
+    if (r.capLen < r.origLen) {
+      this.stats.truncatedFrames++;
+      if (this.stats.firstTruncatedFrame === 0) this.stats.firstTruncatedFrame = r.frame;
+    }
+    const b = r.bytes;
+    const end = r.offset + r.capLen;
+    let p = r.offset;
+    let etherType: number;
+    switch (r.linkType) {
+      case LinkType.ETHERNET: {
+        if (end - p < 14) return this.malformed();
+        etherType = (b[p + 12] << 8) | b[p + 13];
+        p += 14;
+        // 802.1Q, 802.1ad and the old QinQ tag: 4 bytes each, any depth.
+        while (etherType === 0x8100 || etherType === 0x88a8 || etherType === 0x9100) {
+          if (end - p < 4) return this.malformed();
+          etherType = (b[p + 2] << 8) | b[p + 3];
+          p += 4;
+        }
+        break;
+      }
+      case LinkType.LINUX_SLL:
+        if (end - p < 16) return this.malformed();
+        etherType = (b[p + 14] << 8) | b[p + 15];
+        p += 16;
+        break;
+      case LinkType.LINUX_SLL2:
+        if (end - p < 20) return this.malformed();
+        etherType = (b[p] << 8) | b[p + 1];
+        p += 20;
+        break;
+      case LinkType.NULL:
+      case LinkType.LOOP: {
+        if (end - p < 4) return this.malformed();
+        // NULL stores the address family in the capturing host's byte order, LOOP in network order.
+        const family = r.linkType === LinkType.LOOP || (b[p] === 0 && b[p + 3] === 0)
+          ? (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]
+          : b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24);
+        p += 4;
+        etherType = family === 2 ? ETH_IPV4 : family === 24 || family === 28 || family === 30 ? ETH_IPV6 : 0;
+        break;
+      }
+      case LinkType.RAW:
+      case LinkType.RAW_OLD_BSD:
+      case LinkType.RAW_OLD_OPENBSD:
+      case LinkType.IPV4:
+      case LinkType.IPV6:
+        if (end - p < 1) return this.malformed();
+        etherType = b[p] >> 4 === 6 ? ETH_IPV6 : ETH_IPV4;
+        break;
+      default: {
+        const key = String(r.linkType);
+        this.stats.unsupportedLinkTypes[key] = (this.stats.unsupportedLinkTypes[key] ?? 0) + 1;
+        return;
+      }
+    }
+    const wireMissing = r.origLen - r.capLen;
+    if (etherType === ETH_IPV4) this.ipv4(r, b, p, end, wireMissing);
+    else if (etherType === ETH_IPV6) this.ipv6(r, b, p, end, wireMissing);
+    else this.stats.nonIp++;
+  }
+
+  private ipv4(r: CaptureRecord, b: Uint8Array, p: number, end: number, wireMissing: number): void {
+    if (end - p < 20 || b[p] >> 4 !== 4) return this.malformed();
+    const ihl = (b[p] & 15) * 4;
+    let total = (b[p + 2] << 8) | b[p + 3];
+    if (ihl < 20) return this.malformed();
+    // Segmentation offload captures may carry total length 0: the frame is the datagram.
+    if (total === 0) total = end - p + wireMissing;
+    if (total < ihl) return this.malformed();
+    const fragment = ((b[p + 6] & 0x3f) << 8) | b[p + 7];
+    if (fragment !== 0) {
+      this.stats.ipFragments++;
+      return;
+    }
+    if (b[p + 9] !== 6) {
+      this.stats.nonTcp++;
+      return;
+    }
+    const s = this.seg;
+    s.ipVersion = 4;
+    s.src0 = s.src1 = s.src2 = s.dst0 = s.dst1 = s.dst2 = 0;
+    s.src3 = ((b[p + 12] << 24) | (b[p + 13] << 16) | (b[p + 14] << 8) | b[p + 15]) >>> 0;
+    s.dst3 = ((b[p + 16] << 24) | (b[p + 17] << 16) | (b[p + 18] << 8) | b[p + 19]) >>> 0;
+    this.tcp(r, b, p + ihl, p + total, end);
+  }
+
+  private ipv6(r: CaptureRecord, b: Uint8Array, p: number, end: number, wireMissing: number): void {
+    if (end - p < 40 || b[p] >> 4 !== 6) return this.malformed();
+    let payloadLength = (b[p + 4] << 8) | b[p + 5];
+    let next = b[p + 6];
+    const s = this.seg;
+    s.ipVersion = 6;
+    s.src0 = this.u32(b, p + 8); s.src1 = this.u32(b, p + 12); s.src2 = this.u32(b, p + 16); s.src3 = this.u32(b, p + 20);
+    s.dst0 = this.u32(b, p + 24); s.dst1 = this.u32(b, p + 28); s.dst2 = this.u32(b, p + 32); s.dst3 = this.u32(b, p + 36);
+    if (payloadLength === 0) payloadLength = end - p - 40 + wireMissing; // jumbogram or offload
+    const datagramEnd = p + 40 + payloadLength;
+    p += 40;
+    // Walk extension headers until TCP (or give up on anything else).
+    for (;;) {
+      if (next === 6) return this.tcp(r, b, p, datagramEnd, end);
+      if (next === 0 || next === 43 || next === 60 || next === 135 || next === 139 || next === 140) {
+        if (end - p < 2) return this.malformed();
+        next = b[p];
+        p += (b[p + 1] + 1) * 8;
+      } else if (next === 51) {
+        if (end - p < 2) return this.malformed();
+        next = b[p];
+        p += (b[p + 1] + 2) * 4;
+      } else if (next === 44) {
+        if (end - p < 8) return this.malformed();
+        const offsetAndMore = (b[p + 2] << 8) | b[p + 3];
+        if (offsetAndMore & 0xfff9) {
+          this.stats.ipFragments++;
+          return;
+        }
+        next = b[p];
+        p += 8;
+      } else {
+        this.stats.nonTcp++;
+        return;
+      }
+      if (p > datagramEnd) return this.malformed();
+    }
+  }
+
+  private tcp(r: CaptureRecord, b: Uint8Array, p: number, datagramEnd: number, end: number): void {
+    if (end - p < 20) return this.malformed();
+    const headerLength = (b[p + 12] >> 4) * 4;
+    if (headerLength < 20 || p + headerLength > datagramEnd) return this.malformed();
+    const s = this.seg;
+    s.frame = r.frame;
+    s.time = r.time;
+    s.srcPort = (b[p] << 8) | b[p + 1];
+    s.dstPort = (b[p + 2] << 8) | b[p + 3];
+    s.seq = this.u32(b, p + 4);
+    s.ack = this.u32(b, p + 8);
+    s.flags = b[p + 13];
+    s.bytes = b;
+    const payloadStart = p + headerLength;
+    // Bytes after the datagram (Ethernet padding) are not payload.
+    const capturedEnd = Math.min(end, datagramEnd);
+    s.payloadOffset = payloadStart;
+    s.payloadLength = Math.max(0, capturedEnd - payloadStart);
+    s.payloadMissing = Math.max(0, datagramEnd - Math.max(capturedEnd, payloadStart));
+    this.stats.tcpSegments++;
+    this.sink.segment(s);
+  }
+
+  private malformed(): void {
+    this.stats.malformed++;
+  }
+
+  private u32(b: Uint8Array, o: number): number {
+    return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  }
+}

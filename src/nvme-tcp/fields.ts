@@ -1,0 +1,92 @@
+import { readFixedString } from '../common/text.js';
+import { FABRICS_OPCODE, FCTYPE_CONNECT, FCTYPE_PROPERTY_GET, FCTYPE_PROPERTY_SET, hasLbaRange } from './opcodes.js';
+import type { ConnectData, Cqe, IdentifyController, Sqe } from './types.js';
+
+export function u16(b: Uint8Array, o: number): number {
+  return b[o] | (b[o + 1] << 8);
+}
+
+export function u32(b: Uint8Array, o: number): number {
+  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+}
+
+/** Little-endian 64-bit value as a number (exact below 2^53, which covers every real LBA). */
+export function u64(b: Uint8Array, o: number): number {
+  return u32(b, o + 4) * 4294967296 + u32(b, o);
+}
+
+/** Decodes the 64-byte SQE at b[o]. */
+export function decodeSqe(b: Uint8Array, o: number): Sqe {
+  const opcode = b[o];
+  const sqe: Sqe = {
+    opcode,
+    cid: u16(b, o + 2),
+    nsid: u32(b, o + 4),
+    dataLength: u32(b, o + 32),
+    cdw10: u32(b, o + 40),
+    cdw11: u32(b, o + 44),
+  };
+  if (opcode === FABRICS_OPCODE) {
+    const fctype = b[o + 4];
+    sqe.fctype = fctype;
+    sqe.nsid = 0;
+    if (fctype === FCTYPE_CONNECT) {
+      sqe.connect = { recfmt: u16(b, o + 40), qid: u16(b, o + 42), sqsize: u16(b, o + 44), cattr: b[o + 46], katoMs: u32(b, o + 48) };
+    } else if (fctype === FCTYPE_PROPERTY_SET || fctype === FCTYPE_PROPERTY_GET) {
+      const size = (b[o + 40] & 7) === 1 ? 8 : 4;
+      sqe.property = { offset: u32(b, o + 44), size };
+      if (fctype === FCTYPE_PROPERTY_SET) sqe.property.value = size === 8 ? u64(b, o + 48) : u32(b, o + 48);
+    }
+  } else {
+    sqe.cns = b[o + 40];
+    if (hasLbaRange(opcode)) {
+      sqe.slba = u64(b, o + 40);
+      sqe.nlb = u16(b, o + 48) + 1;
+    }
+  }
+  return sqe;
+}
+
+/** Decodes the 16-byte CQE at b[o]. */
+export function decodeCqe(b: Uint8Array, o: number): Cqe {
+  const status = u16(b, o + 14);
+  return {
+    dw0: u32(b, o),
+    dw1: u32(b, o + 4),
+    sqhd: u16(b, o + 8),
+    sqid: u16(b, o + 10),
+    cid: u16(b, o + 12),
+    sc: (status >> 1) & 0xff,
+    sct: (status >> 9) & 0x7,
+    crd: (status >> 12) & 0x3,
+    more: (status & 0x4000) !== 0,
+    dnr: (status & 0x8000) !== 0,
+  };
+}
+
+export const CONNECT_DATA_BYTES = 1024;
+
+export function decodeConnectData(b: Uint8Array): ConnectData {
+  let hostId = '';
+  for (let i = 0; i < 16; i++) hostId += b[i].toString(16).padStart(2, '0');
+  return { hostId, cntlid: u16(b, 16), subnqn: readFixedString(b, 256, 256), hostnqn: readFixedString(b, 512, 256) };
+}
+
+export const IDENTIFY_BYTES = 4096;
+/** CTRATT bit 6, Traffic Based Keep Alive Support. */
+const CTRATT_TBKAS = 1 << 6;
+
+export function decodeIdentifyController(b: Uint8Array): IdentifyController {
+  const ctratt = u32(b, 96);
+  return {
+    serial: readFixedString(b, 4, 20),
+    model: readFixedString(b, 24, 40),
+    firmware: readFixedString(b, 64, 8),
+    cntlid: u16(b, 78),
+    ctratt,
+    tbkas: (ctratt & CTRATT_TBKAS) !== 0,
+    kasMs: u16(b, 320) * 100,
+    cqtMs: u16(b, 386),
+    subnqn: readFixedString(b, 768, 256),
+  };
+}

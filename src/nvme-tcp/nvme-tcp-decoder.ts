@@ -1,0 +1,319 @@
+import type { FlagKind, Side, StreamSink, TcpConnection } from '../reassembly/types.js';
+import {
+  CONNECT_DATA_BYTES, decodeConnectData, decodeCqe, decodeIdentifyController, decodeSqe, IDENTIFY_BYTES, u16, u32,
+} from './fields.js';
+import { CONTROLLER_TYPES, EXPECTED_HLEN, HOST_TYPES } from './header-rules.js';
+import { ADMIN_IDENTIFY, FABRICS_OPCODE, FCTYPE_CONNECT } from './opcodes.js';
+import { PduFramer, type BodyPlan, type FramedPdu, type FramerCallbacks } from './pdu-framer.js';
+import {
+  PDU_TYPE_NAMES, PduFlag, PduType, type Direction, type NvmeConnection, type PduEvent, type PduSink,
+} from './types.js';
+
+export const DEFAULT_PORTS = [4420, 8009];
+const ALL_TYPES = new Set<number>([...HOST_TYPES, ...CONTROLLER_TYPES]);
+const NO_BODY: BodyPlan = { verifyDigest: false };
+/** Identify Controller data needed for CQT (bytes 386–387) and the subsystem NQN. */
+const IDENTIFY_CNS_CONTROLLER = 1;
+
+export interface DecoderOptions {
+  ports: number[];
+}
+
+interface SideState {
+  framer: PduFramer;
+  pending: PduEvent | undefined;
+  connectData: Uint8Array | undefined;
+  identify: { cid: number; data: Uint8Array } | undefined;
+}
+
+interface ConnState {
+  nvme: NvmeConnection;
+  /** 'candidate': on another port, waiting for an ICReq to prove it is NVMe/TCP. */
+  status: 'nvme' | 'candidate';
+  announced: boolean;
+  sides: [SideState, SideState];
+  /** Identify commands in flight on this queue, by CID: their data is collected. */
+  identifyCids: Set<number>;
+  identifyBuffers: Map<number, Uint8Array>;
+}
+
+/**
+ * The NVMe/TCP stage: decides which TCP connections carry NVMe/TCP and which
+ * side is the host, frames each direction into PDUs and decodes their fields.
+ * Keeps only the per-connection context decoding needs (queue id, digests,
+ * Identify data being collected), like the shared context of a dissector.
+ */
+export class NvmeTcpDecoder implements StreamSink {
+  private readonly ports: Set<number>;
+  private readonly states = new Map<TcpConnection, ConnState>();
+  private nextId = 1;
+  pduCount = 0;
+
+  constructor(
+    private readonly sink: PduSink,
+    options: DecoderOptions,
+  ) {
+    this.ports = new Set(options.ports);
+  }
+
+  opened(tcp: TcpConnection, firstPayload: Uint8Array | undefined): boolean {
+    const p0 = this.ports.has(tcp.endpoints[0].port);
+    const p1 = this.ports.has(tcp.endpoints[1].port);
+    let status: ConnState['status'];
+    if (p0 || p1) status = 'nvme';
+    else if (firstPayload) {
+      if (!looksLikeICReq(firstPayload, 0)) return false;
+      status = 'nvme';
+    } else if (tcp.sawOpen) status = 'candidate';
+    else return false;
+    const nvme: NvmeConnection = { id: 0, tcp, hostSide: undefined, roleSource: 'unknown', hdgst: false, ddgst: false };
+    if (p0 !== p1) {
+      nvme.hostSide = p1 ? 0 : 1;
+      nvme.roleSource = tcp.sawOpen && nvme.hostSide === 0 ? 'syn' : 'port';
+    } else if (tcp.sawOpen) {
+      nvme.hostSide = 0;
+      nvme.roleSource = 'syn';
+    }
+    const state: ConnState = {
+      nvme, status, announced: false,
+      sides: [this.newSide(nvme, 0), this.newSide(nvme, 1)],
+      identifyCids: new Set(), identifyBuffers: new Map(),
+    };
+    this.states.set(tcp, state);
+    if (status === 'nvme') this.announce(state);
+    return true;
+  }
+
+  packet(tcp: TcpConnection, side: Side, frame: number, time: number): void {
+    const s = this.states.get(tcp);
+    if (!s || !s.announced) return;
+    this.sink.packet(s.nvme, this.fromHost(s.nvme, side), frame, time);
+  }
+
+  data(tcp: TcpConnection, side: Side, bytes: Uint8Array, frame: number, time: number): boolean {
+    const s = this.states.get(tcp);
+    if (!s) return false;
+    if (s.status === 'candidate') {
+      const framer = s.sides[side].framer;
+      if (framer.streamOffset !== 0 || !looksLikeICReq(bytes, 0)) {
+        this.states.delete(tcp);
+        return false;
+      }
+      s.status = 'nvme';
+      this.announce(s);
+    }
+    s.sides[side].framer.push(bytes, frame, time);
+    return true;
+  }
+
+  gap(tcp: TcpConnection, side: Side, length: number, frame: number, time: number): void {
+    const s = this.states.get(tcp);
+    if (!s || !s.announced) return;
+    const framer = s.sides[side].framer;
+    this.sink.diagnostic({
+      conn: s.nvme.id, dir: this.dir(s.nvme, side), kind: 'gap', frame, time, streamOffset: framer.streamOffset, length,
+      message: `${length} bytes of the stream were not captured`,
+    }, s.nvme);
+    framer.gap(length, frame, time);
+  }
+
+  flag(tcp: TcpConnection, side: Side, kind: FlagKind, frame: number, time: number): void {
+    const s = this.states.get(tcp);
+    if (!s || !s.announced) return;
+    this.sink.tcpFlag(s.nvme, this.fromHost(s.nvme, side), kind, frame, time);
+  }
+
+  closed(tcp: TcpConnection): void {
+    const s = this.states.get(tcp);
+    if (!s) return;
+    this.states.delete(tcp);
+    if (!s.announced) return;
+    const last = Math.max(tcp.sides[0].lastFrame, tcp.sides[1].lastFrame);
+    const lastTime = Math.max(tcp.sides[0].lastTime, tcp.sides[1].lastTime);
+    s.sides[0].framer.end(last, lastTime);
+    s.sides[1].framer.end(last, lastTime);
+    this.sink.closed(s.nvme);
+  }
+
+  private announce(s: ConnState): void {
+    s.announced = true;
+    s.nvme.id = this.nextId++;
+    this.sink.connection(s.nvme);
+    // Flags seen before the connection was known to be NVMe/TCP.
+    const tcp = s.nvme.tcp;
+    for (const side of [0, 1] as Side[]) {
+      const f = tcp.sides[side];
+      if (f.synFrame !== undefined) this.sink.tcpFlag(s.nvme, this.fromHost(s.nvme, side), 'syn', f.synFrame, f.synTime as number);
+    }
+  }
+
+  private newSide(nvme: NvmeConnection, side: Side): SideState {
+    const callbacks: FramerCallbacks = {
+      header: (h, pdu) => this.onHeader(nvme, side, h, pdu),
+      complete: (pdu, frame, time) => this.onComplete(nvme, side, pdu, frame, time),
+      skipped: (kind, streamOffset, length, frame, time, message) => {
+        this.sink.diagnostic({ conn: nvme.id, dir: this.dir(nvme, side), kind, frame, time, streamOffset, length, message }, nvme);
+      },
+    };
+    return {
+      framer: new PduFramer(callbacks, this.allowedTypes(nvme, side), nvme.tcp.sawOpen),
+      pending: undefined, connectData: undefined, identify: undefined,
+    };
+  }
+
+  private allowedTypes(nvme: NvmeConnection, side: Side): Set<number> {
+    if (nvme.hostSide === undefined) return ALL_TYPES;
+    return side === nvme.hostSide ? HOST_TYPES : CONTROLLER_TYPES;
+  }
+
+  private fromHost(nvme: NvmeConnection, side: Side): boolean {
+    return nvme.hostSide === undefined ? side === 0 : side === nvme.hostSide;
+  }
+
+  private dir(nvme: NvmeConnection, side: Side): Direction {
+    return this.fromHost(nvme, side) ? 'h2c' : 'c2h';
+  }
+
+  /** Fixes the host side from what a PDU type proves, and tightens framing for both sides. */
+  private learnRole(s: ConnState, side: Side, type: number): void {
+    const nvme = s.nvme;
+    const isHostType = HOST_TYPES.has(type);
+    if (!isHostType && !CONTROLLER_TYPES.has(type)) return;
+    const hostSide = (isHostType ? side : side ^ 1) as Side;
+    if (type === PduType.ICReq) {
+      nvme.roleSource = 'icreq';
+    } else if (nvme.hostSide !== undefined) return;
+    else nvme.roleSource = 'pdu';
+    if (nvme.hostSide === hostSide) return;
+    nvme.hostSide = hostSide;
+    s.sides[0].framer.setAllowedTypes(this.allowedTypes(nvme, 0));
+    s.sides[1].framer.setAllowedTypes(this.allowedTypes(nvme, 1));
+  }
+
+  private onHeader(nvme: NvmeConnection, side: Side, h: Uint8Array, f: FramedPdu): BodyPlan {
+    const s = this.states.get(nvme.tcp) as ConnState;
+    const st = s.sides[side];
+    this.learnRole(s, side, f.type);
+    const pdu: PduEvent = {
+      conn: nvme.id, dir: this.dir(nvme, side), type: f.type, typeName: PDU_TYPE_NAMES[f.type] ?? 'unknown',
+      flags: f.flags, hlen: f.hlen, pdo: f.pdo, plen: f.plen, frame: 0, time: 0, firstFrame: f.firstFrame,
+      streamOffset: f.streamOffset,
+    };
+    if (nvme.qid !== undefined) pdu.qid = nvme.qid;
+    st.pending = pdu;
+    st.connectData = undefined;
+    st.identify = undefined;
+    const expected = EXPECTED_HLEN[f.type];
+    if (expected === undefined) return NO_BODY;
+    const full = h.length >= expected;
+    if (!full) {
+      pdu.violation = `header of ${h.length} bytes is shorter than hlen ${expected}`;
+      return NO_BODY;
+    }
+    const verifyDigest = (f.flags & PduFlag.DDGSTF) !== 0;
+    switch (f.type) {
+      case PduType.ICReq:
+        pdu.icreq = { pfv: u16(h, 8), hpda: h[10], hdgst: (h[11] & 1) !== 0, ddgst: (h[11] & 2) !== 0, maxr2t: u32(h, 12) };
+        return NO_BODY;
+      case PduType.ICResp:
+        pdu.icresp = { pfv: u16(h, 8), cpda: h[10], hdgst: (h[11] & 1) !== 0, ddgst: (h[11] & 2) !== 0, maxh2cdata: u32(h, 12) };
+        nvme.hdgst = pdu.icresp.hdgst;
+        nvme.ddgst = pdu.icresp.ddgst;
+        return NO_BODY;
+      case PduType.H2CTermReq:
+      case PduType.C2HTermReq:
+        pdu.term = { fes: u16(h, 8), fei: u32(h, 10) };
+        return NO_BODY;
+      case PduType.CapsuleCmd: {
+        const sqe = decodeSqe(h, 8);
+        pdu.sqe = sqe;
+        pdu.cid = sqe.cid;
+        const hd = f.flags & PduFlag.HDGSTF ? 4 : 0;
+        const dataStart = f.pdo > f.hlen + hd ? f.pdo : f.hlen + hd;
+        const inCapsule = Math.max(0, f.plen - dataStart - (verifyDigest ? 4 : 0));
+        if (inCapsule > 0) pdu.inCapsuleLength = inCapsule;
+        if (sqe.connect) {
+          nvme.qid = sqe.connect.qid;
+          pdu.qid = nvme.qid;
+          if (sqe.opcode === FABRICS_OPCODE && sqe.fctype === FCTYPE_CONNECT && inCapsule > 0) {
+            st.connectData = new Uint8Array(CONNECT_DATA_BYTES);
+            return { collect: st.connectData, collectBase: 0, verifyDigest };
+          }
+        }
+        if (sqe.opcode === ADMIN_IDENTIFY && sqe.cns === IDENTIFY_CNS_CONTROLLER && nvme.qid === 0) {
+          s.identifyCids.add(sqe.cid);
+        }
+        return { verifyDigest };
+      }
+      case PduType.CapsuleResp: {
+        pdu.cqe = decodeCqe(h, 8);
+        pdu.cid = pdu.cqe.cid;
+        s.identifyCids.delete(pdu.cid);
+        s.identifyBuffers.delete(pdu.cid);
+        return NO_BODY;
+      }
+      case PduType.H2CData:
+      case PduType.C2HData: {
+        const cid = u16(h, 8);
+        pdu.cid = cid;
+        const datao = u32(h, 12);
+        pdu.data = {
+          ttag: u16(h, 10), datao, datal: u32(h, 16),
+          last: (f.flags & PduFlag.LAST_PDU) !== 0, success: (f.flags & PduFlag.SUCCESS) !== 0,
+        };
+        const dd = verifyDigest ? 4 : 0;
+        const hd = f.flags & PduFlag.HDGSTF ? 4 : 0;
+        if (pdu.data.datal !== f.plen - Math.max(f.pdo, f.hlen + hd) - dd) {
+          pdu.violation = `DATAL ${pdu.data.datal} does not match PLEN ${f.plen} and PDO ${f.pdo}`;
+        }
+        if (f.type === PduType.H2CData && pdu.data.success) pdu.violation = 'H2CData with the SUCCESS flag';
+        if (pdu.data.success && !pdu.data.last) pdu.violation = 'C2HData with SUCCESS but without LAST_PDU';
+        if (f.type === PduType.C2HData && s.identifyCids.has(cid)) {
+          let buf = s.identifyBuffers.get(cid);
+          if (!buf) {
+            buf = new Uint8Array(IDENTIFY_BYTES);
+            s.identifyBuffers.set(cid, buf);
+          }
+          st.identify = { cid, data: buf };
+          return { collect: buf, collectBase: datao, verifyDigest };
+        }
+        return { verifyDigest };
+      }
+      case PduType.R2T:
+        pdu.cid = u16(h, 8);
+        pdu.r2t = { ttag: u16(h, 10), r2to: u32(h, 12), r2tl: u32(h, 16) };
+        return NO_BODY;
+      default:
+        return NO_BODY;
+    }
+  }
+
+  private onComplete(nvme: NvmeConnection, side: Side, f: FramedPdu, frame: number, time: number): void {
+    const s = this.states.get(nvme.tcp) as ConnState;
+    const st = s.sides[side];
+    const pdu = st.pending;
+    if (!pdu) return;
+    st.pending = undefined;
+    pdu.frame = frame;
+    pdu.time = time;
+    if (f.hdgstOk !== undefined) pdu.hdgstOk = f.hdgstOk;
+    if (f.ddgstOk !== undefined) pdu.ddgstOk = f.ddgstOk;
+    if (f.missing > 0) pdu.incomplete = true;
+    if (st.connectData && f.collected >= 768) pdu.connectData = decodeConnectData(st.connectData);
+    if (st.identify && pdu.data?.last) {
+      pdu.identify = decodeIdentifyController(st.identify.data);
+      s.identifyBuffers.delete(st.identify.cid);
+      s.identifyCids.delete(st.identify.cid);
+    }
+    st.connectData = undefined;
+    st.identify = undefined;
+    this.pduCount++;
+    this.sink.pdu(pdu, nvme);
+  }
+}
+
+/** An ICReq at b[o]: type 0, hlen 128, plen 128. */
+export function looksLikeICReq(b: Uint8Array, o: number): boolean {
+  return b.length - o >= 8 && b[o] === PduType.ICReq && b[o + 2] === 128 && b[o + 3] === 0 &&
+    b[o + 4] === 128 && b[o + 5] === 0 && b[o + 6] === 0 && b[o + 7] === 0;
+}

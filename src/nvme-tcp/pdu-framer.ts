@@ -1,0 +1,407 @@
+import { crc32cUpdate } from './crc32c.js';
+import { frameableLength, hasDataDigest, hasHeaderDigest, isPlausibleHeader } from './header-rules.js';
+
+/** What to do with the bytes after a PDU's header. */
+export interface BodyPlan {
+  /** Copy data bytes here: data byte k goes to collect[collectBase + k] while it fits. */
+  collect?: Uint8Array;
+  collectBase?: number;
+  /** Compute CRC32C over the data to check the data digest. */
+  verifyDigest: boolean;
+}
+
+/** The PDU being framed, shared with the callbacks; reused. */
+export interface FramedPdu {
+  type: number;
+  flags: number;
+  hlen: number;
+  pdo: number;
+  plen: number;
+  streamOffset: number;
+  firstFrame: number;
+  firstTime: number;
+  /** Header digest: undefined when absent. */
+  hdgstOk: boolean | undefined;
+  /** Data digest: undefined when absent or not checkable (bytes missing). */
+  ddgstOk: boolean | undefined;
+  /** Bytes of the PDU that were never captured. */
+  missing: number;
+  /** Data bytes copied into the plan's collect buffer. */
+  collected: number;
+}
+
+export interface FramerCallbacks {
+  /** Header (hlen bytes, then the digest if any) complete: decode it and plan the body. */
+  header(header: Uint8Array, pdu: FramedPdu): BodyPlan;
+  /** The PDU's last byte arrived, or the stream ended or lost bytes inside it (`pdu.missing` > 0). */
+  complete(pdu: FramedPdu, frame: number, time: number): void;
+  /** Bytes that are not PDUs: skipped while hunting for a boundary, or lost. */
+  skipped(kind: 'resync' | 'garbage' | 'truncated-pdu', streamOffset: number, length: number, frame: number, time: number, message: string): void;
+}
+
+const MAX_HEADER = 255 + 4;
+/** Bytes buffered while looking for a PDU boundary before the oldest are given up. */
+export const HUNT_LIMIT = 4 * 1024 * 1024;
+/** Consecutive plausible headers that confirm a boundary. */
+const CONFIRMATIONS = 3;
+
+type State = 'header' | 'body' | 'hunt';
+
+/**
+ * Frames one direction of an NVMe/TCP stream into PDUs: fixed 8-byte common
+ * header, `plen` at offset 4. Header bytes are copied (they are small), body
+ * bytes are skipped by length unless the plan asks to collect or digest them.
+ * When the stream was joined mid-way, or bytes were lost outside a PDU body,
+ * it hunts: buffers bytes and accepts an offset only when several consecutive
+ * headers there are plausible, then replays the buffered bytes.
+ */
+export class PduFramer {
+  private state: State;
+  private readonly hdr = new Uint8Array(MAX_HEADER);
+  private hdrLen = 0;
+  private hdrNeed = 8;
+  /** Position inside the current PDU (bytes consumed). */
+  private pos = 0;
+  private dataStart = 0;
+  private dataEnd = 0;
+  private plan: BodyPlan = { verifyDigest: false };
+  private crc = 0;
+  private ddgst = new Uint8Array(4);
+  private ddgstLen = 0;
+  /** Stream offset of the next byte to arrive. */
+  private offset = 0;
+  private readonly cur: FramedPdu = {
+    type: 0, flags: 0, hlen: 0, pdo: 0, plen: 0, streamOffset: 0, firstFrame: 0, firstTime: 0,
+    hdgstOk: undefined, ddgstOk: undefined, missing: 0, collected: 0,
+  };
+  // Hunt buffer: bytes and the frame each run of them arrived in.
+  private hunt = new Uint8Array(0);
+  private huntLen = 0;
+  private huntOffset = 0;
+  private huntScan = 0;
+  private huntFrames: number[] = [];
+  private huntTimes: number[] = [];
+  private huntStarts: number[] = [];
+
+  constructor(
+    private readonly callbacks: FramerCallbacks,
+    /** PDU types this direction may send; decides what a plausible header is. */
+    private allowed: Set<number>,
+    startInSync: boolean,
+  ) {
+    this.state = startInSync ? 'header' : 'hunt';
+  }
+
+  setAllowedTypes(allowed: Set<number>): void {
+    this.allowed = allowed;
+  }
+
+  get streamOffset(): number {
+    return this.offset;
+  }
+
+  push(b: Uint8Array, frame: number, time: number): void {
+    if (this.state === 'hunt') return this.huntPush(b, frame, time, false);
+    this.consume(b, 0, b.length, frame, time);
+  }
+
+  /** `length` bytes of the stream will never arrive. */
+  gap(length: number, frame: number, time: number): void {
+    if (this.state === 'body') {
+      const rest = this.cur.plen - this.pos;
+      if (length < rest) {
+        // The loss lies inside this PDU's body: framing survives, the PDU is incomplete.
+        this.lose(length);
+        this.offset += length;
+        return;
+      }
+      this.lose(rest);
+      this.offset += rest;
+      length -= rest;
+      this.finishPdu(frame, time);
+      if (length === 0) return; // the loss ended exactly at a boundary
+    } else if (this.state === 'header' && this.hdrLen > 0) {
+      this.callbacks.skipped('truncated-pdu', this.cur.streamOffset, this.hdrLen, frame, time,
+        `lost ${length} bytes inside a PDU header; ${this.hdrLen} header bytes dropped`);
+      this.hdrLen = 0;
+    } else if (this.state === 'hunt') {
+      this.huntPush(new Uint8Array(0), frame, time, true);
+      if (this.state !== 'hunt') return this.gap(length, frame, time);
+    }
+    this.offset += length;
+    this.enterHunt();
+  }
+
+  /** The stream ends: report what is left unfinished. */
+  end(frame: number, time: number): void {
+    if (this.state === 'hunt') this.huntPush(new Uint8Array(0), frame, time, true);
+    if (this.state === 'body') {
+      const rest = this.cur.plen - this.pos;
+      this.lose(rest);
+      this.callbacks.skipped('truncated-pdu', this.cur.streamOffset, this.pos, frame, time,
+        `stream ends ${rest} bytes before the end of a ${this.cur.plen}-byte PDU`);
+      this.finishPdu(frame, time);
+    } else if (this.state === 'header' && this.hdrLen > 0) {
+      this.callbacks.skipped('truncated-pdu', this.cur.streamOffset, this.hdrLen, frame, time,
+        `stream ends inside a PDU header (${this.hdrLen} of ${this.hdrNeed} bytes)`);
+      this.hdrLen = 0;
+    }
+  }
+
+  private consume(b: Uint8Array, start: number, end: number, frame: number, time: number): void {
+    let p = start;
+    while (p < end) {
+      if (this.state === 'header') {
+        if (this.hdrLen === 0) {
+          this.cur.streamOffset = this.offset;
+          this.cur.firstFrame = frame;
+          this.cur.firstTime = time;
+        }
+        const take = Math.min(this.hdrNeed - this.hdrLen, end - p);
+        this.hdr.set(b.subarray(p, p + take), this.hdrLen);
+        this.hdrLen += take;
+        this.offset += take;
+        p += take;
+        if (this.hdrLen < this.hdrNeed) return;
+        if (this.hdrNeed === 8) {
+          const plen = frameableLength(this.hdr, 0);
+          if (plen === null) {
+            // Not a header: hunt from the byte after the one we took for a type.
+            this.offset -= 8;
+            this.hdrLen = 0;
+            this.enterHunt();
+            this.huntPush(this.hdr.subarray(0, 8), frame, time, false);
+            if (p < end) this.push(b.subarray(p, end), frame, time);
+            return;
+          }
+          const type = this.hdr[0];
+          const hd = hasHeaderDigest(type, this.hdr[1]) ? 4 : 0;
+          this.hdrNeed = Math.min(this.hdr[2] + hd, plen);
+          if (this.hdrNeed > 8) continue;
+        }
+        this.headerDone(frame, time);
+      } else if (this.state === 'body') {
+        const take = Math.min(this.cur.plen - this.pos, end - p);
+        this.body(b, p, take);
+        this.offset += take;
+        p += take;
+        if (this.pos === this.cur.plen) this.finishPdu(frame, time);
+      } else {
+        return this.huntPush(b.subarray(p, end), frame, time, false);
+      }
+    }
+  }
+
+  private headerDone(frame: number, time: number): void {
+    const h = this.hdr;
+    const c = this.cur;
+    c.type = h[0];
+    c.flags = h[1];
+    c.hlen = h[2];
+    c.pdo = h[3];
+    c.plen = (h[4] | (h[5] << 8) | (h[6] << 16) | (h[7] << 24)) >>> 0;
+    c.missing = 0;
+    c.collected = 0;
+    c.ddgstOk = undefined;
+    const hd = hasHeaderDigest(c.type, c.flags) && this.hdrNeed === c.hlen + 4;
+    c.hdgstOk = hd
+      ? crc32cUpdate(0, h, 0, c.hlen) === (h[c.hlen] | (h[c.hlen + 1] << 8) | (h[c.hlen + 2] << 16) | (h[c.hlen + 3] << 24)) >>> 0
+      : undefined;
+    const dd = hasDataDigest(c.type, c.flags) ? 4 : 0;
+    const headerEnd = this.hdrNeed;
+    this.dataStart = c.pdo > headerEnd ? c.pdo : headerEnd;
+    this.dataEnd = Math.max(this.dataStart, c.plen - dd);
+    this.pos = headerEnd;
+    this.plan = this.callbacks.header(h.subarray(0, headerEnd), c);
+    this.crc = 0;
+    this.ddgstLen = 0;
+    this.hdrLen = 0;
+    this.hdrNeed = 8;
+    if (this.pos >= c.plen) return this.finishPdu(frame, time);
+    this.state = 'body';
+  }
+
+  private body(b: Uint8Array, p: number, n: number): void {
+    const from = this.pos;
+    const to = from + n;
+    const ds = Math.max(from, this.dataStart);
+    const de = Math.min(to, this.dataEnd);
+    if (de > ds) {
+      const plan = this.plan;
+      if (plan.verifyDigest) this.crc = crc32cUpdate(this.crc, b, p + ds - from, p + de - from);
+      if (plan.collect) {
+        const at = (plan.collectBase ?? 0) + ds - this.dataStart;
+        const room = plan.collect.length - at;
+        if (room > 0 && at >= 0) {
+          const count = Math.min(room, de - ds);
+          plan.collect.set(b.subarray(p + ds - from, p + ds - from + count), at);
+          this.cur.collected += count;
+        }
+      }
+    }
+    // Data digest bytes trail the data.
+    for (let k = Math.max(from, this.dataEnd); k < to && this.ddgstLen < 4; k++) {
+      if (this.cur.plen - 4 <= k) this.ddgst[this.ddgstLen++] = b[p + k - from];
+    }
+    this.pos = to;
+  }
+
+  private lose(n: number): void {
+    if (n <= 0) return;
+    this.cur.missing += n;
+    this.pos += n;
+  }
+
+  private finishPdu(frame: number, time: number): void {
+    const c = this.cur;
+    if (hasDataDigest(c.type, c.flags) && this.plan.verifyDigest && c.missing === 0 && this.ddgstLen === 4) {
+      const want = (this.ddgst[0] | (this.ddgst[1] << 8) | (this.ddgst[2] << 16) | (this.ddgst[3] << 24)) >>> 0;
+      c.ddgstOk = this.crc === want;
+    }
+    this.state = 'header';
+    this.callbacks.complete(c, frame, time);
+  }
+
+  // ---- hunting for a boundary ----
+
+  private enterHunt(): void {
+    this.state = 'hunt';
+    this.resetHunt();
+    this.huntOffset = this.offset;
+  }
+
+  private resetHunt(): void {
+    this.huntLen = 0;
+    this.huntScan = 0;
+    this.huntFrames = [];
+    this.huntTimes = [];
+    this.huntStarts = [];
+    this.huntOffset = this.offset;
+  }
+
+  private huntPush(b: Uint8Array, frame: number, time: number, final: boolean): void {
+    if (this.huntLen === 0) this.huntOffset = this.offset;
+    if (b.length > 0) {
+      this.appendHunt(b, frame, time);
+      this.offset += b.length;
+    }
+    const found = this.findBoundary(final || this.huntLen >= HUNT_LIMIT);
+    if (typeof found === 'number') return this.resync(found, frame, time);
+    // Bytes before the scan position can never start a PDU: let them go (in batches).
+    if (this.huntScan > 0 && (final || found === 'none' || this.huntScan >= 65536)) {
+      this.dropHunt(this.huntScan, frame, time);
+    }
+  }
+
+  private appendHunt(b: Uint8Array, frame: number, time: number): void {
+    const need = this.huntLen + b.length;
+    if (need > this.hunt.length) {
+      const grown = new Uint8Array(Math.max(need, this.hunt.length * 2, 4096));
+      grown.set(this.hunt.subarray(0, this.huntLen));
+      this.hunt = grown;
+    }
+    this.hunt.set(b, this.huntLen);
+    this.huntStarts.push(this.huntLen);
+    this.huntFrames.push(frame);
+    this.huntTimes.push(time);
+    this.huntLen = need;
+  }
+
+  /** Offset in the hunt buffer of a confirmed boundary, 'wait' for more bytes, or 'none'. */
+  private findBoundary(final: boolean): number | 'wait' | 'none' {
+    const b = this.hunt;
+    const n = this.huntLen;
+    for (let i = this.huntScan; i < n; i++) {
+      if (!this.allowed.has(b[i])) continue;
+      let at = i;
+      let confirmed = 0;
+      let verdict: 'yes' | 'no' | 'wait' = 'wait';
+      while (confirmed < CONFIRMATIONS) {
+        const avail = n - at;
+        if (avail === 0 && confirmed > 0) {
+          verdict = final ? 'yes' : 'wait';
+          break;
+        }
+        if (avail < 24) {
+          verdict = final ? (confirmed > 0 ? 'yes' : 'no') : 'wait';
+          break;
+        }
+        if (!isPlausibleHeader(b, at, avail, this.allowed)) {
+          verdict = 'no';
+          break;
+        }
+        confirmed++;
+        at += (b[at + 4] | (b[at + 5] << 8) | (b[at + 6] << 16) | (b[at + 7] << 24)) >>> 0;
+        if (at > n) {
+          verdict = final ? 'yes' : 'wait';
+          break;
+        }
+      }
+      if (confirmed >= CONFIRMATIONS) verdict = 'yes';
+      if (verdict === 'yes') return i;
+      if (verdict === 'wait') {
+        this.huntScan = i;
+        return 'wait';
+      }
+    }
+    this.huntScan = n;
+    return 'none';
+  }
+
+  private resync(at: number, frame: number, time: number): void {
+    if (at > 0) {
+      this.callbacks.skipped('resync', this.huntOffset, at, this.frameAt(at), time,
+        `skipped ${at} bytes to the next PDU boundary`);
+    }
+    const buffered = this.hunt;
+    const n = this.huntLen;
+    const starts = this.huntStarts;
+    const frames = this.huntFrames;
+    const times = this.huntTimes;
+    const base = this.huntOffset + at;
+    this.hunt = new Uint8Array(0);
+    this.resetHunt();
+    this.state = 'header';
+    this.hdrLen = 0;
+    this.hdrNeed = 8;
+    this.offset = base;
+    for (let k = 0; k < starts.length; k++) {
+      const s = Math.max(starts[k], at);
+      const e = k + 1 < starts.length ? starts[k + 1] : n;
+      if (e <= s) continue;
+      if ((this.state as State) === 'hunt') this.huntPush(buffered.subarray(s, e), frames[k], times[k], false);
+      else this.consume(buffered, s, e, frames[k], times[k]);
+    }
+    void frame;
+  }
+
+  private frameAt(at: number): number {
+    let k = 0;
+    while (k + 1 < this.huntStarts.length && this.huntStarts[k + 1] <= at) k++;
+    return this.huntFrames[k] ?? 0;
+  }
+
+  private dropHunt(upTo: number, frame: number, time: number): void {
+    const drop = Math.min(upTo, this.huntLen);
+    this.callbacks.skipped('garbage', this.huntOffset, drop, frame, time, `${drop} bytes hold no NVMe/TCP PDU`);
+    const rest = this.huntLen - drop;
+    this.hunt.copyWithin(0, drop, this.huntLen);
+    // Keep frame runs that still have bytes.
+    const starts: number[] = [];
+    const frames: number[] = [];
+    const times: number[] = [];
+    for (let k = 0; k < this.huntStarts.length; k++) {
+      const e = k + 1 < this.huntStarts.length ? this.huntStarts[k + 1] : this.huntLen;
+      if (e <= drop) continue;
+      starts.push(Math.max(0, this.huntStarts[k] - drop));
+      frames.push(this.huntFrames[k]);
+      times.push(this.huntTimes[k]);
+    }
+    this.huntStarts = starts;
+    this.huntFrames = frames;
+    this.huntTimes = times;
+    this.huntLen = rest;
+    this.huntOffset += drop;
+    this.huntScan = 0;
+  }
+}
