@@ -14,6 +14,8 @@ export interface PipelineOptions {
   onProgress?: (bytesRead: number, totalBytes: number | undefined) => void;
   /** Name for messages when the input is a stream. */
   name?: string;
+  /** Called before reading with the decode counters, which fill in as the capture is read. */
+  onStart?: (decode: DecodeStats) => void;
   /** Awaited after each chunk of the capture: lets output drain. */
   afterChunk?: () => Promise<void> | void;
 }
@@ -34,6 +36,7 @@ export async function runPipeline(input: CaptureInput, sink: PduSink, options: P
   const nvme = new NvmeTcpDecoder(sink, { ports: options.ports ?? DEFAULT_PORTS });
   const reassembler = new TcpReassembler(nvme, DEFAULT_LIMITS);
   const decoder = new PacketDecoder(reassembler);
+  options.onStart?.(decoder.stats);
   const read = await readCapture(input, decoder, { onProgress: options.onProgress, name: options.name, afterChunk: options.afterChunk });
   reassembler.finish();
   const stats = decoder.stats;

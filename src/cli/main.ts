@@ -1,14 +1,138 @@
-import { runPipeline } from '../api/pipeline.js';
-import type { PduSink, PduEvent } from '../nvme-tcp/types.js';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { CaptureError, ExitCode, UsageError } from '../common/errors.js';
+import type { RetryRule, Severity } from '../correlate/types.js';
+import { VERSION } from '../api/version.js';
 
-// Temporary driver until the CLI lands.
-const file = process.argv[2] ?? '-';
-const out: string[] = [];
-const sink: PduSink = {
-  connection() {}, packet() {}, tcpFlag() {}, closed() {},
-  diagnostic(d) { process.stderr.write(JSON.stringify(d) + '\n'); },
-  pdu(p: PduEvent) { out.push(JSON.stringify({ frame: p.frame, type: p.type, cid: p.cid })); },
-};
-const r = await runPipeline(file, sink);
-process.stdout.write(out.join('\n') + '\n');
-process.stderr.write(JSON.stringify({ ...r.decode, ...r.reassembly, pdus: r.pdus }) + '\n');
+/** Options every command shares, parsed once from one table. */
+export interface CommonOptions {
+  port?: number[];
+  kato?: number;
+  cqt?: number;
+  rule: RetryRule;
+  json?: string | true;
+  html?: string;
+  junit?: string;
+  failOn: Severity | 'none';
+  color: boolean;
+  quiet?: boolean;
+}
+
+const RULES: RetryRule[] = ['kato+cqt', 'kato', 'tp4129'];
+const SEVERITIES = ['error', 'warning', 'info', 'none'];
+
+function nonNegativeInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} takes a whole number, got '${value}'`);
+    return n;
+  };
+}
+
+function ports(value: string, previous: number[] | undefined): number[] {
+  const list = value.split(',').map((p) => {
+    const n = Number(p);
+    if (!/^\d+$/.test(p) || n < 1 || n > 65535) throw new InvalidArgumentError(`'${p}' is not a TCP port`);
+    return n;
+  });
+  return [...(previous ?? []), ...list];
+}
+
+/** The option table: the one source of parsing and help for every command. */
+function commonOptions(): Option[] {
+  return [
+    new Option('--port <ports>', 'TCP port(s) carrying NVMe/TCP, comma-separated or repeated (default: 4420,8009; an ICReq on any port is found too)').argParser(ports),
+    new Option('--kato <ms>', 'keep-alive timeout for associations whose Connect is not in the capture (default: Linux 5000)').argParser(nonNegativeInt('--kato')),
+    new Option('--cqt <ms>', 'command quiesce time when Identify Controller did not report one').argParser(nonNegativeInt('--cqt')),
+    new Option('--rule <rule>', 'wait required before a retry is safe').choices(RULES).default('kato+cqt'),
+    new Option('--json [file]', 'write the JSON report to a file, or to stdout without one'),
+    new Option('--html <file>', 'write a self-contained HTML timeline'),
+    new Option('--junit <file>', 'write JUnit XML (one test case per capture)'),
+    new Option('--fail-on <severity>', 'exit 1 when a finding reaches this severity (none: never)').choices(SEVERITIES).default('error'),
+    new Option('--no-color', 'plain output even on a terminal'),
+    new Option('-q, --quiet', 'no progress bar, no summary on stderr'),
+  ];
+}
+
+function withCommon(cmd: Command): Command {
+  for (const option of commonOptions()) cmd.addOption(option);
+  return cmd;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('nvme-tcp-timeline')
+    .description('Per-command timelines and KATO retry verdicts from NVMe/TCP packet captures')
+    .version(VERSION)
+    .showHelpAfterError()
+    .exitOverride();
+  program.configureOutput({ writeErr: (text) => process.stderr.write(text) });
+
+  withCommon(program.command('analyze', { isDefault: true }))
+    .description('summary and findings for one or more captures (pcap, pcapng, .gz, - for stdin)')
+    .argument('<captures...>')
+    .action(async (captures: string[], options: CommonOptions) => {
+      const { runAnalyze } = await import('./commands.js');
+      process.exitCode = await runAnalyze(captures, options);
+    });
+
+  withCommon(program.command('timeline'))
+    .description('every step of each selected command, with frame numbers and relative times')
+    .argument('<capture>')
+    .option('--assoc <n>', 'only this association', nonNegativeInt('--assoc'))
+    .option('--qid <n>', 'only this queue id', nonNegativeInt('--qid'))
+    .option('--cid <cid>', 'only this command id (decimal or 0x hex)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new InvalidArgumentError(`'${v}' is not a command id`);
+      return n;
+    })
+    .action(async (capture: string, options: CommonOptions & { assoc?: number; qid?: number; cid?: number }) => {
+      const { runTimeline } = await import('./commands.js');
+      process.exitCode = await runTimeline(capture, options);
+    });
+
+  withCommon(program.command('pdus'))
+    .description('one line per NVMe/TCP PDU (JSON lines with --json), for debugging and cross-checking with tshark')
+    .argument('<capture>')
+    .option('--include-incomplete', 'also list PDUs whose bytes were not all captured (tshark shows none of these)')
+    .action(async (capture: string, options: CommonOptions & { includeIncomplete?: boolean }) => {
+      const { runPdus } = await import('./commands.js');
+      process.exitCode = await runPdus(capture, options);
+    });
+
+  withCommon(program.command('check'))
+    .description('CI gate: one line per capture, exit 1 when a finding reaches --fail-on')
+    .argument('<captures...>')
+    .action(async (captures: string[], options: CommonOptions) => {
+      const { runCheck } = await import('./commands.js');
+      process.exitCode = await runCheck(captures, options);
+    });
+  return program;
+}
+
+/** The one place that turns outcomes into exit codes. */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    process.exitCode = exitCodeFor(error);
+  }
+}
+
+function exitCodeFor(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Help and version are not errors; commander already printed the message.
+    return error.exitCode === 0 ? ExitCode.clean : ExitCode.usage;
+  }
+  if (error instanceof CaptureError) {
+    process.stderr.write(`nvme-tcp-timeline: ${error.message}\n`);
+    return ExitCode.unreadableCapture;
+  }
+  if (error instanceof UsageError) {
+    process.stderr.write(`nvme-tcp-timeline: ${error.message}\n`);
+    return ExitCode.usage;
+  }
+  const e = error as Error;
+  process.stderr.write(`nvme-tcp-timeline: internal error: ${e?.message ?? String(error)}\n` +
+    `This is a bug; please report it with the command line and, if you can, the capture.\n` +
+    (process.env.NVME_TCP_TIMELINE_DEBUG ? `${e?.stack ?? ''}\n` : ''));
+  return ExitCode.internal;
+}

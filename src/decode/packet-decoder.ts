@@ -25,7 +25,7 @@ export function isSupportedLinkType(linkType: number): boolean {
 /** Link layer → IP → TCP, with no allocation per packet. */
 export class PacketDecoder implements CaptureSink {
   readonly stats: DecodeStats = {
-    packets: 0, tcpSegments: 0, nonIp: 0, nonTcp: 0, ipFragments: 0, malformed: 0,
+    packets: 0, firstTime: undefined, lastTime: undefined, tcpSegments: 0, nonIp: 0, nonTcp: 0, ipFragments: 0, malformed: 0,
     unsupportedLinkTypes: {}, truncatedFrames: 0, firstTruncatedFrame: 0,
   };
   private readonly seg: TcpSegment = {
@@ -36,7 +36,8 @@ export class PacketDecoder implements CaptureSink {
   constructor(private readonly sink: SegmentSink) {}
 
   record(r: CaptureRecord): void {
-    this.stats.packets++;
+    if (this.stats.packets++ === 0) this.stats.firstTime = r.time;
+    this.stats.lastTime = r.time;
     if (r.capLen < r.origLen) {
       this.stats.truncatedFrames++;
       if (this.stats.firstTruncatedFrame === 0) this.stats.firstTruncatedFrame = r.frame;

@@ -32,6 +32,9 @@ export interface SegmentSink {
 /** What the decode stage saw besides TCP segments. */
 export interface DecodeStats {
   packets: number;
+  /** Time of the first packet (the zero of relative times, as in Wireshark). */
+  firstTime: number | undefined;
+  lastTime: number | undefined;
   tcpSegments: number;
   nonIp: number;
   nonTcp: number;

@@ -126,13 +126,14 @@ export class NvmeTcpDecoder implements StreamSink {
   closed(tcp: TcpConnection): void {
     const s = this.states.get(tcp);
     if (!s) return;
+    if (s.announced) {
+      const last = Math.max(tcp.sides[0].lastFrame, tcp.sides[1].lastFrame);
+      const lastTime = Math.max(tcp.sides[0].lastTime, tcp.sides[1].lastTime);
+      s.sides[0].framer.end(last, lastTime);
+      s.sides[1].framer.end(last, lastTime);
+      this.sink.closed(s.nvme);
+    }
     this.states.delete(tcp);
-    if (!s.announced) return;
-    const last = Math.max(tcp.sides[0].lastFrame, tcp.sides[1].lastFrame);
-    const lastTime = Math.max(tcp.sides[0].lastTime, tcp.sides[1].lastTime);
-    s.sides[0].framer.end(last, lastTime);
-    s.sides[1].framer.end(last, lastTime);
-    this.sink.closed(s.nvme);
   }
 
   private announce(s: ConnState): void {

@@ -1,0 +1,86 @@
+import type { CaptureInput } from '../capture/capture-reader.js';
+import { inputName } from '../capture/capture-reader.js';
+import { Correlator } from '../correlate/correlator.js';
+import type { CommandRecord, RetryRule, Severity } from '../correlate/types.js';
+import { DEFAULT_PORTS } from '../nvme-tcp/nvme-tcp-decoder.js';
+import { SCHEMA_VERSION, type Report } from '../report/types.js';
+import type { DecodeStats } from '../decode/types.js';
+import { runPipeline } from './pipeline.js';
+import { VERSION } from './version.js';
+
+export interface AnalyzeOptions {
+  ports?: number[];
+  /** Keep-alive timeout for associations whose Connect was not captured. */
+  katoMs?: number;
+  /** Command Quiesce Time when Identify Controller did not report one. */
+  cqtMs?: number;
+  rule?: RetryRule;
+  /** Streams every command's timeline when it ends (the report keeps none); `captureStart` is the first packet's time. */
+  onCommand?: (command: CommandRecord, captureStart: number) => void;
+  onProgress?: (bytesRead: number, totalBytes: number | undefined) => void;
+  afterChunk?: () => Promise<void> | void;
+  /** Name used in the report and messages when the input is a stream. */
+  name?: string;
+}
+
+/** Reads a capture and returns its report. The CLI is an adapter around this. */
+export async function analyzeCapture(input: CaptureInput, options: AnalyzeOptions = {}): Promise<Report> {
+  const rule = options.rule ?? 'kato+cqt';
+  const ports = options.ports ?? DEFAULT_PORTS;
+  let decode: DecodeStats | undefined;
+  const onCommand = options.onCommand;
+  const correlator = new Correlator({
+    katoMs: options.katoMs, cqtMs: options.cqtMs, rule,
+    onCommand: onCommand && ((c) => onCommand(c, decode?.firstTime ?? c.submitTime)),
+  });
+  const run = await runPipeline(input, correlator, {
+    ports, onProgress: options.onProgress, afterChunk: options.afterChunk, name: options.name, onStart: (d) => (decode = d),
+  });
+  const result = correlator.result();
+  const counts: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
+  for (const f of result.findings) counts[f.severity]++;
+  const nvmeConnections = result.associations.reduce((n, a) => n + a.queues.length, 0) + result.unassociated.length;
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    tool: { name: 'nvme-tcp-timeline', version: VERSION },
+    capture: {
+      file: inputName(input, { name: options.name }),
+      format: run.capture.format,
+      compressed: run.capture.compressed,
+      timeResolution: run.capture.timeResolution,
+      linkTypes: run.capture.linkTypes,
+      bytes: run.capture.bytesRead,
+      frames: run.capture.frames,
+      firstTime: run.decode.firstTime ?? null,
+      lastTime: run.decode.lastTime ?? null,
+      durationS: run.decode.firstTime !== undefined && run.decode.lastTime !== undefined ? Math.round((run.decode.lastTime - run.decode.firstTime) * 1e6) / 1e6 : null,
+    },
+    options: { rule, katoMs: options.katoMs ?? null, cqtMs: options.cqtMs ?? null, ports },
+    summary: {
+      packets: run.decode.packets,
+      tcpSegments: run.decode.tcpSegments,
+      nonTcpPackets: run.decode.nonIp + run.decode.nonTcp + run.decode.ipFragments,
+      tcpConnections: run.reassembly.connections + run.reassembly.ignoredConnections,
+      nvmeConnections,
+      associations: result.associations.length,
+      pdus: run.pdus,
+      commands: result.commands,
+      retransmittedBytes: run.reassembly.retransmittedBytes,
+      lostBytes: run.reassembly.lostBytes,
+      findings: counts,
+    },
+    associations: result.associations,
+    unassociatedConnections: result.unassociated,
+    opcodes: result.opcodes,
+    findings: result.findings,
+    problems: {
+      capture: run.problem ?? null,
+      truncatedFrames: run.decode.truncatedFrames,
+      firstTruncatedFrame: run.decode.firstTruncatedFrame || null,
+      malformedPackets: run.decode.malformed,
+      unsupportedLinkTypes: run.decode.unsupportedLinkTypes,
+      streams: result.streamProblems,
+      streamsNotListed: result.streamProblemsDropped,
+    },
+  };
+}

@@ -1,0 +1,182 @@
+import { writeFile } from 'node:fs/promises';
+import { analyzeCapture, type AnalyzeOptions } from '../api/analyze-capture.js';
+import { listPdus } from '../api/list-pdus.js';
+import { CaptureError, ExitCode } from '../common/errors.js';
+import { SEVERITY_RANK, type Severity } from '../correlate/types.js';
+import { renderJunit, type JunitCase } from '../report/junit.js';
+import { PduLineFormatter } from '../report/pdu-lines.js';
+import { renderText, safe } from '../report/text-report.js';
+import { renderCommand } from '../report/timeline-text.js';
+import type { Report } from '../report/types.js';
+import type { CommonOptions } from './main.js';
+import { LineWriter } from './output.js';
+import { Progress } from './progress.js';
+
+function analyzeOptions(o: CommonOptions, progress: Progress): AnalyzeOptions {
+  return {
+    ports: o.port, katoMs: o.kato, cqtMs: o.cqt, rule: o.rule,
+    onProgress: (bytes, total) => progress.update(bytes, total),
+  };
+}
+
+function color(o: CommonOptions): boolean {
+  return o.color && process.stdout.isTTY === true && !('NO_COLOR' in process.env && process.env.NO_COLOR !== '');
+}
+
+/** Findings at or above the threshold: the verdict behind exit code 1. */
+function failing(report: Report, failOn: Severity | 'none'): number {
+  if (failOn === 'none') return 0;
+  return report.findings.filter((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[failOn]).length;
+}
+
+/** Deterministic JSON: same capture, same bytes. */
+export function reportJson(value: unknown): string {
+  return JSON.stringify(value, null, 2) + '\n';
+}
+
+interface Outcome {
+  file: string;
+  report?: Report;
+  error?: CaptureError;
+}
+
+async function analyzeAll(captures: string[], o: CommonOptions): Promise<Outcome[]> {
+  if (captures.filter((c) => c === '-').length > 1) throw new CaptureError('-', undefined, 'standard input can be read only once');
+  const outcomes: Outcome[] = [];
+  for (const file of captures) {
+    const progress = Progress.forStderr(file === '-' ? 'stdin' : file, o.quiet);
+    try {
+      outcomes.push({ file, report: await analyzeCapture(file, analyzeOptions(o, progress)) });
+    } catch (error) {
+      if (!(error instanceof CaptureError) || captures.length === 1) throw error;
+      process.stderr.write(`nvme-tcp-timeline: ${error.message}\n`);
+      outcomes.push({ file, error });
+    } finally {
+      progress.done();
+    }
+  }
+  return outcomes;
+}
+
+async function writeArtifacts(outcomes: Outcome[], o: CommonOptions): Promise<void> {
+  const reports = outcomes.flatMap((x) => (x.report ? [x.report] : []));
+  if (typeof o.json === 'string') await writeFile(o.json, reportJson(reports.length === 1 ? reports[0] : reports));
+  if (o.html) {
+    const { renderHtml } = await import('../report/html-report.js');
+    await writeFile(o.html, renderHtml(reports));
+  }
+  if (o.junit) {
+    const cases: JunitCase[] = outcomes.map((x) => ({ file: x.file, report: x.report, error: x.error?.message }));
+    await writeFile(o.junit, renderJunit(cases, o.failOn === 'none' ? 'error' : o.failOn));
+  }
+}
+
+function exitFor(outcomes: Outcome[], o: CommonOptions): number {
+  if (outcomes.some((x) => x.error)) return ExitCode.unreadableCapture;
+  return outcomes.some((x) => x.report && failing(x.report, o.failOn) > 0) ? ExitCode.findings : ExitCode.clean;
+}
+
+export async function runAnalyze(captures: string[], o: CommonOptions): Promise<number> {
+  const outcomes = await analyzeAll(captures, o);
+  await writeArtifacts(outcomes, o);
+  const reports = outcomes.flatMap((x) => (x.report ? [x.report] : []));
+  if (o.json === true) {
+    process.stdout.write(reportJson(reports.length === 1 ? reports[0] : reports));
+  } else {
+    const width = process.stdout.columns ?? 120;
+    process.stdout.write(reports.map((r) => renderText(r, { color: color(o), width })).join('\n\n') + '\n');
+  }
+  return exitFor(outcomes, o);
+}
+
+export async function runCheck(captures: string[], o: CommonOptions): Promise<number> {
+  const outcomes = await analyzeAll(captures, { ...o, quiet: true });
+  await writeArtifacts(outcomes, o);
+  if (o.json === true) {
+    const reports = outcomes.flatMap((x) => (x.report ? [x.report] : []));
+    process.stdout.write(reportJson(reports.length === 1 ? reports[0] : reports));
+  } else {
+    for (const x of outcomes) {
+      if (x.error) {
+        process.stdout.write(`UNREADABLE  ${safe(x.file)}: ${safe(x.error.problem)}\n`);
+        continue;
+      }
+      const r = x.report!;
+      const n = failing(r, o.failOn);
+      const f = r.summary.findings;
+      const worst = r.findings.filter((g) => o.failOn !== 'none' && SEVERITY_RANK[g.severity] >= SEVERITY_RANK[o.failOn]).map((g) => g.ruleId);
+      process.stdout.write(`${n ? 'FAIL' : 'PASS'}  ${safe(x.file)}  ${f.error} error, ${f.warning} warning, ${f.info} info` +
+        (worst.length ? `  (${[...new Set(worst)].join(', ')})` : '') + (r.problems.capture ? '  [capture damaged]' : '') + '\n');
+    }
+  }
+  return exitFor(outcomes, o);
+}
+
+export async function runPdus(capture: string, o: CommonOptions & { includeIncomplete?: boolean }): Promise<number> {
+  const writer = new LineWriter(process.stdout);
+  const formatter = new PduLineFormatter(o.json !== undefined);
+  const progress = Progress.forStderr(capture, o.quiet);
+  let start: number | undefined;
+  try {
+    const result = await listPdus(capture, (pdu, conn) => {
+      if (start === undefined) formatter.setStart((start = captureStartOf(pdu.time)));
+      writer.line(formatter.format(pdu, conn));
+    }, {
+      ports: o.port, includeIncomplete: o.includeIncomplete,
+      onStart: (decode) => {
+        captureStartOf = (t) => decode.firstTime ?? t;
+      },
+      onProgress: (b, t) => progress.update(b, t),
+      afterChunk: () => (writer.pending > 1 << 20 ? writer.flush() : undefined),
+    });
+    await writer.flush();
+    if (result.problem) {
+      process.stderr.write(`nvme-tcp-timeline: warning: ${capture}: byte ${result.problem.byteOffset}: ${result.problem.message} (after frame ${result.problem.afterFrame}); PDUs before it are listed\n`);
+    }
+  } finally {
+    progress.done();
+  }
+  return ExitCode.clean;
+}
+
+let captureStartOf: (t: number) => number = (t) => t;
+
+export async function runTimeline(capture: string, o: CommonOptions & { assoc?: number; qid?: number; cid?: number }): Promise<number> {
+  const writer = new LineWriter(process.stdout);
+  const progress = Progress.forStderr(capture, o.quiet);
+  const json = o.json === true;
+  let report: Report;
+  try {
+    report = await analyzeCapture(capture, {
+      ...analyzeOptions(o, progress),
+      onCommand: (c, t0) => {
+        if (o.assoc !== undefined && c.assoc !== o.assoc) return;
+        if (o.qid !== undefined && c.qid !== o.qid) return;
+        if (o.cid !== undefined && c.cid !== o.cid) return;
+        writer.line(json ? JSON.stringify(c) : renderCommand(c, t0));
+      },
+      afterChunk: () => (writer.pending > 1 << 20 ? writer.flush() : undefined),
+    });
+  } finally {
+    progress.done();
+  }
+  if (!json) {
+    const t0 = report.capture.firstTime ?? 0;
+    for (const a of report.associations) {
+      if (o.assoc !== undefined && a.id !== o.assoc) continue;
+      writer.line(`association ${a.id}  ${safe(a.path)}  KATO ${a.katoMs} ms (${a.katoSource})`);
+      const ka = a.keepAlive;
+      writer.line(`  keep-alives: ${ka.sent} sent, ${ka.answered} answered, max interval ${ka.maxIntervalMs ?? '-'} ms, max RTT ${ka.maxRttMs ?? '-'} ms`);
+      if (a.lastControllerContact) writer.line(`  last controller contact: frame ${a.lastControllerContact.frame} +${(a.lastControllerContact.time - t0).toFixed(6)}s`);
+      for (const q of a.queues) {
+        if (o.qid !== undefined && q.qid !== o.qid) continue;
+        for (const e of q.teardown) {
+          writer.line(`  q${q.qid ?? '?'} conn ${q.conn}: ${e.from} ${e.kind.toUpperCase()} frame ${e.frame} +${(e.time - t0).toFixed(6)}s${e.inFlight ? ` with ${e.inFlight} in flight` : ''}`);
+        }
+      }
+    }
+  }
+  await writer.flush();
+  await writeArtifacts([{ file: capture, report }], { ...o, json: typeof o.json === 'string' ? o.json : undefined });
+  return ExitCode.clean;
+}

@@ -1,0 +1,49 @@
+import { SEVERITY_RANK, type Severity } from '../correlate/types.js';
+import type { Report } from './types.js';
+
+export interface JunitCase {
+  file: string;
+  report?: Report;
+  /** Capture could not be read: the message. */
+  error?: string;
+}
+
+/** One test suite, one test case per capture; findings at/above the threshold are its failures. */
+export function renderJunit(cases: JunitCase[], failOn: Severity): string {
+  const lines: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
+  let failures = 0;
+  let errors = 0;
+  const body: string[] = [];
+  for (const c of cases) {
+    const name = xml(c.file);
+    if (c.error !== undefined) {
+      errors++;
+      body.push(`    <testcase classname="nvme-tcp-timeline" name="${name}">`);
+      body.push(`      <error message="${xml(c.error)}"/>`);
+      body.push('    </testcase>');
+      continue;
+    }
+    const failing = (c.report?.findings ?? []).filter((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[failOn]);
+    const time = c.report?.capture.durationS ?? 0;
+    body.push(`    <testcase classname="nvme-tcp-timeline" name="${name}" time="${time}">`);
+    if (failing.length) {
+      failures++;
+      const text = failing.map((f) => `[${f.severity}] ${f.ruleId}: ${f.message}\n  frames: ${f.frames.join(' ')}\n  filter: ${f.wiresharkFilter}`).join('\n');
+      body.push(`      <failure message="${failing.length} finding(s) at or above ${failOn}" type="${xml(failing[0].ruleId)}">${xml(text)}</failure>`);
+    }
+    body.push('    </testcase>');
+  }
+  lines.push(`<testsuites tests="${cases.length}" failures="${failures}" errors="${errors}">`);
+  lines.push(`  <testsuite name="nvme-tcp-timeline check" tests="${cases.length}" failures="${failures}" errors="${errors}">`);
+  lines.push(...body);
+  lines.push('  </testsuite>');
+  lines.push('</testsuites>');
+  return lines.join('\n') + '\n';
+}
+
+function xml(text: string): string {
+  // XML 1.0 cannot carry most control characters at all: show them escaped.
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}

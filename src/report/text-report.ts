@@ -1,0 +1,117 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import Table from 'cli-table3';
+import { escapeControl } from '../common/text.js';
+import type { Finding, Severity, TcpEvent } from '../correlate/types.js';
+import type { Report } from './types.js';
+
+export interface TextOptions {
+  color: boolean;
+  /** Terminal width for wrapping the findings table. */
+  width?: number;
+}
+
+/** The `analyze` screen: what the capture holds, then the findings table. */
+export function renderText(report: Report, options: TextOptions): string {
+  const c = new Chalk({ level: options.color ? 1 : 0 });
+  const out: string[] = [];
+  const t0 = report.capture.firstTime ?? 0;
+  const rel = (time: number) => `${(time - t0).toFixed(6)}s`;
+  const cap = report.capture;
+  out.push(c.bold(`Capture ${safe(cap.file)}`) + `  ${cap.format}${cap.compressed ? '.gz' : ''}, ${cap.frames} frames, ${cap.durationS ?? 0} s`);
+  const s = report.summary;
+  out.push(`  ${s.nvmeConnections} NVMe/TCP connections, ${s.associations} associations, ${s.pdus} PDUs, ${s.commands} commands` +
+    (s.retransmittedBytes ? `, ${s.retransmittedBytes} bytes retransmitted` : '') + (s.lostBytes ? c.yellow(`, ${s.lostBytes} bytes not captured`) : ''));
+  if (report.problems.capture) {
+    const p = report.problems.capture;
+    out.push(c.red(`  capture damaged at byte ${p.byteOffset} after frame ${p.afterFrame}: ${p.message}; everything before it was analysed`));
+  }
+  if (report.problems.truncatedFrames) {
+    out.push(c.yellow(`  ${report.problems.truncatedFrames} frames were cut by the snapshot length (first: frame ${report.problems.firstTruncatedFrame})`));
+  }
+  for (const a of report.associations) {
+    out.push('');
+    out.push(c.bold(`Association ${a.id}`) + `  ${safe(a.path)}${a.inferred ? c.dim(' (inferred: no Connect captured)') : ''}`);
+    out.push(`  cntlid ${a.cntlid ?? '?'}  KATO ${a.katoMs} ms (${a.katoSource})  CQT ${a.cqtMs} ms (${a.cqtSource})${a.tbkas ? '  TBKAS' : ''}` +
+      `  from frame ${a.firstFrame} at ${rel(a.firstTime)}`);
+    out.push(`  last controller contact: ${a.lastControllerContact ? `frame ${a.lastControllerContact.frame} at ${rel(a.lastControllerContact.time)}` : 'none'}` +
+      `   last host transmission: ${a.lastHostTransmission ? `frame ${a.lastHostTransmission.frame} at ${rel(a.lastHostTransmission.time)}` : 'none'}` +
+      (a.fencedBy ? `   fenced: ${a.fencedBy.kind} frame ${a.fencedBy.frame}` : ''));
+    const ka = a.keepAlive;
+    if (ka.sent) {
+      out.push(`  keep-alives: ${ka.sent} sent, ${ka.answered} answered, interval median ${ms(ka.medianIntervalMs)} max ${ms(ka.maxIntervalMs)}, max RTT ${ms(ka.maxRttMs)}`);
+    }
+    for (const q of a.queues) {
+      out.push(`  ${q.qid === null ? 'queue ?' : q.qid === 0 ? 'admin q0' : `I/O q${q.qid}`}  conn ${q.conn} ${safe(q.host)} → ${safe(q.controller)}` +
+        `  ${q.commands} commands${q.inFlightAtEnd ? c.yellow(`, ${q.inFlightAtEnd} unanswered`) : ''}${q.gaps ? c.yellow(`, ${q.gaps} gaps`) : ''}  ${teardown(q.teardown, rel)}`);
+    }
+  }
+  if (report.unassociatedConnections.length) {
+    out.push('');
+    out.push(c.bold('Connections that never became a queue'));
+    for (const q of report.unassociatedConnections) {
+      out.push(`  conn ${q.conn} ${safe(q.host)} → ${safe(q.controller)}  ${teardown(q.teardown, rel)}`);
+    }
+  }
+  if (report.opcodes.length) {
+    out.push('');
+    const table = new Table({
+      head: ['queue', 'command', 'count', 'ok', 'error', 'unanswered', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
+      style: { head: options.color ? ['cyan'] : [], border: options.color ? ['grey'] : [] },
+    });
+    for (const o of report.opcodes) {
+      table.push([o.queue, o.opcode, o.count, o.completed, o.errors, o.unanswered, num(o.latencyMs.p50), num(o.latencyMs.p90), num(o.latencyMs.p99), num(o.latencyMs.max)]);
+    }
+    out.push(table.toString());
+  }
+  out.push('');
+  out.push(renderFindings(report.findings, c, t0, options.width));
+  return out.join('\n');
+}
+
+export function renderFindings(findings: Finding[], c: ChalkInstance, t0: number, width = 120): string {
+  const f = report(findings);
+  if (findings.length === 0) return c.green('No findings.');
+  const table = new Table({
+    head: ['severity', 'rule', 'time', 'assoc/q/cid', 'frames', 'finding'],
+    colWidths: [9, 22, 12, 13, 16, Math.max(30, width - 9 - 22 - 12 - 13 - 16 - 8)],
+    wordWrap: true,
+    style: { head: c.level ? ['cyan'] : [], border: c.level ? ['grey'] : [] },
+  });
+  for (const x of findings) {
+    table.push([
+      paint(c, x.severity), x.ruleId, `${(x.time - t0).toFixed(3)}s`,
+      `${x.assoc ?? '-'}/${x.qid ?? '-'}/${x.cid === null ? '-' : '0x' + x.cid.toString(16).padStart(4, '0')}`,
+      x.frames.slice(0, 6).join(' ') + (x.frames.length > 6 ? ' …' : ''),
+      safe(x.message),
+    ]);
+  }
+  return `${c.bold('Findings')}  ${f}\n${table.toString()}`;
+}
+
+function report(findings: Finding[]): string {
+  const n: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
+  for (const f of findings) n[f.severity]++;
+  return `${n.error} error, ${n.warning} warning, ${n.info} info`;
+}
+
+function paint(c: ChalkInstance, s: Severity): string {
+  return s === 'error' ? c.red.bold(s) : s === 'warning' ? c.yellow(s) : c.blue(s);
+}
+
+function teardown(events: TcpEvent[], rel: (t: number) => string): string {
+  if (events.every((e) => e.kind === 'syn')) return events.some((e) => e.from === 'controller') ? 'no teardown captured' : 'SYN never answered';
+  return events.filter((e) => e.kind !== 'syn').map((e) => `${e.from} ${e.kind.toUpperCase()} frame ${e.frame} at ${rel(e.time)}${e.inFlight ? ` (${e.inFlight} in flight)` : ''}`).join(', ');
+}
+
+function ms(v: number | null): string {
+  return v === null ? '-' : `${v.toFixed(1)} ms`;
+}
+
+function num(v: number | null): string {
+  return v === null ? '-' : v < 10 ? v.toFixed(3) : v.toFixed(1);
+}
+
+/** Capture-derived strings may hold control characters: never let them reach the terminal raw. */
+export function safe(text: string): string {
+  return escapeControl(text);
+}
