@@ -329,8 +329,10 @@ export class Correlator implements PduSink {
     this.commandCount++;
     if (sqe.connect && sqe.connect.qid === 0) q.adminConnect = cmd;
     if (admin && sqe.opcode === ADMIN_KEEP_ALIVE) this.keepAliveSent(a, cmd);
-    if (!admin && q.qid !== undefined && sqe.opcode !== FABRICS_OPCODE) {
-      cmd.key = `${a.subnqn ?? a.controller}|${sqe.nsid}|${sqe.opcode}|${sqe.slba ?? ''}|${sqe.nlb ?? ''}`;
+    // A queue without a captured Connect counts as an I/O queue until a Keep Alive shows it is the admin queue.
+    if (!admin && sqe.opcode !== FABRICS_OPCODE) {
+      // Subsystem and host are compared in matchRetry: a side without a captured Connect has no NQNs.
+      cmd.key = `${sqe.nsid}|${sqe.opcode}|${sqe.slba ?? ''}|${sqe.nlb ?? ''}`;
       this.matchRetry(cmd, p);
       let list = this.outstanding.get(cmd.key);
       if (!list) this.outstanding.set(cmd.key, (list = []));
@@ -461,11 +463,10 @@ export class Correlator implements PduSink {
     const list = this.outstanding.get(retry.key!);
     if (!list) return;
     const a = retry.q.assoc!;
-    const hostId = a.hostnqn ?? a.hostAddress;
     let original: Cmd | undefined;
     for (const c of list) {
       const ca = c.q.assoc!;
-      if (ca === a || c.retriedBy || (ca.hostnqn ?? ca.hostAddress) !== hostId) continue;
+      if (ca === a || c.retriedBy || !sameHost(ca, a) || !sameSubsystem(ca, a)) continue;
       if (c.submit.time > retry.submit.time) continue;
       original = c;
       break;
@@ -874,6 +875,16 @@ function endpoint(address: string, port: number): string {
 function hostAddressOf(q: Queue): string {
   const hostSide = q.nvme.hostSide ?? 0;
   return q.nvme.tcp.endpoints[hostSide].address;
+}
+
+/** Same host: same host NQN when both are known, else the same host address. */
+function sameHost(x: Assoc, y: Assoc): boolean {
+  return x.hostnqn !== undefined && y.hostnqn !== undefined ? x.hostnqn === y.hostnqn : x.hostAddress === y.hostAddress;
+}
+
+/** Same subsystem: same NQN when both are known, else the same controller address. */
+function sameSubsystem(x: Assoc, y: Assoc): boolean {
+  return x.subnqn !== undefined && y.subnqn !== undefined ? x.subnqn === y.subnqn : x.controller === y.controller;
 }
 
 function pathOf(a: Assoc): string {

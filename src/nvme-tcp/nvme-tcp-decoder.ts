@@ -120,6 +120,12 @@ export class NvmeTcpDecoder implements StreamSink {
   flag(tcp: TcpConnection, side: Side, kind: FlagKind, frame: number, time: number): void {
     const s = this.states.get(tcp);
     if (!s || !s.announced) return;
+    // The side's byte stream ends here: whatever its framer still holds is final now.
+    if (kind === 'fin') s.sides[side].framer.end(frame, time);
+    if (kind === 'rst') {
+      s.sides[0].framer.end(frame, time);
+      s.sides[1].framer.end(frame, time);
+    }
     this.sink.tcpFlag(s.nvme, this.fromHost(s.nvme, side), kind, frame, time);
   }
 

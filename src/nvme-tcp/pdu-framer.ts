@@ -307,23 +307,32 @@ export class PduFramer {
     this.huntLen = need;
   }
 
-  /** Offset in the hunt buffer of a confirmed boundary, 'wait' for more bytes, or 'none'. */
+  /**
+   * Offset in the hunt buffer of a confirmed boundary, 'wait' for more bytes,
+   * or 'none'. A boundary is confirmed by CONFIRMATIONS consecutive plausible
+   * headers, or by one plausible header at the start of a segment whose chain
+   * runs past the bytes we have: senders start PDUs at segment starts, and
+   * waiting for three PDUs on a quiet admin queue would hold events back.
+   */
   private findBoundary(final: boolean): number | 'wait' | 'none' {
     const b = this.hunt;
     const n = this.huntLen;
+    let piece = 0;
     for (let i = this.huntScan; i < n; i++) {
       if (!this.allowed.has(b[i])) continue;
+      while (piece + 1 < this.huntStarts.length && this.huntStarts[piece + 1] <= i) piece++;
+      const atSegmentStart = this.huntStarts[piece] === i;
       let at = i;
       let confirmed = 0;
       let verdict: 'yes' | 'no' | 'wait' = 'wait';
       while (confirmed < CONFIRMATIONS) {
         const avail = n - at;
         if (avail === 0 && confirmed > 0) {
-          verdict = final ? 'yes' : 'wait';
+          verdict = final || atSegmentStart ? 'yes' : 'wait';
           break;
         }
         if (avail < 24) {
-          verdict = final ? (confirmed > 0 ? 'yes' : 'no') : 'wait';
+          verdict = final ? (confirmed > 0 ? 'yes' : 'no') : confirmed > 0 && atSegmentStart && avail < 8 ? 'yes' : 'wait';
           break;
         }
         if (!isPlausibleHeader(b, at, avail, this.allowed)) {
@@ -333,7 +342,7 @@ export class PduFramer {
         confirmed++;
         at += (b[at + 4] | (b[at + 5] << 8) | (b[at + 6] << 16) | (b[at + 7] << 24)) >>> 0;
         if (at > n) {
-          verdict = final ? 'yes' : 'wait';
+          verdict = final || atSegmentStart ? 'yes' : 'wait';
           break;
         }
       }
