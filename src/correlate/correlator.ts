@@ -41,8 +41,8 @@ interface Cmd {
   nlb: number | undefined;
   dataLength: number;
   submit: Stamp;
-  /** Identity for retry matching (I/O commands only). */
-  key: string | undefined;
+  /** Retry-matching index key (I/O commands only): the SLBA, -1 without one; the rest of the identity is compared on match. */
+  key: number | undefined;
   dataChanging: boolean;
   property: { offset: number; value?: number } | undefined;
   steps: TimelineStep[] | undefined;
@@ -137,13 +137,15 @@ export class Correlator implements PduSink {
   private readonly queues = new Map<number, Queue>();
   private readonly allQueues: Queue[] = [];
   private readonly assocs: Assoc[] = [];
-  /** Unanswered I/O commands by identity: the candidates a retry is matched against. */
-  private readonly outstanding = new Map<string, Cmd[]>();
+  /** Unanswered I/O commands by SLBA: the candidates a retry is matched against. */
+  private readonly outstanding = new Map<number, Cmd[]>();
   private readonly findings: Finding[] = [];
   private readonly suppressed = new Map<string, { count: number; rule: RuleId; severity: Severity; assoc: number | null }>();
   /** Findings listed so far per noisy rule and association. */
   private readonly listed = new Map<string, number>();
+  /** Per-opcode aggregates by queue kind and name; `opcodeStatsCache` finds them by a numeric key without building names. */
   private readonly opcodeStats = new Map<string, { stats: OpcodeStats; hist: LatencyHistogram }>();
+  private readonly opcodeStatsCache = new Map<number, { stats: OpcodeStats; hist: LatencyHistogram }>();
   private readonly streamProblems: StreamProblem[] = [];
   private streamProblemsDropped = 0;
   private commandCount = 0;
@@ -331,8 +333,8 @@ export class Correlator implements PduSink {
     if (admin && sqe.opcode === ADMIN_KEEP_ALIVE) this.keepAliveSent(a, cmd);
     // A queue without a captured Connect counts as an I/O queue until a Keep Alive shows it is the admin queue.
     if (!admin && sqe.opcode !== FABRICS_OPCODE) {
-      // Subsystem and host are compared in matchRetry: a side without a captured Connect has no NQNs.
-      cmd.key = `${sqe.nsid}|${sqe.opcode}|${sqe.slba ?? ''}|${sqe.nlb ?? ''}`;
+      // The rest of the identity (nsid, opcode, NLB, subsystem, host) is compared in matchRetry.
+      cmd.key = sqe.slba ?? -1;
       this.matchRetry(cmd, p);
       let list = this.outstanding.get(cmd.key);
       if (!list) this.outstanding.set(cmd.key, (list = []));
@@ -424,7 +426,7 @@ export class Correlator implements PduSink {
       cmd.steps.push({ kind: 'completion', frame: p.frame, time: p.time, detail: ok ? 'success' : `status ${statusName(sct, sc)}${dnr ? ' DNR' : ''}` });
     }
     (cmd as CmdDone).done = { frame: p.frame, time: p.time, sct, sc, crd, more, dnr };
-    if (cmd.key) this.dropOutstanding(cmd);
+    if (cmd.key !== undefined) this.dropOutstanding(cmd);
     if (cmd === q.adminConnect && ok) {
       a.cntlid = dw0 & 0xffff;
       q.adminConnect = undefined;
@@ -466,7 +468,8 @@ export class Correlator implements PduSink {
     let original: Cmd | undefined;
     for (const c of list) {
       const ca = c.q.assoc!;
-      if (ca === a || c.retriedBy || !sameHost(ca, a) || !sameSubsystem(ca, a)) continue;
+      if (ca === a || c.retriedBy || c.opcode !== retry.opcode || c.nsid !== retry.nsid || c.nlb !== retry.nlb) continue;
+      if (!sameHost(ca, a) || !sameSubsystem(ca, a)) continue;
       if (c.submit.time > retry.submit.time) continue;
       original = c;
       break;
@@ -757,16 +760,18 @@ export class Correlator implements PduSink {
   private finish(cmd: Cmd, outcome: Outcome): void {
     if (cmd.outcome) return;
     cmd.outcome = outcome;
-    const name = this.opName(cmd);
-    const key = `${cmd.admin ? 'admin' : 'io'}:${name}`;
-    let entry = this.opcodeStats.get(key);
+    const key = (cmd.admin ? 1 << 20 : 0) | (cmd.q.qid === undefined ? 1 << 19 : 0) | (cmd.opcode << 8) | (cmd.fctype ?? 0);
+    let entry = this.opcodeStatsCache.get(key);
+    if (!entry) entry = this.opcodeStats.get(`${cmd.admin ? 'admin' : 'io'}:${this.opName(cmd)}`);
     if (!entry) {
+      const name = this.opName(cmd);
       entry = {
         stats: { opcode: name, queue: cmd.admin ? 'admin' : 'io', count: 0, completed: 0, errors: 0, unanswered: 0, latencyMs: { p50: null, p90: null, p99: null, max: null } },
         hist: new LatencyHistogram(),
       };
-      this.opcodeStats.set(key, entry);
+      this.opcodeStats.set(`${entry.stats.queue}:${name}`, entry);
     }
+    this.opcodeStatsCache.set(key, entry);
     entry.stats.count++;
     const done = (cmd as CmdDone).done;
     if (outcome === 'completed' || outcome === 'error') {
@@ -776,6 +781,7 @@ export class Correlator implements PduSink {
     } else entry.stats.unanswered++;
     const sink = this.options.onCommand;
     if (!sink) return;
+    const name = this.opName(cmd);
     const record: CommandRecord = {
       assoc: cmd.q.assoc?.id ?? 0, conn: cmd.q.nvme.id, qid: cmd.q.qid ?? null, cid: cmd.cid, opcode: cmd.opcode, opcodeName: name,
       admin: cmd.admin, nsid: cmd.nsid, submitFrame: cmd.submit.frame, submitTime: cmd.submit.time, outcome, steps: cmd.steps ?? [],

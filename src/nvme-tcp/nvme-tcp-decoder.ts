@@ -90,19 +90,19 @@ export class NvmeTcpDecoder implements StreamSink {
     this.sink.packet(s.nvme, this.fromHost(s.nvme, side), frame, time);
   }
 
-  data(tcp: TcpConnection, side: Side, bytes: Uint8Array, frame: number, time: number): boolean {
+  data(tcp: TcpConnection, side: Side, bytes: Uint8Array, offset: number, length: number, frame: number, time: number): boolean {
     const s = this.states.get(tcp);
     if (!s) return false;
     if (s.status === 'candidate') {
       const framer = s.sides[side].framer;
-      if (framer.streamOffset !== 0 || !looksLikeICReq(bytes, 0)) {
+      if (framer.streamOffset !== 0 || length < 8 || !looksLikeICReq(bytes, offset)) {
         this.states.delete(tcp);
         return false;
       }
       s.status = 'nvme';
       this.announce(s);
     }
-    s.sides[side].framer.push(bytes, frame, time);
+    s.sides[side].framer.push(bytes, offset, length, frame, time);
     return true;
   }
 
@@ -156,7 +156,7 @@ export class NvmeTcpDecoder implements StreamSink {
 
   private newSide(nvme: NvmeConnection, side: Side): SideState {
     const callbacks: FramerCallbacks = {
-      header: (h, pdu) => this.onHeader(nvme, side, h, pdu),
+      header: (h, o, length, pdu) => this.onHeader(nvme, side, h, o, length, pdu),
       complete: (pdu, frame, time) => this.onComplete(nvme, side, pdu, frame, time),
       skipped: (kind, streamOffset, length, frame, time, message) => {
         this.sink.diagnostic({ conn: nvme.id, dir: this.dir(nvme, side), kind, frame, time, streamOffset, length, message }, nvme);
@@ -184,6 +184,7 @@ export class NvmeTcpDecoder implements StreamSink {
   /** Fixes the host side from what a PDU type proves, and tightens framing for both sides. */
   private learnRole(s: ConnState, side: Side, type: number): void {
     const nvme = s.nvme;
+    if (nvme.roleSource === 'icreq' || (nvme.hostSide !== undefined && type !== PduType.ICReq)) return;
     const isHostType = HOST_TYPES.has(type);
     if (!isHostType && !CONTROLLER_TYPES.has(type)) return;
     const hostSide = (isHostType ? side : side ^ 1) as Side;
@@ -197,7 +198,7 @@ export class NvmeTcpDecoder implements StreamSink {
     s.sides[1].framer.setAllowedTypes(this.allowedTypes(nvme, 1));
   }
 
-  private onHeader(nvme: NvmeConnection, side: Side, h: Uint8Array, f: FramedPdu): BodyPlan {
+  private onHeader(nvme: NvmeConnection, side: Side, h: Uint8Array, o: number, length: number, f: FramedPdu): BodyPlan {
     const s = this.states.get(nvme.tcp) as ConnState;
     const st = s.sides[side];
     this.learnRole(s, side, f.type);
@@ -212,27 +213,26 @@ export class NvmeTcpDecoder implements StreamSink {
     st.identify = undefined;
     const expected = EXPECTED_HLEN[f.type];
     if (expected === undefined) return NO_BODY;
-    const full = h.length >= expected;
-    if (!full) {
-      pdu.violation = `header of ${h.length} bytes is shorter than hlen ${expected}`;
+    if (length < expected) {
+      pdu.violation = `header of ${length} bytes is shorter than hlen ${expected}`;
       return NO_BODY;
     }
     const verifyDigest = (f.flags & PduFlag.DDGSTF) !== 0;
     switch (f.type) {
       case PduType.ICReq:
-        pdu.icreq = { pfv: u16(h, 8), hpda: h[10], hdgst: (h[11] & 1) !== 0, ddgst: (h[11] & 2) !== 0, maxr2t: u32(h, 12) };
+        pdu.icreq = { pfv: u16(h, o + 8), hpda: h[o + 10], hdgst: (h[o + 11] & 1) !== 0, ddgst: (h[o + 11] & 2) !== 0, maxr2t: u32(h, o + 12) };
         return NO_BODY;
       case PduType.ICResp:
-        pdu.icresp = { pfv: u16(h, 8), cpda: h[10], hdgst: (h[11] & 1) !== 0, ddgst: (h[11] & 2) !== 0, maxh2cdata: u32(h, 12) };
+        pdu.icresp = { pfv: u16(h, o + 8), cpda: h[o + 10], hdgst: (h[o + 11] & 1) !== 0, ddgst: (h[o + 11] & 2) !== 0, maxh2cdata: u32(h, o + 12) };
         nvme.hdgst = pdu.icresp.hdgst;
         nvme.ddgst = pdu.icresp.ddgst;
         return NO_BODY;
       case PduType.H2CTermReq:
       case PduType.C2HTermReq:
-        pdu.term = { fes: u16(h, 8), fei: u32(h, 10) };
+        pdu.term = { fes: u16(h, o + 8), fei: u32(h, o + 10) };
         return NO_BODY;
       case PduType.CapsuleCmd: {
-        const sqe = decodeSqe(h, 8);
+        const sqe = decodeSqe(h, o + 8);
         pdu.sqe = sqe;
         pdu.cid = sqe.cid;
         const hd = f.flags & PduFlag.HDGSTF ? 4 : 0;
@@ -253,7 +253,7 @@ export class NvmeTcpDecoder implements StreamSink {
         return { verifyDigest };
       }
       case PduType.CapsuleResp: {
-        pdu.cqe = decodeCqe(h, 8);
+        pdu.cqe = decodeCqe(h, o + 8);
         pdu.cid = pdu.cqe.cid;
         s.identifyCids.delete(pdu.cid);
         s.identifyBuffers.delete(pdu.cid);
@@ -261,11 +261,11 @@ export class NvmeTcpDecoder implements StreamSink {
       }
       case PduType.H2CData:
       case PduType.C2HData: {
-        const cid = u16(h, 8);
+        const cid = u16(h, o + 8);
         pdu.cid = cid;
-        const datao = u32(h, 12);
+        const datao = u32(h, o + 12);
         pdu.data = {
-          ttag: u16(h, 10), datao, datal: u32(h, 16),
+          ttag: u16(h, o + 10), datao, datal: u32(h, o + 16),
           last: (f.flags & PduFlag.LAST_PDU) !== 0, success: (f.flags & PduFlag.SUCCESS) !== 0,
         };
         const dd = verifyDigest ? 4 : 0;
@@ -287,8 +287,8 @@ export class NvmeTcpDecoder implements StreamSink {
         return { verifyDigest };
       }
       case PduType.R2T:
-        pdu.cid = u16(h, 8);
-        pdu.r2t = { ttag: u16(h, 10), r2to: u32(h, 12), r2tl: u32(h, 16) };
+        pdu.cid = u16(h, o + 8);
+        pdu.r2t = { ttag: u16(h, o + 10), r2to: u32(h, o + 12), r2tl: u32(h, o + 16) };
         return NO_BODY;
       default:
         return NO_BODY;

@@ -27,7 +27,7 @@ function frameStream(stream: Uint8Array, sizes: (i: number) => number, opts: { i
   let frame = 0;
   for (let o = 0, i = 0; o < stream.length; i++) {
     const n = Math.max(1, sizes(i));
-    framer.push(stream.subarray(o, o + n), ++frame, frame);
+    framer.push(stream, o, Math.min(n, stream.length - o), ++frame, frame);
     o += n;
   }
   framer.end(frame + 1, frame + 1);
@@ -99,8 +99,8 @@ function decodeConversation(host: Uint8Array[], ctrl: Uint8Array[], opts: { sawO
   let frame = 1;
   const n = Math.max(host.length, ctrl.length);
   for (let i = 0; i < n; i++) {
-    if (host[i]) d.data(tcp, 0, host[i], ++frame, frame);
-    if (ctrl[i]) d.data(tcp, 1, ctrl[i], ++frame, frame);
+    if (host[i]) d.data(tcp, 0, host[i], 0, host[i].length, ++frame, frame);
+    if (ctrl[i]) d.data(tcp, 1, ctrl[i], 0, ctrl[i].length, ++frame, frame);
   }
   d.closed(tcp);
   return { pdus, diags };
@@ -163,9 +163,10 @@ describe('PDU decode', () => {
       sawOpen: true, firstFrame: 1, firstTime: 0,
     };
     d.opened(tcp, undefined);
-    d.data(tcp, 1, data.subarray(0, 1000), 2, 2);
+    d.data(tcp, 1, data, 0, 1000, 2, 2);
     d.gap(tcp, 1, 1000, 3, 3);
-    d.data(tcp, 1, concat([data.subarray(2000), capsuleResp({ cid: 1 })]), 4, 4);
+    const rest = concat([data.subarray(2000), capsuleResp({ cid: 1 })]);
+    d.data(tcp, 1, rest, 0, rest.length, 4, 4);
     expect(pdus.map((p) => [p.typeName, p.incomplete ?? false, p.frame])).toEqual([['C2HData', true, 4], ['CapsuleResp', false, 4]]);
   });
 });

@@ -31,8 +31,8 @@ export interface FramedPdu {
 }
 
 export interface FramerCallbacks {
-  /** Header (hlen bytes, then the digest if any) complete: decode it and plan the body. */
-  header(header: Uint8Array, pdu: FramedPdu): BodyPlan;
+  /** Header complete at bytes[offset, offset + length) (hlen bytes, then the digest if any): decode it and plan the body. */
+  header(bytes: Uint8Array, offset: number, length: number, pdu: FramedPdu): BodyPlan;
   /** The PDU's last byte arrived, or the stream ended or lost bytes inside it (`pdu.missing` > 0). */
   complete(pdu: FramedPdu, frame: number, time: number): void;
   /** Bytes that are not PDUs: skipped while hunting for a boundary, or lost. */
@@ -100,9 +100,10 @@ export class PduFramer {
     return this.offset;
   }
 
-  push(b: Uint8Array, frame: number, time: number): void {
-    if (this.state === 'hunt') return this.huntPush(b, frame, time, false);
-    this.consume(b, 0, b.length, frame, time);
+  /** Feeds bytes[offset, offset + length) of the stream. */
+  push(b: Uint8Array, offset: number, length: number, frame: number, time: number): void {
+    if (this.state === 'hunt') return this.huntPush(b.subarray(offset, offset + length), frame, time, false);
+    this.consume(b, offset, offset + length, frame, time);
   }
 
   /** `length` bytes of the stream will never arrive. */
@@ -156,9 +157,22 @@ export class PduFramer {
           this.cur.streamOffset = this.offset;
           this.cur.firstFrame = frame;
           this.cur.firstTime = time;
+          // Fast path: the whole header lies in this chunk, parse it where it is.
+          if (end - p >= 8) {
+            const plen = frameableLength(b, p);
+            if (plen !== null) {
+              const need = Math.min(b[p + 2] + (hasHeaderDigest(b[p], b[p + 1]) ? 4 : 0), plen);
+              if (end - p >= need) {
+                this.offset += need;
+                p += need;
+                this.headerDone(b, p - need, need, frame, time);
+                continue;
+              }
+            }
+          }
         }
         const take = Math.min(this.hdrNeed - this.hdrLen, end - p);
-        this.hdr.set(b.subarray(p, p + take), this.hdrLen);
+        for (let k = 0; k < take; k++) this.hdr[this.hdrLen + k] = b[p + k];
         this.hdrLen += take;
         this.offset += take;
         p += take;
@@ -166,12 +180,12 @@ export class PduFramer {
         if (this.hdrNeed === 8) {
           const plen = frameableLength(this.hdr, 0);
           if (plen === null) {
-            // Not a header: hunt from the byte after the one we took for a type.
+            // Not a header: hunt from here (the hunt starts its scan at these 8 bytes).
             this.offset -= 8;
             this.hdrLen = 0;
             this.enterHunt();
-            this.huntPush(this.hdr.subarray(0, 8), frame, time, false);
-            if (p < end) this.push(b.subarray(p, end), frame, time);
+            this.huntPush(this.hdr.slice(0, 8), frame, time, false);
+            if (p < end) this.push(b, p, end - p, frame, time);
             return;
           }
           const type = this.hdr[0];
@@ -179,7 +193,10 @@ export class PduFramer {
           this.hdrNeed = Math.min(this.hdr[2] + hd, plen);
           if (this.hdrNeed > 8) continue;
         }
-        this.headerDone(frame, time);
+        const length = this.hdrNeed;
+        this.hdrLen = 0;
+        this.hdrNeed = 8;
+        this.headerDone(this.hdr, 0, length, frame, time);
       } else if (this.state === 'body') {
         const take = Math.min(this.cur.plen - this.pos, end - p);
         this.body(b, p, take);
@@ -192,31 +209,27 @@ export class PduFramer {
     }
   }
 
-  private headerDone(frame: number, time: number): void {
-    const h = this.hdr;
+  private headerDone(h: Uint8Array, o: number, headerEnd: number, frame: number, time: number): void {
     const c = this.cur;
-    c.type = h[0];
-    c.flags = h[1];
-    c.hlen = h[2];
-    c.pdo = h[3];
-    c.plen = (h[4] | (h[5] << 8) | (h[6] << 16) | (h[7] << 24)) >>> 0;
+    c.type = h[o];
+    c.flags = h[o + 1];
+    c.hlen = h[o + 2];
+    c.pdo = h[o + 3];
+    c.plen = (h[o + 4] | (h[o + 5] << 8) | (h[o + 6] << 16) | (h[o + 7] << 24)) >>> 0;
     c.missing = 0;
     c.collected = 0;
     c.ddgstOk = undefined;
-    const hd = hasHeaderDigest(c.type, c.flags) && this.hdrNeed === c.hlen + 4;
-    c.hdgstOk = hd
-      ? crc32cUpdate(0, h, 0, c.hlen) === (h[c.hlen] | (h[c.hlen + 1] << 8) | (h[c.hlen + 2] << 16) | (h[c.hlen + 3] << 24)) >>> 0
+    const d = o + c.hlen;
+    c.hdgstOk = hasHeaderDigest(c.type, c.flags) && headerEnd === c.hlen + 4
+      ? crc32cUpdate(0, h, o, d) === (h[d] | (h[d + 1] << 8) | (h[d + 2] << 16) | (h[d + 3] << 24)) >>> 0
       : undefined;
     const dd = hasDataDigest(c.type, c.flags) ? 4 : 0;
-    const headerEnd = this.hdrNeed;
     this.dataStart = c.pdo > headerEnd ? c.pdo : headerEnd;
     this.dataEnd = Math.max(this.dataStart, c.plen - dd);
     this.pos = headerEnd;
-    this.plan = this.callbacks.header(h.subarray(0, headerEnd), c);
+    this.plan = this.callbacks.header(h, o, headerEnd, c);
     this.crc = 0;
     this.ddgstLen = 0;
-    this.hdrLen = 0;
-    this.hdrNeed = 8;
     if (this.pos >= c.plen) return this.finishPdu(frame, time);
     this.state = 'body';
   }

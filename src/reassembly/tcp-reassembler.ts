@@ -211,7 +211,7 @@ export class TcpReassembler implements SegmentSink {
     this.stats.retransmittedBytes += skip;
     const presentFrom = Math.min(skip, s.payloadLength);
     if (presentFrom < s.payloadLength) {
-      this.deliver(flow, side, s.bytes.subarray(s.payloadOffset + presentFrom, s.payloadOffset + s.payloadLength), s.frame, s.time);
+      this.deliver(flow, side, s.bytes, s.payloadOffset + presentFrom, s.payloadLength - presentFrom, s.frame, s.time);
     }
     const missing = total - Math.max(skip, s.payloadLength);
     if (missing > 0) this.declareLost(flow, side, missing, s.frame, s.time);
@@ -253,7 +253,7 @@ export class TcpReassembler implements SegmentSink {
         continue;
       }
       this.stats.retransmittedBytes += skip;
-      if (skip < first.bytes.length) this.deliver(flow, side, first.bytes.subarray(skip), frame, time);
+      if (skip < first.bytes.length) this.deliver(flow, side, first.bytes, skip, first.bytes.length - skip, frame, time);
       const missing = total - Math.max(skip, first.bytes.length);
       if (missing > 0) this.declareLost(flow, side, missing, frame, time);
     }
@@ -269,11 +269,11 @@ export class TcpReassembler implements SegmentSink {
     }
   }
 
-  private deliver(flow: Flow, side: Side, bytes: Uint8Array, frame: number, time: number): void {
+  private deliver(flow: Flow, side: Side, bytes: Uint8Array, offset: number, length: number, frame: number, time: number): void {
     const half = flow.halves[side];
-    half.next = ((half.next as number) + bytes.length) >>> 0;
-    flow.conn.sides[side].bytesDelivered += bytes.length;
-    if (!this.sink.data(flow.conn, side, bytes, frame, time)) this.ignore(flow);
+    half.next = ((half.next as number) + length) >>> 0;
+    flow.conn.sides[side].bytesDelivered += length;
+    if (!this.sink.data(flow.conn, side, bytes, offset, length, frame, time)) this.ignore(flow);
   }
 
   private declareLost(flow: Flow, side: Side, length: number, frame: number, time: number): void {

@@ -42,8 +42,8 @@ export interface TcpConnection {
 export type FlagKind = 'syn' | 'fin' | 'rst';
 
 /**
- * What the reassembly stage hands to the protocol stage. Data views are
- * borrowed until the call returns. `frame`/`time` are those of the packet
+ * What the reassembly stage hands to the protocol stage. Data is
+ * bytes[offset, offset + length), borrowed until the call returns. `frame`/`time` are those of the packet
  * that made the bytes deliverable.
  */
 export interface StreamSink {
@@ -52,7 +52,7 @@ export interface StreamSink {
   /** Every segment of an accepted connection, before its data: for "last contact" facts. */
   packet(conn: TcpConnection, side: Side, frame: number, time: number): void;
   /** Return false to stop following the connection (its bytes turned out not to be NVMe/TCP). */
-  data(conn: TcpConnection, side: Side, bytes: Uint8Array, frame: number, time: number): boolean;
+  data(conn: TcpConnection, side: Side, bytes: Uint8Array, offset: number, length: number, frame: number, time: number): boolean;
   /** `length` bytes of this side's stream will never be seen (capture drop, snaplen, overflow). */
   gap(conn: TcpConnection, side: Side, length: number, frame: number, time: number): void;
   flag(conn: TcpConnection, side: Side, kind: FlagKind, frame: number, time: number): void;

@@ -1,0 +1,211 @@
+/**
+ * Synthetic NVMe/TCP captures of any size for the benchmark, streamed out in
+ * large chunks (never held whole in memory). Built with the same byte
+ * builders as the tests.
+ */
+import {
+  c2hData, capsuleCmd, capsuleResp, concat, connectCmd, F, frame, h2cData, icReq, icResp, ipPacket, ioCmd, propertySetCC, r2t,
+} from './builders.js';
+
+export type Profile = 'tso' | 'mtu' | 'small';
+
+export interface SynthOptions {
+  profile: Profile;
+  /** Stop after about this many bytes of capture. */
+  targetBytes: number;
+  format: 'pcap' | 'pcapng';
+  ioQueues?: number;
+}
+
+const MSS: Record<Profile, number> = { tso: 65160, mtu: 1448, small: 1448 };
+const IO_BYTES: Record<Profile, number> = { tso: 128 * 1024, mtu: 128 * 1024, small: 4096 };
+const HOST = '10.1.0.1';
+const CTRL = '10.1.0.2';
+const BASE_TIME = 1_790_000_000;
+
+/** Buffers packet records into chunks of about `chunkBytes`. */
+class ChunkedCapture {
+  private parts: Uint8Array[] = [];
+  private size = 0;
+  written = 0;
+  packets = 0;
+  time = BASE_TIME;
+
+  constructor(
+    private readonly format: 'pcap' | 'pcapng',
+    private readonly emit: (chunk: Uint8Array) => void,
+    private readonly chunkBytes = 8 << 20,
+  ) {
+    const header = format === 'pcap' ? pcapHeader() : pcapngHeader();
+    this.push(header);
+  }
+
+  packet(data: Uint8Array): void {
+    this.time += 0.000002;
+    const sec = Math.floor(this.time);
+    const usec = Math.round((this.time - sec) * 1e6);
+    if (this.format === 'pcap') {
+      const h = new Uint8Array(16);
+      const v = new DataView(h.buffer);
+      v.setUint32(0, sec, true);
+      v.setUint32(4, usec, true);
+      v.setUint32(8, data.length, true);
+      v.setUint32(12, data.length, true);
+      this.push(h);
+      this.push(data);
+    } else {
+      const pad = (4 - (data.length % 4)) % 4;
+      const total = 32 + data.length + pad;
+      const h = new Uint8Array(28);
+      const v = new DataView(h.buffer);
+      const ts = sec * 1e6 + usec;
+      v.setUint32(0, 6, true);
+      v.setUint32(4, total, true);
+      v.setUint32(8, 0, true);
+      v.setUint32(12, Math.floor(ts / 4294967296), true);
+      v.setUint32(16, ts >>> 0, true);
+      v.setUint32(20, data.length, true);
+      v.setUint32(24, data.length, true);
+      this.push(h);
+      this.push(data);
+      const tail = new Uint8Array(pad + 4);
+      new DataView(tail.buffer).setUint32(pad, total, true);
+      this.push(tail);
+    }
+    this.packets++;
+  }
+
+  private push(b: Uint8Array): void {
+    this.parts.push(b);
+    this.size += b.length;
+    this.written += b.length;
+    if (this.size >= this.chunkBytes) this.flush();
+  }
+
+  flush(): void {
+    if (this.size === 0) return;
+    this.emit(concat(this.parts));
+    this.parts = [];
+    this.size = 0;
+  }
+}
+
+function pcapHeader(): Uint8Array {
+  const h = new Uint8Array(24);
+  const v = new DataView(h.buffer);
+  v.setUint32(0, 0xa1b2c3d4, true);
+  v.setUint16(4, 2, true);
+  v.setUint16(6, 4, true);
+  v.setUint32(16, 262144, true);
+  v.setUint32(20, 1, true);
+  return h;
+}
+
+function pcapngHeader(): Uint8Array {
+  const shb = new Uint8Array(28);
+  const s = new DataView(shb.buffer);
+  s.setUint32(0, 0x0a0d0d0a, true);
+  s.setUint32(4, 28, true);
+  s.setUint32(8, 0x1a2b3c4d, true);
+  s.setUint16(12, 1, true);
+  s.setInt32(16, -1, true);
+  s.setInt32(20, -1, true);
+  s.setUint32(24, 28, true);
+  const idb = new Uint8Array(20);
+  const i = new DataView(idb.buffer);
+  i.setUint32(0, 1, true);
+  i.setUint32(4, 20, true);
+  i.setUint16(8, 1, true);
+  i.setUint32(12, 262144, true);
+  i.setUint32(16, 20, true);
+  return concat([shb, idb]);
+}
+
+/** One TCP connection of the synthetic capture: cuts each direction's bytes into MSS-sized frames. */
+class SynthConn {
+  private hostSeq = 1;
+  private ctrlSeq = 1;
+
+  constructor(
+    private readonly out: ChunkedCapture,
+    private readonly hostPort: number,
+    private readonly mss: number,
+  ) {
+    this.seg(true, F.SYN, undefined, 0);
+    this.seg(false, F.SYN | F.ACK, undefined, 0);
+    this.seg(true, F.ACK);
+  }
+
+  private seg(fromHost: boolean, flags: number, payload?: Uint8Array, seq?: number): void {
+    const ip = ipPacket({
+      src: fromHost ? HOST : CTRL, dst: fromHost ? CTRL : HOST, sport: fromHost ? this.hostPort : 4420, dport: fromHost ? 4420 : this.hostPort,
+      seq: (seq ?? (fromHost ? this.hostSeq : this.ctrlSeq)) >>> 0, ack: (fromHost ? this.ctrlSeq : this.hostSeq) >>> 0, flags, payload,
+    });
+    this.out.packet(frame('ethernet', ip));
+  }
+
+  send(fromHost: boolean, bytes: Uint8Array): void {
+    for (let o = 0; o < bytes.length; o += this.mss) {
+      const piece = bytes.subarray(o, Math.min(bytes.length, o + this.mss));
+      this.seg(fromHost, F.ACK | F.PSH, piece);
+      if (fromHost) this.hostSeq = (this.hostSeq + piece.length) >>> 0;
+      else this.ctrlSeq = (this.ctrlSeq + piece.length) >>> 0;
+    }
+  }
+}
+
+/**
+ * Writes a capture of about `targetBytes`: one association (admin + I/O
+ * queues), then rounds of one write and one read per I/O queue.
+ */
+export function synthesize(opts: SynthOptions, emit: (chunk: Uint8Array) => void): { bytes: number; packets: number; commands: number } {
+  const out = new ChunkedCapture(opts.format, emit);
+  const mss = MSS[opts.profile];
+  const ioBytes = IO_BYTES[opts.profile];
+  const nlb = ioBytes / 512;
+  const hostnqn = 'nqn.2014-08.org.nvmexpress:uuid:bench';
+  const subnqn = 'nqn.2026-11.io.bench:subsys';
+  const admin = new SynthConn(out, 50000, mss);
+  admin.send(true, icReq());
+  admin.send(false, icResp());
+  admin.send(true, connectCmd(0, 0, 5000, hostnqn, subnqn));
+  admin.send(false, capsuleResp({ cid: 0, dw0: 1 }));
+  admin.send(true, propertySetCC(1, 0x460001));
+  admin.send(false, capsuleResp({ cid: 1 }));
+  const queues: SynthConn[] = [];
+  for (let q = 1; q <= (opts.ioQueues ?? 4); q++) {
+    const c = new SynthConn(out, 50000 + q, mss);
+    c.send(true, icReq());
+    c.send(false, icResp());
+    c.send(true, connectCmd(0, q, 0, hostnqn, subnqn, 1));
+    c.send(false, capsuleResp({ cid: 0 }));
+    queues.push(c);
+  }
+  const payload = new Uint8Array(ioBytes);
+  let commands = 0;
+  let round = 0;
+  while (out.written < opts.targetBytes) {
+    for (const q of queues) {
+      const cid = (round * 2) & 0xffff;
+      const lba = (round * nlb * 2) % 1e9;
+      if (opts.profile === 'small') {
+        q.send(true, capsuleCmd({ opcode: 1, cid, nsid: 1, cdw10: lba, cdw12: nlb - 1, dataLength: ioBytes }, payload));
+        q.send(false, capsuleResp({ cid }));
+        q.send(true, ioCmd(2, cid + 1, lba, nlb));
+        q.send(false, concat([c2hData(cid + 1, 0, payload), capsuleResp({ cid: cid + 1 })]));
+      } else {
+        q.send(true, ioCmd(1, cid, lba, nlb));
+        q.send(false, r2t(cid, 1, 0, ioBytes));
+        q.send(true, h2cData(cid, 1, 0, payload));
+        q.send(false, capsuleResp({ cid }));
+        q.send(true, ioCmd(2, cid + 1, lba, nlb));
+        q.send(false, concat([c2hData(cid + 1, 0, payload), capsuleResp({ cid: cid + 1 })]));
+      }
+      commands += 2;
+    }
+    round++;
+    if (round % 64 === 0) admin.send(true, capsuleCmd({ opcode: 0x18, cid: 2 })), admin.send(false, capsuleResp({ cid: 2 }));
+  }
+  out.flush();
+  return { bytes: out.written, packets: out.packets, commands };
+}
