@@ -181,15 +181,15 @@ export class Correlator implements PduSink {
     if (!q) return;
     this.clock(time);
     q.lastFrame = frame;
-    const stamp = { frame, time };
+    // Called for every segment: update stamps in place instead of allocating.
     if (fromHost) {
-      q.lastHost = stamp;
-      if (q.assoc) q.assoc.lastHost = stamp;
+      q.lastHost = setStamp(q.lastHost, frame, time);
+      if (q.assoc) q.assoc.lastHost = setStamp(q.assoc.lastHost, frame, time);
       return;
     }
-    q.lastCtrl = stamp;
+    q.lastCtrl = setStamp(q.lastCtrl, frame, time);
     const a = q.assoc;
-    if (a) this.controllerContact(a, stamp);
+    if (a) this.controllerContact(a, q.lastCtrl);
   }
 
   tcpFlag(nvme: NvmeConnection, fromHost: boolean, kind: FlagKind, frame: number, time: number): void {
@@ -625,12 +625,13 @@ export class Correlator implements PduSink {
     q.assoc = a;
     a.queues.push(q);
     if (q.lastCtrl) this.controllerContact(a, q.lastCtrl);
-    if (q.lastHost && (!a.lastHost || q.lastHost.time > a.lastHost.time)) a.lastHost = q.lastHost;
+    if (q.lastHost && (!a.lastHost || q.lastHost.time > a.lastHost.time)) a.lastHost = setStamp(a.lastHost, q.lastHost.frame, q.lastHost.time);
   }
 
+  /** The association's own stamps are updated in place: copy, never share, a queue's stamp. */
   private controllerContact(a: Assoc, stamp: Stamp): void {
     if (a.lastCtrl && !a.hostTeardown) this.checkSilence(a, stamp);
-    if (!a.lastCtrl || stamp.time >= a.lastCtrl.time) a.lastCtrl = stamp;
+    if (!a.lastCtrl || stamp.time >= a.lastCtrl.time) a.lastCtrl = setStamp(a.lastCtrl, stamp.frame, stamp.time);
   }
 
   /** Records the controller's silence up to `until` if it is the longest so far. */
@@ -639,7 +640,7 @@ export class Correlator implements PduSink {
     if (!from) return;
     const ms = (until.time - from.time) * 1000;
     const best = a.silence ? (a.silence.to.time - a.silence.from.time) * 1000 : 0;
-    if (ms > best) a.silence = { from, to: until };
+    if (ms > best) a.silence = { from: { frame: from.frame, time: from.time }, to: { frame: until.frame, time: until.time } };
   }
 
   private roleFix(q: Queue): void {
@@ -873,6 +874,13 @@ const FES_NAMES: Record<number, string> = {
   1: 'Invalid PDU Header Field', 2: 'PDU Sequence Error', 3: 'Header Digest Error', 4: 'Data Transfer Out of Range',
   5: 'Data Transfer Limit Exceeded', 6: 'Unsupported Parameter',
 };
+
+function setStamp(stamp: Stamp | undefined, frame: number, time: number): Stamp {
+  if (!stamp) return { frame, time };
+  stamp.frame = frame;
+  stamp.time = time;
+  return stamp;
+}
 
 function endpoint(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;

@@ -1,0 +1,118 @@
+// npm run bench [-- --size 1G] [--runs 5] [--tshark-size 50M] [--profiles tso,mtu,small] [--formats pcap,pcapng]
+// Generates synthetic captures with the project's builders (into bench-out/, not committed), runs
+// `analyze --json` on each as a separate process, and prints the median time, MB/s, packets/s,
+// PDUs/s and peak RSS; times tshark on a smaller cut of the same traffic when tshark is installed.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { synthesize } from '../dist/test-support/synth.js';
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+const size = parseSize(args.size ?? '1G');
+const runs = Number(args.runs ?? 5);
+const tsharkSize = parseSize(args['tshark-size'] ?? '100M');
+const profiles = (args.profiles ?? 'tso,mtu,small').split(',');
+const formats = (args.formats ?? 'pcap,pcapng').split(',');
+const out = join(import.meta.dirname, '..', 'bench-out');
+const cli = join(import.meta.dirname, 'run-measured.mjs');
+mkdirSync(out, { recursive: true });
+
+function parseSize(text) {
+  const m = /^(\d+(?:\.\d+)?)([KMG]?)$/i.exec(text);
+  if (!m) throw new Error(`bad size ${text}`);
+  return Math.round(Number(m[1]) * { '': 1, K: 1e3, M: 1e6, G: 1e9 }[m[2].toUpperCase()]);
+}
+
+function generate(profile, format, bytes) {
+  const file = join(out, `${profile}-${bytes}.${format}`);
+  if (existsSync(file)) return file;
+  const fd = openSync(file, 'w');
+  const t = Date.now();
+  synthesize({ profile, format, targetBytes: bytes }, (chunk) => writeSync(fd, chunk));
+  closeSync(fd);
+  console.error(`generated ${file} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  return file;
+}
+
+/** Reads the file once so every run finds it in the page cache (in pieces: this process's memory stays small). */
+function warm(file) {
+  const fd = openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(1 << 22);
+  while (readSync(fd, buf, 0, buf.length, null) > 0);
+  closeSync(fd);
+}
+
+function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)];
+}
+
+function ours(file, n = runs) {
+  const json = join(out, 'report.json');
+  const rssFile = join(out, 'rss.txt');
+  const times = [];
+  const rss = [];
+  warm(file);
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, [cli, 'analyze', file, '--json', json, '--quiet', '--fail-on', 'none'], {
+      env: { ...process.env, BENCH_RSS_FILE: rssFile }, stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    times.push(Number(process.hrtime.bigint() - t) / 1e9);
+    if (r.status !== 0) throw new Error(`analyze ${file} exited ${r.status}`);
+    rss.push(Number(readFileSync(rssFile, 'utf8')) / 1024);
+  }
+  const report = JSON.parse(readFileSync(json, 'utf8'));
+  unlinkSync(json);
+  return { seconds: median(times), rssMiB: Math.max(...rss), packets: report.summary.packets, pdus: report.summary.pdus };
+}
+
+function tshark(file, n = Math.min(runs, 3)) {
+  try {
+    execFileSync('tshark', ['-v'], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    execFileSync('tshark', ['-r', file, '-d', 'tcp.port==4420,nvme-tcp', '-T', 'fields', '-e', 'nvme-tcp.type'], { stdio: ['ignore', 'ignore', 'ignore'], maxBuffer: 1 << 30 });
+    times.push(Number(process.hrtime.bigint() - t) / 1e9);
+  }
+  return median(times);
+}
+
+const rows = [];
+const inputs = [];
+for (const profile of profiles) for (const format of formats) inputs.push({ name: `${profile} ${format}`, file: generate(profile, format, size), profile, format });
+const shared = join(import.meta.dirname, '..', '..', 'shared', 'captures', 'large-io.pcap');
+inputs.push({ name: 'large-io.pcap (real)', file: existsSync(shared) ? shared : join(import.meta.dirname, '..', 'fixtures', 'large-io.pcap') });
+
+for (const input of inputs) {
+  const bytes = statSync(input.file).size;
+  const m = ours(input.file);
+  const row = {
+    capture: input.name, MB: +(bytes / 1e6).toFixed(0), seconds: +m.seconds.toFixed(3), 'MB/s': +(bytes / 1e6 / m.seconds).toFixed(0),
+    'packets/s': Math.round(m.packets / m.seconds), 'PDUs/s': Math.round(m.pdus / m.seconds), 'peak RSS MiB': +m.rssMiB.toFixed(1),
+  };
+  // tshark on the same file when that takes under a minute and a half (judged from a cut), else on the cut:
+  // the ratio compares throughput (MB/s) measured in this run.
+  const cut = input.profile && bytes > tsharkSize ? generate(input.profile, input.format, tsharkSize) : input.file;
+  const onCut = tshark(cut);
+  if (onCut !== undefined) {
+    const cutBytes = statSync(cut).size;
+    const sameFile = cut === input.file || (onCut * bytes) / cutBytes < 90;
+    const t = cut === input.file ? onCut : sameFile ? tshark(input.file, 1) : onCut;
+    const tsharkRate = (sameFile ? bytes : cutBytes) / t;
+    row['tshark s'] = +t.toFixed(3);
+    row['tshark on'] = sameFile ? 'same file' : `${(cutBytes / 1e6).toFixed(0)} MB cut`;
+    row['× tshark'] = +(bytes / m.seconds / tsharkRate).toFixed(1);
+  }
+  rows.push(row);
+  console.error(JSON.stringify(row));
+}
+
+console.log(`\nnvme-tcp-timeline benchmark — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; median of ${runs} runs, page-cached files\n`);
+console.table(rows);
+writeFileSync(join(out, 'results.json'), JSON.stringify({ node: process.version, size, runs, rows }, null, 2));
