@@ -56,9 +56,11 @@ function ours(file, n = runs) {
   warm(file);
   for (let i = 0; i < n; i++) {
     const t = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, [cli, 'analyze', file, '--json', json, '--quiet', '--fail-on', 'none'], {
-      env: { ...process.env, BENCH_RSS_FILE: rssFile }, stdio: ['ignore', 'ignore', 'inherit'],
+    const fd = openSync(json, 'w');
+    const r = spawnSync(process.execPath, [cli, 'analyze', file, '--json', '--quiet', '--fail-on', 'none'], {
+      env: { ...process.env, BENCH_RSS_FILE: rssFile }, stdio: ['ignore', fd, 'inherit'],
     });
+    closeSync(fd);
     times.push(Number(process.hrtime.bigint() - t) / 1e9);
     if (r.status !== 0) throw new Error(`analyze ${file} exited ${r.status}`);
     rss.push(Number(readFileSync(rssFile, 'utf8')) / 1024);

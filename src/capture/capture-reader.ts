@@ -26,6 +26,8 @@ export interface ReadResult {
 }
 
 const CHUNK = 1 << 22;
+/** Reads kept in flight ahead of the decoder. */
+const READ_AHEAD = 2;
 
 export function inputName(input: CaptureInput, options: ReadOptions = {}): string {
   if (typeof input === 'string') return input === '-' ? '<stdin>' : input;
@@ -164,16 +166,34 @@ async function openChunks(input: CaptureInput, name: string): Promise<{ chunks: 
   return { chunks: fileChunks(handle), totalBytes: st.size };
 }
 
-/** Reads a file in large blocks into one reused buffer: records are borrowed only until the next read. */
+/**
+ * Reads a file in large blocks into a ring of reused buffers, keeping
+ * READ_AHEAD reads in flight while the consumer works on the current block:
+ * page-cache copies then run on libuv's threads beside the decoding. Records
+ * are borrowed only until the next push, so a buffer is free again as soon as
+ * its block has been pushed.
+ */
 async function* fileChunks(handle: import('node:fs/promises').FileHandle): AsyncGenerator<Uint8Array> {
-  const buffer = new Uint8Array(CHUNK);
+  const buffers = Array.from({ length: READ_AHEAD + 1 }, () => new Uint8Array(CHUNK));
+  const inFlight: Promise<{ bytesRead: number }>[] = [];
+  let position = 0;
+  let next = 0;
+  const issue = () => {
+    inFlight.push(handle.read(buffers[next], 0, CHUNK, position));
+    position += CHUNK;
+    next = (next + 1) % buffers.length;
+  };
   try {
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, CHUNK, null);
+    for (let i = 0; i < READ_AHEAD; i++) issue();
+    for (let current = 0; ; current = (current + 1) % buffers.length) {
+      const { bytesRead } = await inFlight.shift()!;
       if (bytesRead === 0) return;
-      yield buffer.subarray(0, bytesRead);
+      issue();
+      yield buffers[current].subarray(0, bytesRead);
+      if (bytesRead < CHUNK) return;
     }
   } finally {
+    await Promise.allSettled(inFlight);
     await handle.close();
   }
 }

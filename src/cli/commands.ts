@@ -5,7 +5,7 @@ import { CaptureError, ExitCode } from '../common/errors.js';
 import { SEVERITY_RANK, type Severity } from '../correlate/types.js';
 import { renderJunit, type JunitCase } from '../report/junit.js';
 import { PduLineFormatter } from '../report/pdu-lines.js';
-import { renderText, safe } from '../report/text-report.js';
+import { escapeControl as safe } from '../common/text.js';
 import { renderCommand } from '../report/timeline-text.js';
 import type { Report } from '../report/types.js';
 import type { CommonOptions } from './main.js';
@@ -83,6 +83,8 @@ export async function runAnalyze(captures: string[], o: CommonOptions): Promise<
   if (o.json === true) {
     process.stdout.write(reportJson(reports.length === 1 ? reports[0] : reports));
   } else {
+    // Loaded only for text output: chalk and cli-table3 cost start-up time JSON runs need not pay.
+    const { renderText } = await import('../report/text-report.js');
     const width = process.stdout.columns ?? 120;
     process.stdout.write(reports.map((r) => renderText(r, { color: color(o), width })).join('\n\n') + '\n');
   }

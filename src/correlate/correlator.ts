@@ -43,6 +43,10 @@ interface Cmd {
   submit: Stamp;
   /** Retry-matching index key (I/O commands only): the SLBA, -1 without one; the rest of the identity is compared on match. */
   key: number | undefined;
+  /** Next outstanding command with the same key (the index keeps a chain, not an array per key). */
+  sameKey: Cmd | undefined;
+  /** Completion, once seen. */
+  done: (Stamp & { sct: number; sc: number; crd: number; more: boolean; dnr: boolean }) | undefined;
   dataChanging: boolean;
   property: { offset: number; value?: number } | undefined;
   steps: TimelineStep[] | undefined;
@@ -137,8 +141,8 @@ export class Correlator implements PduSink {
   private readonly queues = new Map<number, Queue>();
   private readonly allQueues: Queue[] = [];
   private readonly assocs: Assoc[] = [];
-  /** Unanswered I/O commands by SLBA: the candidates a retry is matched against. */
-  private readonly outstanding = new Map<number, Cmd[]>();
+  /** Unanswered I/O commands by SLBA (head of a chain through `sameKey`): the candidates a retry is matched against. */
+  private readonly outstanding = new Map<number, Cmd>();
   private readonly findings: Finding[] = [];
   private readonly suppressed = new Map<string, { count: number; rule: RuleId; severity: Severity; assoc: number | null }>();
   /** Findings listed so far per noisy rule and association. */
@@ -316,7 +320,7 @@ export class Correlator implements PduSink {
     }
     const cmd: Cmd = {
       q, cid: sqe.cid, opcode: sqe.opcode, fctype: sqe.fctype, admin, nsid: sqe.nsid, slba: sqe.slba, nlb: sqe.nlb,
-      dataLength: sqe.dataLength, submit: { frame: p.frame, time: p.time }, key: undefined,
+      dataLength: sqe.dataLength, submit: { frame: p.frame, time: p.time }, key: undefined, sameKey: undefined, done: undefined,
       dataChanging: isDataChanging(sqe.opcode, admin), property: sqe.property, steps: undefined,
       late: undefined, retriedBy: undefined, retryOf: undefined, staleReported: false, gapWhileOpen: false, outcome: undefined,
     };
@@ -336,9 +340,7 @@ export class Correlator implements PduSink {
       // The rest of the identity (nsid, opcode, NLB, subsystem, host) is compared in matchRetry.
       cmd.key = sqe.slba ?? -1;
       this.matchRetry(cmd, p);
-      let list = this.outstanding.get(cmd.key);
-      if (!list) this.outstanding.set(cmd.key, (list = []));
-      list.push(cmd);
+      this.addOutstanding(cmd);
     }
   }
 
@@ -425,7 +427,7 @@ export class Correlator implements PduSink {
     if (cmd.steps) {
       cmd.steps.push({ kind: 'completion', frame: p.frame, time: p.time, detail: ok ? 'success' : `status ${statusName(sct, sc)}${dnr ? ' DNR' : ''}` });
     }
-    (cmd as CmdDone).done = { frame: p.frame, time: p.time, sct, sc, crd, more, dnr };
+    cmd.done = { frame: p.frame, time: p.time, sct, sc, crd, more, dnr };
     if (cmd.key !== undefined) this.dropOutstanding(cmd);
     if (cmd === q.adminConnect && ok) {
       a.cntlid = dw0 & 0xffff;
@@ -462,11 +464,9 @@ export class Correlator implements PduSink {
   // ---- retries ----
 
   private matchRetry(retry: Cmd, p: PduEvent): void {
-    const list = this.outstanding.get(retry.key!);
-    if (!list) return;
     const a = retry.q.assoc!;
     let original: Cmd | undefined;
-    for (const c of list) {
+    for (let c = this.outstanding.get(retry.key!); c; c = c.sameKey) {
       const ca = c.q.assoc!;
       if (ca === a || c.retriedBy || c.opcode !== retry.opcode || c.nsid !== retry.nsid || c.nlb !== retry.nlb) continue;
       if (!sameHost(ca, a) || !sameSubsystem(ca, a)) continue;
@@ -560,12 +560,31 @@ export class Correlator implements PduSink {
     return 'I/O timeout';
   }
 
+  /** Appends to the key's chain, so candidates stay in submission order. */
+  private addOutstanding(cmd: Cmd): void {
+    let c = this.outstanding.get(cmd.key!);
+    if (!c) {
+      this.outstanding.set(cmd.key!, cmd);
+      return;
+    }
+    while (c.sameKey) c = c.sameKey;
+    c.sameKey = cmd;
+  }
+
   private dropOutstanding(cmd: Cmd): void {
-    const list = this.outstanding.get(cmd.key!);
-    if (!list) return;
-    const i = list.indexOf(cmd);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.outstanding.delete(cmd.key!);
+    const head = this.outstanding.get(cmd.key!);
+    if (head === cmd) {
+      if (cmd.sameKey) this.outstanding.set(cmd.key!, cmd.sameKey);
+      else this.outstanding.delete(cmd.key!);
+    } else {
+      for (let c = head; c; c = c.sameKey) {
+        if (c.sameKey === cmd) {
+          c.sameKey = cmd.sameKey;
+          break;
+        }
+      }
+    }
+    cmd.sameKey = undefined;
   }
 
   // ---- associations ----
@@ -774,7 +793,7 @@ export class Correlator implements PduSink {
     }
     this.opcodeStatsCache.set(key, entry);
     entry.stats.count++;
-    const done = (cmd as CmdDone).done;
+    const done = cmd.done;
     if (outcome === 'completed' || outcome === 'error') {
       if (outcome === 'completed') entry.stats.completed++;
       else entry.stats.errors++;
@@ -863,10 +882,6 @@ export class Correlator implements PduSink {
       inFlightAtEnd: [...q.orphans.values()].filter((c) => !(c.admin && c.opcode === ADMIN_AER)).length, gaps: q.gaps, bytesLost: q.bytesLost,
     };
   }
-}
-
-interface CmdDone extends Cmd {
-  done?: Stamp & { sct: number; sc: number; crd: number; more: boolean; dnr: boolean };
 }
 
 /** Fatal error status values of H2C/C2HTermReq. */

@@ -25,6 +25,7 @@ export function decodeSqe(b: Uint8Array, o: number): Sqe {
     dataLength: u32(b, o + 32),
     cdw10: u32(b, o + 40),
     cdw11: u32(b, o + 44),
+    fctype: undefined, slba: undefined, nlb: undefined, cns: undefined, connect: undefined, property: undefined,
   };
   if (opcode === FABRICS_OPCODE) {
     const fctype = b[o + 4];

@@ -202,12 +202,14 @@ export class NvmeTcpDecoder implements StreamSink {
     const s = this.states.get(nvme.tcp) as ConnState;
     const st = s.sides[side];
     this.learnRole(s, side, f.type);
+    // Every field present from the start: one object shape for all PDUs keeps later stages' property access fast.
     const pdu: PduEvent = {
       conn: nvme.id, dir: this.dir(nvme, side), type: f.type, typeName: PDU_TYPE_NAMES[f.type] ?? 'unknown',
       flags: f.flags, hlen: f.hlen, pdo: f.pdo, plen: f.plen, frame: 0, time: 0, firstFrame: f.firstFrame,
-      streamOffset: f.streamOffset,
+      streamOffset: f.streamOffset, qid: nvme.qid, cid: undefined, sqe: undefined, cqe: undefined, data: undefined, r2t: undefined,
+      icreq: undefined, icresp: undefined, term: undefined, inCapsuleLength: undefined, connectData: undefined, identify: undefined,
+      hdgstOk: undefined, ddgstOk: undefined, violation: undefined, incomplete: undefined,
     };
-    if (nvme.qid !== undefined) pdu.qid = nvme.qid;
     st.pending = pdu;
     st.connectData = undefined;
     st.identify = undefined;

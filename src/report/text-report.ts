@@ -1,6 +1,6 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
-import { escapeControl } from '../common/text.js';
+import { escapeControl as safe } from '../common/text.js';
 import type { Finding, Severity, TcpEvent } from '../correlate/types.js';
 import type { Report } from './types.js';
 
@@ -109,9 +109,4 @@ function ms(v: number | null): string {
 
 function num(v: number | null): string {
   return v === null ? '-' : v < 10 ? v.toFixed(3) : v.toFixed(1);
-}
-
-/** Capture-derived strings may hold control characters: never let them reach the terminal raw. */
-export function safe(text: string): string {
-  return escapeControl(text);
 }
