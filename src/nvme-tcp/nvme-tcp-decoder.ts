@@ -66,7 +66,7 @@ export class NvmeTcpDecoder implements StreamSink {
       status = 'nvme';
     } else if (tcp.sawOpen) status = 'candidate';
     else return false;
-    const nvme: NvmeConnection = { id: 0, tcp, hostSide: undefined, roleSource: 'unknown', hdgst: false, ddgst: false };
+    const nvme: NvmeConnection = { id: 0, tcp, hostSide: undefined, roleSource: 'unknown', hdgst: false, ddgst: false, bytes: undefined };
     if (p0 !== p1) {
       nvme.hostSide = p1 ? 0 : 1;
       nvme.roleSource = tcp.sawOpen && nvme.hostSide === 0 ? 'syn' : 'port';
@@ -79,6 +79,7 @@ export class NvmeTcpDecoder implements StreamSink {
       sides: [this.newSide(nvme, 0), this.newSide(nvme, 1)],
       identifyCids: new Set(), identifyBuffers: new Map(),
     };
+    nvme.bytes = [state.sides[0].framer.account, state.sides[1].framer.account];
     this.states.set(tcp, state);
     if (status === 'nvme') this.announce(state);
     return true;

@@ -47,6 +47,13 @@ const CONFIRMATIONS = 3;
 
 type State = 'header' | 'body' | 'hunt';
 
+/** Where every byte of a stream went: into PDUs, skipped as not-a-PDU, or never captured. */
+export interface ByteAccount {
+  pdu: number;
+  skipped: number;
+  lost: number;
+}
+
 /**
  * Frames one direction of an NVMe/TCP stream into PDUs: fixed 8-byte common
  * header, `plen` at offset 4. Header bytes are copied (they are small), body
@@ -70,6 +77,8 @@ export class PduFramer {
   private ddgstLen = 0;
   /** Stream offset of the next byte to arrive. */
   private offset = 0;
+  /** Once the stream has ended: pdu + skipped + lost === streamOffset. */
+  readonly account: ByteAccount = { pdu: 0, skipped: 0, lost: 0 };
   private readonly cur: FramedPdu = {
     type: 0, flags: 0, hlen: 0, pdo: 0, plen: 0, streamOffset: 0, firstFrame: 0, firstTime: 0,
     hdgstOk: undefined, ddgstOk: undefined, missing: 0, collected: 0,
@@ -108,6 +117,7 @@ export class PduFramer {
 
   /** `length` bytes of the stream will never arrive. */
   gap(length: number, frame: number, time: number): void {
+    if (this.state !== 'hunt') this.account.lost += length;
     if (this.state === 'body') {
       const rest = this.cur.plen - this.pos;
       if (length < rest) {
@@ -124,10 +134,12 @@ export class PduFramer {
     } else if (this.state === 'header' && this.hdrLen > 0) {
       this.callbacks.skipped('truncated-pdu', this.cur.streamOffset, this.hdrLen, frame, time,
         `lost ${length} bytes inside a PDU header; ${this.hdrLen} header bytes dropped`);
+      this.account.skipped += this.hdrLen;
       this.hdrLen = 0;
     } else if (this.state === 'hunt') {
       this.huntPush(new Uint8Array(0), frame, time, true);
       if (this.state !== 'hunt') return this.gap(length, frame, time);
+      this.account.lost += length;
     }
     this.offset += length;
     this.enterHunt();
@@ -145,7 +157,9 @@ export class PduFramer {
     } else if (this.state === 'header' && this.hdrLen > 0) {
       this.callbacks.skipped('truncated-pdu', this.cur.streamOffset, this.hdrLen, frame, time,
         `stream ends inside a PDU header (${this.hdrLen} of ${this.hdrNeed} bytes)`);
+      this.account.skipped += this.hdrLen;
       this.hdrLen = 0;
+      this.hdrNeed = 8;
     }
   }
 
@@ -163,6 +177,7 @@ export class PduFramer {
             if (plen !== null) {
               const need = Math.min(b[p + 2] + (hasHeaderDigest(b[p], b[p + 1]) ? 4 : 0), plen);
               if (end - p >= need) {
+                this.account.pdu += need;
                 this.offset += need;
                 p += need;
                 this.headerDone(b, p - need, need, frame, time);
@@ -194,11 +209,13 @@ export class PduFramer {
           if (this.hdrNeed > 8) continue;
         }
         const length = this.hdrNeed;
+        this.account.pdu += length;
         this.hdrLen = 0;
         this.hdrNeed = 8;
         this.headerDone(this.hdr, 0, length, frame, time);
       } else if (this.state === 'body') {
         const take = Math.min(this.cur.plen - this.pos, end - p);
+        this.account.pdu += take;
         this.body(b, p, take);
         this.offset += take;
         p += take;
@@ -374,6 +391,7 @@ export class PduFramer {
     if (at > 0) {
       this.callbacks.skipped('resync', this.huntOffset, at, this.frameAt(at), time,
         `skipped ${at} bytes to the next PDU boundary`);
+      this.account.skipped += at;
     }
     const buffered = this.hunt;
     const n = this.huntLen;
@@ -406,6 +424,7 @@ export class PduFramer {
   private dropHunt(upTo: number, frame: number, time: number): void {
     const drop = Math.min(upTo, this.huntLen);
     this.callbacks.skipped('garbage', this.huntOffset, drop, frame, time, `${drop} bytes hold no NVMe/TCP PDU`);
+    this.account.skipped += drop;
     const rest = this.huntLen - drop;
     this.hunt.copyWithin(0, drop, this.huntLen);
     // Keep frame runs that still have bytes.

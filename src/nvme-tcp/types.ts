@@ -1,4 +1,5 @@
 import type { Side, TcpConnection, FlagKind } from '../reassembly/types.js';
+import type { ByteAccount } from './pdu-framer.js';
 
 /** PDU types of the NVMe/TCP transport binding. */
 export const PduType = {
@@ -145,6 +146,8 @@ export interface NvmeConnection {
   hdgst: boolean;
   ddgst: boolean;
   qid?: number;
+  /** Per TCP side: where each byte of its stream went (live counters). */
+  bytes: [ByteAccount, ByteAccount] | undefined;
 }
 
 /** What the NVMe/TCP stage hands to correlation, in capture order. */
