@@ -80,6 +80,8 @@ interface Queue {
   lastHost: Stamp | undefined;
   gaps: number;
   bytesLost: number;
+  /** Bytes cut by the snapshot length: reported once per queue, not per packet. */
+  snapCut: { bytes: number; segments: number; first: Stamp } | undefined;
   /** A Connect on this queue whose response will carry the controller id. */
   adminConnect: Cmd | undefined;
   ended: boolean;
@@ -173,7 +175,7 @@ export class Correlator implements PduSink {
       host: endpoint(h.address, h.port), controller: endpoint(c.address, c.port),
       open: new Map(), orphans: new Map(), hostClosed: undefined, ctrlClosed: undefined, teardown: [], commands: 0,
       firstFrame: tcp.firstFrame, lastFrame: tcp.firstFrame, lastCtrl: undefined, lastHost: undefined, gaps: 0, bytesLost: 0,
-      adminConnect: undefined, ended: false,
+      snapCut: undefined, adminConnect: undefined, ended: false,
     };
     this.queues.set(nvme.id, q);
     this.allQueues.push(q);
@@ -240,7 +242,11 @@ export class Correlator implements PduSink {
       }
       for (const c of q.open.values()) c.gapWhileOpen = true;
     }
-    if (d.kind === 'gap') {
+    if (d.kind === 'gap' && d.cause === 'snaplen') {
+      if (!q.snapCut) q.snapCut = { bytes: 0, segments: 0, first: { frame: d.frame, time: d.time } };
+      q.snapCut.bytes += d.length;
+      q.snapCut.segments++;
+    } else if (d.kind === 'gap') {
       this.add({
         ruleId: 'capture-gap', severity: 'warning',
         message: `${d.length} bytes ${d.dir === 'h2c' ? 'host→controller' : 'controller→host'} on connection ${d.conn} were not captured (stream offset ${d.streamOffset}); verdicts on its commands are uncertain`,
@@ -286,7 +292,7 @@ export class Correlator implements PduSink {
         details: { type: p.typeName, header: p.hdgstOk ?? null, data: p.ddgstOk ?? null },
       });
     }
-    if (p.violation) this.violation(q, p, p.violation);
+    if (p.violation && !p.incomplete) this.violation(q, p, p.violation);
   }
 
   // ---- commands ----
@@ -309,7 +315,10 @@ export class Correlator implements PduSink {
     const a = q.assoc!;
     const admin = q.qid === 0;
     const previous = q.open.get(sqe.cid);
-    if (previous) {
+    if (previous && previous.gapWhileOpen) {
+      // Its completion may be among the lost bytes: reuse proves nothing.
+      this.finish(previous, 'undecidable');
+    } else if (previous) {
       this.add({
         ruleId: 'cid-reuse-in-flight', severity: 'error',
         message: `CID ${hexCid(sqe.cid)} reused on queue ${q.qid ?? '?'} while ${this.opName(previous)} (frame ${previous.submit.frame}) had no completion`,
@@ -336,7 +345,8 @@ export class Correlator implements PduSink {
     if (sqe.connect && sqe.connect.qid === 0) q.adminConnect = cmd;
     if (admin && sqe.opcode === ADMIN_KEEP_ALIVE) this.keepAliveSent(a, cmd);
     // A queue without a captured Connect counts as an I/O queue until a Keep Alive shows it is the admin queue.
-    if (!admin && sqe.opcode !== FABRICS_OPCODE) {
+    // A command whose header was cut before CDW12 has no full identity: it is never matched as a retry.
+    if (!admin && sqe.opcode !== FABRICS_OPCODE && (p.headerCaptured === undefined || p.headerCaptured >= 60)) {
       // The rest of the identity (nsid, opcode, NLB, subsystem, host) is compared in matchRetry.
       cmd.key = sqe.slba ?? -1;
       this.matchRetry(cmd, p);
@@ -353,7 +363,8 @@ export class Correlator implements PduSink {
         this.lateCompletion(orphan, p);
         return;
       }
-      if (q.nvme.tcp.sawOpen) this.violation(q, p, `response for CID ${hexCid(cqe.cid)}, which has no command in flight`);
+      // Only when the queue's whole stream was captured: else the command may sit in lost bytes.
+      if (this.seenWhole(q)) this.violation(q, p, `response for CID ${hexCid(cqe.cid)}, which has no command in flight`);
       return;
     }
     this.complete(cmd, p, cqe.sct, cqe.sc, cqe.crd, cqe.more, cqe.dnr, cqe.dw0);
@@ -363,12 +374,12 @@ export class Correlator implements PduSink {
     const cid = p.cid!;
     const cmd = q.open.get(cid) ?? q.orphans.get(cid);
     if (!cmd) {
-      if (q.nvme.tcp.sawOpen) this.violation(q, p, `${p.typeName} for CID ${hexCid(cid)}, which has no command in flight`);
+      if (this.seenWhole(q)) this.violation(q, p, `${p.typeName} for CID ${hexCid(cid)}, which has no command in flight`);
       return;
     }
     const offset = p.data ? p.data.datao : p.r2t!.r2to;
     const length = p.data ? p.data.datal : p.r2t!.r2tl;
-    if (cmd.dataLength > 0 && offset + length > cmd.dataLength) {
+    if (cmd.dataLength > 0 && offset + length > cmd.dataLength && !p.incomplete) {
       this.violation(q, p, `${p.typeName} covers bytes ${offset}–${offset + length} of a ${cmd.dataLength}-byte command`);
     }
     if (cmd.steps) {
@@ -726,6 +737,16 @@ export class Correlator implements PduSink {
   result(): CorrelationResult {
     for (const q of this.allQueues) this.endQueue(q);
     for (const a of this.assocs) this.associationFindings(a);
+    for (const q of this.allQueues) {
+      if (!q.snapCut) continue;
+      const c = q.snapCut;
+      this.add({
+        ruleId: 'capture-gap', severity: 'warning',
+        message: `connection ${q.nvme.id}: ${c.bytes} bytes in ${c.segments} segments were cut by the capture's snapshot length (first in frame ${c.first.frame}); commands whose PDUs were cut are undecidable`,
+        frames: [c.first.frame], time: c.first.time, assoc: q.assoc?.id ?? null, qid: q.qid ?? null, cid: null,
+        details: { conn: q.nvme.id, cause: 'snaplen', bytes: c.bytes, segments: c.segments, firstFrame: c.first.frame },
+      });
+    }
     for (const [, s] of [...this.suppressed.entries()].sort(([x], [y]) => (x < y ? -1 : 1))) {
       this.findings.push({
         ruleId: s.rule, severity: s.severity, message: `${s.count} more ${s.rule} findings on association ${s.assoc ?? '-'} not listed`,
@@ -819,6 +840,10 @@ export class Correlator implements PduSink {
     if (cmd.retryOf) record.retryOf = cmd.retryOf.submit.frame;
     sink(record);
     cmd.steps = undefined;
+  }
+
+  private seenWhole(q: Queue): boolean {
+    return q.nvme.tcp.sawOpen && q.gaps === 0 && q.snapCut === undefined;
   }
 
   private violation(q: Queue, p: PduEvent, what: string): void {

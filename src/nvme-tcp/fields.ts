@@ -15,8 +15,8 @@ export function u64(b: Uint8Array, o: number): number {
   return u32(b, o + 4) * 4294967296 + u32(b, o);
 }
 
-/** Decodes the 64-byte SQE at b[o]. */
-export function decodeSqe(b: Uint8Array, o: number): Sqe {
+/** Decodes the 64-byte SQE at b[o]. `isAdmin`: the queue is the admin queue (its opcodes carry no LBA range); undefined = not known. */
+export function decodeSqe(b: Uint8Array, o: number, isAdmin?: boolean): Sqe {
   const opcode = b[o];
   const sqe: Sqe = {
     opcode,
@@ -40,7 +40,7 @@ export function decodeSqe(b: Uint8Array, o: number): Sqe {
     }
   } else {
     sqe.cns = b[o + 40];
-    if (hasLbaRange(opcode)) {
+    if (isAdmin !== true && hasLbaRange(opcode)) {
       sqe.slba = u64(b, o + 40);
       sqe.nlb = u16(b, o + 48) + 1;
     }

@@ -1,4 +1,4 @@
-import type { FlagKind, Side, StreamSink, TcpConnection } from '../reassembly/types.js';
+import type { FlagKind, GapCause, Side, StreamSink, TcpConnection } from '../reassembly/types.js';
 import {
   CONNECT_DATA_BYTES, decodeConnectData, decodeCqe, decodeIdentifyController, decodeSqe, IDENTIFY_BYTES, u16, u32,
 } from './fields.js';
@@ -107,13 +107,13 @@ export class NvmeTcpDecoder implements StreamSink {
     return true;
   }
 
-  gap(tcp: TcpConnection, side: Side, length: number, frame: number, time: number): void {
+  gap(tcp: TcpConnection, side: Side, length: number, frame: number, time: number, cause: GapCause): void {
     const s = this.states.get(tcp);
     if (!s || !s.announced) return;
     const framer = s.sides[side].framer;
     this.sink.diagnostic({
-      conn: s.nvme.id, dir: this.dir(s.nvme, side), kind: 'gap', frame, time, streamOffset: framer.streamOffset, length,
-      message: `${length} bytes of the stream were not captured`,
+      conn: s.nvme.id, dir: this.dir(s.nvme, side), kind: 'gap', cause, frame, time, streamOffset: framer.streamOffset, length,
+      message: cause === 'snaplen' ? `${length} bytes cut by the snapshot length` : `${length} bytes of the stream were not captured`,
     }, s.nvme);
     framer.gap(length, frame, time);
   }
@@ -209,7 +209,7 @@ export class NvmeTcpDecoder implements StreamSink {
       flags: f.flags, hlen: f.hlen, pdo: f.pdo, plen: f.plen, frame: 0, time: 0, firstFrame: f.firstFrame,
       streamOffset: f.streamOffset, qid: nvme.qid, cid: undefined, sqe: undefined, cqe: undefined, data: undefined, r2t: undefined,
       icreq: undefined, icresp: undefined, term: undefined, inCapsuleLength: undefined, connectData: undefined, identify: undefined,
-      hdgstOk: undefined, ddgstOk: undefined, violation: undefined, incomplete: undefined,
+      hdgstOk: undefined, ddgstOk: undefined, violation: undefined, incomplete: undefined, headerCaptured: undefined,
     };
     st.pending = pdu;
     st.connectData = undefined;
@@ -217,9 +217,20 @@ export class NvmeTcpDecoder implements StreamSink {
     const expected = EXPECTED_HLEN[f.type];
     if (expected === undefined) return NO_BODY;
     if (length < expected) {
-      pdu.violation = `header of ${length} bytes is shorter than hlen ${expected}`;
+      // Only part of the header was captured (snapshot length, loss): decode from a zero-filled
+      // copy, then drop every field that lay in the missing bytes. Nothing is guessed.
+      pdu.headerCaptured = length;
+      const copy = new Uint8Array(expected);
+      copy.set(h.subarray(o, o + length));
+      this.decodeHeader(s, st, nvme, copy, 0, f, pdu, length);
+      forgetUncaptured(pdu, length);
       return NO_BODY;
     }
+    return this.decodeHeader(s, st, nvme, h, o, f, pdu, length);
+  }
+
+  /** `captured`: header bytes really present; context (queue id, digests) is learnt only from those. */
+  private decodeHeader(s: ConnState, st: SideState, nvme: NvmeConnection, h: Uint8Array, o: number, f: FramedPdu, pdu: PduEvent, captured: number): BodyPlan {
     const verifyDigest = (f.flags & PduFlag.DDGSTF) !== 0;
     switch (f.type) {
       case PduType.ICReq:
@@ -227,22 +238,24 @@ export class NvmeTcpDecoder implements StreamSink {
         return NO_BODY;
       case PduType.ICResp:
         pdu.icresp = { pfv: u16(h, o + 8), cpda: h[o + 10], hdgst: (h[o + 11] & 1) !== 0, ddgst: (h[o + 11] & 2) !== 0, maxh2cdata: u32(h, o + 12) };
-        nvme.hdgst = pdu.icresp.hdgst;
-        nvme.ddgst = pdu.icresp.ddgst;
+        if (captured >= 12) {
+          nvme.hdgst = pdu.icresp.hdgst;
+          nvme.ddgst = pdu.icresp.ddgst;
+        }
         return NO_BODY;
       case PduType.H2CTermReq:
       case PduType.C2HTermReq:
         pdu.term = { fes: u16(h, o + 8), fei: u32(h, o + 10) };
         return NO_BODY;
       case PduType.CapsuleCmd: {
-        const sqe = decodeSqe(h, o + 8);
+        const sqe = decodeSqe(h, o + 8, nvme.qid === undefined ? undefined : nvme.qid === 0);
         pdu.sqe = sqe;
         pdu.cid = sqe.cid;
         const hd = f.flags & PduFlag.HDGSTF ? 4 : 0;
         const dataStart = f.pdo > f.hlen + hd ? f.pdo : f.hlen + hd;
         const inCapsule = Math.max(0, f.plen - dataStart - (verifyDigest ? 4 : 0));
         if (inCapsule > 0) pdu.inCapsuleLength = inCapsule;
-        if (sqe.connect) {
+        if (sqe.connect && captured >= 60) {
           nvme.qid = sqe.connect.qid;
           pdu.qid = nvme.qid;
           if (sqe.opcode === FABRICS_OPCODE && sqe.fctype === FCTYPE_CONNECT && inCapsule > 0) {
@@ -250,7 +263,7 @@ export class NvmeTcpDecoder implements StreamSink {
             return { collect: st.connectData, collectBase: 0, verifyDigest };
           }
         }
-        if (sqe.opcode === ADMIN_IDENTIFY && sqe.cns === IDENTIFY_CNS_CONTROLLER && nvme.qid === 0) {
+        if (sqe.opcode === ADMIN_IDENTIFY && sqe.cns === IDENTIFY_CNS_CONTROLLER && nvme.qid === 0 && captured >= 60) {
           s.identifyCids.add(sqe.cid);
         }
         return { verifyDigest };
@@ -320,6 +333,40 @@ export class NvmeTcpDecoder implements StreamSink {
     this.pduCount++;
     this.sink.pdu(pdu, nvme);
   }
+}
+
+/** Removes the fields of a partly captured header that lay beyond the captured bytes. */
+function forgetUncaptured(pdu: PduEvent, captured: number): void {
+  if (pdu.sqe) {
+    // SQE at PDU byte 8: opcode/CID end at 12, NSID at 16, CDW10–12 (SLBA, NLB, Connect, Property) at 60.
+    if (captured < 12) {
+      pdu.sqe = undefined;
+      pdu.cid = undefined;
+    } else {
+      if (captured < 16) pdu.sqe.nsid = 0;
+      if (captured < 44) pdu.sqe.dataLength = 0;
+      if (captured < 60) {
+        pdu.sqe.slba = undefined;
+        pdu.sqe.nlb = undefined;
+        pdu.sqe.connect = undefined;
+        pdu.sqe.property = undefined;
+        pdu.sqe.cns = undefined;
+      }
+    }
+  }
+  if (pdu.cqe && captured < 24) {
+    pdu.cqe = undefined;
+    pdu.cid = undefined;
+  }
+  if ((pdu.data || pdu.r2t) && captured < 24) {
+    pdu.data = undefined;
+    pdu.r2t = undefined;
+    if (captured < 10) pdu.cid = undefined;
+  }
+  if (pdu.icreq && captured < 16) pdu.icreq = undefined;
+  if (pdu.icresp && captured < 16) pdu.icresp = undefined;
+  if (pdu.term && captured < 14) pdu.term = undefined;
+  pdu.violation = undefined;
 }
 
 /** An ICReq at b[o]: type 0, hlen 128, plen 128. */

@@ -109,7 +109,7 @@ function decodeConversation(host: Uint8Array[], ctrl: Uint8Array[], opts: { sawO
 describe('PDU decode', () => {
   it('decodes ICReq/ICResp, Connect with its data, the controller id, SQE and CQE fields', () => {
     const { pdus } = decodeConversation(
-      [icReq({ hdgst: true, ddgst: true }), connectCmd(3, 0, 15000, 'nqn.host', 'nqn.sub'), ioCmd(1, 0x1234, 2 ** 40 + 5, 16)],
+      [icReq({ hdgst: true, ddgst: true }), connectCmd(3, 1, 15000, 'nqn.host', 'nqn.sub'), ioCmd(1, 0x1234, 2 ** 40 + 5, 16)],
       [icResp({ hdgst: true, ddgst: true }), capsuleResp({ cid: 3, dw0: 0x42 }), capsuleResp({ cid: 0x1234, sct: 0, sc: 0x80, dnr: true, sqhd: 9 })],
     );
     expect(pdus.map((p) => [p.dir, p.typeName, p.cid])).toEqual([
@@ -117,10 +117,10 @@ describe('PDU decode', () => {
       ['h2c', 'CapsuleCmd', 0x1234], ['c2h', 'CapsuleResp', 0x1234],
     ]);
     expect(pdus[0].icreq).toMatchObject({ hdgst: true, ddgst: true });
-    expect(pdus[2].sqe).toMatchObject({ opcode: 0x7f, fctype: 1, connect: { qid: 0, katoMs: 15000 } });
+    expect(pdus[2].sqe).toMatchObject({ opcode: 0x7f, fctype: 1, connect: { qid: 1, katoMs: 15000 } });
     expect(pdus[2].connectData).toMatchObject({ hostnqn: 'nqn.host', subnqn: 'nqn.sub', cntlid: 0xffff });
     expect(pdus[3].cqe?.dw0).toBe(0x42);
-    expect(pdus[4].qid).toBe(0);
+    expect(pdus[4].qid).toBe(1);
     expect(pdus[4].sqe).toMatchObject({ opcode: 1, nsid: 1, slba: 2 ** 40 + 5, nlb: 16 });
     expect(pdus[5].cqe).toMatchObject({ sct: 0, sc: 0x80, dnr: true, more: false, sqhd: 9 });
   });
@@ -132,6 +132,35 @@ describe('PDU decode', () => {
     const { pdus } = decodeConversation([ioCmd(2, 1, 0, 1), ioCmd(2, 2, 0, 1)], [good, bad]);
     const data = pdus.filter((p) => p.typeName === 'C2HData');
     expect(data.map((p) => [p.hdgstOk, p.ddgstOk])).toEqual([[true, true], [true, false]]);
+  });
+
+  it('decodes an LBA range only for I/O queues: admin opcodes reuse the numbers', () => {
+    const { pdus } = decodeConversation([connectCmd(0, 0, 5000, 'h', 's'), ioCmd(2, 5, 77, 8)], [capsuleResp({ cid: 0 })]);
+    expect(pdus[2].sqe).toMatchObject({ opcode: 2, slba: undefined, nlb: undefined });
+  });
+
+  it('decodes what a header cut by the snapshot length holds, and nothing it does not', () => {
+    const pdus: PduEvent[] = [];
+    const sink: PduSink = { connection() {}, packet() {}, tcpFlag() {}, closed() {}, diagnostic() {}, pdu: (p) => void pdus.push(p) };
+    const d = new NvmeTcpDecoder(sink, { ports: [4420] });
+    const tcp = {
+      id: 1, ipVersion: 4 as const, endpoints: [{ address: 'a', port: 1 }, { address: 'b', port: 4420 }] as TcpConnection['endpoints'],
+      sides: [{ lastFrame: 0, lastTime: 0, bytesDelivered: 0, bytesLost: 0 }, { lastFrame: 0, lastTime: 0, bytesDelivered: 0, bytesLost: 0 }] as TcpConnection['sides'],
+      sawOpen: true, firstFrame: 1, firstTime: 0,
+    };
+    d.opened(tcp, undefined);
+    const write = capsuleCmd({ opcode: 1, cid: 9, nsid: 1, cdw10: 2100, cdw12: 7, dataLength: 4096 }, new Uint8Array(4096));
+    const cut = (bytes: Uint8Array, keep: number, frame: number) => {
+      d.data(tcp, 0, bytes, 0, keep, frame, frame);
+      d.gap(tcp, 0, bytes.length - keep, frame, frame, 'snaplen');
+    };
+    cut(write, 62, 2); // CDW10–12 end at byte 60: SLBA and NLB are there
+    cut(ioCmd(2, 10, 500, 8), 50, 3); // cut inside CDW10: no SLBA, no NLB
+    cut(ioCmd(2, 11, 600, 8), 10, 4); // not even the CID
+    d.data(tcp, 0, ioCmd(2, 12, 700, 8), 0, 72, 5, 5);
+    expect(pdus.map((p) => [p.cid, p.sqe?.slba, p.sqe?.nlb, p.headerCaptured, p.incomplete ?? false])).toEqual([
+      [9, 2100, 8, 62, true], [10, undefined, undefined, 50, true], [undefined, undefined, undefined, 10, true], [12, 700, 8, undefined, false],
+    ]);
   });
 
   it('reads CQT and TBKAS from Identify Controller data', () => {
@@ -164,7 +193,7 @@ describe('PDU decode', () => {
     };
     d.opened(tcp, undefined);
     d.data(tcp, 1, data, 0, 1000, 2, 2);
-    d.gap(tcp, 1, 1000, 3, 3);
+    d.gap(tcp, 1, 1000, 3, 3, 'not-captured');
     const rest = concat([data.subarray(2000), capsuleResp({ cid: 1 })]);
     d.data(tcp, 1, rest, 0, rest.length, 4, 4);
     expect(pdus.map((p) => [p.typeName, p.incomplete ?? false, p.frame])).toEqual([['C2HData', true, 4], ['CapsuleResp', false, 4]]);

@@ -132,6 +132,11 @@ export class PduFramer {
       this.finishPdu(frame, time);
       if (length === 0) return; // the loss ended exactly at a boundary
     } else if (this.state === 'header' && this.hdrLen > 0) {
+      if (this.partialHeader(frame, time)) {
+        // The common header gave the PDU's length: the loss runs on inside this PDU.
+        this.account.lost -= length;
+        return this.gap(length, frame, time);
+      }
       this.callbacks.skipped('truncated-pdu', this.cur.streamOffset, this.hdrLen, frame, time,
         `lost ${length} bytes inside a PDU header; ${this.hdrLen} header bytes dropped`);
       this.account.skipped += this.hdrLen;
@@ -154,6 +159,8 @@ export class PduFramer {
       this.callbacks.skipped('truncated-pdu', this.cur.streamOffset, this.pos, frame, time,
         `stream ends ${rest} bytes before the end of a ${this.cur.plen}-byte PDU`);
       this.finishPdu(frame, time);
+    } else if (this.state === 'header' && this.hdrLen > 0 && this.partialHeader(frame, time)) {
+      return this.end(frame, time);
     } else if (this.state === 'header' && this.hdrLen > 0) {
       this.callbacks.skipped('truncated-pdu', this.cur.streamOffset, this.hdrLen, frame, time,
         `stream ends inside a PDU header (${this.hdrLen} of ${this.hdrNeed} bytes)`);
@@ -226,7 +233,24 @@ export class PduFramer {
     }
   }
 
-  private headerDone(h: Uint8Array, o: number, headerEnd: number, frame: number, time: number): void {
+  /**
+   * Bytes stop inside a header: when the common header is there, its length
+   * keeps the framing; the PDU goes on with what was captured of its header.
+   */
+  private partialHeader(frame: number, time: number): boolean {
+    if (this.hdrLen < 8 || frameableLength(this.hdr, 0) === null) return false;
+    const type = this.hdr[0];
+    const plen = frameableLength(this.hdr, 0) as number;
+    const headerEnd = Math.min(this.hdr[2] + (hasHeaderDigest(type, this.hdr[1]) ? 4 : 0), plen);
+    const captured = this.hdrLen;
+    this.account.pdu += captured;
+    this.hdrLen = 0;
+    this.hdrNeed = 8;
+    this.headerDone(this.hdr, 0, headerEnd, frame, time, captured);
+    return true;
+  }
+
+  private headerDone(h: Uint8Array, o: number, headerEnd: number, frame: number, time: number, captured = headerEnd): void {
     const c = this.cur;
     c.type = h[o];
     c.flags = h[o + 1];
@@ -237,14 +261,14 @@ export class PduFramer {
     c.collected = 0;
     c.ddgstOk = undefined;
     const d = o + c.hlen;
-    c.hdgstOk = hasHeaderDigest(c.type, c.flags) && headerEnd === c.hlen + 4
+    c.hdgstOk = hasHeaderDigest(c.type, c.flags) && headerEnd === c.hlen + 4 && captured === headerEnd
       ? crc32cUpdate(0, h, o, d) === (h[d] | (h[d + 1] << 8) | (h[d + 2] << 16) | (h[d + 3] << 24)) >>> 0
       : undefined;
     const dd = hasDataDigest(c.type, c.flags) ? 4 : 0;
     this.dataStart = c.pdo > headerEnd ? c.pdo : headerEnd;
     this.dataEnd = Math.max(this.dataStart, c.plen - dd);
-    this.pos = headerEnd;
-    this.plan = this.callbacks.header(h, o, headerEnd, c);
+    this.pos = captured;
+    this.plan = this.callbacks.header(h, o, captured, c);
     this.crc = 0;
     this.ddgstLen = 0;
     if (this.pos >= c.plen) return this.finishPdu(frame, time);

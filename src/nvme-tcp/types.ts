@@ -1,4 +1,4 @@
-import type { Side, TcpConnection, FlagKind } from '../reassembly/types.js';
+import type { Side, TcpConnection, FlagKind, GapCause } from '../reassembly/types.js';
 import type { ByteAccount } from './pdu-framer.js';
 
 /** PDU types of the NVMe/TCP transport binding. */
@@ -121,6 +121,8 @@ export interface PduEvent {
   violation?: string;
   /** The PDU's bytes were not all captured (gap inside it): fields past the gap are unknown. */
   incomplete?: boolean;
+  /** Header bytes captured, when fewer than hlen: fields beyond them are unknown (left out). */
+  headerCaptured?: number;
 }
 
 /** Anything the framer could not turn into PDUs. */
@@ -128,6 +130,8 @@ export interface StreamDiagnostic {
   conn: number;
   dir: Direction;
   kind: 'gap' | 'resync' | 'garbage' | 'truncated-pdu';
+  /** For gaps: cut by the snapshot length, or never captured. */
+  cause?: GapCause;
   frame: number;
   time: number;
   streamOffset: number;

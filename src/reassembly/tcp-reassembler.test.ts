@@ -21,7 +21,7 @@ function run(segments: Seg[], limit = 1 << 20): string[] {
     opened: (c) => (events.push(`open ${c.id}`), true),
     packet: () => {},
     data: (c: TcpConnection, side: Side, b: Uint8Array, o: number, n: number, frame: number) => (events.push(`${c.id}${'AB'[side]} data ${new TextDecoder().decode(b.subarray(o, o + n))} @${frame}`), true),
-    gap: (c, side, n, frame) => void events.push(`${c.id}${'AB'[side]} gap ${n} @${frame}`),
+    gap: (c, side, n, frame, _t, cause) => void events.push(`${c.id}${'AB'[side]} gap ${n} @${frame}${cause === 'snaplen' ? ' snaplen' : ''}`),
     flag: (c, side, kind) => void events.push(`${c.id}${'AB'[side]} ${kind}`),
     closed: (c) => void events.push(`close ${c.id}`),
   };
@@ -92,7 +92,7 @@ describe('TCP reassembly', () => {
     {
       name: 'snaplen-cut payload: captured bytes then a gap',
       segs: [...open, { from: 'A', seq: 100, data: 'ab', missing: 3 }, { from: 'A', seq: 105, data: 'f' }],
-      want: ['open 1', '1A syn', '1B syn', '1A data ab @3', '1A gap 3 @3', '1A data f @4', 'close 1'],
+      want: ['open 1', '1A syn', '1B syn', '1A data ab @3', '1A gap 3 @3 snaplen', '1A data f @4', 'close 1'],
     },
     {
       name: 'joined mid-stream: the first byte seen is the origin',

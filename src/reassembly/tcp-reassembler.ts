@@ -1,6 +1,6 @@
 import { formatAddress, TcpFlag, type SegmentSink, type TcpSegment } from '../decode/types.js';
 import {
-  DEFAULT_LIMITS, type ReassemblyLimits, type ReassemblyStats, type Side, type SideFacts, type StreamSink, type TcpConnection,
+  DEFAULT_LIMITS, type GapCause, type ReassemblyLimits, type ReassemblyStats, type Side, type SideFacts, type StreamSink, type TcpConnection,
 } from './types.js';
 
 /** Signed distance a - b in 32-bit sequence space. */
@@ -214,7 +214,7 @@ export class TcpReassembler implements SegmentSink {
       this.deliver(flow, side, s.bytes, s.payloadOffset + presentFrom, s.payloadLength - presentFrom, s.frame, s.time);
     }
     const missing = total - Math.max(skip, s.payloadLength);
-    if (missing > 0) this.declareLost(flow, side, missing, s.frame, s.time);
+    if (missing > 0) this.declareLost(flow, side, missing, s.frame, s.time, 'snaplen');
     if (half.held.length > 0 && flow.accepted) this.deliverHeld(flow, side, s.frame, s.time, undefined);
   }
 
@@ -255,7 +255,7 @@ export class TcpReassembler implements SegmentSink {
       this.stats.retransmittedBytes += skip;
       if (skip < first.bytes.length) this.deliver(flow, side, first.bytes, skip, first.bytes.length - skip, frame, time);
       const missing = total - Math.max(skip, first.bytes.length);
-      if (missing > 0) this.declareLost(flow, side, missing, frame, time);
+      if (missing > 0) this.declareLost(flow, side, missing, frame, time, 'snaplen');
     }
   }
 
@@ -276,14 +276,14 @@ export class TcpReassembler implements SegmentSink {
     if (!this.sink.data(flow.conn, side, bytes, offset, length, frame, time)) this.ignore(flow);
   }
 
-  private declareLost(flow: Flow, side: Side, length: number, frame: number, time: number): void {
+  private declareLost(flow: Flow, side: Side, length: number, frame: number, time: number, cause: GapCause = 'not-captured'): void {
     if (length <= 0) return;
     const half = flow.halves[side];
     half.next = ((half.next as number) + length) >>> 0;
     flow.conn.sides[side].bytesLost += length;
     this.stats.gaps++;
     this.stats.lostBytes += length;
-    this.sink.gap(flow.conn, side, length, frame, time);
+    this.sink.gap(flow.conn, side, length, frame, time, cause);
   }
 
   private ignore(flow: Flow): void {

@@ -41,6 +41,8 @@ export interface TcpConnection {
 
 export type FlagKind = 'syn' | 'fin' | 'rst';
 
+export type GapCause = 'snaplen' | 'not-captured';
+
 /**
  * What the reassembly stage hands to the protocol stage. Data is
  * bytes[offset, offset + length), borrowed until the call returns. `frame`/`time` are those of the packet
@@ -53,8 +55,8 @@ export interface StreamSink {
   packet(conn: TcpConnection, side: Side, frame: number, time: number): void;
   /** Return false to stop following the connection (its bytes turned out not to be NVMe/TCP). */
   data(conn: TcpConnection, side: Side, bytes: Uint8Array, offset: number, length: number, frame: number, time: number): boolean;
-  /** `length` bytes of this side's stream will never be seen (capture drop, snaplen, overflow). */
-  gap(conn: TcpConnection, side: Side, length: number, frame: number, time: number): void;
+  /** `length` bytes of this side's stream will never be seen: cut by the snapshot length, or never captured (drop, overflow). */
+  gap(conn: TcpConnection, side: Side, length: number, frame: number, time: number, cause: GapCause): void;
   flag(conn: TcpConnection, side: Side, kind: FlagKind, frame: number, time: number): void;
   /** No more events for this connection (closed by FIN/RST and replaced, or end of capture). */
   closed(conn: TcpConnection): void;
