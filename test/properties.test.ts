@@ -122,7 +122,13 @@ describe('pipeline invariants on generated conversations', () => {
         await runPipeline(once(bytes), sink, { name: 'gen.pcap' });
         expect(problems).toEqual([]);
       }),
-      { numRuns: 300 },
+      {
+        numRuns: Number(process.env.PROPERTY_RUNS ?? 300),
+        // Fixed so CI is repeatable; set PROPERTY_SEED (and PROPERTY_RUNS) to explore further.
+        seed: Number(process.env.PROPERTY_SEED ?? 20261125),
+        // Found by this property: bytes replayed by a final resync that ended in a new hunt went unaccounted.
+        examples: [[{ ops: [{ kind: 'garbage', cid: 0, size: 1 }, { kind: 'inline', cid: 0, size: 1 }, { kind: 'garbage', cid: 0, size: 8 }], hostCuts: [1, 1], ctrlCuts: [1], drop: [], dup: [], swap: [], garbageByte: 3 }]],
+      },
     );
   });
 
@@ -153,7 +159,12 @@ describe('pipeline invariants on generated conversations', () => {
           expect(completed + reuse).toBe(input.ops.length + 1);
         }
       }),
-      { numRuns: 200 },
+      {
+        numRuns: Number(process.env.PROPERTY_RUNS ?? 200),
+        seed: Number(process.env.PROPERTY_SEED ?? 20261125),
+        // Found by this property: a data PDU whose header was cut by a loss crashed correlation.
+        examples: [[{ ops: [{ kind: 'read', cid: 0, size: 1 }, { kind: 'read', cid: 0, size: 1 }, { kind: 'read', cid: 0, size: 1 }, { kind: 'write', cid: 0, size: 1 }, { kind: 'garbage', cid: 0, size: 1 }], hostCuts: [1, 1518], ctrlCuts: [1], drop: [3], dup: [], swap: [], garbageByte: 0 }, false]],
+      },
     );
   });
 });

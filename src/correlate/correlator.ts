@@ -275,7 +275,7 @@ export class Correlator implements PduSink {
     this.clock(p.time);
     if (p.type === PduType.CapsuleCmd && p.sqe) this.onCommand(q, p);
     else if (p.type === PduType.CapsuleResp && p.cqe) this.onResponse(q, p);
-    else if (p.type === PduType.H2CData || p.type === PduType.C2HData || p.type === PduType.R2T) this.onData(q, p);
+    else if ((p.data || p.r2t) && p.cid !== undefined) this.onData(q, p);
     else if (p.type === PduType.H2CTermReq || p.type === PduType.C2HTermReq) this.onTermReq(q, p);
     else if (p.typeName === 'unknown') {
       this.add({

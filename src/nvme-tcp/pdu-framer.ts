@@ -152,21 +152,29 @@ export class PduFramer {
 
   /** The stream ends: report what is left unfinished. */
   end(frame: number, time: number): void {
-    if (this.state === 'hunt') this.huntPush(new Uint8Array(0), frame, time, true);
-    if (this.state === 'body') {
-      const rest = this.cur.plen - this.pos;
-      this.lose(rest);
-      this.callbacks.skipped('truncated-pdu', this.cur.streamOffset, this.pos, frame, time,
-        `stream ends ${rest} bytes before the end of a ${this.cur.plen}-byte PDU`);
-      this.finishPdu(frame, time);
-    } else if (this.state === 'header' && this.hdrLen > 0 && this.partialHeader(frame, time)) {
-      return this.end(frame, time);
-    } else if (this.state === 'header' && this.hdrLen > 0) {
+    // A final hunt may resynchronise and replay bytes that end in a new hunt: repeat until settled.
+    for (;;) {
+      if (this.state === 'hunt') {
+        if (this.huntLen === 0) return;
+        this.huntPush(new Uint8Array(0), frame, time, true);
+        continue;
+      }
+      if (this.state === 'body') {
+        const rest = this.cur.plen - this.pos;
+        this.lose(rest);
+        this.callbacks.skipped('truncated-pdu', this.cur.streamOffset, this.pos, frame, time,
+          `stream ends ${rest} bytes before the end of a ${this.cur.plen}-byte PDU`);
+        this.finishPdu(frame, time);
+        return;
+      }
+      if (this.hdrLen === 0) return;
+      if (this.partialHeader(frame, time)) continue;
       this.callbacks.skipped('truncated-pdu', this.cur.streamOffset, this.hdrLen, frame, time,
         `stream ends inside a PDU header (${this.hdrLen} of ${this.hdrNeed} bytes)`);
       this.account.skipped += this.hdrLen;
       this.hdrLen = 0;
       this.hdrNeed = 8;
+      return;
     }
   }
 
