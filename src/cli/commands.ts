@@ -8,6 +8,7 @@ import { PduLineFormatter } from '../report/pdu-lines.js';
 import { escapeControl as safe } from '../common/text.js';
 import { renderCommand } from '../report/timeline-text.js';
 import type { Report } from '../report/types.js';
+import type { HtmlCollector } from '../report/html-report.js';
 import type { CommonOptions } from './main.js';
 import { LineWriter } from './output.js';
 import { Progress } from './progress.js';
@@ -38,6 +39,8 @@ interface Outcome {
   file: string;
   report?: Report;
   error?: CaptureError;
+  /** Commands kept for the HTML timeline (only with --html). */
+  collected?: HtmlCollector;
 }
 
 async function analyzeAll(captures: string[], o: CommonOptions): Promise<Outcome[]> {
@@ -46,7 +49,14 @@ async function analyzeAll(captures: string[], o: CommonOptions): Promise<Outcome
   for (const file of captures) {
     const progress = Progress.forStderr(file === '-' ? 'stdin' : file, o.quiet);
     try {
-      outcomes.push({ file, report: await analyzeCapture(file, analyzeOptions(o, progress)) });
+      if (o.html) {
+        const { HtmlCollector } = await import('../report/html-report.js');
+        const collected = new HtmlCollector();
+        const report = await analyzeCapture(file, { ...analyzeOptions(o, progress), onCommand: (c, t0) => collected.add(c, t0) });
+        outcomes.push({ file, report, collected });
+      } else {
+        outcomes.push({ file, report: await analyzeCapture(file, analyzeOptions(o, progress)) });
+      }
     } catch (error) {
       if (!(error instanceof CaptureError) || captures.length === 1) throw error;
       process.stderr.write(`nvme-tcp-timeline: ${error.message}\n`);
@@ -63,7 +73,7 @@ async function writeArtifacts(outcomes: Outcome[], o: CommonOptions): Promise<vo
   if (typeof o.json === 'string') await writeFile(o.json, reportJson(reports.length === 1 ? reports[0] : reports));
   if (o.html) {
     const { renderHtml } = await import('../report/html-report.js');
-    await writeFile(o.html, renderHtml(reports));
+    await writeFile(o.html, renderHtml(outcomes.flatMap((x) => (x.report && x.collected ? [{ report: x.report, collected: x.collected }] : []))));
   }
   if (o.junit) {
     const cases: JunitCase[] = outcomes.map((x) => ({ file: x.file, report: x.report, error: x.error?.message }));
@@ -147,11 +157,13 @@ export async function runTimeline(capture: string, o: CommonOptions & { assoc?: 
   const writer = new LineWriter(process.stdout);
   const progress = Progress.forStderr(capture, o.quiet);
   const json = o.json === true;
+  const collected = o.html ? new (await import('../report/html-report.js')).HtmlCollector() : undefined;
   let report: Report;
   try {
     report = await analyzeCapture(capture, {
       ...analyzeOptions(o, progress),
       onCommand: (c, t0) => {
+        collected?.add(c, t0);
         if (o.assoc !== undefined && c.assoc !== o.assoc) return;
         if (o.qid !== undefined && c.qid !== o.qid) return;
         if (o.cid !== undefined && c.cid !== o.cid) return;
@@ -179,6 +191,6 @@ export async function runTimeline(capture: string, o: CommonOptions & { assoc?: 
     }
   }
   await writer.flush();
-  await writeArtifacts([{ file: capture, report }], { ...o, json: typeof o.json === 'string' ? o.json : undefined });
+  await writeArtifacts([{ file: capture, report, collected }], { ...o, json: typeof o.json === 'string' ? o.json : undefined });
   return ExitCode.clean;
 }

@@ -512,8 +512,9 @@ export class Correlator implements PduSink {
       frames, time: p.time, assoc: a.id, qid: retry.q.qid ?? null, cid: retry.cid,
       details: {
         originalFrame: original.submit.frame, retryFrame: p.frame, originalAssoc: oa.id, retryAssoc: a.id,
-        originalQid: original.q.qid ?? null, originalCid: original.cid, opcode: name, nsid: original.nsid,
+        originalQid: original.q.qid ?? null, originalCid: original.cid, originalTime: original.submit.time, opcode: name, nsid: original.nsid,
         slba: original.slba ?? null, nlb: original.nlb ?? null, lastControllerContactFrame: contact?.frame ?? null,
+        lastControllerContactTime: contact?.time ?? null,
         gapMs: gapMs === null ? null : round3(gapMs), requiredMs, rule: this.options.rule, katoMs: oa.katoMs, katoSource: oa.katoSource,
         cqtMs: oa.cqtMs, cqtSource: oa.cqtSource, tbkas: oa.tbkas, fencedBy: fence ?? null, trigger: this.trigger(original, retry),
         samePath: pathOf(oa) === pathOf(a), uncertain,

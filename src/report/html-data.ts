@@ -1,0 +1,167 @@
+import type { CommandRecord, Outcome } from '../correlate/types.js';
+import type { Report } from './types.js';
+
+/** Outcome codes in the embedded data (kept short: thousands of commands). */
+export const OUTCOME_CODE: Record<Outcome, number> = {
+  completed: 0, error: 1, 'unanswered-at-close': 2, 'unanswered-at-end': 3, undecidable: 4,
+};
+
+/** Completed commands kept one by one; past this they are drawn as density only. */
+const DETAIL_CAP = 50_000;
+/** Density buckets per queue before two neighbours merge (and the bucket width doubles). */
+const DENSITY_BUCKETS = 4096;
+
+interface Density {
+  widthS: number;
+  counts: number[];
+}
+
+/**
+ * Collects what the HTML timeline draws, in bounded memory: every command
+ * that did not simply complete (they are what the picture is about), and
+ * completed ones up to a cap; beyond it, per-queue counts over time.
+ */
+export class HtmlCollector {
+  readonly commands: CommandRecord[] = [];
+  private completedKept = 0;
+  readonly density = new Map<number, Density>();
+  omitted = 0;
+  captureStart: number | undefined;
+
+  add(c: CommandRecord, captureStart: number): void {
+    this.captureStart ??= captureStart;
+    const plain = c.outcome === 'completed' && c.retryOf === undefined;
+    if (!plain || this.completedKept < DETAIL_CAP) {
+      if (plain) this.completedKept++;
+      this.commands.push({ ...c, steps: [] });
+      return;
+    }
+    this.omitted++;
+    const rel = c.submitTime - captureStart;
+    let d = this.density.get(c.conn);
+    if (!d) this.density.set(c.conn, (d = { widthS: 0.001, counts: [] }));
+    let i = Math.floor(rel / d.widthS);
+    while (i >= DENSITY_BUCKETS) {
+      const merged: number[] = [];
+      for (let k = 0; k < d.counts.length; k += 2) merged.push((d.counts[k] ?? 0) + (d.counts[k + 1] ?? 0));
+      d.counts = merged;
+      d.widthS *= 2;
+      i = Math.floor(rel / d.widthS);
+    }
+    while (d.counts.length <= i) d.counts.push(0);
+    d.counts[i]++;
+  }
+}
+
+/** The data the page's script draws from; every string in it came from the capture and is treated as text. */
+export interface HtmlCapture {
+  file: string;
+  t0: number;
+  durationS: number;
+  summary: string;
+  groups: { title: string; subtitle: string; lanes: number[] }[];
+  lanes: { label: string; assoc: number | null; qid: number | null; conn: number }[];
+  /** [lane, submit s, complete s | -1, outcome, cid, opcode index, submit frame, complete frame | -1, slba | -1, nlb | -1, keep-alive 0/1] */
+  commands: number[][];
+  opcodes: string[];
+  density: { lane: number; widthS: number; counts: number[] }[];
+  omitted: number;
+  tcp: { lane: number; t: number; kind: string; from: string; frame: number; inFlight: number }[];
+  gaps: { lane: number; t: number; frame: number; bytes: number; dir: string }[];
+  retries: {
+    finding: number; from: { lane: number; t: number; frame: number }; to: { lane: number; t: number; frame: number };
+    contact: { t: number; frame: number } | null; windowEnd: number | null; group: number; ruleId: string; label: string;
+  }[];
+  findings: { ruleId: string; severity: string; t: number; frames: number[]; where: string; message: string; filter: string }[];
+}
+
+/** Turns a report and its collected commands into the page's data. */
+export function htmlCapture(report: Report, collected: HtmlCollector): HtmlCapture {
+  const t0 = report.capture.firstTime ?? collected.captureStart ?? 0;
+  const laneByConn = new Map<number, number>();
+  const laneByAssocQid = new Map<string, number>();
+  const lanes: HtmlCapture['lanes'] = [];
+  const groups: HtmlCapture['groups'] = [];
+  for (const a of report.associations) {
+    const g = { title: `Association ${a.id}  cntlid ${a.cntlid ?? '?'}  KATO ${a.katoMs} ms (${a.katoSource})${a.cqtMs ? `  CQT ${a.cqtMs} ms` : ''}`, subtitle: a.path, lanes: [] as number[] };
+    for (const q of a.queues) {
+      const lane = lanes.length;
+      lanes.push({ label: `${q.qid === 0 ? 'admin q0' : q.qid === null ? 'queue ?' : `I/O q${q.qid}`}  conn ${q.conn}`, assoc: a.id, qid: q.qid, conn: q.conn });
+      laneByConn.set(q.conn, lane);
+      laneByAssocQid.set(`${a.id}/${q.qid}`, lane);
+      g.lanes.push(lane);
+    }
+    groups.push(g);
+  }
+  if (report.unassociatedConnections.length) {
+    const g = { title: 'Connections that never became a queue', subtitle: '', lanes: [] as number[] };
+    for (const q of report.unassociatedConnections) {
+      const lane = lanes.length;
+      lanes.push({ label: `conn ${q.conn} ${q.host} → ${q.controller}`, assoc: null, qid: null, conn: q.conn });
+      laneByConn.set(q.conn, lane);
+      g.lanes.push(lane);
+    }
+    groups.push(g);
+  }
+  const opcodes: string[] = [];
+  const opIndex = new Map<string, number>();
+  const commands: number[][] = [];
+  for (const c of collected.commands) {
+    const lane = laneByConn.get(c.conn);
+    if (lane === undefined) continue;
+    let op = opIndex.get(c.opcodeName);
+    if (op === undefined) {
+      op = opcodes.length;
+      opcodes.push(c.opcodeName);
+      opIndex.set(c.opcodeName, op);
+    }
+    commands.push([
+      lane, round(c.submitTime - t0), c.completeTime === undefined ? -1 : round(c.completeTime - t0), OUTCOME_CODE[c.outcome], c.cid, op,
+      c.submitFrame, c.completeFrame ?? -1, c.slba ?? -1, c.nlb ?? -1, c.admin && c.opcode === 0x18 ? 1 : 0,
+    ]);
+  }
+  const tcp: HtmlCapture['tcp'] = [];
+  for (const q of [...report.associations.flatMap((a) => a.queues), ...report.unassociatedConnections]) {
+    for (const e of q.teardown) tcp.push({ lane: laneByConn.get(q.conn)!, t: round(e.time - t0), kind: e.kind, from: e.from, frame: e.frame, inFlight: e.inFlight });
+  }
+  const gaps: HtmlCapture['gaps'] = [];
+  const retries: HtmlCapture['retries'] = [];
+  report.findings.forEach((f, i) => {
+    const d = f.details;
+    if (f.ruleId === 'capture-gap' && d.cause !== 'snaplen' && typeof d.conn === 'number' && laneByConn.has(d.conn)) {
+      gaps.push({ lane: laneByConn.get(d.conn)!, t: round(f.time - t0), frame: f.frames[0], bytes: Number(d.bytes), dir: String(d.dir) });
+    }
+    if (f.ruleId.startsWith('retry-')) {
+      const from = laneByAssocQid.get(`${d.originalAssoc}/${d.originalQid}`);
+      const to = laneByAssocQid.get(`${d.retryAssoc}/${f.qid}`);
+      if (from === undefined || to === undefined) return;
+      const contactT = typeof d.lastControllerContactTime === 'number' ? round(d.lastControllerContactTime - t0) : null;
+      retries.push({
+        finding: i, ruleId: f.ruleId,
+        from: { lane: from, t: round(Number(d.originalTime) - t0), frame: Number(d.originalFrame) },
+        to: { lane: to, t: round(f.time - t0), frame: Number(d.retryFrame) },
+        contact: contactT === null ? null : { t: contactT, frame: Number(d.lastControllerContactFrame) },
+        windowEnd: contactT === null ? null : round(contactT + Number(d.requiredMs) / 1000),
+        group: report.associations.findIndex((a) => a.id === d.originalAssoc),
+        label: `${d.opcode} SLBA ${d.slba} NLB ${d.nlb}: gap ${(Number(d.gapMs) / 1000).toFixed(3)} s, required ${(Number(d.requiredMs) / 1000).toFixed(3)} s (${d.rule}, KATO ${d.katoMs} ms from ${d.katoSource})`,
+      });
+    }
+  });
+  const findings = report.findings.map((f) => ({
+    ruleId: f.ruleId, severity: f.severity, t: round(f.time - t0), frames: f.frames,
+    where: `${f.assoc ?? '-'}/${f.qid ?? '-'}/${f.cid === null ? '-' : '0x' + f.cid.toString(16).padStart(4, '0')}`,
+    message: f.message, filter: f.wiresharkFilter,
+  }));
+  const s = report.summary;
+  return {
+    file: report.capture.file, t0, durationS: report.capture.durationS ?? 0,
+    summary: `${report.capture.format}${report.capture.compressed ? '.gz' : ''}, ${report.capture.frames} frames, ${s.associations} associations, ${s.commands} commands, ${s.findings.error} error / ${s.findings.warning} warning / ${s.findings.info} info findings`,
+    groups, lanes, commands, opcodes,
+    density: [...collected.density].flatMap(([conn, d]) => (laneByConn.has(conn) ? [{ lane: laneByConn.get(conn)!, widthS: d.widthS, counts: d.counts }] : [])),
+    omitted: collected.omitted, tcp, gaps, retries, findings,
+  };
+}
+
+function round(s: number): number {
+  return Math.round(s * 1e6) / 1e6;
+}

@@ -1,0 +1,158 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyzeCapture } from '../src/api/analyze-capture.js';
+import { HtmlCollector, renderHtml } from '../src/report/html-report.js';
+import { capsuleResp, connectCmd, icReq, icResp } from '../src/test-support/builders.js';
+import { Scenario } from '../src/test-support/scenario.js';
+
+/** The HTML report in real headless Chromium (Debian's chromium; CI installs it). */
+const CHROMIUM = '/usr/bin/chromium';
+const artifacts = join(__dirname, '..', 'test-artifacts');
+const dir = mkdtempSync(join(tmpdir(), 'nvme-tcp-timeline-html-'));
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error('chromium is not installed: `apt-get install -y chromium` (CI does this in .ci/run)');
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  mkdirSync(artifacts, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function open(file: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 700 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  // The report must need no network: fail any request that leaves the file.
+  await page.route('**/*', (route) => (route.request().url().startsWith('file:') ? route.continue() : route.abort()));
+  await page.goto(`file://${file}`);
+  return { page, errors };
+}
+
+async function attr(page: Page, selector: string, name: string): Promise<number[]> {
+  return page.$$eval(selector, (els, n) => els.map((e) => Number(e.getAttribute(n))), name);
+}
+
+describe('HTML timeline', () => {
+  it('early-retry.pcap: lanes, both retry arrows inside the KATO window, tooltips, zoom, highlighted findings', async () => {
+    const file = join(dir, 'early-retry.html');
+    const run = spawnSync(process.execPath, [join(__dirname, '..', 'bin', 'nvme-tcp-timeline.js'), 'analyze', 'fixtures/early-retry.pcap', '--html', file, '--fail-on', 'none'], { cwd: join(__dirname, '..') });
+    expect(run.status).toBe(0);
+    const { page, errors } = await open(file);
+
+    const lanes = await page.$$eval('g.lane text', (els) => els.map((e) => e.textContent));
+    expect(lanes).toEqual(['admin q0  conn 1', 'I/O q1  conn 2', 'admin q0  conn 4', 'I/O q1  conn 5', 'conn 3 10.0.1.1:53474 → 10.0.2.1:4420']);
+    expect(await page.$$eval('.group-title', (els) => els.map((e) => e.textContent))).toContain('Association 1  cntlid 1  KATO 30000 ms (connect)');
+
+    // Two arrows, from the originals (t ≈ 0.53 s) to the retries (t ≈ 9.27 s), across the host's FIN (t ≈ 4.12 s).
+    expect(await page.locator('.retry-arrow').count()).toBe(2);
+    const x1 = await attr(page, '.retry-arrow', 'data-x1');
+    const x2 = await attr(page, '.retry-arrow', 'data-x2');
+    const fin = await page.$$eval('g.tcp.fin', (els) => els.map((e) => (e as SVGGraphicsElement).getBBox().x));
+    for (let i = 0; i < 2; i++) {
+      expect(x1[i]).toBeLessThan(Math.min(...fin));
+      expect(x2[i]).toBeGreaterThan(Math.max(...fin.filter((f) => f < x2[i])));
+    }
+    // Linear in time: (retry − original) / (FIN − original) ≈ (9.2727 − 0.5281) / (4.1206 − 0.5281).
+    const finX = Math.min(...fin) + 5; // the marker's diamond is centred on its time
+    expect((x2[1] - x1[1]) / (finX - x1[1])).toBeCloseTo((9.272716 - 0.528088) / (4.120634 - 0.528088), 1);
+
+    // The KATO window starts at the last controller contact and contains both retries.
+    const win = page.locator('.kato-window').first();
+    const wx = Number(await win.getAttribute('x'));
+    const ww = Number(await win.getAttribute('width'));
+    const contactX = Number(await page.locator('.contact').first().getAttribute('x1'));
+    expect(Math.abs(contactX - wx)).toBeLessThan(1);
+    for (const x of x2) expect(x > wx && x < wx + ww).toBe(true);
+
+    // Hover the write's retry arrow: the tooltip gives rule, frames and times.
+    const mid = await page.locator('.retry-arrow').nth(1).evaluate((e) => {
+      const path = e as SVGPathElement;
+      const p = path.getPointAtLength(path.getTotalLength() / 2);
+      const svg = path.ownerSVGElement!.getBoundingClientRect();
+      return { x: svg.left + p.x, y: svg.top + p.y };
+    });
+    await page.mouse.move(mid.x, mid.y);
+    const tip = await page.locator('#tip').textContent();
+    expect(tip).toContain('retry-before-kato');
+    expect(tip).toContain('Write SLBA 2100 NLB 1');
+    expect(tip).toContain('original frame 111');
+    expect(tip).toContain('retry frame 161');
+    await page.screenshot({ path: join(artifacts, 'early-retry.png'), fullPage: true });
+
+    // A findings row highlights its elements and shows its Wireshark filter.
+    const row = page.locator('table.findings tbody tr').filter({ hasText: 'Write SLBA 2100 NLB 1 (frame 111) resubmitted' });
+    expect(await row.locator('code').textContent()).toBe('frame.number in {109 111 161}');
+    await row.hover();
+    expect(await page.locator('.retry-arrow.hl').count()).toBeGreaterThan(0);
+
+    // Zoom in around the retries: the arrows' ends move apart.
+    const box = (await page.locator('svg.timeline').boundingBox())!;
+    await page.mouse.move(x2[0], box.y + 100);
+    for (let i = 0; i < 5; i++) await page.mouse.wheel(0, -200);
+    const zoomed = await attr(page, '.retry-arrow', 'data-x2');
+    const zoomedStart = await attr(page, '.retry-arrow', 'data-x1');
+    expect(zoomed[0] - zoomedStart[0]).toBeGreaterThan(x2[0] - x1[0]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('draws thousands of commands without freezing (density when zoomed out)', async () => {
+    const s = new Scenario();
+    const { connectAssociation } = await import('../src/test-support/scenario.js');
+    const { ioCmd } = await import('../src/test-support/builders.js');
+    const a = connectAssociation(s, { katoMs: 5000, ioQueues: 2 });
+    for (let i = 0; i < 6000; i++) {
+      const q = a.io[i % 2];
+      q.host(ioCmd(2, i & 0xfff, i * 8, 8)).ctrl(capsuleResp({ cid: i & 0xfff }));
+      s.wait(1);
+    }
+    const collected = new HtmlCollector();
+    const bytes = s.pcap();
+    const report = await analyzeCapture((async function* () {
+      yield bytes;
+    })(), { onCommand: (c, t0) => collected.add(c, t0) });
+    const file = join(dir, 'many.html');
+    writeFileSync(file, renderHtml([{ report, collected }]));
+    const started = Date.now();
+    const { page, errors } = await open(file);
+    expect(await page.locator('rect.density').count()).toBeGreaterThan(100);
+    expect(await page.locator('rect.cmd').count()).toBeLessThan(100);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('an NQN carrying markup is shown as text and runs nothing', async () => {
+    const evil = 'nqn.x<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"></script><script>window.__pwned=3</script>';
+    const s = new Scenario();
+    const c = s.connection('10.0.0.1', '10.0.0.2');
+    c.host(icReq()).ctrl(icResp());
+    c.host(connectCmd(0, 0, 5000, evil, 'nqn.sub"><svg onload=window.__pwned=4>'));
+    c.ctrl(capsuleResp({ cid: 0, dw0: 1 }));
+    const collected = new HtmlCollector();
+    const bytes = s.pcap();
+    const report = await analyzeCapture((async function* () {
+      yield bytes;
+    })(), { name: 'evil<script>window.__pwned=5</script>.pcap', onCommand: (x, t0) => collected.add(x, t0) });
+    const file = join(dir, 'evil.html');
+    writeFileSync(file, renderHtml([{ report, collected }]));
+    const { page, errors } = await open(file);
+    await page.waitForTimeout(200);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.locator('script').count()).toBe(2);
+    expect(await page.locator('.group-sub').first().textContent()).toContain('<script>window.__pwned=1</script>');
+    expect(await page.locator('h2').first().textContent()).toBe('evil<script>window.__pwned=5</script>.pcap');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
