@@ -1,4 +1,4 @@
-// npm run bench [-- --size 1G] [--runs 5] [--tshark-size 50M] [--profiles tso,mtu,small] [--formats pcap,pcapng]
+// npm run bench [-- --size 1G] [--runs 5] [--tshark-size 100M] [--profiles tso,mtu,small] [--formats pcap,pcapng] [--rss-sizes 10M,1G,5G]
 // Generates synthetic captures with the project's builders (into bench-out/, not committed), runs
 // `analyze --json` on each as a separate process, and prints the median time, MB/s, packets/s,
 // PDUs/s and peak RSS; times tshark on a smaller cut of the same traffic when tshark is installed.
@@ -115,6 +115,23 @@ for (const input of inputs) {
   console.error(JSON.stringify(row));
 }
 
+// Memory against capture size: analyze and pdus --json on the small-command profile (most PDUs per byte).
+const memory = [];
+for (const text of (args['rss-sizes'] ?? '10M,1G').split(',')) {
+  const file = generate('small', 'pcap', parseSize(text));
+  warm(file);
+  for (const command of ['analyze', 'pdus']) {
+    const rssFile = join(out, 'rss.txt');
+    const t = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, [cli, command, file, '--json', '--quiet', '--fail-on', 'none'], { env: { ...process.env, BENCH_RSS_FILE: rssFile }, stdio: ['ignore', 'ignore', 'inherit'] });
+    if (r.status !== 0) throw new Error(`${command} ${file} exited ${r.status}`);
+    memory.push({ capture: `small pcap ${text}`, command: `${command} --json`, seconds: +(Number(process.hrtime.bigint() - t) / 1e9).toFixed(2), 'peak RSS MiB': +(Number(readFileSync(rssFile, 'utf8')) / 1024).toFixed(1) });
+    console.error(JSON.stringify(memory.at(-1)));
+  }
+}
+
 console.log(`\nnvme-tcp-timeline benchmark — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; median of ${runs} runs, page-cached files\n`);
 console.table(rows);
-writeFileSync(join(out, 'results.json'), JSON.stringify({ node: process.version, size, runs, rows }, null, 2));
+console.log('\nPeak RSS against capture size (one run each):');
+console.table(memory);
+writeFileSync(join(out, 'results.json'), JSON.stringify({ node: process.version, size, runs, rows, memory }, null, 2));

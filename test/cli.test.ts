@@ -32,6 +32,8 @@ describe('CLI', () => {
     const b = run(['analyze', 'fixtures/early-retry.pcap', '--json']);
     expect(a.out).toBe(b.out);
     expect(JSON.parse(a.out).schemaVersion).toBe(1);
+    // `--json` right before the capture takes no file: the capture stays a capture.
+    expect(run(['analyze', '--json', 'fixtures/early-retry.pcap']).out).toBe(a.out);
     const file = join(dir, 'r.json');
     run(['analyze', 'fixtures/early-retry.pcap', '--json', file]);
     expect(readFileSync(file, 'utf8')).toBe(a.out);

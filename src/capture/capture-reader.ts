@@ -25,7 +25,7 @@ export interface ReadResult {
   problem?: CaptureProblem;
 }
 
-const CHUNK = 1 << 22;
+const CHUNK = 1 << 20;
 /** Reads kept in flight ahead of the decoder. */
 const READ_AHEAD = 2;
 

@@ -139,7 +139,7 @@ export async function runPdus(capture: string, o: CommonOptions & { includeIncom
         captureStartOf = (t) => decode.firstTime ?? t;
       },
       onProgress: (b, t) => progress.update(b, t),
-      afterChunk: () => (writer.pending > 1 << 20 ? writer.flush() : undefined),
+      afterChunk: () => (writer.pending > 1 << 18 ? writer.flush() : undefined),
     });
     await writer.flush();
     if (result.problem) {
@@ -169,7 +169,7 @@ export async function runTimeline(capture: string, o: CommonOptions & { assoc?: 
         if (o.cid !== undefined && c.cid !== o.cid) return;
         writer.line(json ? JSON.stringify(c) : renderCommand(c, t0));
       },
-      afterChunk: () => (writer.pending > 1 << 20 ? writer.flush() : undefined),
+      afterChunk: () => (writer.pending > 1 << 18 ? writer.flush() : undefined),
     });
   } finally {
     progress.done();

@@ -108,10 +108,23 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * `--json` takes an optional file, so `analyze --json trace.pcap` would read the
+ * capture's name as the output file. When the word after `--json` looks like a
+ * capture (or is `-`), the flag moves to the end, where it takes no value.
+ */
+export function normalizeArgv(argv: string[]): string[] {
+  const i = argv.indexOf('--json');
+  if (i < 0 || i + 1 >= argv.length) return argv;
+  const next = argv[i + 1];
+  if (next !== '-' && !/\.(pcap|pcapng|cap|ntar|gz)$/i.test(next)) return argv;
+  return [...argv.slice(0, i), ...argv.slice(i + 1), '--json'];
+}
+
 /** The one place that turns outcomes into exit codes. */
 export async function main(argv: string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    await buildProgram().parseAsync(normalizeArgv(argv));
   } catch (error) {
     process.exitCode = exitCodeFor(error);
   }
