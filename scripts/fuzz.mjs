@@ -2,32 +2,17 @@
 // Mutates the real captures in fixtures/ (deterministically from seed and input number) and runs the
 // analyzer on each: it must finish within 2 s, throw nothing but a CaptureError, and stay within memory.
 // A failing or hanging input is saved to fuzz-failures/ with its seed and number.
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { readCapture } from '../dist/capture/capture-reader.js';
-import { checkInput, mutatedInput } from '../dist/test-support/mutate.js';
+import { checkInput, loadCorpus as loadFixtures, mutatedInput } from '../dist/test-support/mutate.js';
 
 const root = join(import.meta.dirname, '..');
 // Process-wide (workers are threads): the corpus is loaded once per thread, so the base is ~300 MiB.
 const RSS_LIMIT_MIB = 800;
 const HANG_MS = 30_000;
 
-async function loadCorpus() {
-  const dir = join(root, 'fixtures');
-  const out = [];
-  for (const name of readdirSync(dir).filter((f) => f.endsWith('.pcap') && f !== 'large-io.pcap').sort()) {
-    const c = { name, linkType: 1, packets: [] };
-    await readCapture(join(dir, name), {
-      record(r) {
-        c.linkType = r.linkType;
-        c.packets.push({ time: r.time, data: r.bytes.slice(r.offset, r.offset + r.capLen), origLen: r.origLen });
-      },
-    });
-    out.push(c);
-  }
-  return out;
-}
+const loadCorpus = () => loadFixtures(join(root, 'fixtures'));
 
 if (!isMainThread) {
   const { seed, first, step, count, current } = workerData;

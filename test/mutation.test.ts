@@ -1,27 +1,13 @@
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readCapture } from '../src/capture/capture-reader.js';
-import { checkInput, mutatedInput, type Corpus } from '../src/test-support/mutate.js';
+import { checkInput, loadCorpus, mutatedInput } from '../src/test-support/mutate.js';
 
 /**
  * The quick part of the fuzzing (`npm run fuzz` runs a million): flipped, cut
  * and duplicated bytes of the real captures never crash, hang or grow memory.
  */
-async function corpus(): Promise<Corpus[]> {
-  const dir = join(__dirname, '..', 'fixtures');
-  const out: Corpus[] = [];
-  for (const name of readdirSync(dir).filter((f) => f.endsWith('.pcap') && f !== 'large-io.pcap').sort()) {
-    const c: Corpus = { name, linkType: 1, packets: [] };
-    await readCapture(join(dir, name), {
-      record(r) {
-        c.linkType = r.linkType;
-        c.packets.push({ time: r.time, data: r.bytes.slice(r.offset, r.offset + r.capLen), origLen: r.origLen });
-      },
-    });
-    out.push(c);
-  }
-  return out;
+function corpus() {
+  return loadCorpus(join(__dirname, '..', 'fixtures'));
 }
 
 describe('mutated real captures', () => {

@@ -1,4 +1,4 @@
-import { MAX_RECORD_BYTES, RecordFramer } from './record-framer.js';
+import { MAX_RECORD_BYTES, newRecord, readU32, RecordFramer } from './record-framer.js';
 import type { CaptureInfo, CaptureRecord, CaptureSink } from './types.js';
 
 const FILE_HEADER = 24;
@@ -10,9 +10,7 @@ export class PcapFramer extends RecordFramer {
   private fracPerSecond = 1e6;
   private linkType = 0;
   private headerSeen = false;
-  private readonly rec: CaptureRecord = {
-    frame: 0, time: 0, linkType: 0, bytes: new Uint8Array(0), offset: 0, capLen: 0, origLen: 0, fileOffset: 0,
-  };
+  private readonly rec: CaptureRecord = newRecord();
 
   constructor(
     private readonly sink: CaptureSink,
@@ -64,8 +62,6 @@ export class PcapFramer extends RecordFramer {
   }
 
   private u32(b: Uint8Array, o: number): number {
-    return this.littleEndian
-      ? (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0
-      : ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+    return readU32(b, o, this.littleEndian);
   }
 }

@@ -1,4 +1,4 @@
-import { CaptureFormatError } from './types.js';
+import { CaptureFormatError, type CaptureRecord } from './types.js';
 
 /**
  * Splits a byte stream into length-prefixed records without copying them: a
@@ -78,6 +78,17 @@ export abstract class RecordFramer {
   protected fail(relative: number, message: string): never {
     throw new CaptureFormatError(this.streamOffset + relative, message);
   }
+}
+
+/** A record object to reuse for every packet of a capture. */
+export function newRecord(): CaptureRecord {
+  return { frame: 0, time: 0, linkType: 0, bytes: new Uint8Array(0), offset: 0, capLen: 0, origLen: 0, fileOffset: 0 };
+}
+
+export function readU32(b: Uint8Array, o: number, littleEndian: boolean): number {
+  return littleEndian
+    ? (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0
+    : ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 }
 
 /** The largest record we accept; larger lengths are corruption, not data. */

@@ -81,7 +81,8 @@ describe('PDU framing', () => {
   });
 });
 
-function decodeConversation(host: Uint8Array[], ctrl: Uint8Array[], opts: { sawOpen?: boolean } = {}) {
+/** A decoder on one connection whose host is side 0 (port 5000 → 4420), collecting what it emits. */
+function openDecoder() {
   const pdus: PduEvent[] = [];
   const diags: StreamDiagnostic[] = [];
   const sink: PduSink = {
@@ -93,9 +94,14 @@ function decodeConversation(host: Uint8Array[], ctrl: Uint8Array[], opts: { sawO
   const tcp: TcpConnection = {
     id: 1, ipVersion: 4, endpoints: [{ address: '10.0.0.1', port: 5000 }, { address: '10.0.0.2', port: 4420 }],
     sides: [{ lastFrame: 0, lastTime: 0, bytesDelivered: 0, bytesLost: 0 }, { lastFrame: 0, lastTime: 0, bytesDelivered: 0, bytesLost: 0 }],
-    sawOpen: opts.sawOpen ?? true, firstFrame: 1, firstTime: 0,
+    sawOpen: true, firstFrame: 1, firstTime: 0,
   };
   d.opened(tcp, undefined);
+  return { d, tcp, pdus, diags };
+}
+
+function decodeConversation(host: Uint8Array[], ctrl: Uint8Array[]) {
+  const { d, tcp, pdus, diags } = openDecoder();
   let frame = 1;
   const n = Math.max(host.length, ctrl.length);
   for (let i = 0; i < n; i++) {
@@ -140,15 +146,7 @@ describe('PDU decode', () => {
   });
 
   it('decodes what a header cut by the snapshot length holds, and nothing it does not', () => {
-    const pdus: PduEvent[] = [];
-    const sink: PduSink = { connection() {}, packet() {}, tcpFlag() {}, closed() {}, diagnostic() {}, pdu: (p) => void pdus.push(p) };
-    const d = new NvmeTcpDecoder(sink, { ports: [4420] });
-    const tcp = {
-      id: 1, ipVersion: 4 as const, endpoints: [{ address: 'a', port: 1 }, { address: 'b', port: 4420 }] as TcpConnection['endpoints'],
-      sides: [{ lastFrame: 0, lastTime: 0, bytesDelivered: 0, bytesLost: 0 }, { lastFrame: 0, lastTime: 0, bytesDelivered: 0, bytesLost: 0 }] as TcpConnection['sides'],
-      sawOpen: true, firstFrame: 1, firstTime: 0,
-    };
-    d.opened(tcp, undefined);
+    const { d, tcp, pdus } = openDecoder();
     const write = capsuleCmd({ opcode: 1, cid: 9, nsid: 1, cdw10: 2100, cdw12: 7, dataLength: 4096 }, new Uint8Array(4096));
     const cut = (bytes: Uint8Array, keep: number, frame: number) => {
       d.data(tcp, 0, bytes, 0, keep, frame, frame);
@@ -183,15 +181,7 @@ describe('PDU decode', () => {
 
   it('keeps framing through a loss inside a data payload, and marks that PDU incomplete', () => {
     const data = c2hData(1, 0, new Uint8Array(3000));
-    const pdus: PduEvent[] = [];
-    const sink: PduSink = { connection() {}, packet() {}, tcpFlag() {}, closed() {}, diagnostic() {}, pdu: (p) => void pdus.push(p) };
-    const d = new NvmeTcpDecoder(sink, { ports: [4420] });
-    const tcp = {
-      id: 1, ipVersion: 4 as const, endpoints: [{ address: 'a', port: 1 }, { address: 'b', port: 4420 }] as TcpConnection['endpoints'],
-      sides: [{ lastFrame: 0, lastTime: 0, bytesDelivered: 0, bytesLost: 0 }, { lastFrame: 0, lastTime: 0, bytesDelivered: 0, bytesLost: 0 }] as TcpConnection['sides'],
-      sawOpen: true, firstFrame: 1, firstTime: 0,
-    };
-    d.opened(tcp, undefined);
+    const { d, tcp, pdus } = openDecoder();
     d.data(tcp, 1, data, 0, 1000, 2, 2);
     d.gap(tcp, 1, 1000, 3, 3, 'not-captured');
     const rest = concat([data.subarray(2000), capsuleResp({ cid: 1 })]);

@@ -3,8 +3,11 @@
  * seed is always the same bytes, so a failure found after a million inputs is
  * reproduced from (seed, i) alone.
  */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { analyzeCapture } from '../api/analyze-capture.js';
+import { readCapture } from '../capture/capture-reader.js';
 import { CaptureError } from '../common/errors.js';
 import { pcapFile, pcapngFile, type PacketIn } from './builders.js';
 
@@ -24,6 +27,22 @@ export interface Corpus {
   name: string;
   linkType: number;
   packets: PacketIn[];
+}
+
+/** The real captures of a folder (large-io.pcap left out: one input of it would take as long as hundreds). */
+export async function loadCorpus(dir: string): Promise<Corpus[]> {
+  const out: Corpus[] = [];
+  for (const name of readdirSync(dir).filter((f) => f.endsWith('.pcap') && f !== 'large-io.pcap').sort()) {
+    const c: Corpus = { name, linkType: 1, packets: [] };
+    await readCapture(join(dir, name), {
+      record(r) {
+        c.linkType = r.linkType;
+        c.packets.push({ time: r.time, data: r.bytes.slice(r.offset, r.offset + r.capLen), origLen: r.origLen });
+      },
+    });
+    out.push(c);
+  }
+  return out;
 }
 
 const EXTREMES = [0, 1, 0x7f, 0x80, 0xff, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff];
