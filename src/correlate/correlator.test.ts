@@ -159,6 +159,22 @@ describe('retry verdicts', () => {
   });
 });
 
+describe('ports', () => {
+  it('finds NVMe/TCP on any port by its ICReq, and on --port when the capture starts mid-stream', async () => {
+    const s = new Scenario();
+    connectAssociation(s, { ctrlPort: 5555, katoMs: 7000 }).io[0].host(ioCmd(READ, 1, 0, 1)).ctrl(c2hData(1, 0, new Uint8Array(512), { success: true }));
+    const r = await analyze(s);
+    expect(r.associations.map((a) => [a.controller, a.katoMs])).toEqual([['10.0.0.2:5555', 7000]]);
+    expect(r.summary.commands).toBe(4); // admin Connect, Property Set, I/O Connect, Read
+
+    const mid = new Scenario();
+    const c = mid.connection('10.0.0.1', '10.0.0.2', { ctrlPort: 6666, handshake: false });
+    c.host(ioCmd(READ, 1, 0, 1)).ctrl(capsuleResp({ cid: 1 }));
+    expect((await analyze(mid)).summary.pdus).toBe(0);
+    expect((await analyze(mid, { ports: [6666] })).summary.pdus).toBe(2);
+  });
+});
+
 describe('other rules', () => {
   it('finds CID reuse, error status, TermReq, unknown responses, resets and digest mismatches', async () => {
     const s = new Scenario();
