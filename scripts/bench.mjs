@@ -105,7 +105,8 @@ for (const input of inputs) {
   if (onCut !== undefined) {
     const cutBytes = statSync(cut).size;
     const sameFile = cut === input.file || (onCut * bytes) / cutBytes < 90;
-    const t = cut === input.file ? onCut : sameFile ? tshark(input.file, 1) : onCut;
+    // Median of up to three runs on the same file too: tshark's time on one file varies a lot between runs.
+    const t = cut === input.file ? onCut : sameFile ? tshark(input.file, (onCut * bytes) / cutBytes < 30 ? Math.min(runs, 3) : 1) : onCut;
     const tsharkRate = (sameFile ? bytes : cutBytes) / t;
     row['tshark s'] = +t.toFixed(3);
     row['tshark on'] = sameFile ? 'same file' : `${(cutBytes / 1e6).toFixed(0)} MB cut`;
