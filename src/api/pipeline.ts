@@ -1,7 +1,7 @@
 import { readCapture, type CaptureInput } from '../capture/capture-reader.js';
 import type { CaptureInfo, CaptureProblem } from '../capture/types.js';
 import { CaptureError } from '../common/errors.js';
-import { isSupportedLinkType, PacketDecoder } from '../decode/packet-decoder.js';
+import { LinkType, PacketDecoder } from '../decode/packet-decoder.js';
 import type { DecodeStats } from '../decode/types.js';
 import { TcpReassembler } from '../reassembly/tcp-reassembler.js';
 import { DEFAULT_LIMITS, type ReassemblyStats } from '../reassembly/types.js';
@@ -55,5 +55,5 @@ function sumValues(record: Record<string, number>): number {
 }
 
 function supportedList(): string {
-  return [0, 1, 12, 14, 101, 108, 113, 228, 229, 276].filter(isSupportedLinkType).join(', ');
+  return Object.values(LinkType).sort((a, b) => a - b).join(', ');
 }

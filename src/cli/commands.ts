@@ -7,6 +7,7 @@ import { renderJunit, type JunitCase } from '../report/junit.js';
 import { PduLineFormatter } from '../report/pdu-lines.js';
 import { escapeControl as safe } from '../common/text.js';
 import { renderCommand } from '../report/timeline-text.js';
+import type { DecodeStats } from '../decode/types.js';
 import type { Report } from '../report/types.js';
 import type { HtmlCollector } from '../report/html-report.js';
 import type { CommonOptions } from './main.js';
@@ -128,16 +129,15 @@ export async function runPdus(capture: string, o: CommonOptions & { includeIncom
   const writer = new LineWriter(process.stdout);
   const formatter = new PduLineFormatter(o.json !== undefined);
   const progress = Progress.forStderr(capture, o.quiet);
-  let start: number | undefined;
+  let decode: DecodeStats | undefined;
   try {
     const result = await listPdus(capture, (pdu, conn) => {
-      if (start === undefined) formatter.setStart((start = captureStartOf(pdu.time)));
+      // Times are relative to the capture's first packet, as Wireshark shows them.
+      formatter.setStart(decode?.firstTime ?? pdu.time);
       writer.line(formatter.format(pdu, conn));
     }, {
       ports: o.port, includeIncomplete: o.includeIncomplete,
-      onStart: (decode) => {
-        captureStartOf = (t) => decode.firstTime ?? t;
-      },
+      onStart: (d) => (decode = d),
       onProgress: (b, t) => progress.update(b, t),
       afterChunk: () => (writer.pending > 1 << 18 ? writer.flush() : undefined),
     });
@@ -150,8 +150,6 @@ export async function runPdus(capture: string, o: CommonOptions & { includeIncom
   }
   return ExitCode.clean;
 }
-
-let captureStartOf: (t: number) => number = (t) => t;
 
 export async function runTimeline(capture: string, o: CommonOptions & { assoc?: number; qid?: number; cid?: number }): Promise<number> {
   const writer = new LineWriter(process.stdout);

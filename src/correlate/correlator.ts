@@ -428,7 +428,7 @@ export class Correlator implements PduSink {
       // The host had closed the queue: it never saw this completion.
       q.open.delete(cmd.cid);
       this.lateCompletion(cmd, p);
-      this.finish(cmd, q.ctrlClosed ? 'unanswered-at-close' : 'unanswered-at-close');
+      this.finish(cmd, 'unanswered-at-close');
       q.orphans.set(cmd.cid, cmd);
       return;
     }

@@ -18,10 +18,6 @@ export const LinkType = {
 const ETH_IPV4 = 0x0800;
 const ETH_IPV6 = 0x86dd;
 
-export function isSupportedLinkType(linkType: number): boolean {
-  return Object.values(LinkType).includes(linkType as never);
-}
-
 /** Link layer → IP → TCP, with no allocation per packet. */
 export class PacketDecoder implements CaptureSink {
   readonly stats: DecodeStats = {

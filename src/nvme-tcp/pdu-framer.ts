@@ -348,7 +348,7 @@ export class PduFramer {
       this.offset += b.length;
     }
     const found = this.findBoundary(final || this.huntLen >= HUNT_LIMIT);
-    if (typeof found === 'number') return this.resync(found, frame, time);
+    if (typeof found === 'number') return this.resync(found, time);
     // Bytes before the scan position can never start a PDU: let them go (in batches).
     if (this.huntScan > 0 && (final || found === 'none' || this.huntScan >= 65536)) {
       this.dropHunt(this.huntScan, frame, time);
@@ -419,7 +419,7 @@ export class PduFramer {
     return 'none';
   }
 
-  private resync(at: number, frame: number, time: number): void {
+  private resync(at: number, time: number): void {
     if (at > 0) {
       this.callbacks.skipped('resync', this.huntOffset, at, this.frameAt(at), time,
         `skipped ${at} bytes to the next PDU boundary`);
@@ -444,7 +444,6 @@ export class PduFramer {
       if ((this.state as State) === 'hunt') this.huntPush(buffered.subarray(s, e), frames[k], times[k], false);
       else this.consume(buffered, s, e, frames[k], times[k]);
     }
-    void frame;
   }
 
   private frameAt(at: number): number {

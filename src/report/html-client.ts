@@ -82,8 +82,8 @@ export function clientMain(): void {
       svg.setAttribute('viewBox', `0 0 ${w} ${height}`);
       const clip = el('clipPath', { id: `plot${capIndex}` }, el('defs', {}, svg));
       el('rect', { x: LABEL_W, y: 0, width: w - LABEL_W, height }, clip);
-      el('marker', { id: `arrow${capIndex}`, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, svg.querySelector('defs') as Element)
-        .appendChild(Object.assign(document.createElementNS(SVG, 'path'), {})).setAttribute('d', 'M 0 0 L 10 5 L 0 10 z');
+      const marker = el('marker', { id: `arrow${capIndex}`, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, clip.parentNode as Element);
+      el('path', { d: 'M 0 0 L 10 5 L 0 10 z' }, marker);
       // Axis.
       const span = view.b - view.a;
       const step = Math.pow(10, Math.floor(Math.log10(span / 8)));
@@ -111,13 +111,12 @@ export function clientMain(): void {
       for (const r of cap.retries) {
         if (!r.contact || r.windowEnd === null) continue;
         const span2 = groupSpan[Math.max(0, r.group)] ?? { top: AXIS_H, bottom: height };
-        const win = el('rect', {
+        el('rect', {
           x: x(r.contact.t), y: AXIS_H, width: Math.max(1, x(r.windowEnd) - x(r.contact.t)), height: height - AXIS_H, class: 'kato-window',
           'data-finding': r.finding, 'data-t0': r.contact.t, 'data-t1': r.windowEnd,
           'data-frames': String(r.contact.frame),
           'data-tip': `KATO window (${r.ruleId === 'retry-before-kato' ? 'retry inside it' : 'retry outside it'})\nfrom last controller contact ${fmt(r.contact.t)} (frame ${r.contact.frame})\nto ${fmt(r.windowEnd)}: a retry before this end may run twice`,
         }, plot);
-        void win;
         el('line', {
           x1: x(r.contact.t), x2: x(r.contact.t), y1: span2.top, y2: span2.bottom, class: 'contact', 'data-t': r.contact.t,
           'data-frames': String(r.contact.frame), 'data-tip': `last controller contact ${fmt(r.contact.t)} (frame ${r.contact.frame})`,

@@ -29,7 +29,7 @@ export class PduLineFormatter {
     const completes = p.cqe !== undefined || (p.data?.success ?? false);
     if (completes) this.open.delete(key);
     const opName = command ? opcodeName(command.opcode, command.admin, command.fctype) : undefined;
-    return this.json ? this.jsonLine(p, opName) : this.textLine(p, conn, opName);
+    return this.json ? this.jsonLine(p, opName) : this.textLine(p, opName);
   }
 
   private jsonLine(p: PduEvent, opName: string | undefined): string {
@@ -51,7 +51,7 @@ export class PduLineFormatter {
     return JSON.stringify(o);
   }
 
-  private textLine(p: PduEvent, conn: NvmeConnection, opName: string | undefined): string {
+  private textLine(p: PduEvent, opName: string | undefined): string {
     const rel = this.startTime === undefined ? p.time : p.time - this.startTime;
     const parts = [
       String(p.frame).padStart(7),
@@ -64,7 +64,6 @@ export class PduLineFormatter {
     ];
     const fields = keyFields(p);
     if (fields) parts.push(fields);
-    void conn;
     return escapeControl(parts.join('  ').trimEnd());
   }
 }
