@@ -143,6 +143,9 @@ describe('retry verdicts', () => {
       const f = r.findings.find((x) => x.ruleId.startsWith('retry'))!;
       expect(f.ruleId).toBe(kato === 5000 ? 'retry-before-kato' : 'retry-after-kato');
       expect(f.details.katoSource).toBe(source);
+      expect(f.details.retryAssocKatoMs).toBe(5000);
+      if (source === 'assumed') expect(f.message).toContain('KATO 5000 ms assumed: the Linux default, give --kato');
+      else expect(f.message).toMatch(/KATO 1000 ms from --kato\); the new association's Connect declares KATO 5000 ms$/);
     }
   });
 

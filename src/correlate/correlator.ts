@@ -501,9 +501,13 @@ export class Correlator implements PduSink {
     const name = this.opName(original);
     const range = original.slba !== undefined ? ` SLBA ${original.slba} NLB ${original.nlb}` : '';
     const gapText = gapMs === null ? 'with no controller contact captured' : `${(gapMs / 1000).toFixed(3)} s after the last controller contact`;
+    // Without the old Connect, KATO is an assumption: say so, and what the reconnect's Connect declared.
+    const assumed = oa.katoSource === 'connect' ? '' : oa.katoSource === '--kato' ? `, KATO ${oa.katoMs} ms from --kato` : `, KATO ${oa.katoMs} ms assumed: the Linux default, give --kato`;
+    const hint = oa.katoSource !== 'connect' && a.katoSource === 'connect' && a.katoMs !== oa.katoMs
+      ? `; the new association's Connect declares KATO ${a.katoMs} ms` : '';
     const message = ruleId === 'retry-after-fence'
       ? `${name}${range} (frame ${original.submit.frame}) resubmitted in frame ${p.frame} on association ${a.id} after the old association was fenced (${fence!.kind}, frame ${fence!.frame})`
-      : `${name}${range} (frame ${original.submit.frame}) resubmitted in frame ${p.frame} on association ${a.id} ${gapText}; ${early ? 'before' : 'after'} the required ${(requiredMs / 1000).toFixed(3)} s (${this.options.rule})`;
+      : `${name}${range} (frame ${original.submit.frame}) resubmitted in frame ${p.frame} on association ${a.id} ${gapText}; ${early ? 'before' : 'after'} the required ${(requiredMs / 1000).toFixed(3)} s (${this.options.rule}${assumed})${hint}`;
     const frames = [original.submit.frame, p.frame];
     if (contact) frames.push(contact.frame);
     if (fence) frames.push(fence.frame);
@@ -518,6 +522,7 @@ export class Correlator implements PduSink {
         gapMs: gapMs === null ? null : round3(gapMs), requiredMs, rule: this.options.rule, katoMs: oa.katoMs, katoSource: oa.katoSource,
         cqtMs: oa.cqtMs, cqtSource: oa.cqtSource, tbkas: oa.tbkas, fencedBy: fence ?? null, trigger: this.trigger(original, retry),
         samePath: pathOf(oa) === pathOf(a), uncertain,
+        retryAssocKatoMs: a.katoSource === 'connect' ? a.katoMs : null,
       },
     });
     if (original.late) this.duplicateExecution(original, retry);
