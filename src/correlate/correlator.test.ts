@@ -149,6 +149,14 @@ describe('retry verdicts', () => {
     }
   });
 
+  it('knows the admin queue of a capture without Connect by its Property Get/Set too', async () => {
+    const s = new Scenario();
+    const admin = s.connection('10.0.0.1', '10.0.0.2', { handshake: false });
+    admin.host(capsuleCmd({ opcode: 0x7f, cid: 1, fctype: 4, cdw11: 0x1c })).ctrl(capsuleResp({ cid: 1 }));
+    const r = await analyze(s);
+    expect(r.associations[0].queues.map((q) => [q.qid, q.qidSource])).toEqual([[0, 'property-access']]);
+  });
+
   it('flags write data that leaves the old connection after its retry', async () => {
     const s = new Scenario();
     const a1 = connectAssociation(s, { katoMs: 30000, cntlid: 1 });

@@ -1,6 +1,6 @@
 import type { FlagKind } from '../reassembly/types.js';
 import {
-  ADMIN_KEEP_ALIVE, FABRICS_OPCODE, FCTYPE_CONNECT, FCTYPE_PROPERTY_SET, isDataChanging, opcodeName, PROPERTY_CC, statusName,
+  ADMIN_KEEP_ALIVE, FABRICS_OPCODE, FCTYPE_PROPERTY_GET, FCTYPE_PROPERTY_SET, isDataChanging, opcodeName, PROPERTY_CC, statusName,
 } from '../nvme-tcp/opcodes.js';
 import { PduType, type NvmeConnection, type PduEvent, type PduSink, type StreamDiagnostic } from '../nvme-tcp/types.js';
 import { LatencyHistogram } from './histogram.js';
@@ -311,6 +311,10 @@ export class Correlator implements PduSink {
       // Only the admin queue carries Keep Alive.
       q.qid = 0;
       q.qidSource = 'keep-alive';
+    } else if (q.qid === undefined && sqe.opcode === FABRICS_OPCODE && (sqe.fctype === FCTYPE_PROPERTY_SET || sqe.fctype === FCTYPE_PROPERTY_GET)) {
+      // Property Get/Set travel only on the admin queue.
+      q.qid = 0;
+      q.qidSource = 'property-access';
     }
     const a = q.assoc!;
     const admin = q.qid === 0;

@@ -76,7 +76,7 @@ export interface QueueSummary {
   conn: number;
   qid: number | null;
   /** How the queue id is known: from a Connect, or inferred. */
-  qidSource: 'connect' | 'keep-alive' | 'unknown';
+  qidSource: 'connect' | 'keep-alive' | 'property-access' | 'unknown';
   sqsize: number | null;
   host: string;
   controller: string;
