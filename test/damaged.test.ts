@@ -73,6 +73,19 @@ describe('damaged captures', () => {
     expect(new Set(r.findings.map((f) => f.ruleId))).toEqual(new Set(['unknown-pdu']));
   });
 
+  it('NVMe/TCP over TLS is recognised once, not hunted through as garbage', async () => {
+    const s = new Scenario();
+    const c = s.connection('10.0.0.1', '10.0.0.2');
+    const hello = new Uint8Array(300).fill(0xab);
+    hello.set([0x16, 0x03, 0x01, 0x01, 0x27, 0x01]);
+    c.host(hello).ctrl(new Uint8Array([0x16, 0x03, 0x03, 0x00, 0x7a, 0x02, ...new Uint8Array(122)]));
+    for (let i = 0; i < 10; i++) c.host(new Uint8Array(500).fill(i)).ctrl(new Uint8Array(700).fill(i));
+    const r = await analyzeBytes(s.pcap());
+    expect(r.findings.map((f) => [f.ruleId, f.details.kind])).toEqual([['unknown-pdu', 'tls']]);
+    expect(r.findings[0].message).toContain('NVMe/TCP over TLS is encrypted');
+    expect(r.summary.pdus).toBe(0);
+  });
+
   it('capture drops: a capture-gap with stream offset and size, framing resynchronised, verdicts near it uncertain', async () => {
     const s = new Scenario();
     const admin = s.connection('10.0.0.1', '10.0.0.2').initialize();

@@ -253,6 +253,12 @@ export class Correlator implements PduSink {
         frames: [d.frame], time: d.time, assoc: q.assoc?.id ?? null, qid: q.qid ?? null, cid: null,
         details: { conn: d.conn, dir: d.dir, streamOffset: d.streamOffset, bytes: d.length },
       });
+    } else if (d.kind === 'tls') {
+      this.add({
+        ruleId: 'unknown-pdu', severity: 'warning', message: `connection ${d.conn}: ${d.message}`,
+        frames: [d.frame], time: d.time, assoc: q.assoc?.id ?? null, qid: q.qid ?? null, cid: null,
+        details: { conn: d.conn, dir: d.dir, kind: 'tls' },
+      });
     } else if (d.kind === 'garbage' || d.kind === 'resync') {
       this.add({
         ruleId: 'unknown-pdu', severity: 'warning',

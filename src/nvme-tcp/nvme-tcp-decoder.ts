@@ -103,7 +103,17 @@ export class NvmeTcpDecoder implements StreamSink {
       s.status = 'nvme';
       this.announce(s);
     }
-    s.sides[side].framer.push(bytes, offset, length, frame, time);
+    const framer = s.sides[side].framer;
+    if (framer.streamOffset === 0 && s.nvme.tcp.sawOpen && looksLikeTlsHandshake(bytes, offset, length)) {
+      // NVMe/TCP over TLS (TP 8011): the PDUs are encrypted. Say so once instead of hunting through ciphertext.
+      this.sink.diagnostic({
+        conn: s.nvme.id, dir: this.dir(s.nvme, side), kind: 'tls', frame, time, streamOffset: 0, length,
+        message: 'the connection starts a TLS handshake: NVMe/TCP over TLS is encrypted and cannot be decoded',
+      }, s.nvme);
+      this.closed(tcp);
+      return false;
+    }
+    framer.push(bytes, offset, length, frame, time);
     return true;
   }
 
@@ -367,6 +377,11 @@ function forgetUncaptured(pdu: PduEvent, captured: number): void {
   if (pdu.icresp && captured < 16) pdu.icresp = undefined;
   if (pdu.term && captured < 14) pdu.term = undefined;
   pdu.violation = undefined;
+}
+
+/** A TLS record carrying a handshake (content type 22, version 3.x): a ClientHello opens the stream. */
+export function looksLikeTlsHandshake(b: Uint8Array, o: number, length: number): boolean {
+  return length >= 6 && b[o] === 0x16 && b[o + 1] === 0x03 && b[o + 2] <= 0x04 && b[o + 5] === 0x01;
 }
 
 /** An ICReq at b[o]: type 0, hlen 128, plen 128. */

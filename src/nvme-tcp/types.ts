@@ -129,7 +129,7 @@ export interface PduEvent {
 export interface StreamDiagnostic {
   conn: number;
   dir: Direction;
-  kind: 'gap' | 'resync' | 'garbage' | 'truncated-pdu';
+  kind: 'gap' | 'resync' | 'garbage' | 'truncated-pdu' | 'tls';
   /** For gaps: cut by the snapshot length, or never captured. */
   cause?: GapCause;
   frame: number;
