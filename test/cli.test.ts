@@ -53,6 +53,12 @@ describe('CLI', () => {
     expect(run(['check', 'fixtures/clean-io.pcap']).code).toBe(0);
   });
 
+  it('--port adds to the well-known ports', () => {
+    const r = JSON.parse(run(['analyze', 'fixtures/clean-io.pcap', '--port', '5000,4421', '--json']).out);
+    expect(r.options.ports).toEqual([4420, 4421, 5000, 8009]);
+    expect(r.summary.associations).toBe(1);
+  });
+
   it('usage errors exit 2', () => {
     expect(run(['analyze', 'fixtures/clean-io.pcap', '--rule', 'nope']).code).toBe(2);
     expect(run(['analyze', 'fixtures/clean-io.pcap', '--bogus']).code).toBe(2);

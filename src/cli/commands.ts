@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { analyzeCapture, type AnalyzeOptions } from '../api/analyze-capture.js';
 import { listPdus } from '../api/list-pdus.js';
+import { DEFAULT_PORTS } from '../nvme-tcp/nvme-tcp-decoder.js';
 import { CaptureError, ExitCode } from '../common/errors.js';
 import { SEVERITY_RANK, type Severity } from '../correlate/types.js';
 import { renderJunit, type JunitCase } from '../report/junit.js';
@@ -14,9 +15,14 @@ import type { CommonOptions } from './main.js';
 import { LineWriter } from './output.js';
 import { Progress } from './progress.js';
 
+/** `--port` adds to the well-known ports: a capture often mixes them. */
+function ports(o: CommonOptions): number[] | undefined {
+  return o.port ? [...new Set([...DEFAULT_PORTS, ...o.port])].sort((a, b) => a - b) : undefined;
+}
+
 function analyzeOptions(o: CommonOptions, progress: Progress): AnalyzeOptions {
   return {
-    ports: o.port, katoMs: o.kato, cqtMs: o.cqt, rule: o.rule,
+    ports: ports(o), katoMs: o.kato, cqtMs: o.cqt, rule: o.rule,
     onProgress: (bytes, total) => progress.update(bytes, total),
   };
 }
@@ -136,7 +142,7 @@ export async function runPdus(capture: string, o: CommonOptions & { includeIncom
       formatter.setStart(decode?.firstTime ?? pdu.time);
       writer.line(formatter.format(pdu, conn));
     }, {
-      ports: o.port, includeIncomplete: o.includeIncomplete,
+      ports: ports(o), includeIncomplete: o.includeIncomplete,
       onStart: (d) => (decode = d),
       onProgress: (b, t) => progress.update(b, t),
       afterChunk: () => (writer.pending > 1 << 18 ? writer.flush() : undefined),

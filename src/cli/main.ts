@@ -40,7 +40,7 @@ function ports(value: string, previous: number[] | undefined): number[] {
 /** The option table: the one source of parsing and help for every command. */
 function commonOptions(): Option[] {
   return [
-    new Option('--port <ports>', 'TCP port(s) carrying NVMe/TCP, comma-separated or repeated (default: 4420,8009; an ICReq on any port is found too)').argParser(ports),
+    new Option('--port <ports>', 'more TCP port(s) carrying NVMe/TCP, comma-separated or repeated (4420 and 8009 always; an ICReq on any port is found too)').argParser(ports),
     new Option('--kato <ms>', 'keep-alive timeout for associations whose Connect is not in the capture (default: Linux 5000)').argParser(nonNegativeInt('--kato')),
     new Option('--cqt <ms>', 'command quiesce time when Identify Controller did not report one').argParser(nonNegativeInt('--cqt')),
     new Option('--rule <rule>', 'wait required before a retry is safe').choices(RULES).default('kato+cqt'),
