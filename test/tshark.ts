@@ -46,3 +46,20 @@ export function differences(ours: Map<number, string>, theirs: Map<number, strin
   const frames = [...new Set([...ours.keys(), ...theirs.keys()])].filter((f) => f >= fromFrame).sort((a, b) => a - b);
   return frames.filter((f) => ours.get(f) !== theirs.get(f)).map((f) => `frame ${f}: ours ${ours.get(f) ?? '-'} tshark ${theirs.get(f) ?? '-'}`);
 }
+
+/**
+ * Where tshark shows a PDU we must show the same types in that frame, and the same CIDs when tshark
+ * gives any (without the queue's Connect or ICReq it leaves them out). With `oursMayHaveMore`, frames
+ * only we decode are allowed (tshark cannot dissect a queue whose Connect it never saw).
+ */
+export function disagreements(ours: Map<number, string>, theirs: Map<number, string>, oursMayHaveMore: boolean): string[] {
+  const out: string[] = [];
+  for (const [frame, row] of theirs) {
+    const [types, cids] = row.split('|');
+    const mine = ours.get(frame);
+    if (!mine) out.push(`frame ${frame}: tshark ${row}, ours none`);
+    else if (mine.split('|')[0] !== types || (cids !== '' && mine.split('|')[1] !== cids)) out.push(`frame ${frame}: tshark ${row}, ours ${mine}`);
+  }
+  if (!oursMayHaveMore) for (const [frame, row] of ours) if (!theirs.has(frame)) out.push(`frame ${frame}: ours ${row}, tshark none`);
+  return out;
+}

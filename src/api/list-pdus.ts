@@ -3,7 +3,10 @@ import type { NvmeConnection, PduEvent, PduSink } from '../nvme-tcp/types.js';
 import { runPipeline, type PipelineOptions, type PipelineResult } from './pipeline.js';
 
 export interface ListPdusOptions extends PipelineOptions {
-  /** Also hand over PDUs whose bytes were not all captured (tshark shows none of them). */
+  /**
+   * Also hand over PDUs with bytes that were never captured (dropped, or the capture ended):
+   * tshark cannot reassemble those. PDUs only cut by the snapshot length are always listed, as tshark does.
+   */
   includeIncomplete?: boolean;
 }
 
@@ -20,7 +23,7 @@ export async function listPdus(
     diagnostic() {},
     closed() {},
     pdu(pdu, conn) {
-      if (pdu.incomplete && !options.includeIncomplete) return;
+      if (pdu.missingCause === 'not-captured' && !options.includeIncomplete) return;
       onPdu(pdu, conn);
     },
   };

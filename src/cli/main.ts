@@ -92,7 +92,7 @@ export function buildProgram(): Command {
   withCommon(program.command('pdus'))
     .description('one line per NVMe/TCP PDU (JSON lines with --json), for debugging and cross-checking with tshark')
     .argument('<capture>')
-    .option('--include-incomplete', 'also list PDUs whose bytes were not all captured (tshark shows none of these)')
+    .option('--include-incomplete', 'also list PDUs with bytes that were never captured (dropped; tshark shows none of these)')
     .action(async (capture: string, options: CommonOptions & { includeIncomplete?: boolean }) => {
       const { runPdus } = await import('./commands.js');
       process.exitCode = await runPdus(capture, options);

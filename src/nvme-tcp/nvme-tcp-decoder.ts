@@ -125,7 +125,7 @@ export class NvmeTcpDecoder implements StreamSink {
       conn: s.nvme.id, dir: this.dir(s.nvme, side), kind: 'gap', cause, frame, time, streamOffset: framer.streamOffset, length,
       message: cause === 'snaplen' ? `${length} bytes cut by the snapshot length` : `${length} bytes of the stream were not captured`,
     }, s.nvme);
-    framer.gap(length, frame, time);
+    framer.gap(length, frame, time, cause === 'snaplen');
   }
 
   flag(tcp: TcpConnection, side: Side, kind: FlagKind, frame: number, time: number): void {
@@ -219,7 +219,7 @@ export class NvmeTcpDecoder implements StreamSink {
       flags: f.flags, hlen: f.hlen, pdo: f.pdo, plen: f.plen, frame: 0, time: 0, firstFrame: f.firstFrame,
       streamOffset: f.streamOffset, qid: nvme.qid, cid: undefined, sqe: undefined, cqe: undefined, data: undefined, r2t: undefined,
       icreq: undefined, icresp: undefined, term: undefined, inCapsuleLength: undefined, connectData: undefined, identify: undefined,
-      hdgstOk: undefined, ddgstOk: undefined, violation: undefined, incomplete: undefined, headerCaptured: undefined,
+      hdgstOk: undefined, ddgstOk: undefined, violation: undefined, incomplete: undefined, missingCause: undefined, headerCaptured: undefined,
     };
     st.pending = pdu;
     st.connectData = undefined;
@@ -331,7 +331,15 @@ export class NvmeTcpDecoder implements StreamSink {
     pdu.time = time;
     if (f.hdgstOk !== undefined) pdu.hdgstOk = f.hdgstOk;
     if (f.ddgstOk !== undefined) pdu.ddgstOk = f.ddgstOk;
-    if (f.missing > 0) pdu.incomplete = true;
+    if (f.missing > 0) {
+      pdu.incomplete = true;
+      pdu.missingCause = f.lossCause ?? 'not-captured';
+      // Cut by the snapshot length, a PDU never completes: Wireshark shows it where the cut came.
+      if (f.lossCause === 'snaplen') {
+        pdu.frame = f.lossFrame;
+        pdu.time = f.lossTime;
+      }
+    }
     if (st.connectData && f.collected >= 768) pdu.connectData = decodeConnectData(st.connectData);
     if (st.identify && pdu.data?.last) {
       pdu.identify = decodeIdentifyController(st.identify.data);

@@ -26,6 +26,13 @@ export interface FramedPdu {
   ddgstOk: boolean | undefined;
   /** Bytes of the PDU that were never captured. */
   missing: number;
+  /**
+   * The first loss inside this PDU: cut by the snapshot length (Wireshark then shows the PDU in that
+   * frame, from what it holds) or bytes never captured; and where it happened.
+   */
+  lossCause: 'snaplen' | 'not-captured' | undefined;
+  lossFrame: number;
+  lossTime: number;
   /** Data bytes copied into the plan's collect buffer. */
   collected: number;
 }
@@ -81,7 +88,7 @@ export class PduFramer {
   readonly account: ByteAccount = { pdu: 0, skipped: 0, lost: 0 };
   private readonly cur: FramedPdu = {
     type: 0, flags: 0, hlen: 0, pdo: 0, plen: 0, streamOffset: 0, firstFrame: 0, firstTime: 0,
-    hdgstOk: undefined, ddgstOk: undefined, missing: 0, collected: 0,
+    hdgstOk: undefined, ddgstOk: undefined, missing: 0, lossCause: undefined, lossFrame: 0, lossTime: 0, collected: 0,
   };
   // Hunt buffer: bytes and the frame each run of them arrived in.
   private hunt = new Uint8Array(0);
@@ -115,8 +122,13 @@ export class PduFramer {
     this.consume(b, offset, offset + length, frame, time);
   }
 
-  /** `length` bytes of the stream will never arrive. */
-  gap(length: number, frame: number, time: number): void {
+  /** `length` bytes of the stream will never arrive; `snaplen`: they were cut by the snapshot length, not dropped. */
+  gap(length: number, frame: number, time: number, snaplen = false): void {
+    if ((this.state === 'body' || (this.state === 'header' && this.hdrLen > 0)) && this.cur.lossCause === undefined) {
+      this.cur.lossCause = snaplen ? 'snaplen' : 'not-captured';
+      this.cur.lossFrame = frame;
+      this.cur.lossTime = time;
+    }
     if (this.state !== 'hunt') this.account.lost += length;
     if (this.state === 'body') {
       const rest = this.cur.plen - this.pos;
@@ -135,7 +147,7 @@ export class PduFramer {
       if (this.partialHeader(frame, time)) {
         // The common header gave the PDU's length: the loss runs on inside this PDU.
         this.account.lost -= length;
-        return this.gap(length, frame, time);
+        return this.gap(length, frame, time, snaplen);
       }
       this.callbacks.skipped('truncated-pdu', this.cur.streamOffset, this.hdrLen, frame, time,
         `lost ${length} bytes inside a PDU header; ${this.hdrLen} header bytes dropped`);
@@ -143,7 +155,7 @@ export class PduFramer {
       this.hdrLen = 0;
     } else if (this.state === 'hunt') {
       this.huntPush(new Uint8Array(0), frame, time, true);
-      if (this.state !== 'hunt') return this.gap(length, frame, time);
+      if (this.state !== 'hunt') return this.gap(length, frame, time, snaplen);
       this.account.lost += length;
     }
     this.offset += length;
@@ -161,6 +173,11 @@ export class PduFramer {
       }
       if (this.state === 'body') {
         const rest = this.cur.plen - this.pos;
+        if (this.cur.lossCause === undefined) {
+          this.cur.lossCause = 'not-captured';
+          this.cur.lossFrame = frame;
+          this.cur.lossTime = time;
+        }
         this.lose(rest);
         this.callbacks.skipped('truncated-pdu', this.cur.streamOffset, this.pos, frame, time,
           `stream ends ${rest} bytes before the end of a ${this.cur.plen}-byte PDU`);
@@ -186,6 +203,7 @@ export class PduFramer {
           this.cur.streamOffset = this.offset;
           this.cur.firstFrame = frame;
           this.cur.firstTime = time;
+          this.cur.lossCause = undefined;
           // Fast path: the whole header lies in this chunk, parse it where it is.
           if (end - p >= 8) {
             const plen = frameableLength(b, p);

@@ -121,6 +121,8 @@ export interface PduEvent {
   violation?: string;
   /** The PDU's bytes were not all captured (gap inside it): fields past the gap are unknown. */
   incomplete?: boolean;
+  /** Why bytes are missing: cut by the snapshot length (tshark still shows such a PDU), or never captured. */
+  missingCause?: GapCause;
   /** Header bytes captured, when fewer than hlen: fields beyond them are unknown (left out). */
   headerCaptured?: number;
 }

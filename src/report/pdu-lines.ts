@@ -45,7 +45,7 @@ export class PduLineFormatter {
     o.pdo = p.pdo;
     o.plen = p.plen;
     o.streamOffset = p.streamOffset;
-    for (const field of ['sqe', 'cqe', 'data', 'r2t', 'icreq', 'icresp', 'term', 'inCapsuleLength', 'connectData', 'identify', 'hdgstOk', 'ddgstOk', 'violation', 'incomplete'] as const) {
+    for (const field of ['sqe', 'cqe', 'data', 'r2t', 'icreq', 'icresp', 'term', 'inCapsuleLength', 'connectData', 'identify', 'hdgstOk', 'ddgstOk', 'violation', 'incomplete', 'missingCause', 'headerCaptured'] as const) {
       if (p[field] !== undefined) o[field] = p[field];
     }
     return JSON.stringify(o);
@@ -93,6 +93,6 @@ function keyFields(p: PduEvent): string {
   if (p.hdgstOk !== undefined) f.push(`hdgst ${p.hdgstOk ? 'ok' : 'BAD'}`);
   if (p.ddgstOk !== undefined) f.push(`ddgst ${p.ddgstOk ? 'ok' : 'BAD'}`);
   if (p.violation) f.push(`VIOLATION: ${p.violation}`);
-  if (p.incomplete) f.push('INCOMPLETE (bytes not captured)');
+  if (p.incomplete) f.push(p.missingCause === 'snaplen' ? 'INCOMPLETE (cut by the snapshot length)' : 'INCOMPLETE (bytes not captured)');
   return f.join('  ');
 }
