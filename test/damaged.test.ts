@@ -10,9 +10,16 @@ import { renderText } from '../src/report/text-report.js';
 import type { Report } from '../src/report/types.js';
 import { capsuleResp, connectCmd, icReq, icResp, ioCmd, pcapFile, pcapngFile } from '../src/test-support/builders.js';
 import { readPackets } from '../src/test-support/rewrite.js';
+import { validate } from './schema-validate.js';
 import { Scenario } from '../src/test-support/scenario.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nvme-tcp-timeline-damaged-'));
+const schema = JSON.parse(readFileSync(join(__dirname, '..', 'schema', 'report.schema.json'), 'utf8'));
+
+/** Damaged inputs produce the rarer report shapes: they must still match the published schema. */
+function expectSchema(report: Report): void {
+  expect(validate(JSON.parse(JSON.stringify(report)), schema)).toEqual([]);
+}
 
 async function* once(bytes: Uint8Array) {
   yield bytes;
@@ -29,6 +36,7 @@ describe('damaged captures', () => {
     for (let cut = 24; cut < whole.length; cut += 4999) {
       const r = await analyzeBytes(whole.subarray(0, cut));
       expect(r.capture.frames).toBeLessThanOrEqual(full.capture.frames);
+      expectSchema(r);
       if (r.problems.capture) {
         expect(r.problems.capture.kind).toBe('truncated');
         expect(r.problems.capture.afterFrame).toBe(r.capture.frames);
@@ -53,6 +61,7 @@ describe('damaged captures', () => {
     const retry = r.findings.filter((f) => f.ruleId === 'retry-before-kato');
     expect(retry.map((f) => [f.details.opcode, f.details.originalFrame, f.details.retryFrame, f.details.uncertain])).toEqual([['Read', 112, 161, true]]);
     expect(r.findings.filter((f) => f.ruleId === 'unanswered-command' && f.details.outcome === 'undecidable').length).toBeGreaterThan(5);
+    expectSchema(r);
   });
 
   it('unsupported link types are refused with the file named (exit 3)', async () => {
@@ -83,6 +92,7 @@ describe('damaged captures', () => {
     const r = await analyzeBytes(s.pcap());
     expect(r.findings.map((f) => [f.ruleId, f.details.kind])).toEqual([['unknown-pdu', 'tls']]);
     expect(r.findings[0].message).toContain('NVMe/TCP over TLS is encrypted');
+    expectSchema(r);
     expect(r.summary.pdus).toBe(0);
   });
 
@@ -102,6 +112,7 @@ describe('damaged captures', () => {
     const lost = r.findings.find((f) => f.ruleId === 'unanswered-command')!;
     expect(lost.details.outcome).toBe('undecidable');
     expect(r.opcodes.find((o) => o.opcode === 'Read')).toMatchObject({ completed: 1, unanswered: 1 });
+    expectSchema(r);
   });
 });
 
