@@ -22,6 +22,11 @@ export function hasDataDigest(type: number, flags: number): boolean {
   return type !== PduType.ICReq && type !== PduType.ICResp && (flags & PduFlag.DDGSTF) !== 0;
 }
 
+/** Bytes of the header of the PDU at b[o]: hlen plus the header digest, never past plen. */
+export function headerLength(b: Uint8Array, o: number, plen: number): number {
+  return Math.min(b[o + 2] + (hasHeaderDigest(b[o], b[o + 1]) ? 4 : 0), plen);
+}
+
 function le32(b: Uint8Array, o: number): number {
   return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
 }

@@ -1,5 +1,5 @@
 import { crc32cUpdate } from './crc32c.js';
-import { frameableLength, hasDataDigest, hasHeaderDigest, isPlausibleHeader } from './header-rules.js';
+import { frameableLength, hasDataDigest, hasHeaderDigest, headerLength, isPlausibleHeader } from './header-rules.js';
 
 /** What to do with the bytes after a PDU's header. */
 export interface BodyPlan {
@@ -124,11 +124,9 @@ export class PduFramer {
 
   /** `length` bytes of the stream will never arrive; `snaplen`: they were cut by the snapshot length, not dropped. */
   gap(length: number, frame: number, time: number, snaplen = false): void {
-    if ((this.state === 'body' || (this.state === 'header' && this.hdrLen > 0)) && this.cur.lossCause === undefined) {
-      this.cur.lossCause = snaplen ? 'snaplen' : 'not-captured';
-      this.cur.lossFrame = frame;
-      this.cur.lossTime = time;
-    }
+    if (this.state === 'body' || (this.state === 'header' && this.hdrLen > 0)) this.noteLoss(snaplen ? 'snaplen' : 'not-captured', frame, time);
+    // A header cut short still keeps the framing when its common header is there: the loss then falls inside that PDU.
+    if (this.state === 'header' && this.hdrLen > 0) this.partialHeader(frame, time);
     if (this.state !== 'hunt') this.account.lost += length;
     if (this.state === 'body') {
       const rest = this.cur.plen - this.pos;
@@ -144,11 +142,6 @@ export class PduFramer {
       this.finishPdu(frame, time);
       if (length === 0) return; // the loss ended exactly at a boundary
     } else if (this.state === 'header' && this.hdrLen > 0) {
-      if (this.partialHeader(frame, time)) {
-        // The common header gave the PDU's length: the loss runs on inside this PDU.
-        this.account.lost -= length;
-        return this.gap(length, frame, time, snaplen);
-      }
       this.callbacks.skipped('truncated-pdu', this.cur.streamOffset, this.hdrLen, frame, time,
         `lost ${length} bytes inside a PDU header; ${this.hdrLen} header bytes dropped`);
       this.account.skipped += this.hdrLen;
@@ -173,11 +166,7 @@ export class PduFramer {
       }
       if (this.state === 'body') {
         const rest = this.cur.plen - this.pos;
-        if (this.cur.lossCause === undefined) {
-          this.cur.lossCause = 'not-captured';
-          this.cur.lossFrame = frame;
-          this.cur.lossTime = time;
-        }
+        this.noteLoss('not-captured', frame, time);
         this.lose(rest);
         this.callbacks.skipped('truncated-pdu', this.cur.streamOffset, this.pos, frame, time,
           `stream ends ${rest} bytes before the end of a ${this.cur.plen}-byte PDU`);
@@ -208,7 +197,7 @@ export class PduFramer {
           if (end - p >= 8) {
             const plen = frameableLength(b, p);
             if (plen !== null) {
-              const need = Math.min(b[p + 2] + (hasHeaderDigest(b[p], b[p + 1]) ? 4 : 0), plen);
+              const need = headerLength(b, p, plen);
               if (end - p >= need) {
                 this.account.pdu += need;
                 this.offset += need;
@@ -236,9 +225,7 @@ export class PduFramer {
             if (p < end) this.push(b, p, end - p, frame, time);
             return;
           }
-          const type = this.hdr[0];
-          const hd = hasHeaderDigest(type, this.hdr[1]) ? 4 : 0;
-          this.hdrNeed = Math.min(this.hdr[2] + hd, plen);
+          this.hdrNeed = headerLength(this.hdr, 0, plen);
           if (this.hdrNeed > 8) continue;
         }
         const length = this.hdrNeed;
@@ -264,10 +251,9 @@ export class PduFramer {
    * keeps the framing; the PDU goes on with what was captured of its header.
    */
   private partialHeader(frame: number, time: number): boolean {
-    if (this.hdrLen < 8 || frameableLength(this.hdr, 0) === null) return false;
-    const type = this.hdr[0];
-    const plen = frameableLength(this.hdr, 0) as number;
-    const headerEnd = Math.min(this.hdr[2] + (hasHeaderDigest(type, this.hdr[1]) ? 4 : 0), plen);
+    const plen = this.hdrLen >= 8 ? frameableLength(this.hdr, 0) : null;
+    if (plen === null) return false;
+    const headerEnd = headerLength(this.hdr, 0, plen);
     const captured = this.hdrLen;
     this.account.pdu += captured;
     this.hdrLen = 0;
@@ -324,6 +310,14 @@ export class PduFramer {
       if (this.cur.plen - 4 <= k) this.ddgst[this.ddgstLen++] = b[p + k - from];
     }
     this.pos = to;
+  }
+
+  /** Remembers the first loss inside the current PDU: its cause decides where tools show the PDU. */
+  private noteLoss(cause: 'snaplen' | 'not-captured', frame: number, time: number): void {
+    if (this.cur.lossCause !== undefined) return;
+    this.cur.lossCause = cause;
+    this.cur.lossFrame = frame;
+    this.cur.lossTime = time;
   }
 
   private lose(n: number): void {
