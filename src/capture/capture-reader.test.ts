@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { CaptureError } from '../common/errors.js';
@@ -126,6 +130,20 @@ describe('inputs', () => {
     await expect(collect(new TextEncoder().encode('hello world, not a capture'))).rejects.toThrow(/test: byte 0: not a pcap or pcapng capture \(starts with 68 65 6c 6c\)/);
     await expect(collect(new Uint8Array(0))).rejects.toThrow(CaptureError);
     await expect(collect(new Uint8Array([0xd4, 0xc3]))).rejects.toThrow(/too short/);
+  });
+
+  it('reads a named pipe (as `<(tcpdump -w -)` gives) without seeking', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nvme-fifo-'));
+    const fifo = join(dir, 'capture');
+    execFileSync('mkfifo', [fifo]);
+    const file = pcapFile(1, [...packets, ...packets]);
+    const writer = createWriteStream(fifo);
+    writer.end(file);
+    let records = 0;
+    const { info, problem } = await readCapture(fifo, { record: () => records++ });
+    rmSync(dir, { recursive: true });
+    expect(problem).toBeUndefined();
+    expect([info.frames, records, info.bytesRead]).toEqual([6, 6, file.length]);
   });
 
   it('names missing files and directories', async () => {
