@@ -774,7 +774,8 @@ export class Correlator implements PduSink {
       associations: this.assocs.map((a) => this.summarize(a)),
       unassociated: this.allQueues.filter((q) => !q.assoc).map((q) => this.queueSummary(q)),
       opcodes: [...this.opcodeStats.values()].map((o) => ({ ...o.stats, latencyMs: latency(o.hist) }))
-        .sort((x, y) => (x.queue === y.queue ? x.opcode.localeCompare(y.opcode) : x.queue === 'admin' ? -1 : 1)),
+        // Code-unit order, not localeCompare: the same in every locale, and no ICU collator to load at start-up.
+        .sort((x, y) => (x.queue !== y.queue ? (x.queue === 'admin' ? -1 : 1) : x.opcode < y.opcode ? -1 : x.opcode > y.opcode ? 1 : 0)),
       findings,
       streamProblems: this.streamProblems,
       streamProblemsDropped: this.streamProblemsDropped,
