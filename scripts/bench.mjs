@@ -116,6 +116,30 @@ for (const input of inputs) {
   console.error(JSON.stringify(row));
 }
 
+// The floor under any Node.js tool on this machine: an empty process, and copying a 1 GB capture out of the page
+// cache with the analyzer's read size. On TSO captures tshark itself is fast, so this floor bounds the ratio.
+const floor = (() => {
+  const tso = inputs.find((i) => i.profile === 'tso');
+  if (!tso) return undefined;
+  const nodeRuns = [];
+  for (let i = 0; i < runs; i++) {
+    const t = process.hrtime.bigint();
+    spawnSync(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    nodeRuns.push(Number(process.hrtime.bigint() - t) / 1e9);
+  }
+  const readScript = `const fs = require('node:fs'); const fd = fs.openSync(process.argv[1], 'r'); const b = new Uint8Array(1 << 20);
+    const t = process.hrtime.bigint(); while (fs.readSync(fd, b, 0, b.length, null) > 0); console.log(Number(process.hrtime.bigint() - t) / 1e9);`;
+  const readRuns = [];
+  for (let i = 0; i < runs; i++) readRuns.push(Number(execFileSync(process.execPath, ['-e', readScript, tso.file], { encoding: 'utf8' })));
+  const row = rows.find((r) => r.capture === tso.name);
+  const result = {
+    capture: tso.name, MB: row?.MB, nodeSeconds: median(nodeRuns), readSeconds: median(readRuns),
+    tsharkSeconds: row?.['tshark on'] === 'same file' ? row['tshark s'] : undefined,
+  };
+  console.error(JSON.stringify({ floor: result }));
+  return result;
+})();
+
 // Memory against capture size: analyze and pdus --json on the small-command profile (most PDUs per byte).
 const memory = [];
 for (const text of (args['rss-sizes'] ?? '10M,1G').split(',')) {
@@ -133,6 +157,12 @@ for (const text of (args['rss-sizes'] ?? '10M,1G').split(',')) {
 
 console.log(`\nnvme-tcp-timeline benchmark — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; median of ${runs} runs, page-cached files\n`);
 console.table(rows);
+if (floor) {
+  const best = floor.nodeSeconds + floor.readSeconds;
+  console.log(`\nFloor: an empty Node.js process takes ${(floor.nodeSeconds * 1000).toFixed(0)} ms and reading the ${floor.MB} MB ${floor.capture} file ` +
+    `from the page cache ${(floor.readSeconds * 1000).toFixed(0)} ms` +
+    (floor.tsharkSeconds ? `, so no Node.js tool can beat tshark's ${floor.tsharkSeconds} s on it by more than ${(floor.tsharkSeconds / best).toFixed(1)}×.` : '.'));
+}
 console.log('\nPeak RSS against capture size (one run each):');
 console.table(memory);
-writeFileSync(join(out, 'results.json'), JSON.stringify({ node: process.version, size, runs, rows, memory }, null, 2));
+writeFileSync(join(out, 'results.json'), JSON.stringify({ node: process.version, size, runs, rows, floor, memory }, null, 2));
