@@ -39,6 +39,30 @@ describe('CLI', () => {
     expect(readFileSync(file, 'utf8')).toBe(a.out);
   });
 
+  it('output files: checked before the capture is read; a bad path is a usage error, not a crash', () => {
+    for (const args of [
+      ['analyze', 'fixtures/early-retry.pcap', '--json', join(dir, 'missing', 'r.json')],
+      ['timeline', 'fixtures/early-retry.pcap', '--html', dir],
+      ['check', 'fixtures/early-retry.pcap', '--junit', join(dir, 'missing', 'j.xml')],
+      ['pdus', 'fixtures/early-retry.pcap', '--json', join(dir, 'missing', 'p.jsonl')],
+    ]) {
+      const r = run(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toMatch(/^nvme-tcp-timeline: cannot write .*: (no such file or directory|is a directory)\n$/);
+      expect(r.out).toBe('');
+    }
+  });
+
+  it('pdus --json FILE writes the JSON lines there; --html and --junit are refused', () => {
+    const file = join(dir, 'p.jsonl');
+    const r = run(['pdus', 'fixtures/early-retry.pcap', '--json', file]);
+    expect([r.code, r.out]).toEqual([0, '']);
+    expect(readFileSync(file, 'utf8')).toBe(run(['pdus', 'fixtures/early-retry.pcap', '--json']).out);
+    const html = run(['pdus', 'fixtures/early-retry.pcap', '--html', join(dir, 'p.html')]);
+    expect(html.code).toBe(2);
+    expect(html.err).toContain('--html and --junit go with analyze, timeline or check');
+  });
+
   it('check: one line per capture, JUnit XML, exit 1 when a capture fails', () => {
     const junit = join(dir, 'j.xml');
     const r = run(['check', 'fixtures/clean-io.pcap', 'fixtures/early-retry.pcap', '--junit', junit]);

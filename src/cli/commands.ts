@@ -1,8 +1,8 @@
-import { writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
 import { analyzeCapture, type AnalyzeOptions } from '../api/analyze-capture.js';
 import { listPdus } from '../api/list-pdus.js';
 import { DEFAULT_PORTS } from '../nvme-tcp/nvme-tcp-decoder.js';
-import { CaptureError, ExitCode } from '../common/errors.js';
+import { CaptureError, ExitCode, UsageError } from '../common/errors.js';
 import { SEVERITY_RANK, type Severity } from '../correlate/types.js';
 import { renderJunit, type JunitCase } from '../report/junit.js';
 import { PduLineFormatter } from '../report/pdu-lines.js';
@@ -12,7 +12,7 @@ import type { DecodeStats } from '../decode/types.js';
 import type { Report } from '../report/types.js';
 import type { HtmlCollector } from '../report/html-report.js';
 import type { CommonOptions } from './main.js';
-import { LineWriter } from './output.js';
+import { checkOutputFiles, LineWriter, writeOutputFile } from './output.js';
 import { Progress } from './progress.js';
 
 /** `--port` adds to the well-known ports: a capture often mixes them. */
@@ -50,7 +50,13 @@ interface Outcome {
   collected?: HtmlCollector;
 }
 
+/** Every file the options ask for, checked before any capture is read. */
+function checkOutputs(o: CommonOptions): Promise<void> {
+  return checkOutputFiles([typeof o.json === 'string' ? o.json : undefined, o.html, o.junit]);
+}
+
 async function analyzeAll(captures: string[], o: CommonOptions): Promise<Outcome[]> {
+  await checkOutputs(o);
   if (captures.filter((c) => c === '-').length > 1) throw new CaptureError('-', undefined, 'standard input can be read only once');
   const outcomes: Outcome[] = [];
   for (const file of captures) {
@@ -77,14 +83,14 @@ async function analyzeAll(captures: string[], o: CommonOptions): Promise<Outcome
 
 async function writeArtifacts(outcomes: Outcome[], o: CommonOptions): Promise<void> {
   const reports = outcomes.flatMap((x) => (x.report ? [x.report] : []));
-  if (typeof o.json === 'string') await writeFile(o.json, reportJson(reports.length === 1 ? reports[0] : reports));
+  if (typeof o.json === 'string') await writeOutputFile(o.json, reportJson(reports.length === 1 ? reports[0] : reports));
   if (o.html) {
     const { renderHtml } = await import('../report/html-report.js');
-    await writeFile(o.html, renderHtml(outcomes.flatMap((x) => (x.report && x.collected ? [{ report: x.report, collected: x.collected }] : []))));
+    await writeOutputFile(o.html, renderHtml(outcomes.flatMap((x) => (x.report && x.collected ? [{ report: x.report, collected: x.collected }] : []))));
   }
   if (o.junit) {
     const cases: JunitCase[] = outcomes.map((x) => ({ file: x.file, report: x.report, error: x.error?.message }));
-    await writeFile(o.junit, renderJunit(cases, o.failOn === 'none' ? 'error' : o.failOn));
+    await writeOutputFile(o.junit, renderJunit(cases, o.failOn === 'none' ? 'error' : o.failOn));
   }
 }
 
@@ -132,7 +138,11 @@ export async function runCheck(captures: string[], o: CommonOptions): Promise<nu
 }
 
 export async function runPdus(capture: string, o: CommonOptions & { includeIncomplete?: boolean }): Promise<number> {
-  const writer = new LineWriter(process.stdout);
+  if (o.html || o.junit) throw new UsageError('pdus lists PDUs only: --html and --junit go with analyze, timeline or check');
+  await checkOutputs(o);
+  // `--json FILE` puts the JSON lines in FILE instead of on stdout.
+  const file = typeof o.json === 'string' ? createWriteStream(o.json) : undefined;
+  const writer = new LineWriter(file ?? process.stdout);
   const formatter = new PduLineFormatter(o.json !== undefined);
   const progress = Progress.forStderr(capture, o.quiet);
   let decode: DecodeStats | undefined;
@@ -148,6 +158,7 @@ export async function runPdus(capture: string, o: CommonOptions & { includeIncom
       afterChunk: () => (writer.pending > 1 << 18 ? writer.flush() : undefined),
     });
     await writer.flush();
+    if (file) await new Promise<void>((done) => file.end(done));
     if (result.problem) {
       process.stderr.write(`nvme-tcp-timeline: warning: ${capture}: byte ${result.problem.byteOffset}: ${result.problem.message} (after frame ${result.problem.afterFrame}); PDUs before it are listed\n`);
     }
@@ -158,6 +169,7 @@ export async function runPdus(capture: string, o: CommonOptions & { includeIncom
 }
 
 export async function runTimeline(capture: string, o: CommonOptions & { assoc?: number; qid?: number; cid?: number }): Promise<number> {
+  await checkOutputs(o);
   const writer = new LineWriter(process.stdout);
   const progress = Progress.forStderr(capture, o.quiet);
   const json = o.json === true;

@@ -1,4 +1,8 @@
+import { constants } from 'node:fs';
+import { access, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
+import { UsageError } from '../common/errors.js';
 
 /**
  * Buffers lines and writes them in large pieces, waiting for the stream to
@@ -45,4 +49,40 @@ export class LineWriter {
   get pending(): number {
     return this.size;
   }
+}
+
+/**
+ * Checks that every output file can be written before the capture is read:
+ * a mistyped directory fails at once, not after minutes of analysis.
+ */
+export async function checkOutputFiles(paths: (string | undefined)[]): Promise<void> {
+  for (const path of paths) {
+    if (path === undefined) continue;
+    try {
+      const existing = await stat(path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (existing?.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+      await access(existing ? path : dirname(resolve(path)), constants.W_OK);
+    } catch (error) {
+      throw outputError(path, error);
+    }
+  }
+}
+
+export async function writeOutputFile(path: string, text: string): Promise<void> {
+  try {
+    await writeFile(path, text);
+  } catch (error) {
+    throw outputError(path, error);
+  }
+}
+
+function outputError(path: string, error: unknown): UsageError {
+  const e = error as NodeJS.ErrnoException;
+  const reason = e.code === 'ENOENT' || e.code === 'ENOTDIR' ? 'no such file or directory'
+    : e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS' ? 'permission denied'
+      : e.code === 'EISDIR' ? 'is a directory' : e.message;
+  return new UsageError(`cannot write ${path}: ${reason}`);
 }
