@@ -63,6 +63,12 @@ describe('CLI', () => {
     expect(html.err).toContain('--html and --junit go with analyze, timeline or check');
   });
 
+  it('pdus | head: a reader that stops early ends the run without an error message', () => {
+    const r = spawnSync('sh', ['-c', `"${process.execPath}" "${bin}" pdus fixtures/large-io.pcap | head -1`], { encoding: 'utf8', cwd: join(__dirname, '..') });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.split('\n')[0]).toMatch(/ICReq/);
+  });
+
   it('check: one line per capture, JUnit XML, exit 1 when a capture fails', () => {
     const junit = join(dir, 'j.xml');
     const r = run(['check', 'fixtures/clean-io.pcap', 'fixtures/early-retry.pcap', '--junit', junit]);

@@ -126,6 +126,15 @@ describe('inputs', () => {
     expect(seen.length).toBeGreaterThan(0);
   });
 
+  it('passes on an error from the consumer of a gzip stream instead of calling the stream damaged', async () => {
+    const gz = gzipSync(pcapFile(1, packets));
+    const stop = new Error('consumer stopped');
+    async function* chunks() {
+      yield gz;
+    }
+    await expect(readCapture(chunks(), { record() {} }, { afterChunk: () => { throw stop; } })).rejects.toBe(stop);
+  });
+
   it('rejects bytes that are not a capture, with the offset', async () => {
     await expect(collect(new TextEncoder().encode('hello world, not a capture'))).rejects.toThrow(/test: byte 0: not a pcap or pcapng capture \(starts with 68 65 6c 6c\)/);
     await expect(collect(new Uint8Array(0))).rejects.toThrow(CaptureError);

@@ -62,7 +62,9 @@ export async function readCapture(input: CaptureInput, sink: CaptureSink, option
           await options.afterChunk?.();
         }
       } catch (error) {
-        if (error instanceof CaptureFormatError || !feeder.started) throw error;
+        // Only zlib's own errors (codes Z_*) mean the compressed stream is damaged.
+        const fromZlib = /^Z_/.test(String((error as NodeJS.ErrnoException).code));
+        if (!fromZlib || !feeder.started) throw error;
         return { info, problem: feeder.damage('truncated', `gzip stream is damaged (${(error as Error).message})`) };
       }
     } else {

@@ -12,7 +12,7 @@ import type { DecodeStats } from '../decode/types.js';
 import type { Report } from '../report/types.js';
 import type { HtmlCollector } from '../report/html-report.js';
 import type { CommonOptions } from './main.js';
-import { checkOutputFiles, LineWriter, writeOutputFile } from './output.js';
+import { checkOutputFiles, LineWriter, ReaderGone, writeOutputFile } from './output.js';
 import { Progress } from './progress.js';
 
 /** `--port` adds to the well-known ports: a capture often mixes them. */
@@ -155,7 +155,7 @@ export async function runPdus(capture: string, o: CommonOptions & { includeIncom
       ports: ports(o), includeIncomplete: o.includeIncomplete,
       onStart: (d) => (decode = d),
       onProgress: (b, t) => progress.update(b, t),
-      afterChunk: () => (writer.pending > 1 << 18 ? writer.flush() : undefined),
+      afterChunk: () => writer.betweenChunks(),
     });
     await writer.flush();
     if (file) await new Promise<void>((done) => file.end(done));
@@ -185,7 +185,7 @@ export async function runTimeline(capture: string, o: CommonOptions & { assoc?: 
         if (o.cid !== undefined && c.cid !== o.cid) return;
         writer.line(json ? JSON.stringify(c) : renderCommand(c, t0));
       },
-      afterChunk: () => (writer.pending > 1 << 18 ? writer.flush() : undefined),
+      afterChunk: () => writer.betweenChunks(),
     });
   } finally {
     progress.done();

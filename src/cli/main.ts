@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { CaptureError, ExitCode, UsageError } from '../common/errors.js';
 import type { RetryRule, Severity } from '../correlate/types.js';
 import { VERSION } from '../api/version.js';
+import { ReaderGone } from './output.js';
 
 /** Options every command shares, parsed once from one table. */
 export interface CommonOptions {
@@ -135,6 +136,8 @@ function exitCodeFor(error: unknown): number {
     // Help and version are not errors; commander already printed the message.
     return error.exitCode === 0 ? ExitCode.clean : ExitCode.usage;
   }
+  // `| head` has what it wanted: stopping early is success.
+  if (error instanceof ReaderGone) return ExitCode.clean;
   if (error instanceof CaptureError) {
     process.stderr.write(`nvme-tcp-timeline: ${error.message}\n`);
     return ExitCode.unreadableCapture;

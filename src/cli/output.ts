@@ -46,8 +46,22 @@ export class LineWriter {
     }
   }
 
-  get pending(): number {
-    return this.size;
+  /**
+   * Between capture chunks: writes out a large enough buffer, and stops the
+   * run once the reader has gone away (`pdus big.pcap | head`), which would
+   * otherwise go on decoding the whole capture for nobody.
+   */
+  betweenChunks(): Promise<void> | undefined {
+    if (this.closed) throw new ReaderGone();
+    return this.size > 1 << 18 ? this.flush() : undefined;
+  }
+}
+
+/** The process reading our output closed it: a normal end, not an error. */
+export class ReaderGone extends Error {
+  constructor() {
+    super('the reader of the output went away');
+    this.name = 'ReaderGone';
   }
 }
 
