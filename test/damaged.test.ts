@@ -143,3 +143,19 @@ describe('determinism', () => {
     expect(JSON.stringify(await analyzeBytes(pcap))).toBe(JSON.stringify(a));
   });
 });
+
+describe('a capture that began mid-stream on another port', () => {
+  it('says how many TCP connections were not decoded and how to decode them; --port does', async () => {
+    const s = new Scenario();
+    const c = s.connection('10.0.0.1', '10.0.0.2', { ctrlPort: 5555, handshake: false });
+    for (let cid = 1; cid <= 3; cid++) c.host(ioCmd(2, cid, cid * 8, 8)).ctrl(capsuleResp({ cid }));
+    const bytes = s.pcap();
+    const without = await analyzeBytes(bytes);
+    expect(without.summary).toMatchObject({ tcpConnections: 1, nvmeConnections: 0, commands: 0 });
+    expect(renderText(without, { color: false })).toContain(
+      '1 other TCP connection not decoded: NVMe/TCP is recognised on ports 4420, 8009 or by its ICReq; --port P decodes connections already open when the capture began');
+    const withPort = await analyzeCapture(once(bytes), { name: 'input.pcap', ports: [4420, 8009, 5555] });
+    expect(withPort.summary).toMatchObject({ tcpConnections: 1, nvmeConnections: 1, commands: 3 });
+    expect(renderText(withPort, { color: false })).not.toContain('not decoded');
+  });
+});

@@ -21,6 +21,12 @@ export function renderText(report: Report, options: TextOptions): string {
   const s = report.summary;
   out.push(`  ${s.nvmeConnections} NVMe/TCP connections, ${s.associations} associations, ${s.pdus} PDUs, ${s.commands} commands` +
     (s.retransmittedBytes ? `, ${s.retransmittedBytes} bytes retransmitted` : '') + (s.lostBytes ? c.yellow(`, ${s.lostBytes} bytes not captured`) : ''));
+  const other = s.tcpConnections - s.nvmeConnections;
+  if (other > 0) {
+    // Often the answer when a capture that began mid-stream shows nothing: the traffic used another port.
+    out.push(c.dim(`  ${other} other TCP connection${other === 1 ? '' : 's'} not decoded: NVMe/TCP is recognised on port${report.options.ports.length === 1 ? '' : 's'} ` +
+      `${report.options.ports.join(', ')} or by its ICReq; --port P decodes connections already open when the capture began`));
+  }
   if (report.problems.capture) {
     const p = report.problems.capture;
     out.push(c.red(`  capture damaged at byte ${p.byteOffset} after frame ${p.afterFrame}: ${p.message}; everything before it was analysed`));
