@@ -820,16 +820,20 @@ export class Correlator implements PduSink {
     cmd.outcome = outcome;
     const key = (cmd.admin ? 1 << 20 : 0) | (cmd.q.qid === undefined ? 1 << 19 : 0) | (cmd.opcode << 8) | (cmd.fctype ?? 0);
     let entry = this.opcodeStatsCache.get(key);
-    if (!entry) entry = this.opcodeStats.get(`${cmd.admin ? 'admin' : 'io'}:${this.opName(cmd)}`);
     if (!entry) {
+      // Several opcode/fctype keys can share one row by name (vendor-specific opcodes, say).
       const name = this.opName(cmd);
-      entry = {
-        stats: { opcode: name, queue: cmd.admin ? 'admin' : 'io', count: 0, completed: 0, errors: 0, unanswered: 0, latencyMs: { p50: null, p90: null, p99: null, max: null } },
-        hist: new LatencyHistogram(),
-      };
-      this.opcodeStats.set(`${entry.stats.queue}:${name}`, entry);
+      const queue = cmd.admin ? 'admin' : 'io';
+      entry = this.opcodeStats.get(`${queue}:${name}`);
+      if (!entry) {
+        entry = {
+          stats: { opcode: name, queue, count: 0, completed: 0, errors: 0, unanswered: 0, latencyMs: { p50: null, p90: null, p99: null, max: null } },
+          hist: new LatencyHistogram(),
+        };
+        this.opcodeStats.set(`${queue}:${name}`, entry);
+      }
+      this.opcodeStatsCache.set(key, entry);
     }
-    this.opcodeStatsCache.set(key, entry);
     entry.stats.count++;
     const done = cmd.done;
     if (outcome === 'completed' || outcome === 'error') {
