@@ -631,8 +631,9 @@ export class Correlator implements PduSink {
       this.join(a, q);
       return;
     }
-    const match = [...this.assocs].reverse().find((a) =>
-      a.controller === q.controller && a.hostAddress === hostAddressOf(q) &&
+    const host = hostAddressOf(q);
+    const match = this.latestAssoc((a) =>
+      a.controller === q.controller && a.hostAddress === host &&
       (data === undefined || ((a.hostnqn === undefined || a.hostnqn === data.hostnqn) && (a.subnqn === undefined || a.subnqn === data.subnqn) &&
         (a.cntlid === undefined || a.cntlid === data.cntlid))));
     if (match) this.join(match, q);
@@ -648,9 +649,15 @@ export class Correlator implements PduSink {
   /** No Connect captured: join the association of the same host and controller that is still open, or start one. */
   private attachInferred(q: Queue): void {
     const host = hostAddressOf(q);
-    const match = [...this.assocs].reverse().find((a) =>
+    const match = this.latestAssoc((a) =>
       a.controller === q.controller && a.hostAddress === host && a.queues.some((o) => !o.hostClosed && !o.ended));
     this.join(match ?? this.newAssoc(q, q.firstFrame, q.nvme.tcp.firstTime, true), q);
+  }
+
+  /** The newest association that passes `test`: a queue nearly always joins the last one, so search from the end, without copying. */
+  private latestAssoc(test: (a: Assoc) => boolean): Assoc | undefined {
+    for (let i = this.assocs.length - 1; i >= 0; i--) if (test(this.assocs[i])) return this.assocs[i];
+    return undefined;
   }
 
   private newAssoc(q: Queue, frame: number, time: number, inferred: boolean): Assoc {
