@@ -20,7 +20,8 @@ export interface DecoderOptions {
 }
 
 interface SideState {
-  framer: PduFramer;
+  /** Dropped when the side's stream ends (FIN, RST): a closed connection keeps no framing state. */
+  framer: PduFramer | undefined;
   pending: PduEvent | undefined;
   connectData: Uint8Array | undefined;
   identify: { cid: number; data: Uint8Array } | undefined;
@@ -79,7 +80,7 @@ export class NvmeTcpDecoder implements StreamSink {
       sides: [this.newSide(nvme, 0), this.newSide(nvme, 1)],
       identifyCids: new Set(), identifyBuffers: new Map(),
     };
-    nvme.bytes = [state.sides[0].framer.account, state.sides[1].framer.account];
+    nvme.bytes = [state.sides[0].framer!.account, state.sides[1].framer!.account];
     this.states.set(tcp, state);
     if (status === 'nvme') this.announce(state);
     return true;
@@ -96,7 +97,7 @@ export class NvmeTcpDecoder implements StreamSink {
     if (!s) return false;
     if (s.status === 'candidate') {
       const framer = s.sides[side].framer;
-      if (framer.streamOffset !== 0 || length < 8 || !looksLikeICReq(bytes, offset)) {
+      if (!framer || framer.streamOffset !== 0 || length < 8 || !looksLikeICReq(bytes, offset)) {
         this.states.delete(tcp);
         return false;
       }
@@ -104,6 +105,7 @@ export class NvmeTcpDecoder implements StreamSink {
       this.announce(s);
     }
     const framer = s.sides[side].framer;
+    if (!framer) return true; // the side already ended: nothing more to frame
     if (framer.streamOffset === 0 && s.nvme.tcp.sawOpen && looksLikeTlsHandshake(bytes, offset, length)) {
       // NVMe/TCP over TLS (TP 8011): the PDUs are encrypted. Say so once instead of hunting through ciphertext.
       this.sink.diagnostic({
@@ -121,6 +123,7 @@ export class NvmeTcpDecoder implements StreamSink {
     const s = this.states.get(tcp);
     if (!s || !s.announced) return;
     const framer = s.sides[side].framer;
+    if (!framer) return;
     this.sink.diagnostic({
       conn: s.nvme.id, dir: this.dir(s.nvme, side), kind: 'gap', cause, frame, time, streamOffset: framer.streamOffset, length,
       message: cause === 'snaplen' ? `${length} bytes cut by the snapshot length` : `${length} bytes of the stream were not captured`,
@@ -132,10 +135,10 @@ export class NvmeTcpDecoder implements StreamSink {
     const s = this.states.get(tcp);
     if (!s || !s.announced) return;
     // The side's byte stream ends here: whatever its framer still holds is final now.
-    if (kind === 'fin') s.sides[side].framer.end(frame, time);
+    if (kind === 'fin') this.endSide(s.sides[side], frame, time);
     if (kind === 'rst') {
-      s.sides[0].framer.end(frame, time);
-      s.sides[1].framer.end(frame, time);
+      this.endSide(s.sides[0], frame, time);
+      this.endSide(s.sides[1], frame, time);
     }
     this.sink.tcpFlag(s.nvme, this.fromHost(s.nvme, side), kind, frame, time);
   }
@@ -146,11 +149,17 @@ export class NvmeTcpDecoder implements StreamSink {
     if (s.announced) {
       const last = Math.max(tcp.sides[0].lastFrame, tcp.sides[1].lastFrame);
       const lastTime = Math.max(tcp.sides[0].lastTime, tcp.sides[1].lastTime);
-      s.sides[0].framer.end(last, lastTime);
-      s.sides[1].framer.end(last, lastTime);
+      this.endSide(s.sides[0], last, lastTime);
+      this.endSide(s.sides[1], last, lastTime);
       this.sink.closed(s.nvme);
     }
     this.states.delete(tcp);
+  }
+
+  /** The side's stream is over: report what its framer still holds, then let the framer go. */
+  private endSide(st: SideState, frame: number, time: number): void {
+    st.framer?.end(frame, time);
+    st.framer = undefined;
   }
 
   private announce(s: ConnState): void {
@@ -205,8 +214,8 @@ export class NvmeTcpDecoder implements StreamSink {
     else nvme.roleSource = 'pdu';
     if (nvme.hostSide === hostSide) return;
     nvme.hostSide = hostSide;
-    s.sides[0].framer.setAllowedTypes(this.allowedTypes(nvme, 0));
-    s.sides[1].framer.setAllowedTypes(this.allowedTypes(nvme, 1));
+    s.sides[0].framer?.setAllowedTypes(this.allowedTypes(nvme, 0));
+    s.sides[1].framer?.setAllowedTypes(this.allowedTypes(nvme, 1));
   }
 
   private onHeader(nvme: NvmeConnection, side: Side, h: Uint8Array, o: number, length: number, f: FramedPdu): BodyPlan {
