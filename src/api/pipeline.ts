@@ -38,6 +38,7 @@ export async function runPipeline(input: CaptureInput, sink: PduSink, options: P
   const decoder = new PacketDecoder(reassembler);
   options.onStart?.(decoder.stats);
   const read = await readCapture(input, decoder, { onProgress: options.onProgress, name: options.name, afterChunk: options.afterChunk });
+  decoder.finish();
   reassembler.finish();
   const stats = decoder.stats;
   const unsupported = Object.keys(stats.unsupportedLinkTypes);

@@ -130,8 +130,6 @@ export interface CorrelationResult {
   streamProblems: StreamProblem[];
   streamProblemsDropped: number;
   commands: number;
-  firstTime: number | undefined;
-  lastTime: number | undefined;
 }
 
 /**
@@ -155,8 +153,8 @@ export class Correlator implements PduSink {
   private readonly streamProblems: StreamProblem[] = [];
   private streamProblemsDropped = 0;
   private commandCount = 0;
-  private firstTime: number | undefined;
-  private lastTime: number | undefined;
+  /** Latest packet time seen. A double from the start: a field that starts undefined boxes every time stored in it. */
+  private lastTime = -Infinity;
   private readonly keepSteps: boolean;
 
   constructor(private readonly options: CorrelateOptions) {
@@ -750,7 +748,7 @@ export class Correlator implements PduSink {
       });
     }
     const a = q.assoc;
-    if (a && a.queues.every((o) => o.ended) && !a.hostTeardown && this.lastTime !== undefined) {
+    if (a && a.queues.every((o) => o.ended) && !a.hostTeardown && this.lastTime > -Infinity) {
       // Still open at the end of the capture: the silence runs to the last packet seen.
       this.checkSilence(a, { frame: Math.max(...a.queues.map((o) => o.lastFrame)), time: this.lastTime });
     }
@@ -773,7 +771,7 @@ export class Correlator implements PduSink {
     for (const [, s] of [...this.suppressed.entries()].sort(([x], [y]) => (x < y ? -1 : 1))) {
       this.findings.push({
         ruleId: s.rule, severity: s.severity, message: `${s.count} more ${s.rule} findings on association ${s.assoc ?? '-'} not listed`,
-        frames: [], time: this.lastTime ?? 0, assoc: s.assoc, qid: null, cid: null, wiresharkFilter: 'nvme-tcp', details: { suppressed: s.count },
+        frames: [], time: Math.max(this.lastTime, 0), assoc: s.assoc, qid: null, cid: null, wiresharkFilter: 'nvme-tcp', details: { suppressed: s.count },
       });
     }
     const findings = this.findings.slice().sort(compareFindings);
@@ -787,8 +785,6 @@ export class Correlator implements PduSink {
       streamProblems: this.streamProblems,
       streamProblemsDropped: this.streamProblemsDropped,
       commands: this.commandCount,
-      firstTime: this.firstTime,
-      lastTime: this.lastTime,
     };
   }
 
@@ -907,8 +903,7 @@ export class Correlator implements PduSink {
   }
 
   private clock(time: number): void {
-    if (this.firstTime === undefined || time < this.firstTime) this.firstTime = time;
-    if (this.lastTime === undefined || time > this.lastTime) this.lastTime = time;
+    if (time > this.lastTime) this.lastTime = time;
   }
 
   private summarize(a: Assoc): AssociationSummary {

@@ -29,11 +29,19 @@ export class PacketDecoder implements CaptureSink {
     srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, bytes: new Uint8Array(0), payloadOffset: 0, payloadLength: 0, payloadMissing: 0,
   };
 
+  /** Time of the latest record, published to stats.lastTime by finish(): stats.lastTime starts undefined, so storing every timestamp there would box each one. */
+  private lastTime = 0;
+
   constructor(private readonly sink: SegmentSink) {}
+
+  /** End of the capture: the statistics are complete. */
+  finish(): void {
+    if (this.stats.packets > 0) this.stats.lastTime = this.lastTime;
+  }
 
   record(r: CaptureRecord): void {
     if (this.stats.packets++ === 0) this.stats.firstTime = r.time;
-    this.stats.lastTime = r.time;
+    this.lastTime = r.time;
     if (r.capLen < r.origLen) {
       this.stats.truncatedFrames++;
       if (this.stats.firstTruncatedFrame === 0) this.stats.firstTruncatedFrame = r.frame;

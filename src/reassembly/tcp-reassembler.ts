@@ -15,15 +15,22 @@ interface Held {
   missingAfter: number;
 }
 
+/**
+ * A sequence number not known yet. Sequence numbers are uint32 and mostly
+ * above V8's small-integer range: fields that start as a number hold them in
+ * place, fields that start undefined would box every value stored per packet.
+ */
+const UNSET = -1;
+
 /** One direction of a connection: the next expected byte and the segments waiting for a hole to fill. */
 class HalfStream {
-  /** Undefined until the first byte or SYN of this side fixes the sequence origin. */
-  next: number | undefined;
-  isn: number | undefined;
+  /** UNSET until the first byte or SYN of this side fixes the sequence origin. */
+  next = UNSET;
+  isn = UNSET;
   held: Held[] = [];
   heldBytes = 0;
   /** Highest ack number the other side sent: bytes below it reached the receiver. */
-  peerAck: number | undefined;
+  peerAck = UNSET;
   finished = false;
 }
 
@@ -104,8 +111,8 @@ export class TcpReassembler implements SegmentSink {
   private isNewInstance(flow: Flow, side: Side, seq: number): boolean {
     const half = flow.halves[side];
     if (flow.closed || half.finished || flow.halves[side ^ 1].finished) return true;
-    if (half.isn !== undefined) return half.isn !== seq;
-    return half.next !== undefined;
+    if (half.isn !== UNSET) return half.isn !== seq;
+    return half.next !== UNSET;
   }
 
   private createFlow(s: TcpSegment): Flow {
@@ -145,7 +152,7 @@ export class TcpReassembler implements SegmentSink {
     this.sink.packet(conn, side, s.frame, s.time);
 
     if (flags & TcpFlag.SYN) {
-      if (half.isn === undefined) {
+      if (half.isn === UNSET) {
         half.isn = s.seq;
         half.next = (s.seq + 1) >>> 0;
         facts.synFrame = s.frame;
@@ -155,7 +162,7 @@ export class TcpReassembler implements SegmentSink {
     }
     if (flags & TcpFlag.ACK) {
       peer.peerAck = s.ack;
-      if (peer.held.length > 0 && peer.next !== undefined && seqDiff(s.ack, peer.next) > 0) {
+      if (peer.held.length > 0 && peer.next !== UNSET && seqDiff(s.ack, peer.next) > 0) {
         this.deliverHeld(flow, (side ^ 1) as Side, s.frame, s.time, s.ack);
       }
     }
@@ -163,7 +170,7 @@ export class TcpReassembler implements SegmentSink {
     const dataSeq = flags & TcpFlag.SYN ? (s.seq + 1) >>> 0 : s.seq;
     const length = s.payloadLength + s.payloadMissing;
     if (length > 0 && !half.finished && flow.accepted) {
-      if (half.next === undefined) half.next = dataSeq; // joined mid-stream: the first byte seen is the origin
+      if (half.next === UNSET) half.next = dataSeq; // joined mid-stream: the first byte seen is the origin
       this.onPayload(flow, side, half, s, dataSeq);
     }
 
@@ -189,13 +196,13 @@ export class TcpReassembler implements SegmentSink {
   }
 
   private onPayload(flow: Flow, side: Side, half: HalfStream, s: TcpSegment, seq: number): void {
-    const next = half.next as number;
+    const next = half.next;
     const total = s.payloadLength + s.payloadMissing;
     const ahead = seqDiff(seq, next);
     if (ahead > 0) {
       this.stats.outOfOrderSegments++;
       // Ahead of a hole. If the receiver already acknowledged the hole, the capture missed it.
-      if (half.peerAck !== undefined && seqDiff(half.peerAck, next) > 0) {
+      if (half.peerAck !== UNSET && seqDiff(half.peerAck, next) > 0) {
         this.declareLost(flow, side, Math.min(ahead, seqDiff(half.peerAck, next)), s.frame, s.time);
         return this.onPayload(flow, side, half, s, seq);
       }
@@ -227,7 +234,7 @@ export class TcpReassembler implements SegmentSink {
     half.heldBytes += copy.length;
     while (half.heldBytes > this.limits.maxBufferedBytesPerSide && half.held.length > 0) {
       // Memory is capped: give up on the hole and move on to the buffered bytes.
-      this.declareLost(flow, side, seqDiff(half.held[0].seq, half.next as number), s.frame, s.time);
+      this.declareLost(flow, side, seqDiff(half.held[0].seq, half.next), s.frame, s.time);
       this.deliverHeld(flow, side, s.frame, s.time, undefined);
     }
   }
@@ -237,7 +244,7 @@ export class TcpReassembler implements SegmentSink {
     const half = flow.halves[side];
     while (half.held.length > 0 && flow.accepted) {
       const first = half.held[0];
-      const next = half.next as number;
+      const next = half.next;
       const ahead = seqDiff(first.seq, next);
       if (ahead > 0) {
         if (lostUpTo === undefined || seqDiff(lostUpTo, next) <= 0) return;
@@ -263,7 +270,7 @@ export class TcpReassembler implements SegmentSink {
   private flushHeld(flow: Flow, side: Side, frame: number, time: number): void {
     const half = flow.halves[side];
     while (half.held.length > 0) {
-      const gap = seqDiff(half.held[0].seq, half.next as number);
+      const gap = seqDiff(half.held[0].seq, half.next);
       if (gap > 0) this.declareLost(flow, side, gap, frame, time);
       this.deliverHeld(flow, side, frame, time, undefined);
     }
@@ -271,7 +278,7 @@ export class TcpReassembler implements SegmentSink {
 
   private deliver(flow: Flow, side: Side, bytes: Uint8Array, offset: number, length: number, frame: number, time: number): void {
     const half = flow.halves[side];
-    half.next = ((half.next as number) + length) >>> 0;
+    half.next = (half.next + length) >>> 0;
     flow.conn.sides[side].bytesDelivered += length;
     if (!this.sink.data(flow.conn, side, bytes, offset, length, frame, time)) this.ignore(flow);
   }
@@ -279,7 +286,7 @@ export class TcpReassembler implements SegmentSink {
   private declareLost(flow: Flow, side: Side, length: number, frame: number, time: number, cause: GapCause = 'not-captured'): void {
     if (length <= 0) return;
     const half = flow.halves[side];
-    half.next = ((half.next as number) + length) >>> 0;
+    half.next = (half.next + length) >>> 0;
     flow.conn.sides[side].bytesLost += length;
     this.stats.gaps++;
     this.stats.lostBytes += length;
