@@ -23,6 +23,7 @@ describe('CLI', () => {
     const clean = run(['fixtures/clean-io.pcap']);
     expect(clean.code).toBe(0);
     expect(clean.out).toContain('No findings.');
+    expect(clean.out).toContain('  2 NVMe/TCP connections, 1 association, 174 PDUs, 71 commands\n');
     expect(run(['analyze', 'fixtures/early-retry.pcap', '--fail-on', 'none']).code).toBe(0);
     expect(run(['analyze', 'fixtures/kato-expiry-link-cut.pcap', '--fail-on', 'warning']).code).toBe(1);
   });

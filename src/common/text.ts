@@ -18,3 +18,8 @@ export function readFixedString(bytes: Uint8Array, start: number, length: number
 export function hex(value: number, digits = 4): string {
   return '0x' + value.toString(16).padStart(digits, '0');
 }
+
+/** "1 frame", "2 frames": for nouns whose plural just adds an s. */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}

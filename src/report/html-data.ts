@@ -1,4 +1,5 @@
 import type { CommandRecord, Outcome } from '../correlate/types.js';
+import { count } from '../common/text.js';
 import type { Report } from './types.js';
 
 /** Outcome codes in the embedded data (kept short: thousands of commands). */
@@ -155,7 +156,7 @@ export function htmlCapture(report: Report, collected: HtmlCollector): HtmlCaptu
   const s = report.summary;
   return {
     file: report.capture.file, t0, durationS: report.capture.durationS ?? 0,
-    summary: `${report.capture.format}${report.capture.compressed ? '.gz' : ''}, ${report.capture.frames} frames, ${s.associations} associations, ${s.commands} commands, ${s.findings.error} error / ${s.findings.warning} warning / ${s.findings.info} info findings`,
+    summary: `${report.capture.format}${report.capture.compressed ? '.gz' : ''}, ${count(report.capture.frames, 'frame')}, ${count(s.associations, 'association')}, ${count(s.commands, 'command')}, ${s.findings.error} error / ${s.findings.warning} warning / ${s.findings.info} info findings`,
     groups, lanes, commands, opcodes,
     density: [...collected.density].flatMap(([conn, d]) => (laneByConn.has(conn) ? [{ lane: laneByConn.get(conn)!, widthS: d.widthS, counts: d.counts }] : [])),
     omitted: collected.omitted, tcp, gaps, retries, findings,

@@ -1,6 +1,6 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
-import { escapeControl as safe } from '../common/text.js';
+import { count, escapeControl as safe } from '../common/text.js';
 import type { Finding, Severity, TcpEvent } from '../correlate/types.js';
 import type { Report } from './types.js';
 
@@ -17,14 +17,14 @@ export function renderText(report: Report, options: TextOptions): string {
   const t0 = report.capture.firstTime ?? 0;
   const rel = (time: number) => `${(time - t0).toFixed(6)}s`;
   const cap = report.capture;
-  out.push(c.bold(`Capture ${safe(cap.file)}`) + `  ${cap.format}${cap.compressed ? '.gz' : ''}, ${cap.frames} frames, ${cap.durationS ?? 0} s`);
+  out.push(c.bold(`Capture ${safe(cap.file)}`) + `  ${cap.format}${cap.compressed ? '.gz' : ''}, ${count(cap.frames, 'frame')}, ${cap.durationS ?? 0} s`);
   const s = report.summary;
-  out.push(`  ${s.nvmeConnections} NVMe/TCP connections, ${s.associations} associations, ${s.pdus} PDUs, ${s.commands} commands` +
+  out.push(`  ${count(s.nvmeConnections, 'NVMe/TCP connection')}, ${count(s.associations, 'association')}, ${count(s.pdus, 'PDU')}, ${count(s.commands, 'command')}` +
     (s.retransmittedBytes ? `, ${s.retransmittedBytes} bytes retransmitted` : '') + (s.lostBytes ? c.yellow(`, ${s.lostBytes} bytes not captured`) : ''));
   const other = s.tcpConnections - s.nvmeConnections;
   if (other > 0) {
     // Often the answer when a capture that began mid-stream shows nothing: the traffic used another port.
-    out.push(c.dim(`  ${other} other TCP connection${other === 1 ? '' : 's'} not decoded: NVMe/TCP is recognised on port${report.options.ports.length === 1 ? '' : 's'} ` +
+    out.push(c.dim(`  ${count(other, 'other TCP connection')} not decoded: NVMe/TCP is recognised on port${report.options.ports.length === 1 ? '' : 's'} ` +
       `${report.options.ports.join(', ')} or by its ICReq; --port P decodes connections already open when the capture began`));
   }
   if (report.problems.capture) {
@@ -32,7 +32,7 @@ export function renderText(report: Report, options: TextOptions): string {
     out.push(c.red(`  capture damaged at byte ${p.byteOffset} after frame ${p.afterFrame}: ${p.message}; everything before it was analysed`));
   }
   if (report.problems.truncatedFrames) {
-    out.push(c.yellow(`  ${report.problems.truncatedFrames} frames were cut by the snapshot length (first: frame ${report.problems.firstTruncatedFrame})`));
+    out.push(c.yellow(`  ${count(report.problems.truncatedFrames, 'frame')} ${report.problems.truncatedFrames === 1 ? 'was' : 'were'} cut by the snapshot length (first: frame ${report.problems.firstTruncatedFrame})`));
   }
   for (const a of report.associations) {
     out.push('');
@@ -48,7 +48,7 @@ export function renderText(report: Report, options: TextOptions): string {
     }
     for (const q of a.queues) {
       out.push(`  ${q.qid === null ? 'queue ?' : q.qid === 0 ? 'admin q0' : `I/O q${q.qid}`}  conn ${q.conn} ${safe(q.host)} → ${safe(q.controller)}` +
-        `  ${q.commands} commands${q.inFlightAtEnd ? c.yellow(`, ${q.inFlightAtEnd} unanswered`) : ''}${q.gaps ? c.yellow(`, ${q.gaps} gaps`) : ''}  ${teardown(q.teardown, rel)}`);
+        `  ${count(q.commands, 'command')}${q.inFlightAtEnd ? c.yellow(`, ${q.inFlightAtEnd} unanswered`) : ''}${q.gaps ? c.yellow(`, ${count(q.gaps, 'gap')}`) : ''}  ${teardown(q.teardown, rel)}`);
     }
   }
   if (report.unassociatedConnections.length) {
