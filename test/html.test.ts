@@ -66,6 +66,21 @@ describe('HTML timeline', () => {
     const finX = Math.min(...fin) + 5; // the marker's diamond is centred on its time
     expect((x2[1] - x1[1]) / (finX - x1[1])).toBeCloseTo((9.272716 - 0.528088) / (4.120634 - 0.528088), 1);
 
+    // FIN and RST a millisecond apart share one label instead of printing over each other.
+    const labels = await page.$$eval('text.tcp-label', (els) => els.map((e) => {
+      const b = (e as SVGGraphicsElement).getBBox();
+      return { text: e.textContent, x: b.x, y: b.y, right: b.x + b.width };
+    }));
+    expect(labels.map((l) => l.text)).toContain('FIN RST');
+    // Labels of markers at the right edge go to the left of them, inside the drawing.
+    const width = await page.$eval('svg.timeline', (e) => (e as SVGSVGElement).width.baseVal.value);
+    for (const l of labels) expect(l.right, `${l.text} at ${l.x}`).toBeLessThanOrEqual(width);
+    for (const a of labels) {
+      for (const b of labels) {
+        if (a !== b && a.y === b.y) expect(a.right <= b.x || b.right <= a.x, `${a.text} / ${b.text}`).toBe(true);
+      }
+    }
+
     // The KATO window starts at the last controller contact and contains both retries.
     const win = page.locator('.kato-window').first();
     const wx = Number(await win.getAttribute('x'));

@@ -19,6 +19,8 @@ export function clientMain(): void {
   const SVG = 'http://www.w3.org/2000/svg';
   const OUTCOMES = ['completed', 'error', 'unanswered at close', 'unanswered at end', 'undecidable'];
   const LANE_H = 24;
+  /** Width of one 9px TCP flag word ("FIN ") in a marker label. */
+  const LABEL_WORD_PX = 22;
   const GROUP_H = 34;
   const LABEL_W = 230;
   const AXIS_H = 26;
@@ -185,6 +187,8 @@ export function clientMain(): void {
           el('rect', { x: x(t), y: laneY[d.lane] + LANE_H - 3 - h, width: Math.max(1, x(t + d.widthS) - x(t)), height: h, class: 'density ok', 'data-tip': `${n} completed commands in ${(d.widthS * 1000).toFixed(1)} ms` }, plot);
         });
       }
+      // Markers closer than a label's width share one label ("FIN RST") instead of overprinting.
+      const rowLabels = new Map<number, { text: SVGElement; end: number }>();
       for (const m of cap.tcp) {
         const cx = x(m.t);
         const cy = laneY[m.lane] + (m.from === 'host' ? 7 : LANE_H - 7);
@@ -193,7 +197,21 @@ export function clientMain(): void {
           'data-tip': `${m.from} ${m.kind.toUpperCase()} frame ${m.frame} at ${fmt(m.t)}${m.inFlight ? `\n${m.inFlight} command(s) in flight` : ''}`,
         }, plot);
         el('path', { d: `M ${cx} ${cy - 5} L ${cx + 5} ${cy} L ${cx} ${cy + 5} L ${cx - 5} ${cy} z` }, g);
-        el('text', { x: cx + 6, y: cy + 4, class: 'tcp-label' }, g).textContent = m.kind.toUpperCase();
+        const word = m.kind.toUpperCase();
+        const previous = rowLabels.get(cy);
+        if (previous && cx + 6 < previous.end) {
+          previous.text.textContent += ` ${word}`;
+          previous.end += LABEL_WORD_PX;
+        } else if (cx + 6 + 2 * LABEL_WORD_PX > x(view.b)) {
+          // At the right edge the label goes left of its marker, and takes every later word of the row.
+          const text = el('text', { x: cx - 7, y: cy + 4, class: 'tcp-label', 'text-anchor': 'end' }, g);
+          text.textContent = word;
+          rowLabels.set(cy, { text, end: Infinity });
+        } else {
+          const text = el('text', { x: cx + 6, y: cy + 4, class: 'tcp-label' }, g);
+          text.textContent = word;
+          rowLabels.set(cy, { text, end: cx + 6 + LABEL_WORD_PX });
+        }
       }
       for (const r of cap.retries) {
         const x1 = x(r.from.t);
