@@ -12,7 +12,7 @@ import type { DecodeStats } from '../decode/types.js';
 import type { Report } from '../report/types.js';
 import type { HtmlCollector } from '../report/html-report.js';
 import type { CommonOptions } from './main.js';
-import { checkOutputFiles, LineWriter, ReaderGone, writeOutputFile } from './output.js';
+import { checkOutputFiles, LineWriter, writeOutputFile } from './output.js';
 import { Progress } from './progress.js';
 
 /** `--port` adds to the well-known ports: a capture often mixes them. */

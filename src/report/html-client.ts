@@ -202,15 +202,12 @@ export function clientMain(): void {
         if (previous && cx + 6 < previous.end) {
           previous.text.textContent += ` ${word}`;
           previous.end += LABEL_WORD_PX;
-        } else if (cx + 6 + 2 * LABEL_WORD_PX > x(view.b)) {
-          // At the right edge the label goes left of its marker, and takes every later word of the row.
-          const text = el('text', { x: cx - 7, y: cy + 4, class: 'tcp-label', 'text-anchor': 'end' }, g);
-          text.textContent = word;
-          rowLabels.set(cy, { text, end: Infinity });
         } else {
-          const text = el('text', { x: cx + 6, y: cy + 4, class: 'tcp-label' }, g);
+          // At the right edge the label goes left of its marker, and takes every later word of the row.
+          const atEdge = cx + 6 + 2 * LABEL_WORD_PX > x(view.b);
+          const text = el('text', atEdge ? { x: cx - 7, y: cy + 4, class: 'tcp-label', 'text-anchor': 'end' } : { x: cx + 6, y: cy + 4, class: 'tcp-label' }, g);
           text.textContent = word;
-          rowLabels.set(cy, { text, end: cx + 6 + LABEL_WORD_PX });
+          rowLabels.set(cy, { text, end: atEdge ? Infinity : cx + 6 + LABEL_WORD_PX });
         }
       }
       for (const r of cap.retries) {
