@@ -86,10 +86,10 @@ export class NvmeTcpDecoder implements StreamSink {
     return true;
   }
 
-  packet(tcp: TcpConnection, side: Side, frame: number, time: number): void {
+  packet(tcp: TcpConnection, side: Side, frame: number, time: number, peerAcked: number): void {
     const s = this.states.get(tcp);
     if (!s || !s.announced) return;
-    this.sink.packet(s.nvme, this.fromHost(s.nvme, side), frame, time);
+    this.sink.packet(s.nvme, this.fromHost(s.nvme, side), frame, time, peerAcked);
   }
 
   data(tcp: TcpConnection, side: Side, bytes: Uint8Array, offset: number, length: number, frame: number, time: number): boolean {
@@ -131,16 +131,26 @@ export class NvmeTcpDecoder implements StreamSink {
     framer.gap(length, frame, time, cause === 'snaplen');
   }
 
-  flag(tcp: TcpConnection, side: Side, kind: FlagKind, frame: number, time: number): void {
+  flag(tcp: TcpConnection, side: Side, kind: FlagKind, frame: number, time: number, outOfWindow: boolean): void {
     const s = this.states.get(tcp);
     if (!s || !s.announced) return;
-    // The side's byte stream ends here: whatever its framer still holds is final now.
-    if (kind === 'fin') this.endSide(s.sides[side], frame, time);
-    if (kind === 'rst') {
-      this.endSide(s.sides[0], frame, time);
-      this.endSide(s.sides[1], frame, time);
-    }
-    this.sink.tcpFlag(s.nvme, this.fromHost(s.nvme, side), kind, frame, time);
+    this.sink.tcpFlag(s.nvme, this.fromHost(s.nvme, side), kind, frame, time, outOfWindow);
+  }
+
+  ended(tcp: TcpConnection, side: Side, frame: number, time: number): void {
+    const s = this.states.get(tcp);
+    if (!s || !s.announced) return;
+    // The side's byte stream is complete: whatever its framer still holds is final now.
+    this.endSide(s.sides[side], frame, time);
+  }
+
+  afterEnd(tcp: TcpConnection, side: Side, length: number, frame: number, time: number): void {
+    const s = this.states.get(tcp);
+    if (!s || !s.announced) return;
+    this.sink.diagnostic({
+      conn: s.nvme.id, dir: this.dir(s.nvme, side), kind: 'after-end', frame, time, streamOffset: -1, length,
+      message: `${length} bytes arrived after this direction's stream had ended (FIN or RST): not decoded`,
+    }, s.nvme);
   }
 
   closed(tcp: TcpConnection): void {
@@ -170,7 +180,7 @@ export class NvmeTcpDecoder implements StreamSink {
     const tcp = s.nvme.tcp;
     for (const side of [0, 1] as Side[]) {
       const f = tcp.sides[side];
-      if (f.synFrame !== undefined) this.sink.tcpFlag(s.nvme, this.fromHost(s.nvme, side), 'syn', f.synFrame, f.synTime as number);
+      if (f.synFrame !== undefined) this.sink.tcpFlag(s.nvme, this.fromHost(s.nvme, side), 'syn', f.synFrame, f.synTime as number, false);
     }
   }
 

@@ -7,6 +7,7 @@ import { PduFramer, type FramedPdu } from './pdu-framer.js';
 import { CONTROLLER_TYPES, HOST_TYPES } from './header-rules.js';
 import { NvmeTcpDecoder } from './nvme-tcp-decoder.js';
 import type { TcpConnection } from '../reassembly/types.js';
+import { newSideFacts } from '../reassembly/tcp-reassembler.js';
 import type { PduEvent, PduSink, StreamDiagnostic } from './types.js';
 
 describe('crc32c', () => {
@@ -93,7 +94,7 @@ function openDecoder() {
   const d = new NvmeTcpDecoder(sink, { ports: [4420] });
   const tcp: TcpConnection = {
     id: 1, ipVersion: 4, endpoints: [{ address: '10.0.0.1', port: 5000 }, { address: '10.0.0.2', port: 4420 }],
-    sides: [{ lastFrame: 0, lastTime: 0, bytesDelivered: 0, bytesLost: 0 }, { lastFrame: 0, lastTime: 0, bytesDelivered: 0, bytesLost: 0 }],
+    sides: [newSideFacts(), newSideFacts()],
     sawOpen: true, firstFrame: 1, firstTime: 0,
   };
   d.opened(tcp, undefined);

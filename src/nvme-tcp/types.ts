@@ -131,7 +131,7 @@ export interface PduEvent {
 export interface StreamDiagnostic {
   conn: number;
   dir: Direction;
-  kind: 'gap' | 'resync' | 'garbage' | 'truncated-pdu' | 'tls';
+  kind: 'gap' | 'resync' | 'garbage' | 'truncated-pdu' | 'tls' | 'after-end';
   /** For gaps: cut by the snapshot length, or never captured. */
   cause?: GapCause;
   frame: number;
@@ -159,10 +159,14 @@ export interface NvmeConnection {
 /** What the NVMe/TCP stage hands to correlation, in capture order. */
 export interface PduSink {
   connection(conn: NvmeConnection): void;
-  /** A segment the given side sent (any segment: the "last contact" clock). */
-  packet(conn: NvmeConnection, fromHost: boolean, frame: number, time: number): void;
+  /**
+   * A segment the given side sent (any segment: the "last contact" clock). `peerAcked`: the offset in
+   * the other direction's stream up to which it acknowledges (-1 when it acknowledges nothing known).
+   */
+  packet(conn: NvmeConnection, fromHost: boolean, frame: number, time: number, peerAcked: number): void;
   pdu(pdu: PduEvent, conn: NvmeConnection): void;
-  tcpFlag(conn: NvmeConnection, fromHost: boolean, kind: FlagKind, frame: number, time: number): void;
+  /** `outOfWindow`: an RST the receiver would discard; it ended neither direction. */
+  tcpFlag(conn: NvmeConnection, fromHost: boolean, kind: FlagKind, frame: number, time: number, outOfWindow: boolean): void;
   diagnostic(diag: StreamDiagnostic, conn: NvmeConnection): void;
   closed(conn: NvmeConnection): void;
 }
