@@ -89,6 +89,19 @@ describe('HTML timeline', () => {
     expect(Math.abs(contactX - wx)).toBeLessThan(1);
     for (const x of x2) expect(x > wx && x < wx + ww).toBe(true);
 
+    // Each retry's evidence chain: last contact, original, host FIN, retry — a marker each, joined, ending where the arrow ends.
+    const steps = await page.$$eval('circle.evidence', (els) => els.map((e) => ({
+      step: e.getAttribute('class')!.replace('evidence ', ''), x: Number(e.getAttribute('cx')), finding: e.getAttribute('data-finding'),
+    })));
+    expect(steps.map((e) => e.step)).toEqual(['last-controller-contact', 'original-sent', 'teardown', 'retry', 'last-controller-contact', 'original-sent', 'teardown', 'retry']);
+    expect(await page.locator('polyline.evidence-chain').count()).toBe(2);
+    for (let i = 0; i < 2; i++) {
+      const chain = steps.slice(i * 4, i * 4 + 4);
+      expect(chain.map((e) => e.x)).toEqual([...chain.map((e) => e.x)].sort((a, b) => a - b));
+      expect(Math.abs(chain[3].x - x2[i])).toBeLessThan(1);
+      expect(Math.abs(chain[1].x - x1[i])).toBeLessThan(1);
+    }
+
     // Hover the write's retry arrow: the tooltip gives rule, frames and times.
     const mid = await page.locator('.retry-arrow').nth(1).evaluate((e) => {
       const path = e as SVGPathElement;
@@ -106,7 +119,7 @@ describe('HTML timeline', () => {
 
     // A findings row highlights its elements and shows its Wireshark filter.
     const row = page.locator('table.findings tbody tr').filter({ hasText: 'Write SLBA 2100 NLB 1 (frame 111) resubmitted' });
-    expect(await row.locator('code').textContent()).toBe('frame.number in {109 111 161}');
+    expect(await row.locator('code').textContent()).toBe('frame.number in {109 111 118 161}');
     await row.hover();
     expect(await page.locator('.retry-arrow.hl').count()).toBeGreaterThan(0);
 

@@ -33,7 +33,7 @@ export async function analyzeCapture(input: CaptureInput, options: AnalyzeOption
     katoMs: options.katoMs, cqtMs: options.cqtMs, rule,
     onCommand: onCommand && ((c) => onCommand(c, decode?.firstTime ?? c.submitTime)),
   });
-  const run = await runPipeline(input, correlator, {
+  const run = await runPipeline(input, correlator.sink, {
     ports, onProgress: options.onProgress, afterChunk: options.afterChunk, name: options.name, onStart: (d) => (decode = d),
   });
   const result = correlator.result();

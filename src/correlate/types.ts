@@ -3,16 +3,204 @@ import type { Direction } from '../nvme-tcp/types.js';
 export type Severity = 'error' | 'warning' | 'info';
 export const SEVERITY_RANK: Record<Severity, number> = { info: 1, warning: 2, error: 3 };
 
-export type RuleId =
-  | 'retry-before-kato' | 'retry-after-kato' | 'retry-after-fence' | 'duplicate-execution' | 'stale-data-after-retry'
-  | 'keep-alive-timeout' | 'keep-alive-late' | 'unanswered-command' | 'error-status' | 'term-req' | 'protocol-violation'
-  | 'cid-reuse-in-flight' | 'connection-reset' | 'digest-mismatch' | 'capture-gap' | 'unknown-pdu';
-
 /** How long the host must wait after the last controller contact before a retry is safe. */
 export type RetryRule = 'kato+cqt' | 'kato' | 'tp4129';
 
-export interface Finding {
-  ruleId: RuleId;
+/** A frame and the time it was captured (epoch seconds). */
+export interface Stamp {
+  frame: number;
+  time: number;
+}
+
+export type FenceKind = 'cc-disable' | 'cc-shutdown' | 'controller-fin' | 'controller-rst';
+
+/** One link of a retry's evidence chain, in time order. */
+export interface EvidenceStep {
+  step:
+    | 'original-sent' | 'arrival' | 'last-controller-contact' | 'fence' | 'teardown' | 'kernel-log' | 'retry'
+    | 'r2t-after-retry' | 'c2h-data-after-retry' | 'completion-after-retry';
+  frame: number;
+  time: number;
+  what: string;
+}
+
+/** What the controller did for an original after its retry was sent. */
+export interface AfterRetryActivity {
+  kind: 'r2t' | 'c2h-data' | 'completion';
+  frame: number;
+  time: number;
+  /** Milliseconds after the retry was submitted. */
+  afterRetryMs: number;
+}
+
+interface RetryIdentity {
+  originalFrame: number;
+  originalTime: number;
+  retryFrame: number;
+  originalAssoc: number;
+  retryAssoc: number;
+  originalQid: number | null;
+  originalCid: number;
+  opcode: string;
+  nsid: number;
+  slba: number | null;
+  nlb: number | null;
+}
+
+export interface RetryDetails extends RetryIdentity {
+  lastControllerContactFrame: number | null;
+  lastControllerContactTime: number | null;
+  gapMs: number | null;
+  requiredMs: number;
+  rule: RetryRule;
+  katoMs: number;
+  katoSource: AssociationSummary['katoSource'];
+  cqtMs: number;
+  cqtSource: AssociationSummary['cqtSource'];
+  tbkas: boolean;
+  fencedBy: (Stamp & { kind: FenceKind }) | null;
+  trigger: string;
+  samePath: boolean;
+  uncertain: boolean;
+  /** KATO the retry's own association declared in its Connect, when it did. */
+  retryAssocKatoMs: number | null;
+  /** The controller's TCP ACK covering the command's last byte (its capsule, or its last H2CData when it used R2T); null: it may never have arrived. */
+  arrival: Stamp | null;
+  /** The ACK covering the capsule alone. */
+  capsuleArrival: Stamp | null;
+  /** The old queue's first FIN or RST. */
+  teardown: (Stamp & { from: 'host' | 'controller'; kind: 'fin' | 'rst' }) | null;
+  /** R2T, C2HData or completions the controller sent for the original after the retry. */
+  afterRetry: AfterRetryActivity[];
+  evidence: EvidenceStep[];
+}
+
+export interface DuplicateExecutionDetails extends RetryIdentity {
+  lateCompletionFrame: number;
+  lateCompletionTime: number;
+  hostClosedFrame: number | null;
+}
+
+export interface StaleDataDetails {
+  originalFrame: number;
+  retryFrame: number;
+  dataFrame: number;
+  datao: number;
+  datal: number;
+}
+
+export interface OriginalAliveDetails extends RetryIdentity {
+  retryTime: number;
+  activity: AfterRetryActivity[];
+}
+
+export interface KeepAliveTimeoutDetails {
+  silentMs: number;
+  katoMs: number;
+  katoSource: AssociationSummary['katoSource'];
+  lastControllerContactFrame: number;
+  untilFrame: number;
+  keepAlivesUnanswered: number;
+}
+
+export interface KeepAliveLateDetails {
+  intervalMs: number;
+  expectedMs: number;
+  allowedMs: number;
+  katoMs: number;
+  katoSource: AssociationSummary['katoSource'];
+  tbkas: boolean;
+}
+
+export interface UnansweredDetails {
+  opcode: string;
+  outcome: Outcome;
+  submitFrame: number;
+  closeFrame: number | null;
+  retried: boolean;
+}
+
+export interface ErrorStatusDetails {
+  opcode: string;
+  sct: number;
+  sc: number;
+  status: string;
+  crd: number;
+  more: boolean;
+  dnr: boolean;
+}
+
+export interface TermReqDetails {
+  type: string;
+  fes: number;
+  fesName: string | null;
+  fei: number | null;
+}
+
+export interface ProtocolViolationDetails {
+  type: string;
+  violation: string;
+}
+
+export interface CidReuseDetails {
+  previousFrame: number;
+  previousOpcode: string;
+}
+
+export interface ConnectionResetDetails {
+  from: 'host' | 'controller';
+  inFlight: { cid: number; opcode: string; frame: number }[];
+}
+
+export interface DigestMismatchDetails {
+  type: string;
+  header: boolean | null;
+  data: boolean | null;
+}
+
+export type CaptureGapDetails =
+  | { cause: 'not-captured'; conn: number; dir: Direction; streamOffset: number; bytes: number }
+  | { cause: 'snaplen'; conn: number; bytes: number; segments: number; firstFrame: number };
+
+export type UnknownPduDetails =
+  | { kind: 'unknown-type'; type: number; plen: number; hlen: number; dir: Direction }
+  | { kind: 'tls'; conn: number; dir: Direction }
+  | { kind: 'garbage' | 'resync'; conn: number; dir: Direction; streamOffset: number; bytes: number };
+
+/** The count line that stands for a noisy rule's findings past its cap. */
+export interface SuppressedDetails {
+  suppressed: number;
+}
+
+/** Details by rule id: one shape per rule. */
+export interface FindingDetails {
+  'retry-before-kato': RetryDetails;
+  'retry-after-kato': RetryDetails;
+  'retry-after-fence': RetryDetails;
+  'duplicate-execution': DuplicateExecutionDetails;
+  'stale-data-after-retry': StaleDataDetails;
+  'original-alive-after-retry': OriginalAliveDetails;
+  'keep-alive-timeout': KeepAliveTimeoutDetails;
+  'keep-alive-late': KeepAliveLateDetails;
+  'unanswered-command': UnansweredDetails | SuppressedDetails;
+  'error-status': ErrorStatusDetails | SuppressedDetails;
+  'term-req': TermReqDetails;
+  'protocol-violation': ProtocolViolationDetails | SuppressedDetails;
+  'cid-reuse-in-flight': CidReuseDetails | SuppressedDetails;
+  'connection-reset': ConnectionResetDetails;
+  'digest-mismatch': DigestMismatchDetails | SuppressedDetails;
+  'capture-gap': CaptureGapDetails | SuppressedDetails;
+  'unknown-pdu': UnknownPduDetails | SuppressedDetails;
+}
+
+export type RuleId = keyof FindingDetails;
+
+export const RETRY_RULES = ['retry-before-kato', 'retry-after-kato', 'retry-after-fence'] as const;
+export type RetryRuleId = (typeof RETRY_RULES)[number];
+
+/** One finding of rule R. */
+export interface FindingOf<R extends RuleId> {
+  ruleId: R;
   severity: Severity;
   message: string;
   /** Frames that prove it, ascending. */
@@ -24,7 +212,16 @@ export interface Finding {
   cid: number | null;
   /** A Wireshark display filter that shows the finding's packets. */
   wiresharkFilter: string;
-  details: Record<string, unknown>;
+  details: FindingDetails[R];
+}
+
+/** Any finding: a union discriminated by `ruleId`. */
+export type Finding = { [R in RuleId]: FindingOf<R> }[RuleId];
+
+export type RetryFinding = FindingOf<RetryRuleId>;
+
+export function isRetryFinding(f: Finding): f is RetryFinding {
+  return (RETRY_RULES as readonly string[]).includes(f.ruleId);
 }
 
 export type Outcome = 'completed' | 'error' | 'unanswered-at-close' | 'unanswered-at-end' | 'undecidable';
@@ -70,6 +267,8 @@ export interface TcpEvent {
   time: number;
   /** Commands of this connection still without a completion at that moment. */
   inFlight: number;
+  /** An RST outside the receiver's window: it ended nothing (absent otherwise). */
+  outOfWindow?: true;
 }
 
 export interface QueueSummary {
@@ -114,9 +313,9 @@ export interface AssociationSummary {
   inferred: boolean;
   firstFrame: number;
   firstTime: number;
-  lastControllerContact: { frame: number; time: number } | null;
-  lastHostTransmission: { frame: number; time: number } | null;
-  fencedBy: { frame: number; time: number; kind: string } | null;
+  lastControllerContact: Stamp | null;
+  lastHostTransmission: Stamp | null;
+  fencedBy: (Stamp & { kind: FenceKind }) | null;
   queues: QueueSummary[];
   keepAlive: KeepAliveSummary;
 }

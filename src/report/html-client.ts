@@ -13,7 +13,8 @@ export function clientMain(): void {
     tcp: { lane: number; t: number; kind: string; from: string; frame: number; inFlight: number }[];
     gaps: { lane: number; t: number; frame: number; bytes: number; dir: string }[];
     retries: { finding: number; from: { lane: number; t: number; frame: number }; to: { lane: number; t: number; frame: number };
-      contact: { t: number; frame: number } | null; windowEnd: number | null; group: number; ruleId: string; label: string }[];
+      contact: { t: number; frame: number } | null; windowEnd: number | null; group: number; ruleId: string; label: string;
+      evidence: { lane: number; t: number; frame: number; step: string; what: string }[] }[];
     findings: { ruleId: string; severity: string; t: number; frames: number[]; where: string; message: string; filter: string }[];
   };
   const SVG = 'http://www.w3.org/2000/svg';
@@ -222,6 +223,15 @@ export function clientMain(): void {
           'data-frames': `${r.from.frame} ${r.to.frame}`,
           'data-tip': `${r.ruleId}\n${r.label}\noriginal frame ${r.from.frame} at ${fmt(r.from.t)}\nretry frame ${r.to.frame} at ${fmt(r.to.t)}`,
         }, plot);
+        // The evidence chain: one marker per step, joined in time order and ending on the retry.
+        const points = r.evidence.map((e) => `${x(e.t)},${laneY[e.lane] + LANE_H / 2}`);
+        if (points.length > 1) el('polyline', { points: points.join(' '), class: 'evidence-chain', 'data-finding': r.finding }, plot);
+        r.evidence.forEach((e, k) => {
+          el('circle', {
+            cx: x(e.t), cy: laneY[e.lane] + LANE_H / 2, r: 3.5, class: `evidence ${e.step}`, 'data-finding': r.finding, 'data-t': e.t,
+            'data-frames': String(e.frame), 'data-tip': `${k + 1}. ${e.step}: ${e.what}\nframe ${e.frame} at ${fmt(e.t)}`,
+          }, plot);
+        });
       }
       applyHighlight();
     }

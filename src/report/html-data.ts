@@ -1,4 +1,5 @@
-import type { CommandRecord, Outcome } from '../correlate/types.js';
+import { commandLabel } from '../correlate/messages.js';
+import { isRetryFinding, type CommandRecord, type Outcome } from '../correlate/types.js';
 import { count } from '../common/text.js';
 import type { Report } from './types.js';
 
@@ -72,6 +73,7 @@ export interface HtmlCapture {
   retries: {
     finding: number; from: { lane: number; t: number; frame: number }; to: { lane: number; t: number; frame: number };
     contact: { t: number; frame: number } | null; windowEnd: number | null; group: number; ruleId: string; label: string;
+    evidence: { lane: number; t: number; frame: number; step: string; what: string }[];
   }[];
   findings: { ruleId: string; severity: string; t: number; frames: number[]; where: string; message: string; filter: string }[];
 }
@@ -128,23 +130,26 @@ export function htmlCapture(report: Report, collected: HtmlCollector): HtmlCaptu
   const gaps: HtmlCapture['gaps'] = [];
   const retries: HtmlCapture['retries'] = [];
   report.findings.forEach((f, i) => {
-    const d = f.details;
-    if (f.ruleId === 'capture-gap' && d.cause !== 'snaplen' && typeof d.conn === 'number' && laneByConn.has(d.conn)) {
-      gaps.push({ lane: laneByConn.get(d.conn)!, t: round(f.time - t0), frame: f.frames[0], bytes: Number(d.bytes), dir: String(d.dir) });
+    if (f.ruleId === 'capture-gap' && 'cause' in f.details && f.details.cause === 'not-captured' && laneByConn.has(f.details.conn)) {
+      const d = f.details;
+      gaps.push({ lane: laneByConn.get(d.conn)!, t: round(f.time - t0), frame: f.frames[0], bytes: d.bytes, dir: d.dir });
     }
-    if (f.ruleId.startsWith('retry-')) {
+    if (isRetryFinding(f)) {
+      const d = f.details;
       const from = laneByAssocQid.get(`${d.originalAssoc}/${d.originalQid}`);
       const to = laneByAssocQid.get(`${d.retryAssoc}/${f.qid}`);
       if (from === undefined || to === undefined) return;
-      const contactT = typeof d.lastControllerContactTime === 'number' ? round(d.lastControllerContactTime - t0) : null;
+      const contactT = d.lastControllerContactTime !== null ? round(d.lastControllerContactTime - t0) : null;
       retries.push({
         finding: i, ruleId: f.ruleId,
-        from: { lane: from, t: round(Number(d.originalTime) - t0), frame: Number(d.originalFrame) },
-        to: { lane: to, t: round(f.time - t0), frame: Number(d.retryFrame) },
-        contact: contactT === null ? null : { t: contactT, frame: Number(d.lastControllerContactFrame) },
-        windowEnd: contactT === null ? null : round(contactT + Number(d.requiredMs) / 1000),
+        from: { lane: from, t: round(d.originalTime - t0), frame: d.originalFrame },
+        to: { lane: to, t: round(f.time - t0), frame: d.retryFrame },
+        contact: contactT === null || d.lastControllerContactFrame === null ? null : { t: contactT, frame: d.lastControllerContactFrame },
+        windowEnd: contactT === null ? null : round(contactT + d.requiredMs / 1000),
         group: report.associations.findIndex((a) => a.id === d.originalAssoc),
-        label: `${d.opcode} SLBA ${d.slba} NLB ${d.nlb}: gap ${(Number(d.gapMs) / 1000).toFixed(3)} s, required ${(Number(d.requiredMs) / 1000).toFixed(3)} s (${d.rule}, KATO ${d.katoMs} ms from ${d.katoSource})`,
+        label: `${commandLabel(d)}: gap ${d.gapMs === null ? '-' : (d.gapMs / 1000).toFixed(3)} s, required ${(d.requiredMs / 1000).toFixed(3)} s (${d.rule}, KATO ${d.katoMs} ms from ${d.katoSource})`,
+        // Every step sits on the original's lane but the retry, which ends the arrow on its own lane.
+        evidence: d.evidence.map((e) => ({ lane: e.step === 'retry' ? to : from, t: round(e.time - t0), frame: e.frame, step: e.step, what: e.what })),
       });
     }
   });

@@ -1,7 +1,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import { count, escapeControl as safe } from '../common/text.js';
-import type { Finding, Severity, TcpEvent } from '../correlate/types.js';
+import { isRetryFinding, type Finding, type RetryDetails, type Severity, type TcpEvent } from '../correlate/types.js';
 import type { Report } from './types.js';
 
 export interface TextOptions {
@@ -88,10 +88,15 @@ export function renderFindings(findings: Finding[], c: ChalkInstance, t0: number
       paint(c, x.severity), x.ruleId, `${(x.time - t0).toFixed(3)}s`,
       `${x.assoc ?? '-'}/${x.qid ?? '-'}/${x.cid === null ? '-' : '0x' + x.cid.toString(16).padStart(4, '0')}`,
       x.frames.slice(0, 6).join(' ') + (x.frames.length > 6 ? ' …' : ''),
-      safe(x.message),
+      safe(x.message) + (isRetryFinding(x) ? '\n' + evidenceLines(x.details, t0).join('\n') : ''),
     ]);
   }
   return `${c.bold('Findings')}  ${f}\n${table.toString()}`;
+}
+
+/** A retry's evidence chain, one step a line, in time order. */
+export function evidenceLines(d: RetryDetails, t0: number): string[] {
+  return d.evidence.map((e, i) => `${i + 1}. ${(e.time - t0).toFixed(3)}s frame ${e.frame}: ${safe(e.what)}`);
 }
 
 function report(findings: Finding[]): string {

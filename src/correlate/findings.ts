@@ -1,0 +1,65 @@
+import { SEVERITY_RANK, type Finding, type FindingOf, type RuleId, type Severity } from './types.js';
+
+/** Findings of one noisy rule per association before the rest are only counted. */
+export const FINDING_CAP = 50;
+
+/** Rules that can fire once per command or segment: capped per association. */
+const NOISY = new Set<RuleId>([
+  'unanswered-command', 'error-status', 'capture-gap', 'protocol-violation', 'unknown-pdu', 'cid-reuse-in-flight', 'digest-mismatch',
+]);
+
+/** What a rule reports: a finding without its filter, which is derived from the frames unless given. */
+export type FindingInput<R extends RuleId> = Omit<FindingOf<R>, 'wiresharkFilter'> & { wiresharkFilter?: string };
+
+/** Collects findings, caps the noisy ones per association, and hands them out in time order. */
+export class FindingCollector {
+  private readonly findings: Finding[] = [];
+  private readonly suppressed = new Map<string, { count: number; rule: RuleId; severity: Severity; assoc: number | null }>();
+  /** Findings listed so far per noisy rule and association. */
+  private readonly listed = new Map<string, number>();
+
+  /** Stores the finding and returns it (rules may add evidence to it later), or undefined when its rule is over the cap. */
+  add<R extends RuleId>(f: FindingInput<R>): FindingOf<R> | undefined {
+    if (NOISY.has(f.ruleId)) {
+      const key = `${f.ruleId}@${f.assoc ?? '-'}`;
+      const count = this.listed.get(key) ?? 0;
+      this.listed.set(key, count + 1);
+      if (count >= FINDING_CAP) {
+        const s = this.suppressed.get(key);
+        if (s) {
+          s.count++;
+          if (SEVERITY_RANK[f.severity] > SEVERITY_RANK[s.severity]) s.severity = f.severity;
+        } else this.suppressed.set(key, { count: 1, rule: f.ruleId, severity: f.severity, assoc: f.assoc });
+        return undefined;
+      }
+    }
+    const frames = [...new Set(f.frames)].sort((x, y) => x - y);
+    const stored = { ...f, frames, wiresharkFilter: f.wiresharkFilter ?? frameFilter(frames) } as FindingOf<R>;
+    this.findings.push(stored as Finding);
+    return stored;
+  }
+
+  /** Every finding, with one count line per capped rule and association, in time order. */
+  result(lastTime: number): Finding[] {
+    const all = this.findings.slice();
+    for (const [, s] of [...this.suppressed.entries()].sort(([x], [y]) => (x < y ? -1 : 1))) {
+      all.push({
+        ruleId: s.rule, severity: s.severity, message: `${s.count} more ${s.rule} findings on association ${s.assoc ?? '-'} not listed`,
+        frames: [], time: Math.max(lastTime, 0), assoc: s.assoc, qid: null, cid: null, wiresharkFilter: 'nvme-tcp', details: { suppressed: s.count },
+      } as Finding);
+    }
+    return all.sort(compareFindings);
+  }
+}
+
+/** A display filter that shows exactly the given frames. */
+export function frameFilter(frames: number[]): string {
+  if (frames.length === 0) return 'nvme-tcp';
+  if (frames.length === 1) return `frame.number == ${frames[0]}`;
+  return `frame.number in {${frames.join(' ')}}`;
+}
+
+function compareFindings(x: Finding, y: Finding): number {
+  return x.time - y.time || (x.frames[0] ?? 0) - (y.frames[0] ?? 0) || (x.ruleId < y.ruleId ? -1 : x.ruleId > y.ruleId ? 1 : 0) ||
+    (x.message < y.message ? -1 : x.message > y.message ? 1 : 0);
+}

@@ -1,0 +1,109 @@
+/**
+ * Every sentence a finding says, in one place. Rules decide and fill typed
+ * details; these functions turn them into English.
+ */
+import type {
+  AfterRetryActivity, CaptureGapDetails, CidReuseDetails, ConnectionResetDetails, DigestMismatchDetails, DuplicateExecutionDetails,
+  ErrorStatusDetails, KeepAliveLateDetails, KeepAliveTimeoutDetails, OriginalAliveDetails, RetryDetails, RetryRuleId, StaleDataDetails,
+  Stamp, TermReqDetails, UnansweredDetails, UnknownPduDetails,
+} from './types.js';
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
+const hex = (n: number) => '0x' + n.toString(16).padStart(4, '0');
+const dirName = (dir: 'h2c' | 'c2h') => (dir === 'h2c' ? 'host→controller' : 'controller→host');
+
+/** "Write SLBA 2100 NLB 8" */
+export function commandLabel(d: { opcode: string; slba: number | null; nlb: number | null }): string {
+  return `${d.opcode}${d.slba !== null ? ` SLBA ${d.slba} NLB ${d.nlb}` : ''}`;
+}
+
+export function activityLabel(a: AfterRetryActivity): string {
+  const what = a.kind === 'r2t' ? 'R2T' : a.kind === 'c2h-data' ? 'C2HData' : 'completion';
+  return `${what} in frame ${a.frame}, ${seconds(a.afterRetryMs)} after the retry`;
+}
+
+function arrivalText(arrival: Stamp | null, capsuleArrival: Stamp | null): string {
+  if (arrival) return `; the controller acknowledged it in frame ${arrival.frame}`;
+  if (capsuleArrival) return `; the controller acknowledged its capsule (frame ${capsuleArrival.frame}) but not all its data: the data may never have arrived`;
+  return '; the controller never acknowledged it: it may never have reached the controller';
+}
+
+export const MESSAGES = {
+  retry(ruleId: RetryRuleId, d: RetryDetails, retryAssocKato: { ms: number; fromConnect: boolean }): string {
+    const head = `${commandLabel(d)} (frame ${d.originalFrame}) resubmitted in frame ${d.retryFrame} on association ${d.retryAssoc}`;
+    let body: string;
+    if (ruleId === 'retry-after-fence') {
+      body = `${head} after the old association was fenced (${d.fencedBy!.kind}, frame ${d.fencedBy!.frame})`;
+    } else {
+      const gap = d.gapMs === null ? 'with no controller contact captured' : `${seconds(d.gapMs)} after the last controller contact`;
+      // Without the old Connect, KATO is an assumption: say so, and what the reconnect's Connect declared.
+      const assumed = d.katoSource === 'connect' ? '' : d.katoSource === '--kato' ? `, KATO ${d.katoMs} ms from --kato` : `, KATO ${d.katoMs} ms assumed: the Linux default, give --kato`;
+      const hint = d.katoSource !== 'connect' && retryAssocKato.fromConnect && retryAssocKato.ms !== d.katoMs
+        ? `; the new association's Connect declares KATO ${retryAssocKato.ms} ms` : '';
+      body = `${head} ${gap}; ${ruleId === 'retry-before-kato' ? 'before' : 'after'} the required ${seconds(d.requiredMs)} (${d.rule}${assumed})${hint}`;
+    }
+    return body + arrivalText(d.arrival, d.capsuleArrival) + (d.uncertain ? ' [uncertain: bytes missing from the capture]' : '');
+  },
+  duplicateExecution(d: DuplicateExecutionDetails): string {
+    return `${commandLabel(d)} ran twice: the controller completed the original (frame ${d.lateCompletionFrame}) after the host closed its queue, and the host resubmitted it (frame ${d.retryFrame})`;
+  },
+  staleData(d: StaleDataDetails, opcode: string, retryAssoc: number): string {
+    return `write data for ${opcode} (frame ${d.originalFrame}) left on the old connection after its retry (frame ${d.retryFrame}) was submitted on association ${retryAssoc}`;
+  },
+  originalAlive(d: OriginalAliveDetails): string {
+    const first = d.activity[0];
+    const more = d.activity.length > 1 ? ` and ${d.activity.length - 1} more` : '';
+    return `${commandLabel(d)} (frame ${d.originalFrame}) was still alive on association ${d.originalAssoc} after its retry (frame ${d.retryFrame}): the controller sent ${activityLabel(first)}${more}`;
+  },
+  keepAliveTimeout(d: KeepAliveTimeoutDetails, assoc: number): string {
+    return `association ${assoc}: no packet from the controller for ${seconds(d.silentMs)} (frames ${d.lastControllerContactFrame}–${d.untilFrame}) while the association was open; KATO is ${d.katoMs} ms (${d.katoSource})`;
+  },
+  keepAliveLate(d: KeepAliveLateDetails, assoc: number, frames: [number, number]): string {
+    return `association ${assoc}: ${seconds(d.intervalMs)} between keep-alives (frames ${frames[0]} and ${frames[1]}); expected every ${seconds(d.expectedMs)} for KATO ${d.katoMs} ms${d.tbkas ? ' with traffic-based keep-alive' : ''}`;
+  },
+  unanswered(d: UnansweredDetails, label: string): string {
+    const why = d.outcome === 'unanswered-at-end' ? 'before the capture ended'
+      : d.outcome === 'undecidable' ? '(bytes missing from the capture: its completion may be among them)'
+      : `before the connection closed (frame ${d.closeFrame})`;
+    return `${label} (frame ${d.submitFrame}) got no completion ${why}`;
+  },
+  errorStatus(d: ErrorStatusDetails, submitFrame: number): string {
+    return `${d.opcode} (frame ${submitFrame}) completed with ${d.status}${d.dnr ? ', do not retry' : ''}`;
+  },
+  termReq(d: TermReqDetails, conn: number): string {
+    return `${d.type} on connection ${conn}: fatal error status ${hex(d.fes)} (${d.fesName ?? 'unknown'})`;
+  },
+  protocolViolation(type: string, conn: number, what: string): string {
+    return `${type} on connection ${conn}: ${what}`;
+  },
+  cidReuse(d: CidReuseDetails, cid: number, qid: number | null): string {
+    return `CID ${hex(cid)} reused on queue ${qid ?? '?'} while ${d.previousOpcode} (frame ${d.previousFrame}) had no completion`;
+  },
+  connectionReset(d: ConnectionResetDetails, conn: number, outOfWindow: boolean): string {
+    return `${d.from} reset connection ${conn} with ${d.inFlight.length} command(s) in flight${outOfWindow ? ' (the RST lay outside the receiver\'s window: it was discarded)' : ''}`;
+  },
+  digestMismatch(d: DigestMismatchDetails): string {
+    return `${d.header === false ? 'header' : 'data'} digest of ${d.type} does not match its bytes`;
+  },
+  captureGap(d: CaptureGapDetails): string {
+    if (d.cause === 'snaplen') {
+      return `connection ${d.conn}: ${d.bytes} bytes in ${d.segments} segments were cut by the capture's snapshot length (first in frame ${d.firstFrame}); commands whose PDUs were cut are undecidable`;
+    }
+    return `${d.bytes} bytes ${dirName(d.dir)} on connection ${d.conn} were not captured (stream offset ${d.streamOffset}); verdicts on its commands are uncertain`;
+  },
+  unknownPdu(d: UnknownPduDetails, conn: number, text: string): string {
+    if (d.kind === 'unknown-type') return `unknown PDU type 0x${d.type.toString(16)} (${d.plen} bytes) on connection ${conn}`;
+    if (d.kind === 'tls') return `connection ${d.conn}: ${text}`;
+    return `connection ${d.conn} ${d.dir}: ${text} (stream offset ${d.streamOffset})`;
+  },
+  /** Words for an evidence step. */
+  evidence: {
+    originalSent: (label: string, assoc: number) => `${label} sent on association ${assoc}`,
+    arrival: (what: 'capsule' | 'data') => `controller's TCP ACK covers the ${what === 'capsule' ? 'command capsule' : 'last H2CData'}`,
+    lastContact: (assoc: number) => `last packet from the controller of association ${assoc}`,
+    fence: (kind: string) => `old association fenced (${kind})`,
+    teardown: (from: string, kind: string) => `${from} ${kind.toUpperCase()} on the original's queue`,
+    retry: (assoc: number) => `retry submitted on association ${assoc}`,
+    afterRetry: (a: AfterRetryActivity) => `controller sent ${activityLabel(a)} for the original`,
+  },
+};

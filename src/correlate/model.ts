@@ -1,0 +1,789 @@
+import type { FlagKind } from '../reassembly/types.js';
+import {
+  ADMIN_KEEP_ALIVE, FABRICS_OPCODE, FCTYPE_PROPERTY_GET, FCTYPE_PROPERTY_SET, isDataChanging, opcodeName, PROPERTY_CC, statusName,
+} from '../nvme-tcp/opcodes.js';
+import { PduType, type NvmeConnection, type PduEvent, type PduSink, type StreamDiagnostic } from '../nvme-tcp/types.js';
+import { LatencyHistogram } from './histogram.js';
+import type {
+  AssociationSummary, CommandRecord, FenceKind, OpcodeStats, Outcome, QueueSummary, Stamp, StreamProblem, TcpEvent, TimelineStep,
+} from './types.js';
+
+/** Linux's default keep-alive timeout, used when the capture holds no Connect and --kato is not given. */
+export const LINUX_DEFAULT_KATO_MS = 5000;
+/** Opcode of the Asynchronous Event Request: outstanding by design, never "unanswered". */
+export const ADMIN_AER = 0x0c;
+const STREAM_PROBLEM_CAP = 200;
+
+export interface ModelOptions {
+  katoMs?: number;
+  cqtMs?: number;
+  /** Receives every command when it ends; steps are recorded only when set. */
+  onCommand?: (command: CommandRecord) => void;
+}
+
+export interface Completion extends Stamp {
+  sct: number;
+  sc: number;
+  crd: number;
+  more: boolean;
+  dnr: boolean;
+}
+
+/** One command instance: a CID on a queue from its capsule to its completion. */
+export interface Cmd {
+  q: Queue;
+  cid: number;
+  opcode: number;
+  fctype: number | undefined;
+  admin: boolean;
+  nsid: number;
+  slba: number | undefined;
+  nlb: number | undefined;
+  dataLength: number;
+  submit: Stamp;
+  /** Retry-matching index key (I/O commands only): the SLBA, -1 without one; the rest of the identity is compared on match. */
+  key: number | undefined;
+  /** Next outstanding command with the same key (the index keeps a chain, not an array per key). */
+  sameKey: Cmd | undefined;
+  done: Completion | undefined;
+  dataChanging: boolean;
+  property: { offset: number; value?: number } | undefined;
+  steps: TimelineStep[] | undefined;
+  /** Completion that arrived after the host had closed the queue: the controller ran it, the host never knew. */
+  late: Stamp | undefined;
+  retriedBy: Cmd | undefined;
+  retryOf: Cmd | undefined;
+  gapWhileOpen: boolean;
+  outcome: Outcome | undefined;
+  /** Controller ACK covering the capsule's last byte. */
+  capsuleAck: Stamp | undefined;
+  /** Stream end of the last H2CData sent for it, and the controller ACK covering it. */
+  dataEnd: number;
+  dataAck: Stamp | undefined;
+}
+
+/** A connection seen as an NVMe queue. */
+export interface Queue {
+  nvme: NvmeConnection;
+  assoc: Assoc | undefined;
+  qid: number | undefined;
+  qidSource: QueueSummary['qidSource'];
+  sqsize: number | undefined;
+  host: string;
+  controller: string;
+  open: Map<number, Cmd>;
+  /** Unanswered commands after close, by CID, for late completions. */
+  orphans: Map<number, Cmd>;
+  hostClosed: Stamp | undefined;
+  ctrlClosed: (Stamp & { kind: FlagKind }) | undefined;
+  teardown: TcpEvent[];
+  commands: number;
+  firstFrame: number;
+  lastFrame: number;
+  lastCtrl: Stamp | undefined;
+  lastHost: Stamp | undefined;
+  gaps: number;
+  bytesLost: number;
+  /** Bytes cut by the snapshot length: reported once per queue, not per packet. */
+  snapCut: { bytes: number; segments: number; first: Stamp } | undefined;
+  /** A Connect on this queue whose response will carry the controller id. */
+  adminConnect: Cmd | undefined;
+  /** Host stream offsets the controller must acknowledge for a command's capsule or data to have arrived, in stream order. */
+  awaitingAck: { cmd: Cmd; end: number; data: boolean }[];
+  awaitingHead: number;
+  ended: boolean;
+}
+
+/** One controller instance seen from the host. */
+export interface Assoc {
+  id: number;
+  hostnqn: string | undefined;
+  subnqn: string | undefined;
+  hostAddress: string;
+  controller: string;
+  cntlid: number | undefined;
+  katoMs: number;
+  katoSource: AssociationSummary['katoSource'];
+  cqtMs: number;
+  cqtSource: AssociationSummary['cqtSource'];
+  tbkas: boolean;
+  inferred: boolean;
+  queues: Queue[];
+  first: Stamp;
+  lastCtrl: Stamp | undefined;
+  lastHost: Stamp | undefined;
+  /** Controller state from acknowledged CC writes: a fence is a disable or shutdown of a live controller. */
+  enabled: 'yes' | 'no' | 'unknown';
+  fences: (Stamp & { kind: FenceKind })[];
+  termReq: Stamp | undefined;
+  /** Longest controller silence seen while the host kept the association. */
+  silence: { from: Stamp; to: Stamp } | undefined;
+  kaSent: number;
+  kaAnswered: number;
+  kaLast: Stamp | undefined;
+  /** With TBKAS any completion the host receives counts as a keep-alive. */
+  kaClock: Stamp | undefined;
+  kaIntervals: LatencyHistogram;
+  kaMaxInterval: { ms: number; from: Stamp; to: Stamp } | undefined;
+  kaMaxRtt: number | undefined;
+  kaOpen: Cmd[];
+  hostTeardown: Stamp | undefined;
+}
+
+/**
+ * What the model tells the rules, in capture order. A rule implements the
+ * events it needs; the model never knows which rules listen.
+ */
+export interface ModelListener {
+  /** Every PDU, after the model has applied it. */
+  pdu?(q: Queue, p: PduEvent): void;
+  commandSubmitted?(cmd: Cmd, p: PduEvent): void;
+  /** A CID reused while its previous command had no completion (and no bytes were lost meanwhile). */
+  cidReused?(previous: Cmd, p: PduEvent): void;
+  /** R2T, H2CData or C2HData for a command (open, or left unanswered at close). */
+  commandData?(cmd: Cmd, p: PduEvent): void;
+  /** A completion the host received. */
+  commandCompleted?(cmd: Cmd, p: PduEvent): void;
+  /** A completion that arrived after the host had closed the queue. */
+  lateCompletion?(cmd: Cmd, p: PduEvent): void;
+  /** A command left without completion when its queue ended. */
+  commandUnanswered?(cmd: Cmd, outcome: Outcome): void;
+  /** `retry` resubmits `original`, which was left without completion on an earlier association. */
+  retry?(original: Cmd, retry: Cmd, p: PduEvent): void;
+  /** PDU-level rule broken in a way only the model can tell (unknown CID, data beyond the command). */
+  violation?(q: Queue, p: PduEvent, what: string): void;
+  tcpFlag?(q: Queue, e: TcpEvent): void;
+  diagnostic?(q: Queue, d: StreamDiagnostic): void;
+  /** End of the capture: every queue has ended. */
+  finish?(): void;
+}
+
+/**
+ * The correlation model: connections → queues → associations, command
+ * lifecycles, last contact, keep-alive aggregates and retry matching. Keeps
+ * only open commands, unanswered ones (they can be retried) and aggregates:
+ * finished commands are streamed to `onCommand` and forgotten.
+ */
+export class Model implements PduSink {
+  private readonly queues = new Map<number, Queue>();
+  readonly allQueues: Queue[] = [];
+  readonly assocs: Assoc[] = [];
+  /** Unanswered I/O commands by SLBA (head of a chain through `sameKey`): the candidates a retry is matched against. */
+  private readonly outstanding = new Map<number, Cmd>();
+  /** Per-opcode aggregates by queue kind and name; `opcodeStatsCache` finds them by a numeric key without building names. */
+  private readonly opcodeStats = new Map<string, { stats: OpcodeStats; hist: LatencyHistogram }>();
+  private readonly opcodeStatsCache = new Map<number, { stats: OpcodeStats; hist: LatencyHistogram }>();
+  readonly streamProblems: StreamProblem[] = [];
+  streamProblemsDropped = 0;
+  commandCount = 0;
+  /** Latest packet time seen. A double from the start: a field that starts undefined boxes every time stored in it. */
+  lastTime = -Infinity;
+  private readonly keepSteps: boolean;
+  private readonly listeners: ModelListener[] = [];
+
+  constructor(private readonly options: ModelOptions) {
+    this.keepSteps = options.onCommand !== undefined;
+  }
+
+  listen(listener: ModelListener): void {
+    this.listeners.push(listener);
+  }
+
+  // ---- PduSink ----
+
+  connection(nvme: NvmeConnection): void {
+    const tcp = nvme.tcp;
+    const hostSide = nvme.hostSide ?? 0;
+    const h = tcp.endpoints[hostSide];
+    const c = tcp.endpoints[hostSide ^ 1];
+    const q: Queue = {
+      nvme, assoc: undefined, qid: undefined, qidSource: 'unknown', sqsize: undefined,
+      host: endpoint(h.address, h.port), controller: endpoint(c.address, c.port),
+      open: new Map(), orphans: new Map(), hostClosed: undefined, ctrlClosed: undefined, teardown: [], commands: 0,
+      firstFrame: tcp.firstFrame, lastFrame: tcp.firstFrame, lastCtrl: undefined, lastHost: undefined, gaps: 0, bytesLost: 0,
+      snapCut: undefined, adminConnect: undefined, awaitingAck: [], awaitingHead: 0, ended: false,
+    };
+    this.queues.set(nvme.id, q);
+    this.allQueues.push(q);
+    this.clock(tcp.firstTime);
+  }
+
+  packet(nvme: NvmeConnection, fromHost: boolean, frame: number, time: number, peerAcked: number): void {
+    const q = this.queues.get(nvme.id);
+    if (!q) return;
+    this.clock(time);
+    q.lastFrame = frame;
+    // Called for every segment: update stamps in place instead of allocating.
+    if (fromHost) {
+      q.lastHost = setStamp(q.lastHost, frame, time);
+      if (q.assoc) q.assoc.lastHost = setStamp(q.assoc.lastHost, frame, time);
+      return;
+    }
+    q.lastCtrl = setStamp(q.lastCtrl, frame, time);
+    const a = q.assoc;
+    if (a) this.controllerContact(a, q.lastCtrl);
+    if (q.awaitingHead < q.awaitingAck.length && q.awaitingAck[q.awaitingHead].end <= peerAcked) this.arrived(q, peerAcked, frame, time);
+  }
+
+  tcpFlag(nvme: NvmeConnection, fromHost: boolean, kind: FlagKind, frame: number, time: number, outOfWindow: boolean): void {
+    const q = this.queues.get(nvme.id);
+    if (!q) return;
+    this.roleFix(q);
+    const event: TcpEvent = { conn: nvme.id, from: fromHost ? 'host' : 'controller', kind, frame, time, inFlight: q.open.size };
+    if (outOfWindow) event.outOfWindow = true;
+    q.teardown.push(event);
+    if (kind !== 'syn') {
+      // Even an RST the peer discards says its sender has let the connection go.
+      if (fromHost) {
+        if (!q.hostClosed) q.hostClosed = { frame, time };
+        const a = q.assoc;
+        if (a && !a.hostTeardown && (q.qid === 0 || q.qid === undefined)) {
+          a.hostTeardown = { frame, time };
+          this.checkSilence(a, { frame, time });
+        }
+      } else if (!q.ctrlClosed) {
+        q.ctrlClosed = { frame, time, kind };
+      }
+    }
+    for (const l of this.listeners) l.tcpFlag?.(q, event);
+  }
+
+  diagnostic(d: StreamDiagnostic, nvme: NvmeConnection): void {
+    const q = this.queues.get(nvme.id);
+    if (!q) return;
+    if (this.streamProblems.length < STREAM_PROBLEM_CAP) {
+      this.streamProblems.push({ conn: d.conn, dir: d.dir, kind: d.kind, frame: d.frame, streamOffset: d.streamOffset, length: d.length, message: d.message });
+    } else this.streamProblemsDropped++;
+    if (d.kind === 'gap' || d.kind === 'truncated-pdu') {
+      if (d.kind === 'gap') {
+        q.gaps++;
+        q.bytesLost += d.length;
+      }
+      for (const c of q.open.values()) c.gapWhileOpen = true;
+    }
+    if (d.kind === 'gap' && d.cause === 'snaplen') {
+      if (!q.snapCut) q.snapCut = { bytes: 0, segments: 0, first: { frame: d.frame, time: d.time } };
+      q.snapCut.bytes += d.length;
+      q.snapCut.segments++;
+    }
+    for (const l of this.listeners) l.diagnostic?.(q, d);
+  }
+
+  closed(nvme: NvmeConnection): void {
+    const q = this.queues.get(nvme.id);
+    if (!q) return;
+    this.endQueue(q);
+  }
+
+  pdu(p: PduEvent, nvme: NvmeConnection): void {
+    const q = this.queues.get(nvme.id);
+    if (!q) return;
+    this.clock(p.time);
+    if (p.type === PduType.CapsuleCmd && p.sqe) this.onCommand(q, p);
+    else if (p.type === PduType.CapsuleResp && p.cqe) this.onResponse(q, p);
+    else if ((p.data || p.r2t) && p.cid !== undefined) this.onData(q, p);
+    else if ((p.type === PduType.H2CTermReq || p.type === PduType.C2HTermReq) && q.assoc && !q.assoc.termReq) {
+      q.assoc.termReq = { frame: p.frame, time: p.time };
+    }
+    for (const l of this.listeners) l.pdu?.(q, p);
+  }
+
+  // ---- commands ----
+
+  private onCommand(q: Queue, p: PduEvent): void {
+    const sqe = p.sqe!;
+    if (sqe.connect) {
+      q.qid = sqe.connect.qid;
+      q.qidSource = 'connect';
+      q.sqsize = sqe.connect.sqsize;
+      this.attachByConnect(q, p);
+    } else if (!q.assoc) {
+      this.attachInferred(q);
+    }
+    if (q.qid === undefined && sqe.opcode === ADMIN_KEEP_ALIVE) {
+      // Only the admin queue carries Keep Alive.
+      q.qid = 0;
+      q.qidSource = 'keep-alive';
+    } else if (q.qid === undefined && sqe.opcode === FABRICS_OPCODE && (sqe.fctype === FCTYPE_PROPERTY_SET || sqe.fctype === FCTYPE_PROPERTY_GET)) {
+      // Property Get/Set travel only on the admin queue.
+      q.qid = 0;
+      q.qidSource = 'property-access';
+    }
+    const a = q.assoc!;
+    const admin = q.qid === 0;
+    const previous = q.open.get(sqe.cid);
+    if (previous) {
+      // With bytes lost meanwhile its completion may be among them: reuse then proves nothing.
+      if (!previous.gapWhileOpen) for (const l of this.listeners) l.cidReused?.(previous, p);
+      this.finish(previous, 'undecidable');
+    }
+    const cmd: Cmd = {
+      q, cid: sqe.cid, opcode: sqe.opcode, fctype: sqe.fctype, admin, nsid: sqe.nsid, slba: sqe.slba, nlb: sqe.nlb,
+      dataLength: sqe.dataLength, submit: { frame: p.frame, time: p.time }, key: undefined, sameKey: undefined, done: undefined,
+      dataChanging: isDataChanging(sqe.opcode, admin), property: sqe.property, steps: undefined,
+      late: undefined, retriedBy: undefined, retryOf: undefined, gapWhileOpen: false, outcome: undefined,
+      capsuleAck: undefined, dataEnd: -1, dataAck: undefined,
+    };
+    if (this.keepSteps) {
+      const what = [sqe.slba !== undefined ? `slba ${sqe.slba} nlb ${sqe.nlb}` : '', p.inCapsuleLength ? `in-capsule ${p.inCapsuleLength}` : '']
+        .filter(Boolean).join(' ');
+      cmd.steps = [{ kind: 'submit', frame: p.frame, time: p.time, detail: `${this.opName(cmd)}${what ? ' ' + what : ''}` }];
+    }
+    q.open.set(sqe.cid, cmd);
+    q.orphans.delete(sqe.cid);
+    q.commands++;
+    this.commandCount++;
+    q.awaitingAck.push({ cmd, end: p.streamOffset + p.plen, data: false });
+    if (sqe.connect && sqe.connect.qid === 0) q.adminConnect = cmd;
+    if (admin && sqe.opcode === ADMIN_KEEP_ALIVE) this.keepAliveSent(a, cmd);
+    for (const l of this.listeners) l.commandSubmitted?.(cmd, p);
+    // A queue without a captured Connect counts as an I/O queue until a Keep Alive shows it is the admin queue.
+    // A command whose header was cut before CDW12 has no full identity: it is never matched as a retry.
+    if (!admin && sqe.opcode !== FABRICS_OPCODE && (p.headerCaptured === undefined || p.headerCaptured >= 60)) {
+      // The rest of the identity (nsid, opcode, NLB, subsystem, host) is compared in matchRetry.
+      cmd.key = sqe.slba ?? -1;
+      this.matchRetry(cmd, p);
+      this.addOutstanding(cmd);
+    }
+  }
+
+  private onResponse(q: Queue, p: PduEvent): void {
+    const cqe = p.cqe!;
+    const cmd = q.open.get(cqe.cid);
+    if (!cmd) {
+      const orphan = q.orphans.get(cqe.cid);
+      if (orphan && !orphan.late) {
+        this.lateCompletion(orphan, p);
+        return;
+      }
+      // Only when the queue's whole stream was captured: else the command may sit in lost bytes.
+      if (this.seenWhole(q)) this.violation(q, p, `response for CID ${hexCid(cqe.cid)}, which has no command in flight`);
+      return;
+    }
+    this.complete(cmd, p, { frame: p.frame, time: p.time, sct: cqe.sct, sc: cqe.sc, crd: cqe.crd, more: cqe.more, dnr: cqe.dnr }, cqe.dw0);
+  }
+
+  private onData(q: Queue, p: PduEvent): void {
+    const cid = p.cid!;
+    const cmd = q.open.get(cid) ?? q.orphans.get(cid);
+    if (!cmd) {
+      if (this.seenWhole(q)) this.violation(q, p, `${p.typeName} for CID ${hexCid(cid)}, which has no command in flight`);
+      return;
+    }
+    const offset = p.data ? p.data.datao : p.r2t!.r2to;
+    const length = p.data ? p.data.datal : p.r2t!.r2tl;
+    if (cmd.dataLength > 0 && offset + length > cmd.dataLength && !p.incomplete) {
+      this.violation(q, p, `${p.typeName} covers bytes ${offset}–${offset + length} of a ${cmd.dataLength}-byte command`);
+    }
+    if (cmd.steps) {
+      const kind = p.type === PduType.R2T ? 'r2t' : p.type === PduType.H2CData ? 'h2c-data' : 'c2h-data';
+      cmd.steps.push({ kind, frame: p.frame, time: p.time, detail: `offset ${offset} length ${length}${p.data?.last ? ' last' : ''}${p.incomplete ? ' (bytes missing)' : ''}` });
+    }
+    if (p.type === PduType.H2CData) {
+      cmd.dataEnd = p.streamOffset + p.plen;
+      cmd.dataAck = undefined;
+      q.awaitingAck.push({ cmd, end: cmd.dataEnd, data: true });
+    }
+    for (const l of this.listeners) l.commandData?.(cmd, p);
+    if (p.type === PduType.C2HData && p.data?.success) {
+      if (q.open.get(cid) === cmd) this.complete(cmd, p, { frame: p.frame, time: p.time, sct: 0, sc: 0, crd: 0, more: false, dnr: false }, 0);
+      else if (!cmd.late) this.lateCompletion(cmd, p);
+    }
+    if (p.identify && cmd.q.assoc) {
+      const a = cmd.q.assoc;
+      a.tbkas = p.identify.tbkas;
+      if (p.identify.cqtMs > 0) {
+        a.cqtMs = p.identify.cqtMs;
+        a.cqtSource = 'identify';
+      }
+    }
+  }
+
+  private complete(cmd: Cmd, p: PduEvent, done: Completion, dw0: number): void {
+    const q = cmd.q;
+    q.open.delete(cmd.cid);
+    if (q.hostClosed && p.time >= q.hostClosed.time) {
+      // The host had closed the queue: it never saw this completion.
+      this.lateCompletion(cmd, p);
+      this.finish(cmd, 'unanswered-at-close');
+      q.orphans.set(cmd.cid, cmd);
+      return;
+    }
+    const a = q.assoc!;
+    const ok = done.sct === 0 && done.sc === 0;
+    if (cmd.steps) {
+      cmd.steps.push({ kind: 'completion', frame: p.frame, time: p.time, detail: ok ? 'success' : `status ${statusName(done.sct, done.sc)}${done.dnr ? ' DNR' : ''}` });
+    }
+    cmd.done = done;
+    if (cmd.key !== undefined) this.dropOutstanding(cmd);
+    if (cmd === q.adminConnect && ok) {
+      a.cntlid = dw0 & 0xffff;
+      q.adminConnect = undefined;
+    }
+    if (cmd.admin && cmd.opcode === ADMIN_KEEP_ALIVE) this.keepAliveAnswered(a, cmd, p.time);
+    if (a.tbkas) a.kaClock = { frame: p.frame, time: p.time };
+    if (ok && cmd.opcode === FABRICS_OPCODE && cmd.fctype === FCTYPE_PROPERTY_SET && cmd.property?.offset === PROPERTY_CC) {
+      const value = cmd.property.value ?? 0;
+      const shn = (value >> 14) & 3;
+      if ((value & 1) === 0 || shn !== 0) {
+        // Disabling a controller that was never enabled (connect-time init) fences nothing.
+        if (a.enabled !== 'no') a.fences.push({ frame: p.frame, time: p.time, kind: shn !== 0 ? 'cc-shutdown' : 'cc-disable' });
+        a.enabled = 'no';
+      } else a.enabled = 'yes';
+    }
+    for (const l of this.listeners) l.commandCompleted?.(cmd, p);
+    this.finish(cmd, ok ? 'completed' : 'error');
+  }
+
+  private lateCompletion(cmd: Cmd, p: PduEvent): void {
+    cmd.late = { frame: p.frame, time: p.time };
+    cmd.steps?.push({ kind: 'late-completion', frame: p.frame, time: p.time, detail: 'completion after the host closed the queue' });
+    for (const l of this.listeners) l.lateCompletion?.(cmd, p);
+  }
+
+  /** The controller acknowledged the host's stream up to `acked`: stamp every capsule and data PDU it covers. */
+  private arrived(q: Queue, acked: number, frame: number, time: number): void {
+    const list = q.awaitingAck;
+    let i = q.awaitingHead;
+    for (; i < list.length && list[i].end <= acked; i++) {
+      const { cmd, end, data } = list[i];
+      if (!data && !cmd.capsuleAck) cmd.capsuleAck = { frame, time };
+      else if (data && end === cmd.dataEnd) cmd.dataAck = { frame, time };
+    }
+    // Compact once the consumed head outweighs the rest: no per-ACK shifting.
+    if (i === list.length) {
+      list.length = 0;
+      q.awaitingHead = 0;
+    } else if (i > 64 && i * 2 > list.length) {
+      list.splice(0, i);
+      q.awaitingHead = 0;
+    } else q.awaitingHead = i;
+  }
+
+  // ---- retries ----
+
+  private matchRetry(retry: Cmd, p: PduEvent): void {
+    const a = retry.q.assoc!;
+    let original: Cmd | undefined;
+    for (let c = this.outstanding.get(retry.key!); c; c = c.sameKey) {
+      const ca = c.q.assoc!;
+      if (ca === a || c.retriedBy || c.opcode !== retry.opcode || c.nsid !== retry.nsid || c.nlb !== retry.nlb) continue;
+      if (!sameHost(ca, a) || !sameSubsystem(ca, a)) continue;
+      if (c.submit.time > retry.submit.time) continue;
+      original = c;
+      break;
+    }
+    if (!original) return;
+    original.retriedBy = retry;
+    retry.retryOf = original;
+    this.dropOutstanding(original);
+    for (const l of this.listeners) l.retry?.(original, retry, p);
+  }
+
+  /** Appends to the key's chain, so candidates stay in submission order. */
+  private addOutstanding(cmd: Cmd): void {
+    let c = this.outstanding.get(cmd.key!);
+    if (!c) {
+      this.outstanding.set(cmd.key!, cmd);
+      return;
+    }
+    while (c.sameKey) c = c.sameKey;
+    c.sameKey = cmd;
+  }
+
+  private dropOutstanding(cmd: Cmd): void {
+    const head = this.outstanding.get(cmd.key!);
+    if (head === cmd) {
+      if (cmd.sameKey) this.outstanding.set(cmd.key!, cmd.sameKey);
+      else this.outstanding.delete(cmd.key!);
+    } else {
+      for (let c = head; c; c = c.sameKey) {
+        if (c.sameKey === cmd) {
+          c.sameKey = cmd.sameKey;
+          break;
+        }
+      }
+    }
+    cmd.sameKey = undefined;
+  }
+
+  // ---- associations ----
+
+  private attachByConnect(q: Queue, p: PduEvent): void {
+    const connect = p.sqe!.connect!;
+    const data = p.connectData;
+    if (q.assoc) return;
+    if (connect.qid === 0) {
+      const a = this.newAssoc(q, p.frame, p.time, false);
+      a.hostnqn = data?.hostnqn;
+      a.subnqn = data?.subnqn;
+      if (connect.katoMs > 0 || this.options.katoMs === undefined) {
+        a.katoMs = connect.katoMs;
+        a.katoSource = 'connect';
+      }
+      this.join(a, q);
+      return;
+    }
+    const host = hostAddressOf(q);
+    const match = this.latestAssoc((a) =>
+      a.controller === q.controller && a.hostAddress === host &&
+      (data === undefined || ((a.hostnqn === undefined || a.hostnqn === data.hostnqn) && (a.subnqn === undefined || a.subnqn === data.subnqn) &&
+        (a.cntlid === undefined || a.cntlid === data.cntlid))));
+    if (match) this.join(match, q);
+    else {
+      const a = this.newAssoc(q, p.frame, p.time, true);
+      a.hostnqn = data?.hostnqn;
+      a.subnqn = data?.subnqn;
+      a.cntlid = data?.cntlid;
+      this.join(a, q);
+    }
+  }
+
+  /** No Connect captured: join the association of the same host and controller that is still open, or start one. */
+  private attachInferred(q: Queue): void {
+    const host = hostAddressOf(q);
+    const match = this.latestAssoc((a) =>
+      a.controller === q.controller && a.hostAddress === host && a.queues.some((o) => !o.hostClosed && !o.ended));
+    this.join(match ?? this.newAssoc(q, q.firstFrame, q.nvme.tcp.firstTime, true), q);
+  }
+
+  /** The newest association that passes `test`: a queue nearly always joins the last one, so search from the end, without copying. */
+  private latestAssoc(test: (a: Assoc) => boolean): Assoc | undefined {
+    for (let i = this.assocs.length - 1; i >= 0; i--) if (test(this.assocs[i])) return this.assocs[i];
+    return undefined;
+  }
+
+  private newAssoc(q: Queue, frame: number, time: number, inferred: boolean): Assoc {
+    const a: Assoc = {
+      id: this.assocs.length + 1, hostnqn: undefined, subnqn: undefined, hostAddress: hostAddressOf(q), controller: q.controller,
+      cntlid: undefined,
+      katoMs: this.options.katoMs ?? LINUX_DEFAULT_KATO_MS, katoSource: this.options.katoMs !== undefined ? '--kato' : 'assumed',
+      cqtMs: this.options.cqtMs ?? 0, cqtSource: this.options.cqtMs !== undefined ? '--cqt' : 'none', tbkas: false, inferred,
+      queues: [], first: { frame, time }, lastCtrl: undefined, lastHost: undefined, enabled: inferred ? 'unknown' : 'no', fences: [], termReq: undefined,
+      silence: undefined, kaSent: 0, kaAnswered: 0, kaLast: undefined, kaClock: undefined, kaIntervals: new LatencyHistogram(),
+      kaMaxInterval: undefined, kaMaxRtt: undefined, kaOpen: [], hostTeardown: undefined,
+    };
+    this.assocs.push(a);
+    return a;
+  }
+
+  private join(a: Assoc, q: Queue): void {
+    q.assoc = a;
+    a.queues.push(q);
+    if (q.lastCtrl) this.controllerContact(a, q.lastCtrl);
+    if (q.lastHost && (!a.lastHost || q.lastHost.time > a.lastHost.time)) a.lastHost = setStamp(a.lastHost, q.lastHost.frame, q.lastHost.time);
+  }
+
+  /** The association's own stamps are updated in place: copy, never share, a queue's stamp. */
+  private controllerContact(a: Assoc, stamp: Stamp): void {
+    if (a.lastCtrl && !a.hostTeardown) this.checkSilence(a, stamp);
+    if (!a.lastCtrl || stamp.time >= a.lastCtrl.time) a.lastCtrl = setStamp(a.lastCtrl, stamp.frame, stamp.time);
+  }
+
+  /** Records the controller's silence up to `until` if it is the longest so far. */
+  private checkSilence(a: Assoc, until: Stamp): void {
+    const from = a.lastCtrl;
+    if (!from) return;
+    const ms = (until.time - from.time) * 1000;
+    const best = a.silence ? (a.silence.to.time - a.silence.from.time) * 1000 : 0;
+    if (ms > best) a.silence = { from: { frame: from.frame, time: from.time }, to: { frame: until.frame, time: until.time } };
+  }
+
+  private roleFix(q: Queue): void {
+    // Roles can be learnt after the connection was announced (mid-stream start).
+    const hostSide = q.nvme.hostSide ?? 0;
+    const h = q.nvme.tcp.endpoints[hostSide];
+    const c = q.nvme.tcp.endpoints[hostSide ^ 1];
+    q.host = endpoint(h.address, h.port);
+    q.controller = endpoint(c.address, c.port);
+  }
+
+  // ---- keep-alive ----
+
+  private keepAliveSent(a: Assoc, cmd: Cmd): void {
+    a.kaSent++;
+    a.kaOpen.push(cmd);
+    const previous = a.tbkas && a.kaClock && (!a.kaLast || a.kaClock.time > a.kaLast.time) ? a.kaClock : a.kaLast;
+    if (previous && !a.hostTeardown) {
+      const ms = (cmd.submit.time - previous.time) * 1000;
+      a.kaIntervals.add(ms);
+      if (!a.kaMaxInterval || ms > a.kaMaxInterval.ms) a.kaMaxInterval = { ms, from: previous, to: cmd.submit };
+    }
+    a.kaLast = cmd.submit;
+  }
+
+  private keepAliveAnswered(a: Assoc, cmd: Cmd, time: number): void {
+    a.kaAnswered++;
+    const i = a.kaOpen.indexOf(cmd);
+    if (i >= 0) a.kaOpen.splice(i, 1);
+    const rtt = (time - cmd.submit.time) * 1000;
+    if (a.kaMaxRtt === undefined || rtt > a.kaMaxRtt) a.kaMaxRtt = rtt;
+  }
+
+  // ---- ending ----
+
+  private endQueue(q: Queue): void {
+    if (q.ended) return;
+    q.ended = true;
+    for (const cmd of [...q.open.values()]) {
+      q.open.delete(cmd.cid);
+      const outcome: Outcome = cmd.gapWhileOpen ? 'undecidable' : q.hostClosed || q.ctrlClosed ? 'unanswered-at-close' : 'unanswered-at-end';
+      q.orphans.set(cmd.cid, cmd);
+      this.finish(cmd, outcome);
+      for (const l of this.listeners) l.commandUnanswered?.(cmd, outcome);
+    }
+    q.awaitingAck = [];
+    q.awaitingHead = 0;
+    const a = q.assoc;
+    if (a && a.queues.every((o) => o.ended) && !a.hostTeardown && this.lastTime > -Infinity) {
+      // Still open at the end of the capture: the silence runs to the last packet seen.
+      this.checkSilence(a, { frame: Math.max(...a.queues.map((o) => o.lastFrame)), time: this.lastTime });
+    }
+  }
+
+  /** Ends every queue still open and tells the rules the capture is over. */
+  end(): void {
+    for (const q of this.allQueues) this.endQueue(q);
+    for (const l of this.listeners) l.finish?.();
+  }
+
+  private finish(cmd: Cmd, outcome: Outcome): void {
+    if (cmd.outcome) return;
+    cmd.outcome = outcome;
+    const key = (cmd.admin ? 1 << 20 : 0) | (cmd.q.qid === undefined ? 1 << 19 : 0) | (cmd.opcode << 8) | (cmd.fctype ?? 0);
+    let entry = this.opcodeStatsCache.get(key);
+    if (!entry) {
+      // Several opcode/fctype keys can share one row by name (vendor-specific opcodes, say).
+      const name = this.opName(cmd);
+      const queue = cmd.admin ? 'admin' : 'io';
+      entry = this.opcodeStats.get(`${queue}:${name}`);
+      if (!entry) {
+        entry = {
+          stats: { opcode: name, queue, count: 0, completed: 0, errors: 0, unanswered: 0, latencyMs: { p50: null, p90: null, p99: null, max: null } },
+          hist: new LatencyHistogram(),
+        };
+        this.opcodeStats.set(`${queue}:${name}`, entry);
+      }
+      this.opcodeStatsCache.set(key, entry);
+    }
+    entry.stats.count++;
+    const done = cmd.done;
+    if (outcome === 'completed' || outcome === 'error') {
+      if (outcome === 'completed') entry.stats.completed++;
+      else entry.stats.errors++;
+      if (done) entry.hist.add((done.time - cmd.submit.time) * 1000);
+    } else entry.stats.unanswered++;
+    const sink = this.options.onCommand;
+    if (!sink) return;
+    const name = this.opName(cmd);
+    const record: CommandRecord = {
+      assoc: cmd.q.assoc?.id ?? 0, conn: cmd.q.nvme.id, qid: cmd.q.qid ?? null, cid: cmd.cid, opcode: cmd.opcode, opcodeName: name,
+      admin: cmd.admin, nsid: cmd.nsid, submitFrame: cmd.submit.frame, submitTime: cmd.submit.time, outcome, steps: cmd.steps ?? [],
+    };
+    if (cmd.slba !== undefined) {
+      record.slba = cmd.slba;
+      record.nlb = cmd.nlb;
+    }
+    if (done) {
+      record.completeFrame = done.frame;
+      record.completeTime = done.time;
+      record.latencyMs = round3((done.time - cmd.submit.time) * 1000);
+      record.status = { sct: done.sct, sc: done.sc, crd: done.crd, more: done.more, dnr: done.dnr, name: statusName(done.sct, done.sc) };
+    }
+    if (cmd.retryOf) record.retryOf = cmd.retryOf.submit.frame;
+    sink(record);
+    cmd.steps = undefined;
+  }
+
+  private seenWhole(q: Queue): boolean {
+    return q.nvme.tcp.sawOpen && q.gaps === 0 && q.snapCut === undefined;
+  }
+
+  private violation(q: Queue, p: PduEvent, what: string): void {
+    for (const l of this.listeners) l.violation?.(q, p, what);
+  }
+
+  opName(cmd: Cmd): string {
+    return opcodeName(cmd.opcode, cmd.q.qid === undefined ? undefined : cmd.admin, cmd.fctype);
+  }
+
+  private clock(time: number): void {
+    if (time > this.lastTime) this.lastTime = time;
+  }
+
+  // ---- summaries ----
+
+  opcodeRows(): OpcodeStats[] {
+    return [...this.opcodeStats.values()].map((o) => ({ ...o.stats, latencyMs: latency(o.hist) }))
+      // Code-unit order, not localeCompare: the same in every locale, and no ICU collator to load at start-up.
+      .sort((x, y) => (x.queue !== y.queue ? (x.queue === 'admin' ? -1 : 1) : x.opcode < y.opcode ? -1 : x.opcode > y.opcode ? 1 : 0));
+  }
+
+  summarize(a: Assoc): AssociationSummary {
+    const intervals = a.kaIntervals;
+    return {
+      id: a.id, path: pathOf(a), hostnqn: a.hostnqn ?? null, subnqn: a.subnqn ?? null, host: a.hostAddress, controller: a.controller,
+      cntlid: a.cntlid ?? null, katoMs: a.katoMs, katoSource: a.katoSource, cqtMs: a.cqtMs, cqtSource: a.cqtSource, tbkas: a.tbkas,
+      inferred: a.inferred, firstFrame: a.first.frame, firstTime: a.first.time,
+      lastControllerContact: a.lastCtrl ?? null, lastHostTransmission: a.lastHost ?? null, fencedBy: a.fences[0] ?? null,
+      queues: a.queues.map((q) => this.queueSummary(q)).sort((x, y) => (x.qid ?? 99999) - (y.qid ?? 99999) || x.conn - y.conn),
+      keepAlive: {
+        sent: a.kaSent, answered: a.kaAnswered,
+        maxIntervalMs: a.kaMaxInterval ? round3(a.kaMaxInterval.ms) : null,
+        medianIntervalMs: intervals.count ? round3(intervals.quantile(0.5)!) : null,
+        maxRttMs: a.kaMaxRtt === undefined ? null : round3(a.kaMaxRtt),
+      },
+    };
+  }
+
+  queueSummary(q: Queue): QueueSummary {
+    return {
+      conn: q.nvme.id, qid: q.qid ?? null, qidSource: q.qidSource, sqsize: q.sqsize ?? null, host: q.host, controller: q.controller,
+      firstFrame: q.firstFrame, lastFrame: q.lastFrame, teardown: q.teardown, commands: q.commands,
+      inFlightAtEnd: [...q.orphans.values()].filter((c) => !(c.admin && c.opcode === ADMIN_AER)).length, gaps: q.gaps, bytesLost: q.bytesLost,
+    };
+  }
+}
+
+function setStamp(stamp: Stamp | undefined, frame: number, time: number): Stamp {
+  if (!stamp) return { frame, time };
+  stamp.frame = frame;
+  stamp.time = time;
+  return stamp;
+}
+
+function endpoint(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+function hostAddressOf(q: Queue): string {
+  const hostSide = q.nvme.hostSide ?? 0;
+  return q.nvme.tcp.endpoints[hostSide].address;
+}
+
+/** Same host: same host NQN when both are known, else the same host address. */
+function sameHost(x: Assoc, y: Assoc): boolean {
+  return x.hostnqn !== undefined && y.hostnqn !== undefined ? x.hostnqn === y.hostnqn : x.hostAddress === y.hostAddress;
+}
+
+/** Same subsystem: same NQN when both are known, else the same controller address. */
+function sameSubsystem(x: Assoc, y: Assoc): boolean {
+  return x.subnqn !== undefined && y.subnqn !== undefined ? x.subnqn === y.subnqn : x.controller === y.controller;
+}
+
+export function pathOf(a: Assoc): string {
+  return `${a.hostnqn ?? a.hostAddress} → ${a.subnqn ?? '?'} @ ${a.controller}`;
+}
+
+export function hexCid(cid: number): string {
+  return '0x' + cid.toString(16).padStart(4, '0');
+}
+
+export function round3(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+function latency(h: LatencyHistogram): OpcodeStats['latencyMs'] {
+  const r = (v: number | null) => (v === null ? null : round3(v));
+  return { p50: r(h.quantile(0.5)), p90: r(h.quantile(0.9)), p99: r(h.quantile(0.99)), max: h.count ? round3(h.max) : null };
+}

@@ -1,0 +1,49 @@
+import { MESSAGES } from '../messages.js';
+import { round3, type Assoc } from '../model.js';
+import type { RuleContext, RuleFamily } from './rule.js';
+
+/** keep-alive-timeout (the controller went silent for longer than KATO) and keep-alive-late (the host's keep-alives were too far apart). */
+export const keepAlive: RuleFamily = {
+  name: 'keep-alive',
+  ruleIds: ['keep-alive-timeout', 'keep-alive-late'],
+  create(ctx) {
+    return {
+      finish() {
+        for (const a of ctx.model.assocs) {
+          silence(ctx, a);
+          interval(ctx, a);
+        }
+      },
+    };
+  },
+};
+
+function silence(ctx: RuleContext, a: Assoc): void {
+  if (!a.silence) return;
+  const ms = (a.silence.to.time - a.silence.from.time) * 1000;
+  if (ms <= a.katoMs) return;
+  const admin = a.queues.find((q) => q.qid === 0);
+  const details = {
+    silentMs: round3(ms), katoMs: a.katoMs, katoSource: a.katoSource, lastControllerContactFrame: a.silence.from.frame,
+    untilFrame: a.silence.to.frame, keepAlivesUnanswered: a.kaOpen.length,
+  };
+  ctx.findings.add({
+    ruleId: 'keep-alive-timeout', severity: 'warning', message: MESSAGES.keepAliveTimeout(details, a.id),
+    frames: [a.silence.from.frame, a.silence.to.frame], time: a.silence.to.time, assoc: a.id, qid: admin ? 0 : null, cid: null, details,
+  });
+}
+
+function interval(ctx: RuleContext, a: Assoc): void {
+  const max = a.kaMaxInterval;
+  if (!max) return;
+  // Linux sends a keep-alive every KATO/2; with TBKAS its check runs every KATO/4 but skips a
+  // run after traffic, so up to two periods pass between contacts. Slack covers work-queue delay.
+  const expected = a.katoMs / (a.tbkas ? 4 : 2);
+  const allowed = (a.tbkas ? 2 * expected : 1.5 * expected) + 100;
+  if (max.ms <= a.katoMs && max.ms <= allowed) return;
+  const details = { intervalMs: round3(max.ms), expectedMs: expected, allowedMs: allowed, katoMs: a.katoMs, katoSource: a.katoSource, tbkas: a.tbkas };
+  ctx.findings.add({
+    ruleId: 'keep-alive-late', severity: max.ms > a.katoMs ? 'warning' : 'info', message: MESSAGES.keepAliveLate(details, a.id, [max.from.frame, max.to.frame]),
+    frames: [max.from.frame, max.to.frame], time: max.to.time, assoc: a.id, qid: 0, cid: null, details,
+  });
+}

@@ -1,0 +1,208 @@
+import { PduType, type PduEvent } from '../../nvme-tcp/types.js';
+import { frameFilter } from '../findings.js';
+import { MESSAGES, commandLabel } from '../messages.js';
+import { pathOf, round3, type Assoc, type Cmd, type Queue } from '../model.js';
+import type {
+  AfterRetryActivity, EvidenceStep, FenceKind, RetryDetails, RetryFinding, RetryRule, RetryRuleId, Stamp, TcpEvent,
+} from '../types.js';
+import type { RuleContext, RuleFamily } from './rule.js';
+
+/** After-retry activity kept per original: enough to prove it alive, bounded for a controller that keeps sending. */
+const ACTIVITY_CAP = 20;
+
+/** A retried original, watched until the end for what its old controller still does with it. */
+interface Watch {
+  original: Cmd;
+  retry: Cmd;
+  finding: RetryFinding | undefined;
+  activity: AfterRetryActivity[];
+  staleReported: boolean;
+}
+
+/**
+ * retry-before-kato, retry-after-kato, retry-after-fence — the verdict on each
+ * retry the model matched; duplicate-execution, stale-data-after-retry and
+ * original-alive-after-retry — what the old controller did with the original.
+ */
+export const retries: RuleFamily = {
+  name: 'retries',
+  ruleIds: ['retry-before-kato', 'retry-after-kato', 'retry-after-fence', 'duplicate-execution', 'stale-data-after-retry', 'original-alive-after-retry'],
+  create(ctx) {
+    const watches = new Map<Cmd, Watch>();
+    const activity = (original: Cmd, p: PduEvent, kind: AfterRetryActivity['kind']) => {
+      const w = watches.get(original);
+      if (!w || p.time < w.retry.submit.time || w.activity.length >= ACTIVITY_CAP) return;
+      w.activity.push({ kind, frame: p.frame, time: p.time, afterRetryMs: round3((p.time - w.retry.submit.time) * 1000) });
+    };
+    return {
+      retry(original, retry, p) {
+        const finding = verdict(ctx, original, retry, p);
+        watches.set(original, { original, retry, finding, activity: [], staleReported: false });
+        if (original.late) duplicateExecution(ctx, original, retry);
+      },
+      commandData(cmd, p) {
+        const w = watches.get(cmd);
+        if (!w) return;
+        if (p.type === PduType.H2CData) {
+          if (!w.staleReported && p.time >= w.retry.submit.time) {
+            w.staleReported = true;
+            staleData(ctx, cmd, w.retry, p);
+          }
+        } else activity(cmd, p, p.type === PduType.R2T ? 'r2t' : 'c2h-data');
+      },
+      commandCompleted(cmd, p) {
+        activity(cmd, p, 'completion');
+      },
+      lateCompletion(cmd, p) {
+        activity(cmd, p, 'completion');
+        const w = watches.get(cmd);
+        if (w) duplicateExecution(ctx, cmd, w.retry);
+      },
+      finish() {
+        for (const w of watches.values()) {
+          if (w.finding) complete(w.finding, w);
+          if (w.activity.length > 0) originalAlive(ctx, w);
+        }
+      },
+    };
+  },
+};
+
+function verdict(ctx: RuleContext, original: Cmd, retry: Cmd, p: PduEvent): RetryFinding | undefined {
+  const a = retry.q.assoc!;
+  const oa = original.q.assoc!;
+  const contact = oa.lastCtrl ? { frame: oa.lastCtrl.frame, time: oa.lastCtrl.time } : undefined;
+  const requiredMs = requiredWaitMs(ctx.policy, oa);
+  const gapMs = contact ? (retry.submit.time - contact.time) * 1000 : null;
+  const fence = fenceFor(original, retry.submit.time);
+  const early = gapMs === null || gapMs < requiredMs;
+  const ruleId: RetryRuleId = fence ? 'retry-after-fence' : early ? 'retry-before-kato' : 'retry-after-kato';
+  const details: RetryDetails = {
+    ...identity(ctx, original, retry),
+    lastControllerContactFrame: contact?.frame ?? null, lastControllerContactTime: contact?.time ?? null,
+    gapMs: gapMs === null ? null : round3(gapMs), requiredMs, rule: ctx.policy, katoMs: oa.katoMs, katoSource: oa.katoSource,
+    cqtMs: oa.cqtMs, cqtSource: oa.cqtSource, tbkas: oa.tbkas, fencedBy: fence ?? null, trigger: trigger(original, retry),
+    samePath: pathOf(oa) === pathOf(a), uncertain: original.gapWhileOpen || original.q.gaps > 0,
+    retryAssocKatoMs: a.katoSource === 'connect' ? a.katoMs : null,
+    arrival: null, capsuleArrival: null, teardown: null, afterRetry: [], evidence: [],
+  };
+  return ctx.findings.add({
+    ruleId, severity: ruleId === 'retry-before-kato' ? (original.dataChanging ? 'error' : 'warning') : 'info',
+    message: '', frames: [original.submit.frame, p.frame], time: p.time, assoc: a.id, qid: retry.q.qid ?? null, cid: retry.cid, details,
+  });
+}
+
+/**
+ * At the end of the capture everything about the original is known: whether
+ * the controller acknowledged it (the ACK may come after the retry, once the
+ * link is back), the old queue's teardown, and what followed the retry. The
+ * chain, the frames, the filter and the message are written from those.
+ */
+function complete(f: RetryFinding, w: Watch): void {
+  const d = f.details;
+  const { original, retry } = w;
+  const oa = original.q.assoc!;
+  const usedData = original.dataEnd >= 0;
+  d.capsuleArrival = original.capsuleAck ? { ...original.capsuleAck } : null;
+  const last = usedData ? original.dataAck : original.capsuleAck;
+  d.arrival = last && original.capsuleAck ? { ...last } : null;
+  const down = firstClose(original.q);
+  d.teardown = down ? { frame: down.frame, time: down.time, from: down.from, kind: down.kind as 'fin' | 'rst' } : null;
+  d.afterRetry = w.activity;
+  const label = commandLabel(d);
+  const E = MESSAGES.evidence;
+  const steps: EvidenceStep[] = [{ step: 'original-sent', ...original.submit, what: E.originalSent(label, oa.id) }];
+  if (d.capsuleArrival) steps.push({ step: 'arrival', ...d.capsuleArrival, what: E.arrival('capsule') });
+  if (usedData && original.dataAck) steps.push({ step: 'arrival', ...original.dataAck, what: E.arrival('data') });
+  if (d.lastControllerContactFrame !== null) {
+    steps.push({ step: 'last-controller-contact', frame: d.lastControllerContactFrame, time: d.lastControllerContactTime!, what: E.lastContact(oa.id) });
+  }
+  if (d.fencedBy) steps.push({ step: 'fence', frame: d.fencedBy.frame, time: d.fencedBy.time, what: E.fence(d.fencedBy.kind) });
+  if (d.teardown) steps.push({ step: 'teardown', frame: d.teardown.frame, time: d.teardown.time, what: E.teardown(d.teardown.from, d.teardown.kind) });
+  steps.push({ step: 'retry', ...retry.submit, what: E.retry(d.retryAssoc) });
+  for (const a of w.activity) {
+    steps.push({ step: a.kind === 'r2t' ? 'r2t-after-retry' : a.kind === 'c2h-data' ? 'c2h-data-after-retry' : 'completion-after-retry', frame: a.frame, time: a.time, what: E.afterRetry(a) });
+  }
+  d.evidence = steps.sort((x, y) => x.time - y.time || x.frame - y.frame);
+  f.frames = [...new Set([...f.frames, ...steps.map((s) => s.frame)])].sort((x, y) => x - y);
+  f.wiresharkFilter = frameFilter(f.frames);
+  const ra = retry.q.assoc!;
+  f.message = MESSAGES.retry(f.ruleId, d, { ms: ra.katoMs, fromConnect: ra.katoSource === 'connect' });
+}
+
+function identity(ctx: RuleContext, original: Cmd, retry: Cmd) {
+  return {
+    originalFrame: original.submit.frame, originalTime: original.submit.time, retryFrame: retry.submit.frame,
+    originalAssoc: original.q.assoc!.id, retryAssoc: retry.q.assoc!.id, originalQid: original.q.qid ?? null, originalCid: original.cid,
+    opcode: ctx.model.opName(original), nsid: original.nsid, slba: original.slba ?? null, nlb: original.nlb ?? null,
+  };
+}
+
+function duplicateExecution(ctx: RuleContext, original: Cmd, retry: Cmd): void {
+  const late = original.late!;
+  const details = {
+    ...identity(ctx, original, retry), lateCompletionFrame: late.frame, lateCompletionTime: late.time, hostClosedFrame: original.q.hostClosed?.frame ?? null,
+  };
+  ctx.findings.add({
+    ruleId: 'duplicate-execution', severity: original.dataChanging ? 'error' : 'info', message: MESSAGES.duplicateExecution(details),
+    frames: [original.submit.frame, late.frame, retry.submit.frame], time: Math.max(late.time, retry.submit.time),
+    assoc: original.q.assoc!.id, qid: original.q.qid ?? null, cid: original.cid, details,
+  });
+}
+
+function staleData(ctx: RuleContext, original: Cmd, retry: Cmd, p: PduEvent): void {
+  const details = { originalFrame: original.submit.frame, retryFrame: retry.submit.frame, dataFrame: p.frame, datao: p.data!.datao, datal: p.data!.datal };
+  ctx.findings.add({
+    ruleId: 'stale-data-after-retry', severity: 'error', message: MESSAGES.staleData(details, ctx.model.opName(original), retry.q.assoc!.id),
+    frames: [original.submit.frame, retry.submit.frame, p.frame], time: p.time, assoc: original.q.assoc!.id, qid: original.q.qid ?? null,
+    cid: original.cid, details,
+  });
+}
+
+function originalAlive(ctx: RuleContext, w: Watch): void {
+  const { original, retry } = w;
+  const details = { ...identity(ctx, original, retry), retryTime: retry.submit.time, activity: w.activity };
+  ctx.findings.add({
+    ruleId: 'original-alive-after-retry', severity: original.dataChanging ? 'error' : 'warning', message: MESSAGES.originalAlive(details),
+    frames: [original.submit.frame, retry.submit.frame, ...w.activity.map((a) => a.frame)], time: w.activity[0].time,
+    assoc: original.q.assoc!.id, qid: original.q.qid ?? null, cid: original.cid, details,
+  });
+}
+
+function requiredWaitMs(policy: RetryRule, a: Assoc): number {
+  switch (policy) {
+    case 'kato':
+      return a.katoMs;
+    case 'tp4129':
+      return (a.tbkas ? 3 : 2) * a.katoMs + a.cqtMs;
+    default:
+      return a.katoMs + a.cqtMs;
+  }
+}
+
+/** What fenced the original's controller before `before`: CC disable/shutdown acknowledged, or the controller closing its connection. */
+function fenceFor(original: Cmd, before: number): (Stamp & { kind: FenceKind }) | undefined {
+  const a = original.q.assoc!;
+  const candidates: (Stamp & { kind: FenceKind })[] = [];
+  const fence = a.fences.find((f) => f.time >= original.submit.time && f.time <= before);
+  if (fence) candidates.push({ ...fence });
+  const cc = original.q.ctrlClosed;
+  if (cc && cc.time <= before) candidates.push({ frame: cc.frame, time: cc.time, kind: cc.kind === 'rst' ? 'controller-rst' : 'controller-fin' });
+  candidates.sort((x, y) => x.time - y.time);
+  return candidates[0];
+}
+
+function trigger(original: Cmd, retry: Cmd): string {
+  const a = original.q.assoc!;
+  if (a.termReq && a.termReq.time <= retry.submit.time) return 'TermReq';
+  const cc = original.q.ctrlClosed;
+  if (cc && cc.time <= retry.submit.time) return `controller TCP ${cc.kind.toUpperCase()}`;
+  const teardown = original.q.hostClosed?.time ?? retry.submit.time;
+  const kaTimedOut = a.kaOpen.some((k) => teardown - k.submit.time >= a.katoMs / 1000 * 0.9);
+  if (kaTimedOut) return 'keep-alive timeout';
+  return 'I/O timeout';
+}
+
+function firstClose(q: Queue): TcpEvent | undefined {
+  return q.teardown.find((e) => e.kind !== 'syn');
+}
