@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fromFrame, readPackets, reshape, type Shape } from '../src/test-support/rewrite.js';
 import { differences, disagreements, ourPdus, tsharkAvailable, tsharkPdus } from './tshark.js';
+import { c2hData, capsuleResp, ioCmd, r2t } from '../src/test-support/builders.js';
+import { connectAssociation, Scenario } from '../src/test-support/scenario.js';
 
 /**
  * Our PDU decode must agree with tshark's, frame by frame (types in order and
@@ -49,6 +51,23 @@ describe('PDUs agree with tshark', () => {
       expect(await ourPdus(gz)).toEqual(await ourPdus(join(fixtures, name)));
     });
   }
+
+  it('PDUs the controller sends after the host\'s FIN and RST (a one-sided reset) are listed as tshark lists them', async () => {
+    const s = new Scenario();
+    const a1 = connectAssociation(s, { katoMs: 30000, cntlid: 1 });
+    const io = a1.io[0];
+    io.host(ioCmd(1, 0x41, 2100, 8)).host(ioCmd(2, 0x42, 2200, 8)).ack(false);
+    s.wait(3000);
+    io.fin(true).rst(true);
+    s.wait(100);
+    const after = io.nextFrame;
+    io.ctrl(capsuleResp({ cid: 0x41 })).ctrl(r2t(0x41, 1, 0, 4096)).ctrl(c2hData(0x42, 0, new Uint8Array(4096), { success: true }));
+    const path = join(dir, 'after-reset.pcap');
+    writeFileSync(path, s.pcap());
+    const theirs = tsharkPdus(path);
+    expect([...theirs].filter(([f]) => f >= after).map(([, v]) => v)).toEqual(['5|65', '9|65', '7|66']);
+    expect(differences(await ourPdus(path), theirs)).toEqual([]);
+  });
 
   const shapes: Shape[] = ['vlan', 'qinq', 'sll', 'sll2', 'null', 'raw', 'ipv6', 'nanos', 'big-endian', 'pcapng-multi'];
   for (const name of ['early-retry.pcap', 'digest.pcap', 'large-io.pcap']) {

@@ -67,6 +67,7 @@ export async function analyzeCapture(input: CaptureInput, options: AnalyzeOption
       commands: result.commands,
       retransmittedBytes: run.reassembly.retransmittedBytes,
       lostBytes: run.reassembly.lostBytes,
+      afterEndBytes: run.reassembly.afterEndBytes,
       findings: counts,
     },
     associations: result.associations,

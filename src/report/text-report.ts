@@ -20,7 +20,8 @@ export function renderText(report: Report, options: TextOptions): string {
   out.push(c.bold(`Capture ${safe(cap.file)}`) + `  ${cap.format}${cap.compressed ? '.gz' : ''}, ${count(cap.frames, 'frame')}, ${cap.durationS ?? 0} s`);
   const s = report.summary;
   out.push(`  ${count(s.nvmeConnections, 'NVMe/TCP connection')}, ${count(s.associations, 'association')}, ${count(s.pdus, 'PDU')}, ${count(s.commands, 'command')}` +
-    (s.retransmittedBytes ? `, ${s.retransmittedBytes} bytes retransmitted` : '') + (s.lostBytes ? c.yellow(`, ${s.lostBytes} bytes not captured`) : ''));
+    (s.retransmittedBytes ? `, ${s.retransmittedBytes} bytes retransmitted` : '') + (s.lostBytes ? c.yellow(`, ${s.lostBytes} bytes not captured`) : '') +
+    (s.afterEndBytes ? c.yellow(`, ${s.afterEndBytes} bytes after their direction ended (not decoded)`) : ''));
   const other = s.tcpConnections - s.nvmeConnections;
   if (other > 0) {
     // Often the answer when a capture that began mid-stream shows nothing: the traffic used another port.

@@ -31,6 +31,8 @@ export interface Report {
     commands: number;
     retransmittedBytes: number;
     lostBytes: number;
+    /** Bytes that arrived after their direction had ended (past its FIN, after its RST): counted, not decoded. */
+    afterEndBytes: number;
     findings: Record<Severity, number>;
   };
   associations: AssociationSummary[];

@@ -116,9 +116,15 @@ export class TcpConn {
     return this;
   }
 
-  rst(fromHost: boolean): this {
-    this.segment(fromHost, F.RST | F.ACK);
+  /** `seq` sends it at another sequence number (outside the receiver's window, say). */
+  rst(fromHost: boolean, opts: { seq?: number } = {}): this {
+    this.segment(fromHost, F.RST | F.ACK, undefined, { seq: opts.seq });
     return this;
+  }
+
+  /** Frame number the next packet of the scenario will get. */
+  get nextFrame(): number {
+    return this.s.packets.length + 1;
   }
 
   /** ICReq/ICResp exchange. */
