@@ -55,11 +55,17 @@ export interface Cmd {
   retryOf: Cmd | undefined;
   gapWhileOpen: boolean;
   outcome: Outcome | undefined;
-  /** Controller ACK covering the capsule's last byte. */
-  capsuleAck: Stamp | undefined;
-  /** Stream end of the last H2CData sent for it, and the controller ACK covering it. */
+  /**
+   * Stream end of the capsule in the host's direction, and the frame and time of the controller
+   * ACK covering it (-1: none yet). Plain numbers: no object per command on the hot path.
+   */
+  capsuleEnd: number;
+  capsuleAckFrame: number;
+  capsuleAckTime: number;
+  /** Stream end of the last H2CData sent for it (-1: none), and the controller ACK covering it. */
   dataEnd: number;
-  dataAck: Stamp | undefined;
+  dataAckFrame: number;
+  dataAckTime: number;
 }
 
 /** A connection seen as an NVMe queue. */
@@ -88,9 +94,15 @@ export interface Queue {
   snapCut: { bytes: number; segments: number; first: Stamp } | undefined;
   /** A Connect on this queue whose response will carry the controller id. */
   adminConnect: Cmd | undefined;
-  /** Host stream offsets the controller must acknowledge for a command's capsule or data to have arrived, in stream order. */
-  awaitingAck: { cmd: Cmd; end: number; data: boolean }[];
+  /**
+   * Host stream offsets the controller must acknowledge for a command's capsule or data to have
+   * arrived, in stream order: parallel arrays, so no object is allocated per command.
+   */
+  awaitingCmd: Cmd[];
+  awaitingEnd: number[];
+  /** Entries in use are [awaitingHead, awaitingLength): the arrays are reused, never shrunk per ACK. */
   awaitingHead: number;
+  awaitingLength: number;
   ended: boolean;
 }
 
@@ -179,14 +191,21 @@ export class Model implements PduSink {
   /** Latest packet time seen. A double from the start: a field that starts undefined boxes every time stored in it. */
   lastTime = -Infinity;
   private readonly keepSteps: boolean;
-  private readonly listeners: ModelListener[] = [];
+  /** Per event, the handlers of the listeners that implement it: an event nobody listens to costs nothing per PDU. */
+  private readonly on: { [E in keyof ModelListener]-?: NonNullable<ModelListener[E]>[] } = {
+    pdu: [], commandSubmitted: [], cidReused: [], commandData: [], commandCompleted: [], lateCompletion: [], commandUnanswered: [],
+    retry: [], violation: [], tcpFlag: [], diagnostic: [], finish: [],
+  };
 
   constructor(private readonly options: ModelOptions) {
     this.keepSteps = options.onCommand !== undefined;
   }
 
   listen(listener: ModelListener): void {
-    this.listeners.push(listener);
+    for (const event of Object.keys(this.on) as (keyof ModelListener)[]) {
+      const handler = listener[event];
+      if (handler) (this.on[event] as unknown[]).push(handler.bind(listener));
+    }
   }
 
   // ---- PduSink ----
@@ -201,7 +220,7 @@ export class Model implements PduSink {
       host: endpoint(h.address, h.port), controller: endpoint(c.address, c.port),
       open: new Map(), orphans: new Map(), hostClosed: undefined, ctrlClosed: undefined, teardown: [], commands: 0,
       firstFrame: tcp.firstFrame, lastFrame: tcp.firstFrame, lastCtrl: undefined, lastHost: undefined, gaps: 0, bytesLost: 0,
-      snapCut: undefined, adminConnect: undefined, awaitingAck: [], awaitingHead: 0, ended: false,
+      snapCut: undefined, adminConnect: undefined, awaitingCmd: [], awaitingEnd: [], awaitingHead: 0, awaitingLength: 0, ended: false,
     };
     this.queues.set(nvme.id, q);
     this.allQueues.push(q);
@@ -222,7 +241,7 @@ export class Model implements PduSink {
     q.lastCtrl = setStamp(q.lastCtrl, frame, time);
     const a = q.assoc;
     if (a) this.controllerContact(a, q.lastCtrl);
-    if (q.awaitingHead < q.awaitingAck.length && q.awaitingAck[q.awaitingHead].end <= peerAcked) this.arrived(q, peerAcked, frame, time);
+    if (q.awaitingHead < q.awaitingLength && q.awaitingEnd[q.awaitingHead] <= peerAcked) this.arrived(q, peerAcked, frame, time);
   }
 
   tcpFlag(nvme: NvmeConnection, fromHost: boolean, kind: FlagKind, frame: number, time: number, outOfWindow: boolean): void {
@@ -245,7 +264,7 @@ export class Model implements PduSink {
         q.ctrlClosed = { frame, time, kind };
       }
     }
-    for (const l of this.listeners) l.tcpFlag?.(q, event);
+    for (const h of this.on.tcpFlag) h(q, event);
   }
 
   diagnostic(d: StreamDiagnostic, nvme: NvmeConnection): void {
@@ -266,7 +285,7 @@ export class Model implements PduSink {
       q.snapCut.bytes += d.length;
       q.snapCut.segments++;
     }
-    for (const l of this.listeners) l.diagnostic?.(q, d);
+    for (const h of this.on.diagnostic) h(q, d);
   }
 
   closed(nvme: NvmeConnection): void {
@@ -285,7 +304,7 @@ export class Model implements PduSink {
     else if ((p.type === PduType.H2CTermReq || p.type === PduType.C2HTermReq) && q.assoc && !q.assoc.termReq) {
       q.assoc.termReq = { frame: p.frame, time: p.time };
     }
-    for (const l of this.listeners) l.pdu?.(q, p);
+    for (const h of this.on.pdu) h(q, p);
   }
 
   // ---- commands ----
@@ -314,7 +333,7 @@ export class Model implements PduSink {
     const previous = q.open.get(sqe.cid);
     if (previous) {
       // With bytes lost meanwhile its completion may be among them: reuse then proves nothing.
-      if (!previous.gapWhileOpen) for (const l of this.listeners) l.cidReused?.(previous, p);
+      if (!previous.gapWhileOpen) for (const h of this.on.cidReused) h(previous, p);
       this.finish(previous, 'undecidable');
     }
     const cmd: Cmd = {
@@ -322,7 +341,7 @@ export class Model implements PduSink {
       dataLength: sqe.dataLength, submit: { frame: p.frame, time: p.time }, key: undefined, sameKey: undefined, done: undefined,
       dataChanging: isDataChanging(sqe.opcode, admin), property: sqe.property, steps: undefined,
       late: undefined, retriedBy: undefined, retryOf: undefined, gapWhileOpen: false, outcome: undefined,
-      capsuleAck: undefined, dataEnd: -1, dataAck: undefined,
+      capsuleEnd: -1, capsuleAckFrame: -1, capsuleAckTime: 0, dataEnd: -1, dataAckFrame: -1, dataAckTime: 0,
     };
     if (this.keepSteps) {
       const what = [sqe.slba !== undefined ? `slba ${sqe.slba} nlb ${sqe.nlb}` : '', p.inCapsuleLength ? `in-capsule ${p.inCapsuleLength}` : '']
@@ -333,10 +352,11 @@ export class Model implements PduSink {
     q.orphans.delete(sqe.cid);
     q.commands++;
     this.commandCount++;
-    q.awaitingAck.push({ cmd, end: p.streamOffset + p.plen, data: false });
+    cmd.capsuleEnd = p.streamOffset + p.plen;
+    awaitAck(q, cmd, cmd.capsuleEnd);
     if (sqe.connect && sqe.connect.qid === 0) q.adminConnect = cmd;
     if (admin && sqe.opcode === ADMIN_KEEP_ALIVE) this.keepAliveSent(a, cmd);
-    for (const l of this.listeners) l.commandSubmitted?.(cmd, p);
+    for (const h of this.on.commandSubmitted) h(cmd, p);
     // A queue without a captured Connect counts as an I/O queue until a Keep Alive shows it is the admin queue.
     // A command whose header was cut before CDW12 has no full identity: it is never matched as a retry.
     if (!admin && sqe.opcode !== FABRICS_OPCODE && (p.headerCaptured === undefined || p.headerCaptured >= 60)) {
@@ -381,10 +401,10 @@ export class Model implements PduSink {
     }
     if (p.type === PduType.H2CData) {
       cmd.dataEnd = p.streamOffset + p.plen;
-      cmd.dataAck = undefined;
-      q.awaitingAck.push({ cmd, end: cmd.dataEnd, data: true });
+      cmd.dataAckFrame = -1;
+      awaitAck(q, cmd, cmd.dataEnd);
     }
-    for (const l of this.listeners) l.commandData?.(cmd, p);
+    for (const h of this.on.commandData) h(cmd, p);
     if (p.type === PduType.C2HData && p.data?.success) {
       if (q.open.get(cid) === cmd) this.complete(cmd, p, { frame: p.frame, time: p.time, sct: 0, sc: 0, crd: 0, more: false, dnr: false }, 0);
       else if (!cmd.late) this.lateCompletion(cmd, p);
@@ -431,32 +451,38 @@ export class Model implements PduSink {
         a.enabled = 'no';
       } else a.enabled = 'yes';
     }
-    for (const l of this.listeners) l.commandCompleted?.(cmd, p);
+    for (const h of this.on.commandCompleted) h(cmd, p);
     this.finish(cmd, ok ? 'completed' : 'error');
   }
 
   private lateCompletion(cmd: Cmd, p: PduEvent): void {
     cmd.late = { frame: p.frame, time: p.time };
     cmd.steps?.push({ kind: 'late-completion', frame: p.frame, time: p.time, detail: 'completion after the host closed the queue' });
-    for (const l of this.listeners) l.lateCompletion?.(cmd, p);
+    for (const h of this.on.lateCompletion) h(cmd, p);
   }
 
   /** The controller acknowledged the host's stream up to `acked`: stamp every capsule and data PDU it covers. */
   private arrived(q: Queue, acked: number, frame: number, time: number): void {
-    const list = q.awaitingAck;
+    const cmds = q.awaitingCmd;
+    const ends = q.awaitingEnd;
+    const length = q.awaitingLength;
     let i = q.awaitingHead;
-    for (; i < list.length && list[i].end <= acked; i++) {
-      const { cmd, end, data } = list[i];
-      if (!data && !cmd.capsuleAck) cmd.capsuleAck = { frame, time };
-      else if (data && end === cmd.dataEnd) cmd.dataAck = { frame, time };
+    for (; i < length && ends[i] <= acked; i++) {
+      const cmd = cmds[i];
+      const end = ends[i];
+      if (end === cmd.capsuleEnd) {
+        if (cmd.capsuleAckFrame < 0) {
+          cmd.capsuleAckFrame = frame;
+          cmd.capsuleAckTime = time;
+        }
+      } else if (end === cmd.dataEnd) {
+        cmd.dataAckFrame = frame;
+        cmd.dataAckTime = time;
+      }
     }
-    // Compact once the consumed head outweighs the rest: no per-ACK shifting.
-    if (i === list.length) {
-      list.length = 0;
+    if (i === length) {
       q.awaitingHead = 0;
-    } else if (i > 64 && i * 2 > list.length) {
-      list.splice(0, i);
-      q.awaitingHead = 0;
+      q.awaitingLength = 0;
     } else q.awaitingHead = i;
   }
 
@@ -477,7 +503,7 @@ export class Model implements PduSink {
     original.retriedBy = retry;
     retry.retryOf = original;
     this.dropOutstanding(original);
-    for (const l of this.listeners) l.retry?.(original, retry, p);
+    for (const h of this.on.retry) h(original, retry, p);
   }
 
   /** Appends to the key's chain, so candidates stay in submission order. */
@@ -630,10 +656,12 @@ export class Model implements PduSink {
       const outcome: Outcome = cmd.gapWhileOpen ? 'undecidable' : q.hostClosed || q.ctrlClosed ? 'unanswered-at-close' : 'unanswered-at-end';
       q.orphans.set(cmd.cid, cmd);
       this.finish(cmd, outcome);
-      for (const l of this.listeners) l.commandUnanswered?.(cmd, outcome);
+      for (const h of this.on.commandUnanswered) h(cmd, outcome);
     }
-    q.awaitingAck = [];
+    q.awaitingCmd = [];
+    q.awaitingEnd = [];
     q.awaitingHead = 0;
+    q.awaitingLength = 0;
     const a = q.assoc;
     if (a && a.queues.every((o) => o.ended) && !a.hostTeardown && this.lastTime > -Infinity) {
       // Still open at the end of the capture: the silence runs to the last packet seen.
@@ -644,7 +672,7 @@ export class Model implements PduSink {
   /** Ends every queue still open and tells the rules the capture is over. */
   end(): void {
     for (const q of this.allQueues) this.endQueue(q);
-    for (const l of this.listeners) l.finish?.();
+    for (const h of this.on.finish) h();
   }
 
   private finish(cmd: Cmd, outcome: Outcome): void {
@@ -700,7 +728,7 @@ export class Model implements PduSink {
   }
 
   private violation(q: Queue, p: PduEvent, what: string): void {
-    for (const l of this.listeners) l.violation?.(q, p, what);
+    for (const h of this.on.violation) h(q, p, what);
   }
 
   opName(cmd: Cmd): string {
@@ -743,6 +771,20 @@ export class Model implements PduSink {
       inFlightAtEnd: [...q.orphans.values()].filter((c) => !(c.admin && c.opcode === ADMIN_AER)).length, gaps: q.gaps, bytesLost: q.bytesLost,
     };
   }
+}
+
+/** Queues `end` for the controller's ACK; compacts when the consumed head is most of the arrays. */
+function awaitAck(q: Queue, cmd: Cmd, end: number): void {
+  if (q.awaitingHead > 1024 && q.awaitingHead * 2 > q.awaitingLength) {
+    const live = q.awaitingLength - q.awaitingHead;
+    q.awaitingCmd.copyWithin(0, q.awaitingHead, q.awaitingLength);
+    q.awaitingEnd.copyWithin(0, q.awaitingHead, q.awaitingLength);
+    q.awaitingHead = 0;
+    q.awaitingLength = live;
+  }
+  q.awaitingCmd[q.awaitingLength] = cmd;
+  q.awaitingEnd[q.awaitingLength] = end;
+  q.awaitingLength++;
 }
 
 function setStamp(stamp: Stamp | undefined, frame: number, time: number): Stamp {

@@ -255,17 +255,16 @@ export class TcpReassembler implements SegmentSink {
   }
 
   private onPayload(flow: Flow, side: Side, half: HalfStream, s: TcpSegment, seq: number): void {
-    const facts = flow.conn.sides[side];
     let present = s.payloadLength;
     let total = present + s.payloadMissing;
-    if (half.ended) {
-      // Nothing more of this stream is framed: old bytes are duplicates, new ones came after its end.
-      const old = Math.min(total, Math.max(0, -seqDiff(seq, half.next)));
-      this.duplicate(facts, old);
-      this.afterEnd(flow, side, total - old, s.frame, s.time);
-      return;
-    }
     if (half.endSeq !== UNSET) {
+      if (half.ended) {
+        // Nothing more of this stream is framed: old bytes are duplicates, new ones came after its end.
+        const old = Math.min(total, Math.max(0, -seqDiff(seq, half.next)));
+        this.duplicate(flow.conn.sides[side], old);
+        this.afterEnd(flow, side, total - old, s.frame, s.time);
+        return;
+      }
       // Bytes at or beyond the FIN's sequence number cannot belong to the stream.
       const within = Math.max(0, Math.min(total, seqDiff(half.endSeq, seq)));
       if (within < total) {
@@ -289,11 +288,10 @@ export class TcpReassembler implements SegmentSink {
     }
     // Retransmission or overlap: trim what was already delivered.
     const skip = -ahead;
-    if (skip >= total) {
-      this.duplicate(facts, total);
-      return;
+    if (skip > 0) {
+      this.duplicate(flow.conn.sides[side], Math.min(skip, total));
+      if (skip >= total) return;
     }
-    this.duplicate(facts, skip);
     const presentFrom = Math.min(skip, present);
     if (presentFrom < present) {
       this.deliver(flow, side, s.bytes, s.payloadOffset + presentFrom, present - presentFrom, s.frame, s.time);
@@ -301,7 +299,7 @@ export class TcpReassembler implements SegmentSink {
     const missing = total - Math.max(skip, present);
     if (missing > 0) this.declareLost(flow, side, missing, s.frame, s.time, 'snaplen');
     if (half.held.length > 0 && flow.accepted) this.deliverHeld(flow, side, s.frame, s.time, undefined);
-    this.endIfComplete(flow, side, s.frame, s.time);
+    if (half.endSeq !== UNSET) this.endIfComplete(flow, side, s.frame, s.time);
   }
 
   private hold(flow: Flow, side: Side, half: HalfStream, copy: Uint8Array, missingAfter: number, seq: number, frame: number, time: number): void {

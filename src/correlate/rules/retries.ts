@@ -30,6 +30,7 @@ export const retries: RuleFamily = {
   create(ctx) {
     const watches = new Map<Cmd, Watch>();
     const activity = (original: Cmd, p: PduEvent, kind: AfterRetryActivity['kind']) => {
+      if (!original.retriedBy) return;
       const w = watches.get(original);
       if (!w || p.time < w.retry.submit.time || w.activity.length >= ACTIVITY_CAP) return;
       w.activity.push({ kind, frame: p.frame, time: p.time, afterRetryMs: round3((p.time - w.retry.submit.time) * 1000) });
@@ -41,6 +42,7 @@ export const retries: RuleFamily = {
         if (original.late) duplicateExecution(ctx, original, retry);
       },
       commandData(cmd, p) {
+        if (!cmd.retriedBy) return;
         const w = watches.get(cmd);
         if (!w) return;
         if (p.type === PduType.H2CData) {
@@ -54,6 +56,7 @@ export const retries: RuleFamily = {
         activity(cmd, p, 'completion');
       },
       lateCompletion(cmd, p) {
+        if (!cmd.retriedBy) return;
         activity(cmd, p, 'completion');
         const w = watches.get(cmd);
         if (w) duplicateExecution(ctx, cmd, w.retry);
@@ -103,9 +106,9 @@ function complete(f: RetryFinding, w: Watch): void {
   const { original, retry } = w;
   const oa = original.q.assoc!;
   const usedData = original.dataEnd >= 0;
-  d.capsuleArrival = original.capsuleAck ? { ...original.capsuleAck } : null;
-  const last = usedData ? original.dataAck : original.capsuleAck;
-  d.arrival = last && original.capsuleAck ? { ...last } : null;
+  const dataArrival = original.dataAckFrame >= 0 ? { frame: original.dataAckFrame, time: original.dataAckTime } : null;
+  d.capsuleArrival = original.capsuleAckFrame >= 0 ? { frame: original.capsuleAckFrame, time: original.capsuleAckTime } : null;
+  d.arrival = d.capsuleArrival === null ? null : usedData ? dataArrival : { ...d.capsuleArrival };
   const down = firstClose(original.q);
   d.teardown = down ? { frame: down.frame, time: down.time, from: down.from, kind: down.kind as 'fin' | 'rst' } : null;
   d.afterRetry = w.activity;
@@ -113,7 +116,7 @@ function complete(f: RetryFinding, w: Watch): void {
   const E = MESSAGES.evidence;
   const steps: EvidenceStep[] = [{ step: 'original-sent', ...original.submit, what: E.originalSent(label, oa.id) }];
   if (d.capsuleArrival) steps.push({ step: 'arrival', ...d.capsuleArrival, what: E.arrival('capsule') });
-  if (usedData && original.dataAck) steps.push({ step: 'arrival', ...original.dataAck, what: E.arrival('data') });
+  if (usedData && dataArrival) steps.push({ step: 'arrival', ...dataArrival, what: E.arrival('data') });
   if (d.lastControllerContactFrame !== null) {
     steps.push({ step: 'last-controller-contact', frame: d.lastControllerContactFrame, time: d.lastControllerContactTime!, what: E.lastContact(oa.id) });
   }
