@@ -10,13 +10,13 @@ import { capsuleResp, connectCmd, icReq, icResp } from '../src/test-support/buil
 import { Scenario } from '../src/test-support/scenario.js';
 
 /** The HTML report in real headless Chromium (Debian's chromium; CI installs it). */
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/snap/bin/chromium'].find((p) => existsSync(p)) ?? '/usr/bin/chromium';
 const artifacts = join(__dirname, '..', 'test-artifacts');
 const dir = mkdtempSync(join(tmpdir(), 'nvme-tcp-timeline-html-'));
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error('chromium is not installed: `apt-get install -y chromium` (CI does this in .ci/run)');
+  if (!existsSync(CHROMIUM)) throw new Error('chromium is not installed: `npm test` installs it (scripts/system-packages.sh), or see the README');
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
