@@ -134,6 +134,34 @@ describe('HTML timeline', () => {
     await page.close();
   });
 
+  it('with --dmesg: a host-kernel and a target-kernel lane under each association, and the line on hover', async () => {
+    const file = join(dir, 'early-retry-dmesg.html');
+    const run = spawnSync(process.execPath, [join(__dirname, '..', 'bin', 'nvme-tcp-timeline.js'), 'analyze', 'fixtures/early-retry.pcap',
+      '--dmesg', 'fixtures/kernel-logs/early-retry.dmesg.txt', '--html', file, '--fail-on', 'none'], { cwd: join(__dirname, '..') });
+    expect(run.status).toBe(0);
+    const { page, errors } = await open(file);
+    const lanes = await page.$$eval('g.lane text', (els) => els.map((e) => e.textContent));
+    expect(lanes).toEqual([
+      'admin q0  conn 1', 'I/O q1  conn 2', 'host kernel log', 'target kernel log',
+      'admin q0  conn 4', 'I/O q1  conn 5', 'host kernel log', 'target kernel log', 'conn 3 10.0.1.1:53474 → 10.0.2.1:4420',
+    ]);
+    // Every NVMe line of the log tied to an association is drawn once; the two timeouts name their commands.
+    expect(await page.locator('path.kernel').count()).toBe(16);
+    const timeouts = page.locator('path.kernel.io-timeout');
+    expect(await timeouts.count()).toBe(2);
+    expect(await timeouts.first().getAttribute('data-frames')).toBe('111');
+    // Four lines fall within 22 ms of each other: zoom in on them, as a user would, then hover the first timeout.
+    let box = (await timeouts.first().boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    for (let i = 0; i < 30; i++) await page.mouse.wheel(0, -200);
+    box = (await page.locator('path.kernel.io-timeout').first().boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height - 2);
+    expect(await page.locator('#tip').textContent()).toContain('timeout request 0x41 type 4');
+    await page.screenshot({ path: join(artifacts, 'early-retry-dmesg.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('draws thousands of commands without freezing (density when zoomed out)', async () => {
     const s = new Scenario();
     const { connectAssociation } = await import('../src/test-support/scenario.js');

@@ -5,6 +5,7 @@ import type { CommandRecord, RetryRule, Severity } from '../correlate/types.js';
 import { DEFAULT_PORTS } from '../nvme-tcp/nvme-tcp-decoder.js';
 import { SCHEMA_VERSION, type Report } from '../report/types.js';
 import type { DecodeStats } from '../decode/types.js';
+import { readKernelLogs } from './kernel-logs.js';
 import { runPipeline } from './pipeline.js';
 import { VERSION } from './version.js';
 
@@ -21,6 +22,10 @@ export interface AnalyzeOptions {
   afterChunk?: () => Promise<void> | void;
   /** Name used in the report and messages when the input is a stream. */
   name?: string;
+  /** Kernel logs of the host and/or target (--dmesg): placed on the capture's clock and matched to its commands. */
+  dmesg?: string[];
+  /** Milliseconds added to wall-clock kernel log times (a known clock difference). */
+  dmesgOffsetMs?: number;
 }
 
 /** Reads a capture and returns its report. The CLI is an adapter around this. */
@@ -29,8 +34,9 @@ export async function analyzeCapture(input: CaptureInput, options: AnalyzeOption
   const ports = options.ports ?? DEFAULT_PORTS;
   let decode: DecodeStats | undefined;
   const onCommand = options.onCommand;
+  const kernelLogs = options.dmesg?.length ? await readKernelLogs(options.dmesg) : undefined;
   const correlator = new Correlator({
-    katoMs: options.katoMs, cqtMs: options.cqtMs, rule,
+    katoMs: options.katoMs, cqtMs: options.cqtMs, rule, kernelLogs, dmesgOffsetMs: options.dmesgOffsetMs,
     onCommand: onCommand && ((c) => onCommand(c, decode?.firstTime ?? c.submitTime)),
   });
   const run = await runPipeline(input, correlator.sink, {
@@ -55,7 +61,7 @@ export async function analyzeCapture(input: CaptureInput, options: AnalyzeOption
       lastTime: run.decode.lastTime ?? null,
       durationS: run.decode.firstTime !== undefined && run.decode.lastTime !== undefined ? Math.round((run.decode.lastTime - run.decode.firstTime) * 1e6) / 1e6 : null,
     },
-    options: { rule, katoMs: options.katoMs ?? null, cqtMs: options.cqtMs ?? null, ports },
+    options: { rule, katoMs: options.katoMs ?? null, cqtMs: options.cqtMs ?? null, ports, dmesgOffsetMs: options.dmesgOffsetMs ?? null },
     summary: {
       packets: run.decode.packets,
       tcpSegments: run.decode.tcpSegments,
@@ -74,6 +80,7 @@ export async function analyzeCapture(input: CaptureInput, options: AnalyzeOption
     unassociatedConnections: result.unassociated,
     opcodes: result.opcodes,
     findings: result.findings,
+    kernelLog: result.kernelLog,
     problems: {
       capture: run.problem ?? null,
       truncatedFrames: run.decode.truncatedFrames,

@@ -3,7 +3,7 @@ import { analyzeCapture, type AnalyzeOptions } from '../api/analyze-capture.js';
 import { listPdus } from '../api/list-pdus.js';
 import { DEFAULT_PORTS } from '../nvme-tcp/nvme-tcp-decoder.js';
 import { CaptureError, ExitCode, UsageError } from '../common/errors.js';
-import { SEVERITY_RANK, type Severity } from '../correlate/types.js';
+import { SEVERITY_RANK, type KernelLogEvent, type Severity } from '../correlate/types.js';
 import { renderJunit, type JunitCase } from '../report/junit.js';
 import { PduLineFormatter } from '../report/pdu-lines.js';
 import { escapeControl as safe } from '../common/text.js';
@@ -22,7 +22,7 @@ function ports(o: CommonOptions): number[] | undefined {
 
 function analyzeOptions(o: CommonOptions, progress: Progress): AnalyzeOptions {
   return {
-    ports: ports(o), katoMs: o.kato, cqtMs: o.cqt, rule: o.rule,
+    ports: ports(o), katoMs: o.kato, cqtMs: o.cqt, rule: o.rule, dmesg: o.dmesg, dmesgOffsetMs: o.dmesgOffset,
     onProgress: (bytes, total) => progress.update(bytes, total),
   };
 }
@@ -138,7 +138,7 @@ export async function runCheck(captures: string[], o: CommonOptions): Promise<nu
 }
 
 export async function runPdus(capture: string, o: CommonOptions & { includeIncomplete?: boolean }): Promise<number> {
-  if (o.html || o.junit) throw new UsageError('pdus lists PDUs only: --html and --junit go with analyze, timeline or check');
+  if (o.html || o.junit || o.dmesg) throw new UsageError('pdus lists PDUs only: --html, --junit and --dmesg go with analyze, timeline or check');
   await checkOutputs(o);
   // `--json FILE` puts the JSON lines in FILE instead of on stdout.
   const file = typeof o.json === 'string' ? createWriteStream(o.json) : undefined;
@@ -168,6 +168,12 @@ export async function runPdus(capture: string, o: CommonOptions & { includeIncom
   return ExitCode.clean;
 }
 
+function kernelLine(e: KernelLogEvent, t0: number): string {
+  const when = e.time === null ? 'not aligned' : `after frame ${e.afterFrame ?? '-'} +${(e.time - t0).toFixed(6)}s`;
+  const command = e.command ? `  → command of frame ${e.command.frame} (q${e.command.qid} cid 0x${e.command.cid.toString(16).padStart(4, '0')})` : '';
+  return `  kernel ${e.side} ${when}: ${safe(e.text)}${command}`;
+}
+
 export async function runTimeline(capture: string, o: CommonOptions & { assoc?: number; qid?: number; cid?: number }): Promise<number> {
   await checkOutputs(o);
   const writer = new LineWriter(process.stdout);
@@ -190,7 +196,10 @@ export async function runTimeline(capture: string, o: CommonOptions & { assoc?: 
   } finally {
     progress.done();
   }
-  if (!json) {
+  const kernel = (report.kernelLog?.events ?? []).filter((e) => o.cid === undefined || e.command?.cid === o.cid);
+  if (json) {
+    for (const e of kernel) writer.line(JSON.stringify({ kernelEvent: e }));
+  } else {
     const t0 = report.capture.firstTime ?? 0;
     for (const a of report.associations) {
       if (o.assoc !== undefined && a.id !== o.assoc) continue;
@@ -198,13 +207,20 @@ export async function runTimeline(capture: string, o: CommonOptions & { assoc?: 
       const ka = a.keepAlive;
       writer.line(`  keep-alives: ${ka.sent} sent, ${ka.answered} answered, max interval ${ka.maxIntervalMs ?? '-'} ms, max RTT ${ka.maxRttMs ?? '-'} ms`);
       if (a.lastControllerContact) writer.line(`  last controller contact: frame ${a.lastControllerContact.frame} +${(a.lastControllerContact.time - t0).toFixed(6)}s`);
+      // TCP events and kernel log lines in one time order: a line sits after the last frame captured before it.
+      const story: { time: number; text: string }[] = [];
       for (const q of a.queues) {
         if (o.qid !== undefined && q.qid !== o.qid) continue;
         for (const e of q.teardown) {
-          writer.line(`  q${q.qid ?? '?'} conn ${q.conn}: ${e.from} ${e.kind.toUpperCase()} frame ${e.frame} +${(e.time - t0).toFixed(6)}s${e.inFlight ? ` with ${e.inFlight} in flight` : ''}`);
+          story.push({ time: e.time, text: `  q${q.qid ?? '?'} conn ${q.conn}: ${e.from} ${e.kind.toUpperCase()} frame ${e.frame} +${(e.time - t0).toFixed(6)}s${e.inFlight ? ` with ${e.inFlight} in flight` : ''}${e.outOfWindow ? ' (outside the receiver\'s window)' : ''}` });
         }
       }
+      for (const e of kernel) if (e.assoc === a.id && e.time !== null) story.push({ time: e.time, text: kernelLine(e, t0) });
+      for (const s of story.sort((x, y) => x.time - y.time)) writer.line(s.text);
     }
+    const loose = kernel.filter((e) => e.assoc === null || e.time === null);
+    if (loose.length) writer.line('kernel log lines not tied to an association');
+    for (const e of loose) writer.line(kernelLine(e, t0));
   }
   await writer.flush();
   await writeArtifacts([{ file: capture, report, collected }], { ...o, json: typeof o.json === 'string' ? o.json : undefined });

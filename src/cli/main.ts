@@ -16,6 +16,8 @@ export interface CommonOptions {
   failOn: Severity | 'none';
   color: boolean;
   quiet?: boolean;
+  dmesg?: string[];
+  dmesgOffset?: number;
 }
 
 const RULES: RetryRule[] = ['kato+cqt', 'kato', 'tp4129'];
@@ -25,6 +27,18 @@ function nonNegativeInt(name: string) {
   return (value: string): number => {
     const n = Number(value);
     if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} takes a whole number, got '${value}'`);
+    return n;
+  };
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function integer(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} takes a whole number of milliseconds, got '${value}'`);
     return n;
   };
 }
@@ -48,6 +62,8 @@ function commonOptions(): Option[] {
     new Option('--json [file]', 'write the JSON report to a file, or to stdout without one'),
     new Option('--html <file>', 'write a self-contained HTML timeline'),
     new Option('--junit <file>', 'write JUnit XML (one test case per capture)'),
+    new Option('--dmesg <file>', 'kernel log of the host and/or target (dmesg, dmesg -T/--time-format iso, journalctl -k, syslog); repeat for several').argParser(collect),
+    new Option('--dmesg-offset <ms>', 'milliseconds to add to wall-clock kernel log times (a known clock difference)').argParser(integer('--dmesg-offset')),
     new Option('--fail-on <severity>', 'exit 1 when a finding reaches this severity (none: never)').choices(SEVERITIES).default('error'),
     new Option('--no-color', 'plain output even on a terminal'),
     new Option('-q, --quiet', 'no progress bar, no summary on stderr'),

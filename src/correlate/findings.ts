@@ -39,6 +39,11 @@ export class FindingCollector {
     return stored;
   }
 
+  /** The findings stored so far, in the order they came (for families that add to others' findings at the end). */
+  stored(): readonly Finding[] {
+    return this.findings;
+  }
+
   /** Every finding, with one count line per capped rule and association, in time order. */
   result(lastTime: number): Finding[] {
     const all = this.findings.slice();

@@ -5,7 +5,7 @@
 import type {
   AfterRetryActivity, CaptureGapDetails, CidReuseDetails, ConnectionResetDetails, DigestMismatchDetails, DuplicateExecutionDetails,
   ErrorStatusDetails, KeepAliveLateDetails, KeepAliveTimeoutDetails, OriginalAliveDetails, RetryDetails, RetryRuleId, StaleDataDetails,
-  Stamp, TermReqDetails, UnansweredDetails, UnknownPduDetails,
+  Stamp, TermReqDetails, TimeoutDuringRecoveryDetails, UnansweredDetails, UnknownPduDetails,
 } from './types.js';
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
@@ -28,8 +28,22 @@ function arrivalText(arrival: Stamp | null, capsuleArrival: Stamp | null): strin
   return '; the controller never acknowledged it: it may never have reached the controller';
 }
 
+/** What the kernel log adds to a retry's sentence. */
+function kernelText(d: RetryDetails): string {
+  let text = '';
+  const k = d.kernelLog;
+  if (k?.trigger?.command && k.trigger.command.frame === d.originalFrame) text += `; its own timeout started error recovery (kernel log line ${k.trigger.line})`;
+  if (k?.duringRecovery) text += '; the host logged its timeout while error recovery was already running: failed at once, retried without waiting';
+  const g = d.controllerGaveUpAt;
+  if (g) {
+    const when = g.marginMs >= 0 ? `${seconds(g.marginMs)} before the retry` : `${seconds(-g.marginMs)} after the retry`;
+    text += `; the target's keep-alive timer (${g.timerSeconds} s) expired ${when}`;
+  }
+  return text;
+}
+
 export const MESSAGES = {
-  retry(ruleId: RetryRuleId, d: RetryDetails, retryAssocKato: { ms: number; fromConnect: boolean }): string {
+  retry(ruleId: RetryRuleId, d: RetryDetails): string {
     const head = `${commandLabel(d)} (frame ${d.originalFrame}) resubmitted in frame ${d.retryFrame} on association ${d.retryAssoc}`;
     let body: string;
     if (ruleId === 'retry-after-fence') {
@@ -38,11 +52,15 @@ export const MESSAGES = {
       const gap = d.gapMs === null ? 'with no controller contact captured' : `${seconds(d.gapMs)} after the last controller contact`;
       // Without the old Connect, KATO is an assumption: say so, and what the reconnect's Connect declared.
       const assumed = d.katoSource === 'connect' ? '' : d.katoSource === '--kato' ? `, KATO ${d.katoMs} ms from --kato` : `, KATO ${d.katoMs} ms assumed: the Linux default, give --kato`;
-      const hint = d.katoSource !== 'connect' && retryAssocKato.fromConnect && retryAssocKato.ms !== d.katoMs
-        ? `; the new association's Connect declares KATO ${retryAssocKato.ms} ms` : '';
+      const hint = d.katoSource !== 'connect' && d.retryAssocKatoMs !== null && d.retryAssocKatoMs !== d.katoMs
+        ? `; the new association's Connect declares KATO ${d.retryAssocKatoMs} ms` : '';
       body = `${head} ${gap}; ${ruleId === 'retry-before-kato' ? 'before' : 'after'} the required ${seconds(d.requiredMs)} (${d.rule}${assumed})${hint}`;
     }
-    return body + arrivalText(d.arrival, d.capsuleArrival) + (d.uncertain ? ' [uncertain: bytes missing from the capture]' : '');
+    return body + arrivalText(d.arrival, d.capsuleArrival) + kernelText(d) + (d.uncertain ? ' [uncertain: bytes missing from the capture]' : '');
+  },
+  timeoutDuringRecovery(d: TimeoutDuringRecoveryDetails): string {
+    const retried = d.retry ? `; retried in frame ${d.retry.frame} (${d.retry.ruleId})` : '';
+    return `${d.opcode} CID ${hex(d.cid)} on queue ${d.qid} (frame ${d.submitFrame}) timed out after error recovery had started (kernel log lines ${d.recoveryStarted.line} and ${d.timeout.line}): the host failed it at once instead of waiting${retried}`;
   },
   duplicateExecution(d: DuplicateExecutionDetails): string {
     return `${commandLabel(d)} ran twice: the controller completed the original (frame ${d.lateCompletionFrame}) after the host closed its queue, and the host resubmitted it (frame ${d.retryFrame})`;
@@ -101,6 +119,7 @@ export const MESSAGES = {
     originalSent: (label: string, assoc: number) => `${label} sent on association ${assoc}`,
     arrival: (what: 'capsule' | 'data') => `controller's TCP ACK covers the ${what === 'capsule' ? 'command capsule' : 'last H2CData'}`,
     lastContact: (assoc: number) => `last packet from the controller of association ${assoc}`,
+    kernel: (what: string, text: string, line: number) => `kernel log (${what}, line ${line}): ${text}`,
     fence: (kind: string) => `old association fenced (${kind})`,
     teardown: (from: string, kind: string) => `${from} ${kind.toUpperCase()} on the original's queue`,
     retry: (assoc: number) => `retry submitted on association ${assoc}`,

@@ -1,8 +1,9 @@
 import type { FlagKind } from '../reassembly/types.js';
 import {
-  ADMIN_KEEP_ALIVE, FABRICS_OPCODE, FCTYPE_PROPERTY_GET, FCTYPE_PROPERTY_SET, isDataChanging, opcodeName, PROPERTY_CC, statusName,
+  ADMIN_KEEP_ALIVE, FABRICS_OPCODE, FCTYPE_CONNECT, FCTYPE_PROPERTY_GET, FCTYPE_PROPERTY_SET, isDataChanging, opcodeName, PROPERTY_CC, statusName,
 } from '../nvme-tcp/opcodes.js';
 import { PduType, type NvmeConnection, type PduEvent, type PduSink, type StreamDiagnostic } from '../nvme-tcp/types.js';
+import { FrameIndex } from './frame-index.js';
 import { LatencyHistogram } from './histogram.js';
 import type {
   AssociationSummary, CommandRecord, FenceKind, OpcodeStats, Outcome, QueueSummary, Stamp, StreamProblem, TcpEvent, TimelineStep,
@@ -19,6 +20,8 @@ export interface ModelOptions {
   cqtMs?: number;
   /** Receives every command when it ends; steps are recorded only when set. */
   onCommand?: (command: CommandRecord) => void;
+  /** Keep a time → frame index (for kernel log lines, which come without frames). */
+  frameIndex?: boolean;
 }
 
 export interface Completion extends Stamp {
@@ -140,6 +143,9 @@ export interface Assoc {
   kaMaxRtt: number | undefined;
   kaOpen: Cmd[];
   hostTeardown: Stamp | undefined;
+  /** The admin Connect's response, and the last I/O queue Connect's: when the host saw the association come up. */
+  connected: Stamp | undefined;
+  ioConnected: Stamp | undefined;
 }
 
 /**
@@ -197,8 +203,12 @@ export class Model implements PduSink {
     retry: [], violation: [], tcpFlag: [], diagnostic: [], finish: [],
   };
 
+  /** Time → frame, when asked for. */
+  readonly frames: FrameIndex | undefined;
+
   constructor(private readonly options: ModelOptions) {
     this.keepSteps = options.onCommand !== undefined;
+    this.frames = options.frameIndex ? new FrameIndex() : undefined;
   }
 
   listen(listener: ModelListener): void {
@@ -231,6 +241,7 @@ export class Model implements PduSink {
     const q = this.queues.get(nvme.id);
     if (!q) return;
     this.clock(time);
+    if (this.frames && time >= this.frames.next) this.frames.add(frame, time);
     q.lastFrame = frame;
     // Called for every segment: update stamps in place instead of allocating.
     if (fromHost) {
@@ -440,6 +451,10 @@ export class Model implements PduSink {
       a.cntlid = dw0 & 0xffff;
       q.adminConnect = undefined;
     }
+    if (ok && cmd.opcode === FABRICS_OPCODE && cmd.fctype === FCTYPE_CONNECT) {
+      if (q.qid === 0) a.connected = { frame: p.frame, time: p.time };
+      else a.ioConnected = { frame: p.frame, time: p.time };
+    }
     if (cmd.admin && cmd.opcode === ADMIN_KEEP_ALIVE) this.keepAliveAnswered(a, cmd, p.time);
     if (a.tbkas) a.kaClock = { frame: p.frame, time: p.time };
     if (ok && cmd.opcode === FABRICS_OPCODE && cmd.fctype === FCTYPE_PROPERTY_SET && cmd.property?.offset === PROPERTY_CC) {
@@ -587,7 +602,7 @@ export class Model implements PduSink {
       cqtMs: this.options.cqtMs ?? 0, cqtSource: this.options.cqtMs !== undefined ? '--cqt' : 'none', tbkas: false, inferred,
       queues: [], first: { frame, time }, lastCtrl: undefined, lastHost: undefined, enabled: inferred ? 'unknown' : 'no', fences: [], termReq: undefined,
       silence: undefined, kaSent: 0, kaAnswered: 0, kaLast: undefined, kaClock: undefined, kaIntervals: new LatencyHistogram(),
-      kaMaxInterval: undefined, kaMaxRtt: undefined, kaOpen: [], hostTeardown: undefined,
+      kaMaxInterval: undefined, kaMaxRtt: undefined, kaOpen: [], hostTeardown: undefined, connected: undefined, ioConnected: undefined,
     };
     this.assocs.push(a);
     return a;

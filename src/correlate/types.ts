@@ -19,9 +19,31 @@ export interface EvidenceStep {
   step:
     | 'original-sent' | 'arrival' | 'last-controller-contact' | 'fence' | 'teardown' | 'kernel-log' | 'retry'
     | 'r2t-after-retry' | 'c2h-data-after-retry' | 'completion-after-retry';
-  frame: number;
+  /** The packet; for a kernel-log step, the last frame captured before the line's aligned time (null: before the capture). */
+  frame: number | null;
   time: number;
   what: string;
+}
+
+/** A kernel log line that bears on a finding. */
+export interface KernelLine {
+  /** Index of the --dmesg file and the line in it (1-based). */
+  source: number;
+  line: number;
+  /** Capture time the line aligns to (epoch seconds), and the last frame before it. */
+  time: number;
+  afterFrame: number | null;
+  text: string;
+}
+
+/** What the kernel log adds to a retry finding. */
+export interface RetryKernelEvidence {
+  /** The line that started error recovery on the original's controller: a command's timeout or a keep-alive failure. */
+  trigger: (KernelLine & { command: { frame: number; qid: number; cid: number } | null }) | null;
+  /** The original's own timeout line, when the host logged one. */
+  originalTimeout: KernelLine | null;
+  /** The original timed out while error recovery was already running: failed at once and retried without waiting. */
+  duringRecovery: boolean;
 }
 
 /** What the controller did for an original after its retry was sent. */
@@ -73,6 +95,25 @@ export interface RetryDetails extends RetryIdentity {
   /** R2T, C2HData or completions the controller sent for the original after the retry. */
   afterRetry: AfterRetryActivity[];
   evidence: EvidenceStep[];
+  /** With --dmesg: the log lines behind the retry. */
+  kernelLog?: RetryKernelEvidence;
+  /**
+   * With --dmesg, when the target logged its keep-alive timer expiring for the original's
+   * controller: when it gave up, and the retry's margin to that moment (negative: the retry came first).
+   */
+  controllerGaveUpAt?: KernelLine & { timerSeconds: number; marginMs: number };
+}
+
+export interface TimeoutDuringRecoveryDetails {
+  opcode: string;
+  qid: number;
+  cid: number;
+  submitFrame: number;
+  /** The timeout line, and the line that had started error recovery before it. */
+  timeout: KernelLine;
+  recoveryStarted: KernelLine;
+  /** The retry finding of this command, if it was retried: its rule and frame. */
+  retry: { ruleId: RetryRuleId; frame: number } | null;
 }
 
 export interface DuplicateExecutionDetails extends RetryIdentity {
@@ -180,6 +221,7 @@ export interface FindingDetails {
   'duplicate-execution': DuplicateExecutionDetails;
   'stale-data-after-retry': StaleDataDetails;
   'original-alive-after-retry': OriginalAliveDetails;
+  'timeout-during-recovery': TimeoutDuringRecoveryDetails;
   'keep-alive-timeout': KeepAliveTimeoutDetails;
   'keep-alive-late': KeepAliveLateDetails;
   'unanswered-command': UnansweredDetails | SuppressedDetails;
@@ -338,4 +380,43 @@ export interface StreamProblem {
   streamOffset: number;
   length: number;
   message: string;
+}
+
+/** How a kernel log was laid on the capture's clock. */
+export interface KernelLogAlignment {
+  source: number;
+  boot: number;
+  /** anchors: seconds-since-boot lines placed by events the capture also shows; wall-clock: their own time (+ --dmesg-offset); none: not placed. */
+  method: 'anchors' | 'wall-clock' | 'none';
+  /** Capture time minus log time, seconds (uptime logs), or the --dmesg-offset applied (wall-clock). */
+  offsetS: number | null;
+  anchors: { kind: 'controller-created' | 'new-ctrl' | 'reconnected'; line: number; frame: number; assoc: number; offsetS: number }[];
+  /** Largest disagreement between an anchor and the offset used, ms. */
+  residualMs: number | null;
+  message: string;
+}
+
+/** One recognised kernel log line, placed on the capture's clock when its log could be aligned. */
+export interface KernelLogEvent {
+  source: number;
+  line: number;
+  side: 'host' | 'target';
+  kind: string;
+  text: string;
+  /** Capture time (epoch seconds) and the last frame before it; null when its log could not be aligned. */
+  time: number | null;
+  afterFrame: number | null;
+  /** The association the line is about, when it could be tied to one. */
+  assoc: number | null;
+  /** The captured command a timeout line names. */
+  command: { frame: number; qid: number; cid: number } | null;
+}
+
+export interface KernelLogReport {
+  sources: { file: string; format: string; lines: number; events: number }[];
+  alignment: KernelLogAlignment[];
+  events: KernelLogEvent[];
+  /** Events past the list's cap, counted. */
+  eventsNotListed: number;
+  warnings: string[];
 }

@@ -14,8 +14,9 @@ export function clientMain(): void {
     gaps: { lane: number; t: number; frame: number; bytes: number; dir: string }[];
     retries: { finding: number; from: { lane: number; t: number; frame: number }; to: { lane: number; t: number; frame: number };
       contact: { t: number; frame: number } | null; windowEnd: number | null; group: number; ruleId: string; label: string;
-      evidence: { lane: number; t: number; frame: number; step: string; what: string }[] }[];
+      evidence: { lane: number; t: number; frame: number | null; step: string; what: string }[] }[];
     findings: { ruleId: string; severity: string; t: number; frames: number[]; where: string; message: string; filter: string }[];
+    kernel: { lane: number; t: number; kind: string; text: string; afterFrame: number | null; commandFrame: number | null }[];
   };
   const SVG = 'http://www.w3.org/2000/svg';
   const OUTCOMES = ['completed', 'error', 'unanswered at close', 'unanswered at end', 'undecidable'];
@@ -188,6 +189,15 @@ export function clientMain(): void {
           el('rect', { x: x(t), y: laneY[d.lane] + LANE_H - 3 - h, width: Math.max(1, x(t + d.widthS) - x(t)), height: h, class: 'density ok', 'data-tip': `${n} completed commands in ${(d.widthS * 1000).toFixed(1)} ms` }, plot);
         });
       }
+      // Kernel log lines: a tick on their side's lane; the tip shows the line as logged.
+      for (const k of cap.kernel) {
+        const kx = x(k.t);
+        el('path', {
+          d: `M ${kx} ${laneY[k.lane] + 4} L ${kx + 4} ${laneY[k.lane] + LANE_H - 4} L ${kx - 4} ${laneY[k.lane] + LANE_H - 4} z`,
+          class: `kernel ${k.kind}`, 'data-t': k.t, 'data-frames': k.commandFrame === null ? '' : String(k.commandFrame),
+          'data-tip': `${k.text}\nat ${fmt(k.t)}, after frame ${k.afterFrame ?? '-'}${k.commandFrame !== null ? `\nnames the command of frame ${k.commandFrame}` : ''}`,
+        }, plot);
+      }
       // Markers closer than a label's width share one label ("FIN RST") instead of overprinting.
       const rowLabels = new Map<number, { text: SVGElement; end: number }>();
       for (const m of cap.tcp) {
@@ -229,7 +239,7 @@ export function clientMain(): void {
         r.evidence.forEach((e, k) => {
           el('circle', {
             cx: x(e.t), cy: laneY[e.lane] + LANE_H / 2, r: 3.5, class: `evidence ${e.step}`, 'data-finding': r.finding, 'data-t': e.t,
-            'data-frames': String(e.frame), 'data-tip': `${k + 1}. ${e.step}: ${e.what}\nframe ${e.frame} at ${fmt(e.t)}`,
+            'data-frames': e.frame === null ? '' : String(e.frame), 'data-tip': `${k + 1}. ${e.step}: ${e.what}\n${e.step === 'kernel-log' ? 'after frame' : 'frame'} ${e.frame ?? '-'} at ${fmt(e.t)}`,
           }, plot);
         });
       }

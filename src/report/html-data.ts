@@ -73,9 +73,11 @@ export interface HtmlCapture {
   retries: {
     finding: number; from: { lane: number; t: number; frame: number }; to: { lane: number; t: number; frame: number };
     contact: { t: number; frame: number } | null; windowEnd: number | null; group: number; ruleId: string; label: string;
-    evidence: { lane: number; t: number; frame: number; step: string; what: string }[];
+    evidence: { lane: number; t: number; frame: number | null; step: string; what: string }[];
   }[];
   findings: { ruleId: string; severity: string; t: number; frames: number[]; where: string; message: string; filter: string }[];
+  /** Kernel log lines tied to an association, on its host/target kernel lanes. */
+  kernel: { lane: number; t: number; kind: string; text: string; afterFrame: number | null; commandFrame: number | null }[];
 }
 
 /** Turns a report and its collected commands into the page's data. */
@@ -85,6 +87,8 @@ export function htmlCapture(report: Report, collected: HtmlCollector): HtmlCaptu
   const laneByAssocQid = new Map<string, number>();
   const lanes: HtmlCapture['lanes'] = [];
   const groups: HtmlCapture['groups'] = [];
+  const kernelEvents = report.kernelLog?.events.filter((e) => e.time !== null && e.assoc !== null) ?? [];
+  const kernel: HtmlCapture['kernel'] = [];
   for (const a of report.associations) {
     const g = { title: `Association ${a.id}  cntlid ${a.cntlid ?? '?'}  KATO ${a.katoMs} ms (${a.katoSource})${a.cqtMs ? `  CQT ${a.cqtMs} ms` : ''}`, subtitle: a.path, lanes: [] as number[] };
     for (const q of a.queues) {
@@ -93,6 +97,15 @@ export function htmlCapture(report: Report, collected: HtmlCollector): HtmlCaptu
       laneByConn.set(q.conn, lane);
       laneByAssocQid.set(`${a.id}/${q.qid}`, lane);
       g.lanes.push(lane);
+    }
+    // Under the queues, one lane per kernel log side that speaks of this association.
+    for (const side of ['host', 'target'] as const) {
+      const mine = kernelEvents.filter((e) => e.assoc === a.id && e.side === side);
+      if (mine.length === 0) continue;
+      const lane = lanes.length;
+      lanes.push({ label: `${side} kernel log`, assoc: a.id, qid: null, conn: -1 });
+      g.lanes.push(lane);
+      for (const e of mine) kernel.push({ lane, t: round(e.time! - t0), kind: e.kind, text: e.text, afterFrame: e.afterFrame, commandFrame: e.command?.frame ?? null });
     }
     groups.push(g);
   }
@@ -164,7 +177,7 @@ export function htmlCapture(report: Report, collected: HtmlCollector): HtmlCaptu
     summary: `${report.capture.format}${report.capture.compressed ? '.gz' : ''}, ${count(report.capture.frames, 'frame')}, ${count(s.associations, 'association')}, ${count(s.commands, 'command')}, ${s.findings.error} error / ${s.findings.warning} warning / ${s.findings.info} info findings`,
     groups, lanes, commands, opcodes,
     density: [...collected.density].flatMap(([conn, d]) => (laneByConn.has(conn) ? [{ lane: laneByConn.get(conn)!, widthS: d.widthS, counts: d.counts }] : [])),
-    omitted: collected.omitted, tcp, gaps, retries, findings,
+    omitted: collected.omitted, tcp, gaps, retries, findings, kernel,
   };
 }
 

@@ -1,6 +1,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import { count, escapeControl as safe } from '../common/text.js';
+import { RULE_FAMILIES } from '../correlate/rules/index.js';
 import { isRetryFinding, type Finding, type RetryDetails, type Severity, type TcpEvent } from '../correlate/types.js';
 import type { Report } from './types.js';
 
@@ -59,6 +60,7 @@ export function renderText(report: Report, options: TextOptions): string {
       out.push(`  conn ${q.conn} ${safe(q.host)} → ${safe(q.controller)}  ${teardown(q.teardown, rel)}`);
     }
   }
+  if (report.kernelLog) out.push('', ...kernelLogLines(report, c, rel));
   if (report.opcodes.length) {
     out.push('');
     const table = new Table({
@@ -75,12 +77,15 @@ export function renderText(report: Report, options: TextOptions): string {
   return out.join('\n');
 }
 
+/** The rule column fits the longest rule id on one line (plus the table's padding). */
+const RULE_WIDTH = Math.max(...RULE_FAMILIES.flatMap((f) => f.ruleIds.map((id) => id.length))) + 2;
+
 export function renderFindings(findings: Finding[], c: ChalkInstance, t0: number, width = 120): string {
   const f = report(findings);
   if (findings.length === 0) return c.green('No findings.');
   const table = new Table({
     head: ['severity', 'rule', 'time', 'assoc/q/cid', 'frames', 'finding'],
-    colWidths: [9, 22, 12, 13, 16, Math.max(30, width - 9 - 22 - 12 - 13 - 16 - 8)],
+    colWidths: [9, RULE_WIDTH, 12, 13, 16, Math.max(30, width - 9 - RULE_WIDTH - 12 - 13 - 16 - 8)],
     wordWrap: true,
     style: { head: c.level ? ['cyan'] : [], border: c.level ? ['grey'] : [] },
   });
@@ -95,9 +100,34 @@ export function renderFindings(findings: Finding[], c: ChalkInstance, t0: number
   return `${c.bold('Findings')}  ${f}\n${table.toString()}`;
 }
 
+/** Kernel lines worth a line on the summary screen; the JSON report has them all. */
+const KERNEL_SHOWN = new Set(['io-timeout', 'error-recovery', 'keep-alive-failed', 'reconnected', 'new-ctrl', 'removing-ctrl', 'keep-alive-expired', 'fatal-error', 'no-usable-path']);
+const KERNEL_LINES_MAX = 30;
+
+function kernelLogLines(report: Report, c: ChalkInstance, rel: (t: number) => string): string[] {
+  const k = report.kernelLog!;
+  const out: string[] = [];
+  for (const [i, src] of k.sources.entries()) {
+    out.push(c.bold(`Kernel log ${safe(src.file)}`) + `  ${src.format}, ${count(src.lines, 'line')}, ${count(src.events, 'NVMe line')}`);
+    for (const a of k.alignment.filter((x) => x.source === i)) {
+      const boot = k.alignment.filter((x) => x.source === i).length > 1 ? ` (boot ${a.boot})` : '';
+      const anchors = a.anchors.length ? ` — lines ${a.anchors.map((x) => x.line).join(', ')} ↔ frames ${a.anchors.map((x) => x.frame).join(', ')}` : '';
+      out.push(`  ${a.method === 'none' ? c.yellow('not aligned') : `aligned by ${a.method}`}${boot}: ${safe(a.message)}${anchors}`);
+    }
+  }
+  const shown = k.events.filter((e) => KERNEL_SHOWN.has(e.kind) && e.time !== null);
+  for (const e of shown.slice(0, KERNEL_LINES_MAX)) {
+    const command = e.command ? c.dim(`  → command of frame ${e.command.frame}`) : '';
+    out.push(`  ${rel(e.time!)} after frame ${e.afterFrame ?? '-'}  ${e.side}: ${safe(e.text)}${command}`);
+  }
+  if (shown.length > KERNEL_LINES_MAX) out.push(c.dim(`  ${shown.length - KERNEL_LINES_MAX} more lines in the JSON report (kernelLog.events)`));
+  for (const w of k.warnings) out.push(c.yellow(`  warning: ${safe(w)}`));
+  return out;
+}
+
 /** A retry's evidence chain, one step a line, in time order. */
 export function evidenceLines(d: RetryDetails, t0: number): string[] {
-  return d.evidence.map((e, i) => `${i + 1}. ${(e.time - t0).toFixed(3)}s frame ${e.frame}: ${safe(e.what)}`);
+  return d.evidence.map((e, i) => `${i + 1}. ${(e.time - t0).toFixed(3)}s ${e.step === 'kernel-log' ? `after frame ${e.frame ?? '-'}` : `frame ${e.frame}`}: ${safe(e.what)}`);
 }
 
 function report(findings: Finding[]): string {

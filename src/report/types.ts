@@ -1,5 +1,5 @@
 import type { CaptureProblem } from '../capture/types.js';
-import type { AssociationSummary, Finding, OpcodeStats, QueueSummary, RetryRule, Severity, StreamProblem } from '../correlate/types.js';
+import type { AssociationSummary, Finding, KernelLogReport, OpcodeStats, QueueSummary, RetryRule, Severity, StreamProblem } from '../correlate/types.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -19,7 +19,7 @@ export interface Report {
     lastTime: number | null;
     durationS: number | null;
   };
-  options: { rule: RetryRule; katoMs: number | null; cqtMs: number | null; ports: number[] };
+  options: { rule: RetryRule; katoMs: number | null; cqtMs: number | null; ports: number[]; dmesgOffsetMs: number | null };
   summary: {
     packets: number;
     tcpSegments: number;
@@ -40,6 +40,8 @@ export interface Report {
   unassociatedConnections: QueueSummary[];
   opcodes: OpcodeStats[];
   findings: Finding[];
+  /** With --dmesg: the logs, how they were aligned, and their NVMe events on the capture's clock. */
+  kernelLog: KernelLogReport | null;
   problems: {
     capture: CaptureProblem | null;
     truncatedFrames: number;

@@ -126,11 +126,23 @@ function complete(f: RetryFinding, w: Watch): void {
   for (const a of w.activity) {
     steps.push({ step: a.kind === 'r2t' ? 'r2t-after-retry' : a.kind === 'c2h-data' ? 'c2h-data-after-retry' : 'completion-after-retry', frame: a.frame, time: a.time, what: E.afterRetry(a) });
   }
-  d.evidence = steps.sort((x, y) => x.time - y.time || x.frame - y.frame);
-  f.frames = [...new Set([...f.frames, ...steps.map((s) => s.frame)])].sort((x, y) => x - y);
+  d.evidence = steps;
+  settle(f);
+}
+
+/**
+ * Puts the chain in time order (frame order among equal times) and derives what
+ * follows from it: the finding's frames, its display filter and its message.
+ * Other families that add steps (the kernel log) call it again.
+ */
+export function settle(f: RetryFinding): void {
+  const d = f.details;
+  d.evidence.sort((x, y) => x.time - y.time || (x.frame ?? 0) - (y.frame ?? 0));
+  const frames = new Set(f.frames);
+  for (const step of d.evidence) if (step.frame !== null && step.step !== 'kernel-log') frames.add(step.frame);
+  f.frames = [...frames].sort((x, y) => x - y);
   f.wiresharkFilter = frameFilter(f.frames);
-  const ra = retry.q.assoc!;
-  f.message = MESSAGES.retry(f.ruleId, d, { ms: ra.katoMs, fromConnect: ra.katoSource === 'connect' });
+  f.message = MESSAGES.retry(f.ruleId, d);
 }
 
 function identity(ctx: RuleContext, original: Cmd, retry: Cmd) {

@@ -1,11 +1,18 @@
 import type { FindingCollector } from '../findings.js';
 import type { Model, ModelListener } from '../model.js';
-import type { RetryRule, RuleId } from '../types.js';
+import type { KernelLog } from '../../kernel-log/types.js';
+import type { KernelLogReport, RetryRule, RuleId } from '../types.js';
 
 export interface RuleContext {
   readonly model: Model;
   readonly findings: FindingCollector;
   readonly policy: RetryRule;
+  /** --dmesg logs, already read; empty without. */
+  readonly kernelLogs: readonly KernelLog[];
+  /** --dmesg-offset, for logs with wall-clock times. */
+  readonly dmesgOffsetMs: number;
+  /** Report parts a family produces besides findings. */
+  readonly output: { kernelLog?: KernelLogReport };
 }
 
 /**

@@ -1,0 +1,171 @@
+import type { KernelEvent, KernelLog } from '../kernel-log/types.js';
+import type { Assoc } from './model.js';
+import type { KernelLogAlignment } from './types.js';
+
+/** Anchors further than this from the offset most of them agree on are not used (lines of another run, say). */
+export const ANCHOR_BOUND_S = 0.25;
+
+/** A log line the capture also shows, paired with where the capture shows it. */
+interface Pair {
+  event: KernelEvent;
+  kind: KernelLogAlignment['anchors'][number]['kind'];
+  assoc: Assoc;
+  frame: number;
+  offsetS: number;
+}
+
+/** The lines of one log file from one boot: they share one clock. */
+export interface LogGroup {
+  source: number;
+  boot: number;
+  events: KernelEvent[];
+}
+
+export function groupsOf(logs: KernelLog[]): LogGroup[] {
+  const groups = new Map<string, LogGroup>();
+  for (const log of logs) {
+    for (const e of log.events) {
+      const key = `${e.source}:${e.boot}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { source: e.source, boot: e.boot, events: [] }));
+      g.events.push(e);
+    }
+  }
+  return [...groups.values()];
+}
+
+/** The log time of an event, in seconds on its own clock (a yearless wall clock gets the capture's year). */
+export function logSeconds(e: KernelEvent, captureStart: number): number {
+  const c = e.clock;
+  if (c.kind === 'uptime') return c.seconds;
+  if (!c.yearless) return c.epoch;
+  // The placeholder year is 2000: move it to the year (around the capture's) that lands nearest the capture.
+  const start = new Date(captureStart * 1000);
+  let best = c.epoch;
+  for (const year of [start.getFullYear() - 1, start.getFullYear(), start.getFullYear() + 1]) {
+    const d = new Date(c.epoch * 1000);
+    d.setFullYear(year);
+    const t = d.getTime() / 1000 + (c.epoch % 1);
+    if (Math.abs(t - captureStart) < Math.abs(best - captureStart)) best = t;
+  }
+  return best;
+}
+
+/** The host device's path, from its `new ctrl` line in the same group: subsystem NQN and controller address. */
+export function devicePaths(group: LogGroup): Map<string, { subnqn: string; addr: string }> {
+  const paths = new Map<string, { subnqn: string; addr: string }>();
+  for (const e of group.events) if (e.kind === 'new-ctrl' && e.device && e.subnqn && e.addr) paths.set(e.device, { subnqn: e.subnqn, addr: e.addr });
+  return paths;
+}
+
+export function onPath(a: Assoc, path: { subnqn: string; addr: string }): boolean {
+  return (a.subnqn === undefined || a.subnqn === path.subnqn) && sameAddress(a.controller, path.addr);
+}
+
+/** The capture writes IPv6 controllers as [addr]:port; kernels write them with or without brackets. */
+function sameAddress(controller: string, addr: string): boolean {
+  return controller === addr || controller.replace(/^\[(.*)\]/, '$1') === addr.replace(/^\[(.*)\]/, '$1');
+}
+
+/** Anchor lines used per group: a few agreeing ones fix the offset; a reconnect storm's thousands would only cost time. */
+const MAX_ANCHOR_LINES = 64;
+
+/** Every pairing of a log line with a capture event of the same identity. */
+function pairs(group: LogGroup, assocs: Assoc[], seconds: (e: KernelEvent) => number): Pair[] {
+  const out: Pair[] = [];
+  const paths = devicePaths(group);
+  const anchors = group.events.filter((e) => e.kind === 'controller-created' || e.kind === 'new-ctrl' || e.kind === 'reconnected').slice(0, MAX_ANCHOR_LINES);
+  for (const e of anchors) {
+    for (const a of assocs) {
+      if (!a.connected) continue;
+      const ready = a.ioConnected ?? a.connected;
+      if (e.kind === 'controller-created') {
+        // The target logs it while handling the admin Connect; its response carries the same controller id.
+        if (a.cntlid !== e.ctrl || (a.subnqn !== undefined && a.subnqn !== e.subnqn) || (a.hostnqn !== undefined && a.hostnqn !== e.hostnqn)) continue;
+        out.push({ event: e, kind: 'controller-created', assoc: a, frame: a.connected.frame, offsetS: a.connected.time - seconds(e) });
+      } else if (e.kind === 'new-ctrl' || e.kind === 'reconnected') {
+        // The host logs these once its queues are connected: after the last I/O queue's Connect response.
+        const path = e.kind === 'new-ctrl' ? { subnqn: e.subnqn!, addr: e.addr! } : e.device ? paths.get(e.device) : undefined;
+        if (path && !onPath(a, path)) continue;
+        out.push({ event: e, kind: e.kind, assoc: a, frame: ready.frame, offsetS: ready.time - seconds(e) });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Places one group on the capture's clock. Seconds-since-boot logs: every
+ * pairing votes for an offset; the offset most pairings agree on (within
+ * ANCHOR_BOUND_S) wins, each log line keeps its pairing nearest to it, and
+ * their median is the offset. Wall-clock logs take their own time plus
+ * --dmesg-offset; their anchors only measure the disagreement.
+ */
+export function align(group: LogGroup, assocs: Assoc[], captureStart: number, wallOffsetS: number): KernelLogAlignment {
+  const wall = group.events[0].clock.kind === 'wall';
+  const seconds = (e: KernelEvent) => logSeconds(e, captureStart);
+  const all = pairs(group, assocs, seconds);
+  const base = { source: group.source, boot: group.boot };
+  if (all.length === 0 && !wall) {
+    return { ...base, method: 'none', offsetS: null, anchors: [], residualMs: null, message: 'no line of this log names an event the capture shows (a Connect answered with controller N, new ctrl, reconnected): not aligned' };
+  }
+  let chosen: Pair[];
+  let offset: number;
+  if (wall) {
+    offset = wallOffsetS;
+    chosen = nearestPerLine(all, offset);
+  } else {
+    // Slide a window of 2 × ANCHOR_BOUND_S over the sorted offsets: the window with the most lines wins.
+    const sorted = [...all].sort((x, y) => x.offsetS - y.offsetS);
+    let best: Pair[] = [];
+    for (let i = 0, j = 0; i < sorted.length; i++) {
+      while (sorted[j].offsetS < sorted[i].offsetS - 2 * ANCHOR_BOUND_S) j++;
+      const window = sorted.slice(j, i + 1);
+      const centre = (window[0].offsetS + window[window.length - 1].offsetS) / 2;
+      const near = nearestPerLine(window, centre);
+      if (near.length > best.length || (near.length === best.length && spread(near) < spread(best))) best = near;
+    }
+    // The host logs "Successfully reconnected" only after requeueing I/O, tens of ms after the last Connect
+    // response: it places the log only when no line the kernel writes at the Connect itself agrees.
+    const strong = best.filter((p) => p.kind !== 'reconnected');
+    const used = strong.length > 0 ? strong : best;
+    offset = median(used.map((p) => p.offsetS));
+    chosen = nearestPerLine(used, offset);
+    const lines = new Set(all.map((p) => p.event.line)).size;
+    if (best.length < 2 && lines >= 2) {
+      return { ...base, method: 'none', offsetS: null, anchors: [], residualMs: null, message: `the ${lines} anchor lines of this log disagree by more than ${ANCHOR_BOUND_S * 1000} ms with every placement: not aligned` };
+    }
+  }
+  const residualMs = chosen.length ? Math.round(Math.max(...chosen.map((p) => Math.abs(p.offsetS - offset))) * 1e6) / 1e3 : null;
+  const anchors = chosen.map((p) => ({ kind: p.kind, line: p.event.line, frame: p.frame, assoc: p.assoc.id, offsetS: round6(p.offsetS) }));
+  const message = wall
+    ? `wall-clock times${wallOffsetS ? ` shifted by --dmesg-offset ${wallOffsetS * 1000} ms` : ''}; ${anchors.length ? `${anchors.length} anchor(s) disagree with the capture by up to ${residualMs} ms` : 'no anchor to check them against'}`
+    : `${anchors.length} anchor(s) agree within ${residualMs} ms${anchors.length === 1 ? ' (a single anchor: not cross-checked)' : ''}`;
+  return { ...base, method: wall ? 'wall-clock' : 'anchors', offsetS: round6(offset), anchors, residualMs, message };
+}
+
+/** For each log line, its pairing closest to `offset`. */
+function nearestPerLine(list: Pair[], offset: number): Pair[] {
+  const best = new Map<number, Pair>();
+  for (const p of list) {
+    const b = best.get(p.event.line);
+    if (!b || Math.abs(p.offsetS - offset) < Math.abs(b.offsetS - offset)) best.set(p.event.line, p);
+  }
+  return [...best.values()].sort((x, y) => x.event.line - y.event.line);
+}
+
+function spread(list: Pair[]): number {
+  if (list.length === 0) return Infinity;
+  const o = list.map((p) => p.offsetS);
+  return Math.max(...o) - Math.min(...o);
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function round6(v: number): number {
+  return Math.round(v * 1e6) / 1e6;
+}

@@ -1,0 +1,209 @@
+import type { KernelEvent, KernelEventKind, KernelLog, LogClock, LogFormat } from './types.js';
+
+const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
+
+/** One timestamp layout: how to recognise it, and how to read its clock and message. */
+interface Layout {
+  format: LogFormat;
+  re: RegExp;
+  clock(m: RegExpExecArray): LogClock;
+}
+
+/** Local-time fields to epoch seconds (the analysing machine's time zone, like the tools that wrote them). */
+function local(year: number, month: number, day: number, h: number, mi: number, s: number, frac: string): number {
+  return new Date(year, month, day, h, mi, s).getTime() / 1000 + (frac ? Number(`0.${frac}`) : 0);
+}
+
+function iso(text: string): number {
+  // dmesg --time-format iso writes a comma before the fraction; journalctl writes +0000 without a colon.
+  const normal = text.replace(',', '.').replace(/([+-]\d\d)(\d\d)$/, '$1:$2');
+  const whole = Date.parse(normal.replace(/\.\d+/, ''));
+  const frac = /\.(\d+)/.exec(normal);
+  return whole / 1000 + (frac ? Number(`0.${frac[1]}`) : 0);
+}
+
+const ISO = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)`;
+
+/** Tried in order on the first lines; a file keeps the layout its first timestamped line has. */
+const LAYOUTS: Layout[] = [
+  { format: 'journalctl-short-monotonic', re: /^\[\s*(\d+\.\d+)\]\s+\S+\s+kernel:\s?(.*)$/, clock: (m) => ({ kind: 'uptime', seconds: Number(m[1]) }) },
+  { format: 'dmesg', re: /^\[\s*(\d+\.\d+)\]\s?(.*)$/, clock: (m) => ({ kind: 'uptime', seconds: Number(m[1]) }) },
+  {
+    format: 'dmesg-T', re: /^\[\w{3} (\w{3})\s+(\d+) (\d\d):(\d\d):(\d\d) (\d{4})\]\s?(.*)$/,
+    clock: (m) => ({ kind: 'wall', epoch: local(Number(m[6]), MONTHS[m[1]], Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), ''), yearless: false }),
+  },
+  // journalctl writes the zone as +0100, syslog (RFC 3339) as +01:00 or Z.
+  {
+    format: 'journalctl-short-iso-precise', re: /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?[+-]\d{4})\s+\S+\s+kernel:\s?(.*)$/,
+    clock: (m) => ({ kind: 'wall', epoch: iso(m[1]), yearless: false }),
+  },
+  { format: 'syslog-iso', re: new RegExp(String.raw`^(${ISO})\s+\S+\s+kernel:\s+(?:\[\s*\d+\.\d+\]\s+)?(.*)$`), clock: (m) => ({ kind: 'wall', epoch: iso(m[1]), yearless: false }) },
+  { format: 'dmesg-iso', re: new RegExp(String.raw`^(${ISO})\s(.*)$`), clock: (m) => ({ kind: 'wall', epoch: iso(m[1]), yearless: false }) },
+  {
+    format: 'journalctl-short-precise', re: /^(\w{3}) (\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?\s+\S+\s+kernel:\s?(.*)$/,
+    // No year in the line: this one is a placeholder, resolved against the capture's year when aligning.
+    clock: (m) => ({ kind: 'wall', epoch: local(2000, MONTHS[m[1]], Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), m[6] ?? ''), yearless: true }),
+  },
+];
+
+/** The message is the last group of every layout. */
+function message(m: RegExpExecArray): string {
+  return m[m.length - 1];
+}
+
+/** A journal's boot separator (journalctl -b all, --list-boots output). */
+const BOOT_LINE = /^-- (?:Boot [0-9a-f]+|Reboot) --$/;
+
+export class LogFormatError extends Error {}
+
+/**
+ * Reads a kernel log: recognises its timestamp layout, keeps the NVMe lines
+ * (host `nvme`, `nvme_tcp`, `nvme_fabrics`, `block nvme…`; target `nvmet`,
+ * `nvmet_tcp`) and decodes what each says. Lines about anything else are skipped.
+ * Throws LogFormatError when no line carries a timestamp this reader knows.
+ */
+export function parseKernelLog(text: string, file: string, source: number): KernelLog {
+  const lines = text.split(/\r?\n/);
+  let layout: Layout | undefined;
+  const events: KernelEvent[] = [];
+  let boot = 0;
+  let lastUptime = -1;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (BOOT_LINE.test(line.trim())) {
+      if (events.length > 0 || lastUptime >= 0) boot++;
+      lastUptime = -1;
+      continue;
+    }
+    let m: RegExpExecArray | null = null;
+    if (layout) m = layout.re.exec(line);
+    else {
+      for (const l of LAYOUTS) {
+        m = l.re.exec(line);
+        if (m) {
+          layout = l;
+          break;
+        }
+      }
+    }
+    if (!m || !layout) continue;
+    const clock = layout.clock(m);
+    if (clock.kind === 'uptime') {
+      // Seconds since boot going back by more than rounding: the machine restarted in between.
+      if (lastUptime >= 0 && clock.seconds + 1 < lastUptime) boot++;
+      lastUptime = clock.seconds;
+    }
+    const event = decodeLine(message(m).trim());
+    if (!event) continue;
+    events.push({ source, line: i + 1, clock, boot, ...event });
+  }
+  if (!layout) throw new LogFormatError(`${file}: no line has a kernel log timestamp (dmesg, dmesg -T or --time-format iso, journalctl -k -o short-precise, short-iso-precise or short-monotonic, or syslog with ISO times)`);
+  return { file, format: layout.format, lines: lines.length, events };
+}
+
+type Decoded = Omit<KernelEvent, 'source' | 'line' | 'clock' | 'boot'>;
+
+const HOST_PREFIX = /^(?:nvme (nvme\d+)|nvme_tcp|nvme_fabrics|nvme_core|block (nvme\d+)(?:c\d+)?n\d+|nvme (nvme\d+)(?:c\d+)?n\d+):\s*(.*)$/;
+const TARGET_PREFIX = /^(nvmet|nvmet_tcp):\s*(.*)$/;
+const NUMBER = String.raw`(0x[0-9a-fA-F]+|\d+)`;
+
+/** Host message patterns, from drivers/nvme/host (tcp.c, core.c, fabrics.c, multipath.c) across 5.x–6.x. */
+const HOST: [KernelEventKind, RegExp][] = [
+  ['io-timeout', new RegExp(String.raw`^queue (\d+): timeout (?:request|cid) ${NUMBER} type (\d+)`)],
+  ['io-timeout', new RegExp(String.raw`^I/O tag (\d+) (?:\(([0-9a-fA-F]{4})\) )?(?:type (\d+) )?opcode ${NUMBER}(?: \(([^)]*)\))? QID (\d+) timeout`)],
+  ['error-recovery', /^starting error recovery/],
+  ['reconnecting', /^Reconnecting in (\d+) seconds/],
+  ['connect-failed', /^failed to connect socket: (-?\d+)/],
+  ['reconnect-failed', /^Failed reconnect attempt (\d+)/],
+  ['reconnected', /^Successfully reconnected \((?:attempt (\d+)|(\d+) attempt)/],
+  ['creating-io-queues', /^creating (\d+) I\/O queues/],
+  ['new-ctrl', /^new ctrl: NQN "([^"]*)", addr ([^,\s]+)(?:, hostnqn: (\S+))?/],
+  ['removing-ctrl', /^Removing ctrl: NQN "([^"]*)"/],
+  ['removing-ctrl', /^Removing controller(?: \((\d+)\))?/],
+  ['keep-alive-failed', /^failed nvme_keep_alive_end_io error=(-?\d+)/],
+  ['long-keepalive-rtt', /^long keepalive RTT \((\d+) ms\)/],
+  ['no-usable-path', /^no usable path - requeuing I\/O/],
+];
+
+/** Target message patterns, from drivers/nvme/target (fabrics-cmd.c, core.c). */
+const TARGET: [KernelEventKind, RegExp][] = [
+  ['controller-created', /^(?:creating|Created) (?:(?:nvm|discovery) )?controller (\d+) for subsystem (\S+) for NQN (\S+?)(?:\.$|\.? )/],
+  ['keep-alive-expired', /^ctrl (\d+) keep-alive timer \((\d+) seconds\) expired/],
+  ['fatal-error', /^ctrl (\d+) fatal error occurred/],
+];
+
+function num(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  return text.startsWith('0x') ? parseInt(text, 16) : Number(text);
+}
+
+/** What one line's message says, or undefined when it is not about NVMe. */
+export function decodeLine(text: string): Decoded | undefined {
+  const host = HOST_PREFIX.exec(text);
+  if (host) {
+    const device = host[1] ?? host[2] ?? host[3];
+    const body = host[4];
+    const base: Decoded = { side: 'host', kind: 'other', text };
+    if (device) base.device = device;
+    for (const [kind, re] of HOST) {
+      const m = re.exec(body);
+      if (!m) continue;
+      base.kind = kind;
+      switch (kind) {
+        case 'io-timeout':
+          if (m[0].startsWith('queue')) {
+            base.qid = Number(m[1]);
+            base.tag = num(m[2]);
+          } else {
+            base.tag = Number(m[1]);
+            if (m[2]) base.cid = parseInt(m[2], 16);
+            base.opcode = num(m[4]);
+            base.qid = Number(m[6]);
+          }
+          break;
+        case 'reconnecting':
+          base.seconds = Number(m[1]);
+          break;
+        case 'connect-failed':
+        case 'keep-alive-failed':
+        case 'reconnect-failed':
+        case 'creating-io-queues':
+        case 'long-keepalive-rtt':
+          base.value = Number(m[1]);
+          break;
+        case 'reconnected':
+          base.value = Number(m[1] ?? m[2]);
+          break;
+        case 'new-ctrl':
+          base.subnqn = m[1];
+          base.addr = m[2];
+          if (m[3]) base.hostnqn = m[3];
+          break;
+        case 'removing-ctrl':
+          if (m[0].startsWith('Removing ctrl')) base.subnqn = m[1];
+          break;
+        default:
+      }
+      break;
+    }
+    return base;
+  }
+  const target = TARGET_PREFIX.exec(text);
+  if (target) {
+    const body = target[2];
+    const base: Decoded = { side: 'target', kind: 'other', text };
+    for (const [kind, re] of TARGET) {
+      const m = re.exec(body);
+      if (!m) continue;
+      base.kind = kind;
+      base.ctrl = Number(m[1]);
+      if (kind === 'controller-created') {
+        base.subnqn = m[2];
+        base.hostnqn = m[3];
+      } else if (kind === 'keep-alive-expired') base.seconds = Number(m[2]);
+      break;
+    }
+    return base;
+  }
+  return undefined;
+}

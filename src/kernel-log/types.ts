@@ -1,0 +1,53 @@
+/** How a log line states its time. */
+export type LogClock =
+  /** Seconds since boot (raw dmesg, journalctl -o short-monotonic): needs anchors to meet the capture's clock. */
+  | { kind: 'uptime'; seconds: number }
+  /** Wall clock, epoch seconds. `yearless`: the line had no year (journalctl short-precise), resolved against the capture. */
+  | { kind: 'wall'; epoch: number; yearless: boolean };
+
+export type LogFormat =
+  | 'dmesg' | 'dmesg-T' | 'dmesg-iso' | 'journalctl-short-iso-precise' | 'journalctl-short-precise' | 'journalctl-short-monotonic'
+  | 'syslog-iso';
+
+/** What a recognised NVMe kernel line says, from the kernel's own format strings. */
+export type KernelEventKind =
+  | 'io-timeout' | 'error-recovery' | 'reconnecting' | 'connect-failed' | 'reconnect-failed' | 'reconnected' | 'creating-io-queues'
+  | 'new-ctrl' | 'removing-ctrl' | 'keep-alive-failed' | 'long-keepalive-rtt' | 'no-usable-path'
+  | 'controller-created' | 'keep-alive-expired' | 'fatal-error' | 'other';
+
+export interface KernelEvent {
+  /** Which --dmesg file, 0-based, and the line in it (1-based). */
+  source: number;
+  line: number;
+  clock: LogClock;
+  /** Boot the line belongs to within its file (a log may span reboots): 0-based. */
+  boot: number;
+  side: 'host' | 'target';
+  kind: KernelEventKind;
+  /** Host device (nvme0) or target controller number, when the line names one. */
+  device?: string;
+  ctrl?: number;
+  /** The line's text after the timestamp (and host name), control characters kept out by the report. */
+  text: string;
+  /** io-timeout: queue, block-layer tag, and the wire command identifier when the kernel printed it. */
+  qid?: number;
+  tag?: number;
+  cid?: number;
+  opcode?: number;
+  /** new-ctrl, removing-ctrl, controller-created: subsystem and host NQN, controller address. */
+  subnqn?: string;
+  hostnqn?: string;
+  addr?: string;
+  /** keep-alive-expired: the timer the target ran, in seconds; reconnecting: the delay. */
+  seconds?: number;
+  /** connect-failed, keep-alive-failed: the error number; reconnect-failed/reconnected: the attempt. */
+  value?: number;
+}
+
+export interface KernelLog {
+  file: string;
+  format: LogFormat;
+  lines: number;
+  /** NVMe lines recognised as events (including plain `other` ones). */
+  events: KernelEvent[];
+}
