@@ -6,7 +6,7 @@ import { CaptureError } from '../common/errors.js';
 import { PcapFramer } from './pcap.js';
 import { PcapngFramer } from './pcapng.js';
 import type { RecordFramer } from './record-framer.js';
-import { CaptureFormatError, type CaptureInfo, type CaptureProblem, type CaptureSink } from './types.js';
+import { CaptureFormatError, type BlockSink, type CaptureInfo, type CaptureProblem, type CaptureSink } from './types.js';
 
 /** A path, '-' for standard input, or any stream of bytes (tests, library users). */
 export type CaptureInput = string | AsyncIterable<Uint8Array>;
@@ -18,6 +18,8 @@ export interface ReadOptions {
   name?: string;
   /** Awaited after each chunk: lets a consumer drain its output (back-pressure). */
   afterChunk?: () => Promise<void> | void;
+  /** Sees every raw block (a capture writer). */
+  blocks?: BlockSink;
 }
 
 export interface ReadResult {
@@ -42,7 +44,7 @@ export async function readCapture(input: CaptureInput, sink: CaptureSink, option
   const info: CaptureInfo = {
     format: 'unknown', compressed: false, timeResolution: 'unknown', byteOrder: 'unknown', linkTypes: [], bytesRead: 0, frames: 0,
   };
-  const feeder = new FormatFeeder(name, sink, info);
+  const feeder = new FormatFeeder(name, sink, info, options.blocks);
   let rawBytes = 0;
   try {
     const { chunks, totalBytes } = await openChunks(input, name);
@@ -112,6 +114,7 @@ class FormatFeeder {
     private readonly name: string,
     private readonly sink: CaptureSink,
     private readonly info: CaptureInfo,
+    private readonly blocks?: BlockSink,
   ) {}
 
   get started(): boolean {
@@ -149,9 +152,9 @@ class FormatFeeder {
   private pickFramer(): RecordFramer {
     const h = this.head;
     const le = (h[0] | (h[1] << 8) | (h[2] << 16) | (h[3] << 24)) >>> 0;
-    if (le === 0x0a0d0d0a) return new PcapngFramer(this.sink, this.info);
+    if (le === 0x0a0d0d0a) return new PcapngFramer(this.sink, this.info, this.blocks);
     if (le === 0xa1b2c3d4 || le === 0xa1b23c4d || le === 0xd4c3b2a1 || le === 0x4d3cb2a1) {
-      return new PcapFramer(this.sink, this.info);
+      return new PcapFramer(this.sink, this.info, this.blocks);
     }
     const shown = Array.from(h, (b) => b.toString(16).padStart(2, '0')).join(' ');
     throw new CaptureError(this.name, 0, `not a pcap or pcapng capture (starts with ${shown})`);

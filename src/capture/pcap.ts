@@ -1,5 +1,5 @@
 import { MAX_RECORD_BYTES, newRecord, readU32, RecordFramer } from './record-framer.js';
-import type { CaptureInfo, CaptureRecord, CaptureSink } from './types.js';
+import type { BlockSink, CaptureInfo, CaptureRecord, CaptureSink } from './types.js';
 
 const FILE_HEADER = 24;
 const RECORD_HEADER = 16;
@@ -15,6 +15,7 @@ export class PcapFramer extends RecordFramer {
   constructor(
     private readonly sink: CaptureSink,
     private readonly info: CaptureInfo,
+    private readonly blocks?: BlockSink,
   ) {
     super();
   }
@@ -28,6 +29,7 @@ export class PcapFramer extends RecordFramer {
   }
 
   protected handleRecord(b: Uint8Array, off: number, size: number): void {
+    this.blocks?.block(b, off, size);
     if (!this.headerSeen) return this.readFileHeader(b, off);
     const r = this.rec;
     const sec = this.u32(b, off);

@@ -1,5 +1,5 @@
 import { MAX_RECORD_BYTES, newRecord, readU32, RecordFramer } from './record-framer.js';
-import type { CaptureInfo, CaptureRecord, CaptureSink } from './types.js';
+import type { BlockSink, CaptureInfo, CaptureRecord, CaptureSink } from './types.js';
 
 const SHB = 0x0a0d0d0a;
 const IDB = 0x00000001;
@@ -32,6 +32,7 @@ export class PcapngFramer extends RecordFramer {
   constructor(
     private readonly sink: CaptureSink,
     private readonly info: CaptureInfo,
+    private readonly blocks?: BlockSink,
   ) {
     super();
     info.format = 'pcapng';
@@ -57,6 +58,7 @@ export class PcapngFramer extends RecordFramer {
   }
 
   protected handleRecord(b: Uint8Array, off: number, size: number): void {
+    this.blocks?.block(b, off, size);
     const type = this.u32(b, off);
     switch (type) {
       case SHB:

@@ -23,6 +23,15 @@ export interface CaptureSink {
   record(record: CaptureRecord): void;
 }
 
+/**
+ * Sees every block of the file as it is (pcap: the file header and each
+ * record; pcapng: every block), borrowed for the call, before the record it
+ * holds (if any) reaches the CaptureSink. For writers that copy a capture.
+ */
+export interface BlockSink {
+  block(bytes: Uint8Array, offset: number, size: number): void;
+}
+
 export type CaptureFormat = 'pcap' | 'pcapng';
 
 /** What the reader learnt about the file itself. */

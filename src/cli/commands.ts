@@ -52,10 +52,12 @@ interface Outcome {
 
 /** Every file the options ask for, checked before any capture is read. */
 function checkOutputs(o: CommonOptions): Promise<void> {
-  return checkOutputFiles([typeof o.json === 'string' ? o.json : undefined, o.html, o.junit]);
+  return checkOutputFiles([typeof o.json === 'string' ? o.json : undefined, o.html, o.junit, o.annotate]);
 }
 
 async function analyzeAll(captures: string[], o: CommonOptions): Promise<Outcome[]> {
+  if (o.annotate && captures.length !== 1) throw new UsageError('--annotate writes one capture: give exactly one');
+  if (o.annotate && captures[0] === '-') throw new UsageError('--annotate reads the capture a second time: give a file, not standard input');
   await checkOutputs(o);
   if (captures.filter((c) => c === '-').length > 1) throw new CaptureError('-', undefined, 'standard input can be read only once');
   const outcomes: Outcome[] = [];
@@ -87,6 +89,10 @@ async function writeArtifacts(outcomes: Outcome[], o: CommonOptions): Promise<vo
   if (o.html) {
     const { renderHtml } = await import('../report/html-report.js');
     await writeOutputFile(o.html, renderHtml(outcomes.flatMap((x) => (x.report && x.collected ? [{ report: x.report, collected: x.collected }] : []))));
+  }
+  if (o.annotate && reports.length === 1) {
+    const { annotateCapture } = await import('../api/annotate.js');
+    await annotateCapture(outcomes[0].file, reports[0], o.annotate);
   }
   if (o.junit) {
     const cases: JunitCase[] = outcomes.map((x) => ({ file: x.file, report: x.report, error: x.error?.message }));
@@ -138,7 +144,7 @@ export async function runCheck(captures: string[], o: CommonOptions): Promise<nu
 }
 
 export async function runPdus(capture: string, o: CommonOptions & { includeIncomplete?: boolean }): Promise<number> {
-  if (o.html || o.junit || o.dmesg) throw new UsageError('pdus lists PDUs only: --html, --junit and --dmesg go with analyze, timeline or check');
+  if (o.html || o.junit || o.dmesg || o.annotate) throw new UsageError('pdus lists PDUs only: --html, --junit, --dmesg and --annotate go with analyze, timeline or check');
   await checkOutputs(o);
   // `--json FILE` puts the JSON lines in FILE instead of on stdout.
   const file = typeof o.json === 'string' ? createWriteStream(o.json) : undefined;

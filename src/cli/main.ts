@@ -18,6 +18,7 @@ export interface CommonOptions {
   quiet?: boolean;
   dmesg?: string[];
   dmesgOffset?: number;
+  annotate?: string;
 }
 
 const RULES: RetryRule[] = ['kato+cqt', 'kato', 'tp4129'];
@@ -62,6 +63,7 @@ function commonOptions(): Option[] {
     new Option('--json [file]', 'write the JSON report to a file, or to stdout without one'),
     new Option('--html <file>', 'write a self-contained HTML timeline'),
     new Option('--junit <file>', 'write JUnit XML (one test case per capture)'),
+    new Option('--annotate <out.pcapng>', 'write the capture as pcapng with a packet comment on every frame a finding names (open it in Wireshark)'),
     new Option('--dmesg <file>', 'kernel log of the host and/or target (dmesg, dmesg -T/--time-format iso, journalctl -k, syslog); repeat for several').argParser(collect),
     new Option('--dmesg-offset <ms>', 'milliseconds to add to wall-clock kernel log times (a known clock difference)').argParser(integer('--dmesg-offset')),
     new Option('--fail-on <severity>', 'exit 1 when a finding reaches this severity (none: never)').choices(SEVERITIES).default('error'),

@@ -1,0 +1,228 @@
+import type { BlockSink, CaptureRecord, CaptureSink } from './types.js';
+
+const SHB = 0x0a0d0d0a;
+const IDB = 0x00000001;
+const OPB = 0x00000002;
+const SPB = 0x00000003;
+const EPB = 0x00000006;
+const OPT_COMMENT = 1;
+const OPT_IF_TSRESOL = 9;
+const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+
+/**
+ * Copies a capture, pcap or pcapng, as pcapng with packet comments added to
+ * chosen frames. pcapng blocks are copied byte for byte (sections, interfaces,
+ * name resolution, statistics); a commented frame's packet block is rewritten
+ * as an EPB in its section's byte order, keeping its options (existing comments
+ * among them) and adding ours. pcap becomes one section with one interface of
+ * the same link type, snapshot length and timestamp resolution. Output goes to
+ * `write` in pieces: memory stays constant whatever the capture's size.
+ */
+export class PcapngAnnotator implements BlockSink, CaptureSink {
+  private format: 'pcap' | 'pcapng' | undefined;
+  private littleEndian = true;
+  private nanos = false;
+  /** The packet block seen last, waiting for its record (and frame number). */
+  private packet: { bytes: Uint8Array; offset: number; size: number } | undefined;
+  private out: Uint8Array;
+  private used = 0;
+  /** Frames given a comment, for the caller's check. */
+  annotated = 0;
+
+  constructor(
+    private readonly comments: ReadonlyMap<number, readonly string[]>,
+    private readonly write: (bytes: Uint8Array) => void,
+    bufferBytes = 1 << 20,
+  ) {
+    this.out = new Uint8Array(bufferBytes);
+  }
+
+  block(bytes: Uint8Array, offset: number, size: number): void {
+    if (this.format === undefined) {
+      const le = (bytes[offset] | (bytes[offset + 1] << 8) | (bytes[offset + 2] << 16) | (bytes[offset + 3] << 24)) >>> 0;
+      this.format = le === SHB ? 'pcapng' : 'pcap';
+      if (this.format === 'pcap') return this.pcapHeader(bytes, offset);
+    }
+    if (this.format === 'pcap') {
+      this.packet = { bytes, offset, size };
+      return;
+    }
+    const type = this.u32(bytes, offset);
+    if (type === SHB) this.littleEndian = ((bytes[offset + 8] | (bytes[offset + 9] << 8) | (bytes[offset + 10] << 16) | (bytes[offset + 11] << 24)) >>> 0) === BYTE_ORDER_MAGIC;
+    if (type === EPB || type === OPB || type === SPB) this.packet = { bytes, offset, size };
+    else this.copy(bytes, offset, size);
+  }
+
+  record(r: CaptureRecord): void {
+    const p = this.packet;
+    this.packet = undefined;
+    if (!p) return;
+    const comments = this.comments.get(r.frame);
+    if (comments) this.annotated++;
+    if (this.format === 'pcap') return this.pcapRecord(p.bytes, p.offset, r, comments ?? []);
+    if (!comments) return this.copy(p.bytes, p.offset, p.size);
+    this.rewrite(p.bytes, p.offset, p.size, r, comments);
+  }
+
+  /** Writes out what is buffered. */
+  flush(): void {
+    if (this.used === 0) return;
+    this.write(this.out.slice(0, this.used));
+    this.used = 0;
+  }
+
+  private pcapHeader(b: Uint8Array, o: number): void {
+    const magic = (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+    this.littleEndian = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
+    this.nanos = magic === 0xa1b23c4d || magic === 0x4d3cb2a1;
+    const snaplen = this.u32(b, o + 16);
+    const linkType = this.u32(b, o + 20) & 0x03ffffff;
+    // Our own section is little-endian, whatever the pcap was.
+    const source = this.littleEndian;
+    this.littleEndian = true;
+    const shb = new Writer(true).u32(SHB).u32(28).u32(BYTE_ORDER_MAGIC).u16(1).u16(0).u32(0xffffffff).u32(0xffffffff).u32(28);
+    this.put(shb.done());
+    const idb = new Writer(true).u32(IDB).u32(0).u16(linkType).u16(0).u32(snaplen);
+    if (this.nanos) idb.u16(OPT_IF_TSRESOL).u16(1).u8(9).pad().u16(0).u16(0);
+    this.put(idb.lengths());
+    this.littleEndian = source;
+  }
+
+  private pcapRecord(b: Uint8Array, o: number, r: CaptureRecord, comments: readonly string[]): void {
+    const sec = this.u32(b, o);
+    const frac = this.u32(b, o + 4);
+    // Timestamp units exactly: seconds × 10^6 (or 10^9) + fraction, as two 32-bit halves.
+    const units = BigInt(sec) * (this.nanos ? 1_000_000_000n : 1_000_000n) + BigInt(frac);
+    this.epb(0, Number(units >> 32n), Number(units & 0xffffffffn), r.bytes, r.offset, r.capLen, r.origLen, undefined, comments, true);
+  }
+
+  private rewrite(b: Uint8Array, o: number, size: number, r: CaptureRecord, comments: readonly string[]): void {
+    const type = this.u32(b, o);
+    const le = this.littleEndian;
+    if (type === SPB) return this.epb(0, 0, 0, r.bytes, r.offset, r.capLen, r.origLen, undefined, comments, le);
+    const ifIndex = type === EPB ? this.u32(b, o + 8) : this.u16(b, o + 8);
+    const optionsStart = o + 28 + ((r.capLen + 3) & ~3);
+    const options = b.subarray(optionsStart, o + size - 4);
+    this.epb(ifIndex, this.u32(b, o + 12), this.u32(b, o + 16), r.bytes, r.offset, r.capLen, r.origLen, options, comments, le);
+  }
+
+  /** An EPB with the packet's original options (end-of-options dropped) followed by our comments. */
+  private epb(
+    ifIndex: number, tsHigh: number, tsLow: number, data: Uint8Array, dataOffset: number, capLen: number, origLen: number,
+    options: Uint8Array | undefined, comments: readonly string[], littleEndian: boolean,
+  ): void {
+    const w = new Writer(littleEndian).u32(EPB).u32(0).u32(ifIndex).u32(tsHigh).u32(tsLow).u32(capLen).u32(origLen);
+    w.bytes(data.subarray(dataOffset, dataOffset + capLen)).pad();
+    if (options) {
+      // Walk the options to drop opt_endofopt: ours follow, then one end marker.
+      let p = 0;
+      while (p + 4 <= options.length) {
+        const code = littleEndian ? options[p] | (options[p + 1] << 8) : (options[p] << 8) | options[p + 1];
+        const len = littleEndian ? options[p + 2] | (options[p + 3] << 8) : (options[p + 2] << 8) | options[p + 3];
+        if (code === 0) break;
+        const whole = 4 + ((len + 3) & ~3);
+        w.bytes(options.subarray(p, Math.min(options.length, p + whole)));
+        p += whole;
+      }
+    }
+    for (const c of comments) {
+      const text = new TextEncoder().encode(c);
+      w.u16(OPT_COMMENT).u16(text.length).bytes(text).pad();
+    }
+    w.u16(0).u16(0);
+    this.put(w.lengths());
+  }
+
+  private copy(b: Uint8Array, o: number, size: number): void {
+    this.put(b.subarray(o, o + size));
+  }
+
+  private put(bytes: Uint8Array): void {
+    if (this.used + bytes.length > this.out.length) {
+      this.flush();
+      if (bytes.length > this.out.length) {
+        this.write(bytes.slice());
+        return;
+      }
+    }
+    this.out.set(bytes, this.used);
+    this.used += bytes.length;
+  }
+
+  private u32(b: Uint8Array, o: number): number {
+    return this.littleEndian
+      ? (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0
+      : ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  }
+
+  private u16(b: Uint8Array, o: number): number {
+    return this.littleEndian ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1];
+  }
+}
+
+/** Builds one block in a given byte order; `lengths()` fills the block's two total-length fields. */
+class Writer {
+  private buf = new Uint8Array(256);
+  private n = 0;
+
+  constructor(private readonly le: boolean) {}
+
+  private room(k: number): void {
+    if (this.n + k <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.n + k));
+    next.set(this.buf.subarray(0, this.n));
+    this.buf = next;
+  }
+
+  u8(v: number): this {
+    this.room(1);
+    this.buf[this.n++] = v & 0xff;
+    return this;
+  }
+
+  u16(v: number): this {
+    this.room(2);
+    if (this.le) { this.buf[this.n] = v & 0xff; this.buf[this.n + 1] = (v >>> 8) & 0xff; } else { this.buf[this.n] = (v >>> 8) & 0xff; this.buf[this.n + 1] = v & 0xff; }
+    this.n += 2;
+    return this;
+  }
+
+  u32(v: number): this {
+    this.room(4);
+    const b = this.buf;
+    const n = this.n;
+    if (this.le) { b[n] = v & 0xff; b[n + 1] = (v >>> 8) & 0xff; b[n + 2] = (v >>> 16) & 0xff; b[n + 3] = (v >>> 24) & 0xff; } else { b[n] = (v >>> 24) & 0xff; b[n + 1] = (v >>> 16) & 0xff; b[n + 2] = (v >>> 8) & 0xff; b[n + 3] = v & 0xff; }
+    this.n += 4;
+    return this;
+  }
+
+  bytes(b: Uint8Array): this {
+    this.room(b.length);
+    this.buf.set(b, this.n);
+    this.n += b.length;
+    return this;
+  }
+
+  /** Zero bytes up to the next 32-bit boundary. */
+  pad(): this {
+    while (this.n % 4) this.u8(0);
+    return this;
+  }
+
+  done(): Uint8Array {
+    return this.buf.subarray(0, this.n);
+  }
+
+  /** The block with its total length written at offset 4 and as its last word. */
+  lengths(): Uint8Array {
+    this.u32(0);
+    const total = this.n;
+    const save = this.n;
+    this.n = 4;
+    this.u32(total);
+    this.n = total - 4;
+    this.u32(total);
+    this.n = save;
+    return this.done();
+  }
+}

@@ -1,0 +1,29 @@
+import { isRetryFinding, type EvidenceStep, type Finding } from '../correlate/types.js';
+
+/** What a frame is to a retry finding, from its evidence step. */
+const ROLE: Record<EvidenceStep['step'], string> = {
+  'original-sent': 'original', arrival: 'controller ACK: the original arrived', 'last-controller-contact': 'last controller contact',
+  fence: 'fence', teardown: 'teardown of the old queue', 'kernel-log': 'kernel log', retry: 'retry',
+  'r2t-after-retry': 'R2T for the original after the retry', 'c2h-data-after-retry': 'C2HData for the original after the retry',
+  'completion-after-retry': 'completion of the original after the retry',
+};
+
+/**
+ * The packet comments for `--annotate`: every frame a finding names gets one
+ * line per finding, "nvme-tcp-timeline [severity] rule: message — role".
+ */
+export function frameComments(findings: readonly Finding[]): Map<number, string[]> {
+  const comments = new Map<number, string[]>();
+  for (const f of findings) {
+    const roles = new Map<number, string>();
+    if (isRetryFinding(f)) for (const e of f.details.evidence) if (e.frame !== null && e.step !== 'kernel-log' && !roles.has(e.frame)) roles.set(e.frame, ROLE[e.step]);
+    for (const frame of f.frames) {
+      const role = roles.get(frame);
+      const text = `nvme-tcp-timeline [${f.severity}] ${f.ruleId}: ${f.message}${role ? ` — ${role}` : ''}`;
+      let list = comments.get(frame);
+      if (!list) comments.set(frame, (list = []));
+      list.push(text);
+    }
+  }
+  return comments;
+}
