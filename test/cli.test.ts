@@ -8,12 +8,29 @@ import { describe, expect, it } from 'vitest';
 const bin = join(__dirname, '..', 'bin', 'nvme-tcp-timeline.js');
 const dir = mkdtempSync(join(tmpdir(), 'nvme-tcp-timeline-cli-'));
 
-function run(args: string[], input?: Buffer) {
-  const r = spawnSync(process.execPath, [bin, ...args], { input, encoding: 'buffer', cwd: join(__dirname, '..'), env: { ...process.env, NO_COLOR: '1' } });
+function run(args: string[], input?: Buffer, env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [bin, ...args], { input, encoding: 'buffer', cwd: join(__dirname, '..'), env: { ...process.env, NO_COLOR: '1', ...env } });
   return { code: r.status, out: r.stdout.toString(), err: r.stderr.toString() };
 }
 
 describe('CLI', () => {
+  it('check on GitHub Actions prints workflow annotations; --markdown FILE and --junit FILE are written', () => {
+    const markdown = join(dir, 'report.md');
+    const junit = join(dir, 'junit.xml');
+    const r = run(['check', 'fixtures/early-retry.pcap', '--markdown', markdown, '--junit', junit], undefined, { GITHUB_ACTIONS: 'true' });
+    expect(r.code).toBe(1);
+    const lines = r.out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^::warning title=unanswered-command,file=fixtures\/early-retry\.pcap::/);
+    expect(lines.filter((l) => l.startsWith('::error title=retry-before-kato,file=fixtures/early-retry.pcap::Write SLBA 2100 NLB 1'))).toHaveLength(1);
+    expect(lines.at(-1)).toMatch(/^FAIL {2}fixtures\/early-retry\.pcap/);
+    expect(run(['check', 'fixtures/early-retry.pcap']).out).not.toContain('::error');
+    expect(readFileSync(markdown, 'utf8')).toMatch(/^\*\*2 commands resubmitted before KATO: 1 write, 1 read\.\*\*\n/);
+    // The analysis took well under the capture's 21 s.
+    const time = Number(/name="fixtures\/early-retry\.pcap" time="([\d.]+)"/.exec(readFileSync(junit, 'utf8'))![1]);
+    expect(time).toBeGreaterThan(0);
+    expect(time).toBeLessThan(10);
+  });
+
   it('analyze: summary and findings; exit 1 for an error finding, 0 when clean', () => {
     const bad = run(['analyze', 'fixtures/early-retry.pcap']);
     expect(bad.code).toBe(1);
@@ -61,7 +78,7 @@ describe('CLI', () => {
     expect(readFileSync(file, 'utf8')).toBe(run(['pdus', 'fixtures/early-retry.pcap', '--json']).out);
     const html = run(['pdus', 'fixtures/early-retry.pcap', '--html', join(dir, 'p.html')]);
     expect(html.code).toBe(2);
-    expect(html.err).toContain('--html, --junit, --dmesg and --annotate go with analyze, timeline or check');
+    expect(html.err).toContain('--html, --junit, --markdown, --dmesg and --annotate go with analyze, timeline or check');
   });
 
   it('pdus | head: a reader that stops early ends the run without an error message', () => {

@@ -45,6 +45,8 @@ export function reportJson(value: unknown): string {
 interface Outcome {
   file: string;
   report?: Report;
+  /** Seconds the analysis of this capture took (JUnit's time). */
+  seconds?: number;
   error?: CaptureError;
   /** Commands kept for the HTML timeline (only with --html). */
   collected?: HtmlCollector;
@@ -52,7 +54,14 @@ interface Outcome {
 
 /** Every file the options ask for, checked before any capture is read. */
 function checkOutputs(o: CommonOptions): Promise<void> {
-  return checkOutputFiles([typeof o.json === 'string' ? o.json : undefined, o.html, o.junit, o.annotate]);
+  return checkOutputFiles([typeof o.json === 'string' ? o.json : undefined, o.html, o.junit, o.annotate, typeof o.markdown === 'string' ? o.markdown : undefined]);
+}
+
+/** The Markdown of each report, with the command line that made it. */
+async function markdown(reports: Report[]): Promise<string> {
+  const { renderMarkdown } = await import('../report/markdown.js');
+  const words = process.argv.slice(2).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`));
+  return reports.map((r) => renderMarkdown(r, { commandLine: ['nvme-tcp-timeline', ...words].join(' ') })).join('\n');
 }
 
 async function analyzeAll(captures: string[], o: CommonOptions): Promise<Outcome[]> {
@@ -63,14 +72,17 @@ async function analyzeAll(captures: string[], o: CommonOptions): Promise<Outcome
   const outcomes: Outcome[] = [];
   for (const file of captures) {
     const progress = Progress.forStderr(file === '-' ? 'stdin' : file, o.quiet);
+    const started = performance.now();
+    const seconds = () => Math.round(performance.now() - started) / 1000;
     try {
       if (o.html) {
         const { HtmlCollector } = await import('../report/html-report.js');
         const collected = new HtmlCollector();
         const report = await analyzeCapture(file, { ...analyzeOptions(o, progress), onCommand: (c, t0) => collected.add(c, t0) });
-        outcomes.push({ file, report, collected });
+        outcomes.push({ file, report, collected, seconds: seconds() });
       } else {
-        outcomes.push({ file, report: await analyzeCapture(file, analyzeOptions(o, progress)) });
+        const report = await analyzeCapture(file, analyzeOptions(o, progress));
+        outcomes.push({ file, report, seconds: seconds() });
       }
     } catch (error) {
       if (!(error instanceof CaptureError) || captures.length === 1) throw error;
@@ -90,12 +102,13 @@ async function writeArtifacts(outcomes: Outcome[], o: CommonOptions): Promise<vo
     const { renderHtml } = await import('../report/html-report.js');
     await writeOutputFile(o.html, renderHtml(outcomes.flatMap((x) => (x.report && x.collected ? [{ report: x.report, collected: x.collected }] : []))));
   }
+  if (typeof o.markdown === 'string') await writeOutputFile(o.markdown, await markdown(reports));
   if (o.annotate && reports.length === 1) {
     const { annotateCapture } = await import('../api/annotate.js');
     await annotateCapture(outcomes[0].file, reports[0], o.annotate);
   }
   if (o.junit) {
-    const cases: JunitCase[] = outcomes.map((x) => ({ file: x.file, report: x.report, error: x.error?.message }));
+    const cases: JunitCase[] = outcomes.map((x) => ({ file: x.file, report: x.report, error: x.error?.message, seconds: x.seconds }));
     await writeOutputFile(o.junit, renderJunit(cases, o.failOn === 'none' ? 'error' : o.failOn));
   }
 }
@@ -111,6 +124,8 @@ export async function runAnalyze(captures: string[], o: CommonOptions): Promise<
   const reports = outcomes.flatMap((x) => (x.report ? [x.report] : []));
   if (o.json === true) {
     process.stdout.write(reportJson(reports.length === 1 ? reports[0] : reports));
+  } else if (o.markdown === true) {
+    process.stdout.write(await markdown(reports));
   } else {
     // Loaded only for text output: chalk and cli-table3 cost start-up time JSON runs need not pay.
     const { renderText } = await import('../report/text-report.js');
@@ -123,9 +138,15 @@ export async function runAnalyze(captures: string[], o: CommonOptions): Promise<
 export async function runCheck(captures: string[], o: CommonOptions): Promise<number> {
   const outcomes = await analyzeAll(captures, { ...o, quiet: true });
   await writeArtifacts(outcomes, o);
+  const reports = outcomes.flatMap((x) => (x.report ? [x.report] : []));
+  if (process.env.GITHUB_ACTIONS === 'true') {
+    const { githubAnnotations } = await import('../report/github.js');
+    for (const x of outcomes) if (x.report) process.stdout.write(githubAnnotations(x.file, x.report));
+  }
   if (o.json === true) {
-    const reports = outcomes.flatMap((x) => (x.report ? [x.report] : []));
     process.stdout.write(reportJson(reports.length === 1 ? reports[0] : reports));
+  } else if (o.markdown === true) {
+    process.stdout.write(await markdown(reports));
   } else {
     for (const x of outcomes) {
       if (x.error) {
@@ -144,7 +165,7 @@ export async function runCheck(captures: string[], o: CommonOptions): Promise<nu
 }
 
 export async function runPdus(capture: string, o: CommonOptions & { includeIncomplete?: boolean }): Promise<number> {
-  if (o.html || o.junit || o.dmesg || o.annotate) throw new UsageError('pdus lists PDUs only: --html, --junit, --dmesg and --annotate go with analyze, timeline or check');
+  if (o.html || o.junit || o.dmesg || o.annotate || o.markdown) throw new UsageError('pdus lists PDUs only: --html, --junit, --markdown, --dmesg and --annotate go with analyze, timeline or check');
   await checkOutputs(o);
   // `--json FILE` puts the JSON lines in FILE instead of on stdout.
   const file = typeof o.json === 'string' ? createWriteStream(o.json) : undefined;

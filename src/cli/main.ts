@@ -19,6 +19,7 @@ export interface CommonOptions {
   dmesg?: string[];
   dmesgOffset?: number;
   annotate?: string;
+  markdown?: string | true;
 }
 
 const RULES: RetryRule[] = ['kato+cqt', 'kato', 'tp4129'];
@@ -63,6 +64,7 @@ function commonOptions(): Option[] {
     new Option('--json [file]', 'write the JSON report to a file, or to stdout without one'),
     new Option('--html <file>', 'write a self-contained HTML timeline'),
     new Option('--junit <file>', 'write JUnit XML (one test case per capture)'),
+    new Option('--markdown [file]', 'write a Markdown report for an issue or a mailing list to a file, or to stdout without one'),
     new Option('--annotate <out.pcapng>', 'write the capture as pcapng with a packet comment on every frame a finding names (open it in Wireshark)'),
     new Option('--dmesg <file>', 'kernel log of the host and/or target (dmesg, dmesg -T/--time-format iso, journalctl -k, syslog); repeat for several').argParser(collect),
     new Option('--dmesg-offset <ms>', 'milliseconds to add to wall-clock kernel log times (a known clock difference)').argParser(integer('--dmesg-offset')),
@@ -128,16 +130,20 @@ export function buildProgram(): Command {
 }
 
 /**
- * `--json` takes an optional file, so `analyze --json trace.pcap` would read the
- * capture's name as the output file. When the word after `--json` looks like a
- * capture (or is `-`), the flag moves to the end, where it takes no value.
+ * `--json` and `--markdown` take an optional file, so `analyze --json trace.pcap`
+ * would read the capture's name as the output file. When the word after the flag
+ * looks like a capture (or is `-`), the flag moves to the end, where it takes no value.
  */
 export function normalizeArgv(argv: string[]): string[] {
-  const i = argv.indexOf('--json');
-  if (i < 0 || i + 1 >= argv.length) return argv;
-  const next = argv[i + 1];
-  if (next !== '-' && !/\.(pcap|pcapng|cap|ntar|gz)$/i.test(next)) return argv;
-  return [...argv.slice(0, i), ...argv.slice(i + 1), '--json'];
+  let out = argv;
+  for (const flag of ['--json', '--markdown']) {
+    const i = out.indexOf(flag);
+    if (i < 0 || i + 1 >= out.length) continue;
+    const next = out[i + 1];
+    if (next !== '-' && !/\.(pcap|pcapng|cap|ntar|gz)$/i.test(next)) continue;
+    out = [...out.slice(0, i), ...out.slice(i + 1), flag];
+  }
+  return out;
 }
 
 /** The one place that turns outcomes into exit codes. */

@@ -1,0 +1,133 @@
+import { escapeControl } from '../common/text.js';
+import { isRetryFinding, SEVERITY_RANK, type Finding, type RetryFinding, type RuleId } from '../correlate/types.js';
+import type { Report } from './types.js';
+
+/** Rules that can fire once per command or segment: counted in one table row each, not listed. */
+const SUMMARISED = new Set<RuleId>(['unanswered-command', 'error-status', 'capture-gap', 'protocol-violation', 'unknown-pdu', 'cid-reuse-in-flight', 'connection-reset', 'digest-mismatch']);
+/** Other findings listed one by one before the rest are counted. */
+const LISTED_MAX = 10;
+
+export interface MarkdownOptions {
+  /** The command line that produced the report, shown at the end. */
+  commandLine?: string;
+}
+
+/**
+ * Text every capture-derived string goes through: what can open emphasis, code,
+ * a link, an image, a table cell, strikethrough or a tag is backslash-escaped or
+ * an entity; so are a block marker at the start and autolink triggers. An NQN
+ * stays readable in the raw text and cannot change the document's structure.
+ * Newlines become spaces.
+ */
+export function mdText(text: string): string {
+  return escapeControl(text.replace(/[\r\n]+/g, ' '))
+    .replace(/[\\`*_[\]|~!]/g, (c) => `\\${c}`)
+    .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+    .replace(/:\/\//g, ':\\/\\/').replace(/\bwww\./gi, (w) => `${w.slice(0, 3)}\\.`)
+    .replace(/^(\s*)([#+\-=>]|\d+(?=[.)]))/, (_m, space: string, lead: string) => `${space}${/^\d/.test(lead) ? lead + '\\' : '\\' + lead}`);
+}
+
+/** A code span that no backtick inside can end early. */
+export function mdCode(text: string): string {
+  const safe = escapeControl(text.replace(/[\r\n]+/g, ' '));
+  const fence = '`'.repeat(Math.max(1, ...[...safe.matchAll(/`+/g)].map((m) => m[0].length + 1)));
+  return `${fence}${fence.length > 1 ? ' ' : ''}${safe}${fence.length > 1 ? ' ' : ''}${fence}`;
+}
+
+function row(cells: (string | number)[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+/** "2 commands resubmitted before KATO: 1 write, 1 read" — the line a maintainer reads first. */
+export function verdictLine(report: Report): string {
+  const early = report.findings.filter(isRetryFinding).filter((f) => f.ruleId === 'retry-before-kato');
+  const others = report.findings.filter(isRetryFinding).length - early.length;
+  const errors = report.findings.filter((f) => f.severity === 'error' && f.ruleId !== 'retry-before-kato').length;
+  const tail = [others ? `${others} after KATO or a fence` : '', errors ? `${errors} other error finding${errors === 1 ? '' : 's'}` : ''].filter(Boolean).join('; ');
+  if (early.length === 0) return `No command resubmitted before KATO${tail ? ` (${tail})` : ''}.`;
+  // Commands that change data (severity error) first: they are the ones that can corrupt it.
+  const kinds = new Map<string, { n: number; changes: boolean }>();
+  for (const f of early) {
+    const kind = f.details.opcode.toLowerCase();
+    const k = kinds.get(kind) ?? { n: 0, changes: f.severity === 'error' };
+    k.n++;
+    kinds.set(kind, k);
+  }
+  const parts = [...kinds].sort((a, b) => Number(b[1].changes) - Number(a[1].changes) || b[1].n - a[1].n || (a[0] < b[0] ? -1 : 1)).map(([k, v]) => `${v.n} ${k}`);
+  return `${early.length} command${early.length === 1 ? '' : 's'} resubmitted before KATO: ${parts.join(', ')}${tail ? ` (${tail})` : ''}.`;
+}
+
+/** A report for a GitHub/GitLab issue or a mailing list: short enough to paste. */
+export function renderMarkdown(report: Report, options: MarkdownOptions = {}): string {
+  const t0 = report.capture.firstTime ?? 0;
+  const rel = (t: number) => `${(t - t0).toFixed(6)} s`;
+  const out: string[] = [];
+  out.push(`**${mdText(verdictLine(report))}**`, '');
+  const s = report.summary;
+  out.push(`Capture ${mdCode(report.capture.file)}: ${report.capture.format}${report.capture.compressed ? ' (gzip)' : ''}, ${report.capture.frames} frames, ` +
+    `${s.associations} associations, ${s.commands} commands; findings: ${s.findings.error} error, ${s.findings.warning} warning, ${s.findings.info} info.`);
+  if (report.problems.capture) out.push('', `> The capture is damaged at byte ${report.problems.capture.byteOffset}: ${mdText(report.problems.capture.message)}; everything before it was analysed.`);
+
+  const retries = report.findings.filter(isRetryFinding).sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.time - b.time);
+  for (const f of retries) out.push('', ...retrySection(f, rel));
+
+  const others = report.findings.filter((f) => !isRetryFinding(f) && !SUMMARISED.has(f.ruleId) && !('suppressed' in f.details));
+  if (others.length) {
+    out.push('', '### Other findings', '', row(['severity', 'rule', 'time', 'frames', 'finding']), row(['---', '---', '---', '---', '---']));
+    for (const f of others.slice(0, LISTED_MAX)) out.push(row([f.severity, f.ruleId, rel(f.time), f.frames.slice(0, 8).join(' '), mdText(f.message)]));
+    if (others.length > LISTED_MAX) out.push('', `${others.length - LISTED_MAX} more in the JSON report.`);
+  }
+  const counted = countByRule(report.findings.filter((f) => SUMMARISED.has(f.ruleId)));
+  if (counted.length) {
+    out.push('', '### Counted', '', row(['rule', 'severity', 'count', 'first frames']), row(['---', '---', '---', '---']));
+    for (const c of counted) out.push(row([c.rule, c.severity, c.count, c.frames.join(' ')]));
+  }
+
+  if (report.associations.length) {
+    out.push('', '### Associations', '', row(['#', 'path', 'cntlid', 'KATO', 'from frame', 'last controller contact', 'teardown']), row(['---', '---', '---', '---', '---', '---', '---']));
+    const shown = report.associations.slice(0, 20);
+    for (const a of shown) {
+      const down = a.queues.flatMap((q) => q.teardown).filter((e) => e.kind !== 'syn').sort((x, y) => x.time - y.time)[0];
+      out.push(row([
+        a.id, mdText(a.path), a.cntlid ?? '?', `${a.katoMs} ms (${a.katoSource})`, a.firstFrame,
+        a.lastControllerContact ? `frame ${a.lastControllerContact.frame}` : '-', down ? `${down.from} ${down.kind.toUpperCase()} frame ${down.frame}` : '-',
+      ]));
+    }
+    if (report.associations.length > shown.length) out.push('', `${report.associations.length - shown.length} more associations in the JSON report.`);
+  }
+  const k = report.kernelLog;
+  if (k) {
+    out.push('', '### Kernel logs', '');
+    for (const [i, src] of k.sources.entries()) {
+      const a = k.alignment.find((x) => x.source === i && x.method !== 'none') ?? k.alignment.find((x) => x.source === i);
+      out.push(`- ${mdCode(src.file)} (${src.format}): ${a ? mdText(`${a.method === 'none' ? 'not aligned' : `aligned by ${a.method}`}: ${a.message}`) : 'no NVMe line'}`);
+    }
+  }
+  out.push('', '---', `${mdText(`${report.tool.name} ${report.tool.version}`)}${options.commandLine ? ` · ${mdCode(options.commandLine)}` : ''}`);
+  return out.join('\n') + '\n';
+}
+
+function retrySection(f: RetryFinding, rel: (t: number) => string): string[] {
+  const d = f.details;
+  const out = [`### ${f.severity} · ${f.ruleId} · ${mdText(`${d.opcode}${d.slba !== null ? ` SLBA ${d.slba} NLB ${d.nlb}` : ''}`)}`, '', mdText(f.message), ''];
+  out.push(row(['step', 'frame', 'time', 'what']), row(['---', '---', '---', '---']));
+  for (const e of d.evidence) {
+    out.push(row([e.step, e.frame === null ? '-' : e.step === 'kernel-log' ? `after ${e.frame}` : e.frame, rel(e.time), mdText(e.what)]));
+  }
+  out.push('', `Wireshark: ${mdCode(f.wiresharkFilter)} · associations ${d.originalAssoc} → ${d.retryAssoc}` +
+    ` · KATO ${d.katoMs} ms (${d.katoSource}) · gap ${d.gapMs === null ? '-' : `${(d.gapMs / 1000).toFixed(3)} s`} · trigger ${mdText(d.trigger)}`);
+  return out;
+}
+
+function countByRule(findings: Finding[]): { rule: string; severity: string; count: number; frames: number[] }[] {
+  const by = new Map<string, { rule: string; severity: string; count: number; frames: number[] }>();
+  for (const f of findings) {
+    let e = by.get(f.ruleId);
+    if (!e) by.set(f.ruleId, (e = { rule: f.ruleId, severity: f.severity, count: 0, frames: [] }));
+    const n = 'suppressed' in f.details ? f.details.suppressed : 1;
+    e.count += n;
+    if (SEVERITY_RANK[f.severity as keyof typeof SEVERITY_RANK] > SEVERITY_RANK[e.severity as keyof typeof SEVERITY_RANK]) e.severity = f.severity;
+    if (e.frames.length < 6 && f.frames.length) e.frames.push(f.frames[0]);
+  }
+  return [...by.values()].sort((a, b) => (a.rule < b.rule ? -1 : 1));
+}
