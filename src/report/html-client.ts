@@ -73,135 +73,196 @@ export function clientMain(): void {
     });
     const height = y + 4;
     const svg = el('svg', { class: 'timeline', height, 'data-capture': capIndex }, wrap);
-    const width = () => Math.max(600, wrap.clientWidth);
     let view = { a: -cap.durationS * 0.02, b: cap.durationS * 1.02 || 1 };
     const full = { ...view };
-    const x = (t: number) => LABEL_W + ((t - view.a) / (view.b - view.a)) * (width() - LABEL_W - 10);
-    const tAt = (px: number) => view.a + ((px - LABEL_W) / (width() - LABEL_W - 10)) * (view.b - view.a);
 
-    function draw(): void {
-      while (svg.firstChild) svg.removeChild(svg.firstChild);
-      const w = width();
-      svg.setAttribute('width', String(w));
-      svg.setAttribute('viewBox', `0 0 ${w} ${height}`);
-      const clip = el('clipPath', { id: `plot${capIndex}` }, el('defs', {}, svg));
-      el('rect', { x: LABEL_W, y: 0, width: w - LABEL_W, height }, clip);
-      const marker = el('marker', { id: `arrow${capIndex}`, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, clip.parentNode as Element);
-      el('path', { d: 'M 0 0 L 10 5 L 0 10 z' }, marker);
-      // Axis.
-      const span = view.b - view.a;
+    /** One drawing's geometry: the layout is read once per draw, never per element. */
+    interface View { a: number; b: number; w: number; plotW: number; x: (t: number) => number; tAt: (px: number) => number }
+    function measure(): View {
+      const w = Math.max(600, wrap.clientWidth);
+      const plotW = w - LABEL_W - 10;
+      const { a, b } = view;
+      return { a, b, w, plotW, x: (t) => LABEL_W + ((t - a) / (b - a)) * plotW, tAt: (px) => a + ((px - LABEL_W) / plotW) * (b - a) };
+    }
+    let current = measure();
+
+    function drawAxis(v: View, root: Element): void {
+      const span = v.b - v.a;
       const step = Math.pow(10, Math.floor(Math.log10(span / 8)));
       const nice = span / step > 40 ? step * 5 : span / step > 16 ? step * 2 : step;
-      for (let t = Math.ceil(view.a / nice) * nice; t <= view.b; t += nice) {
-        el('line', { x1: x(t), x2: x(t), y1: AXIS_H - 6, y2: height, class: 'grid' }, svg);
-        el('text', { x: x(t) + 2, y: AXIS_H - 10, class: 'axis' }, svg).textContent = `${+t.toFixed(6)} s`;
+      for (let t = Math.ceil(v.a / nice) * nice; t <= v.b; t += nice) {
+        el('line', { x1: v.x(t), x2: v.x(t), y1: AXIS_H - 6, y2: height, class: 'grid' }, root);
+        el('text', { x: v.x(t) + 2, y: AXIS_H - 10, class: 'axis' }, root).textContent = `${+t.toFixed(6)} s`;
       }
-      // Labels.
+    }
+
+    function drawLabels(v: View, root: Element): void {
       for (const r of rows) {
         if (r.group !== null) {
           const g = cap.groups[r.group];
-          el('rect', { x: 0, y: r.y, width: w, height: GROUP_H, class: 'group-bg' }, svg);
-          el('text', { x: 6, y: r.y + 14, class: 'group-title' }, svg).textContent = g.title;
-          el('text', { x: 6, y: r.y + 28, class: 'group-sub' }, svg).textContent = g.subtitle;
+          el('rect', { x: 0, y: r.y, width: v.w, height: GROUP_H, class: 'group-bg' }, root);
+          el('text', { x: 6, y: r.y + 14, class: 'group-title' }, root).textContent = g.title;
+          el('text', { x: 6, y: r.y + 28, class: 'group-sub' }, root).textContent = g.subtitle;
         } else if (r.lane !== null) {
           const lane = cap.lanes[r.lane];
-          const g = el('g', { class: 'lane', 'data-lane': r.lane, 'data-conn': lane.conn, 'data-qid': lane.qid ?? '' }, svg);
-          el('rect', { x: 0, y: r.y, width: w, height: LANE_H, class: 'lane-bg' }, g);
+          const g = el('g', { class: 'lane', 'data-lane': r.lane, 'data-conn': lane.conn, 'data-qid': lane.qid ?? '' }, root);
+          el('rect', { x: 0, y: r.y, width: v.w, height: LANE_H, class: 'lane-bg' }, g);
           el('text', { x: 12, y: r.y + 16, class: 'lane-label' }, g).textContent = lane.label;
         }
       }
-      const plot = el('g', { 'clip-path': `url(#plot${capIndex})` }, svg);
-      // KATO windows and last controller contacts behind everything.
+    }
+
+    /** KATO windows and last controller contacts, behind everything. */
+    function drawWindows(v: View, plot: Element): void {
       for (const r of cap.retries) {
         if (!r.contact || r.windowEnd === null) continue;
         const span2 = groupSpan[Math.max(0, r.group)] ?? { top: AXIS_H, bottom: height };
         el('rect', {
-          x: x(r.contact.t), y: AXIS_H, width: Math.max(1, x(r.windowEnd) - x(r.contact.t)), height: height - AXIS_H, class: 'kato-window',
+          x: v.x(r.contact.t), y: AXIS_H, width: Math.max(1, v.x(r.windowEnd) - v.x(r.contact.t)), height: height - AXIS_H, class: 'kato-window',
           'data-finding': r.finding, 'data-t0': r.contact.t, 'data-t1': r.windowEnd,
           'data-frames': String(r.contact.frame),
           'data-tip': `KATO window (${r.ruleId === 'retry-before-kato' ? 'retry inside it' : 'retry outside it'})\nfrom last controller contact ${fmt(r.contact.t)} (frame ${r.contact.frame})\nto ${fmt(r.windowEnd)}: a retry before this end may run twice`,
         }, plot);
         el('line', {
-          x1: x(r.contact.t), x2: x(r.contact.t), y1: span2.top, y2: span2.bottom, class: 'contact', 'data-t': r.contact.t,
+          x1: v.x(r.contact.t), x2: v.x(r.contact.t), y1: span2.top, y2: span2.bottom, class: 'contact', 'data-t': r.contact.t,
           'data-frames': String(r.contact.frame), 'data-tip': `last controller contact ${fmt(r.contact.t)} (frame ${r.contact.frame})`,
         }, plot);
       }
+    }
+
+    function drawGaps(v: View, plot: Element): void {
       for (const gp of cap.gaps) {
+        if (gp.t < v.a || gp.t > v.b) continue;
         el('rect', {
-          x: x(gp.t) - 3, y: laneY[gp.lane], width: 6, height: LANE_H, class: 'gap', 'data-frames': String(gp.frame),
+          x: v.x(gp.t) - 3, y: laneY[gp.lane], width: 6, height: LANE_H, class: 'gap', 'data-frames': String(gp.frame),
           'data-tip': `capture gap: ${gp.bytes} bytes ${gp.dir} not captured\nframe ${gp.frame} at ${fmt(gp.t)}`,
         }, plot);
       }
-      // An unanswered command is drawn up to its connection's first FIN/RST (or the end of the capture).
-      const closeAt: number[] = [];
-      for (const m of cap.tcp) if (m.kind !== 'syn' && (closeAt[m.lane] === undefined || m.t < closeAt[m.lane])) closeAt[m.lane] = m.t;
-      // Commands: one by one when few are visible, else per-pixel density.
-      const visible = cap.commands.filter((c) => (c[2] < 0 ? c[1] : c[2]) >= view.a && c[1] <= view.b);
-      if (visible.length <= MAX_DRAWN) {
-        for (const c of visible) {
-          const [lane, s, e, o, cid, op, f, g, slba, nlb, ka] = c;
-          const name = cap.opcodes[op];
-          const end = e >= 0 ? e : closeAt[lane] ?? cap.durationS;
-          const aer = name === 'Asynchronous Event Request';
-          const tipText = `${name} cid 0x${cid.toString(16).padStart(4, '0')}${slba >= 0 ? ` SLBA ${slba} NLB ${nlb}` : ''}\n` +
-            `submitted ${fmt(s)} (frame ${f})\n${e >= 0 ? `completed ${fmt(e)} (frame ${g}), ${((e - s) * 1000).toFixed(3)} ms` : 'no completion'}\n${OUTCOMES[o]}`;
-          const frames = g >= 0 ? `${f} ${g}` : String(f);
-          if (ka) {
-            el('line', { x1: x(s), x2: x(s), y1: laneY[lane] + 3, y2: laneY[lane] + LANE_H - 3, class: `ka${o ? ' unanswered' : ''}`, 'data-frames': frames, 'data-tip': tipText }, plot);
-          } else {
-            el('rect', {
-              x: x(s), y: laneY[lane] + 6, width: Math.max(2, x(end) - x(s)), height: LANE_H - 12,
-              class: `cmd ${aer ? 'aer' : o === 0 ? 'ok' : o === 1 ? 'err' : o === 4 ? 'undecided' : 'unanswered'}`, 'data-frames': frames,
-              'data-tip': aer ? `${tipText} (outstanding by design: the controller answers only when an event occurs)` : tipText,
-            }, plot);
-          }
-        }
+    }
+
+    const index = new Map<number[], number>(cap.commands.map((c, i) => [c, i]));
+    // An unanswered command is drawn up to its connection's first FIN/RST (or the end of the capture).
+    const closeAt: number[] = [];
+    for (const m of cap.tcp) if (m.kind !== 'syn' && (closeAt[m.lane] === undefined || m.t < closeAt[m.lane])) closeAt[m.lane] = m.t;
+
+    /**
+     * Commands one by one while a lane's visible ones are fewer than its pixel
+     * columns (and MAX_DRAWN in all); past that, that lane as a per-pixel
+     * density: the number of elements is bounded by the drawing's width.
+     */
+    function drawCommands(v: View, plot: Element): void {
+      const byLane = new Map<number, number[][]>();
+      for (const c of cap.commands) {
+        if ((c[2] < 0 ? closeAt[c[0]] ?? cap.durationS : c[2]) < v.a || c[1] > v.b) continue;
+        let list = byLane.get(c[0]);
+        if (!list) byLane.set(c[0], (list = []));
+        list.push(c);
+      }
+      densityOf.clear();
+      let budget = MAX_DRAWN;
+      for (const [lane, list] of byLane) {
+        // One bar per command while bars average two pixels or more apart; past that, density.
+        if (list.length <= Math.min(v.plotW / 2, budget)) {
+          budget -= list.length;
+          for (const c of list) drawCommand(v, plot, c, index.get(c)!);
+        } else drawLaneDensity(v, plot, lane, list);
+      }
+    }
+
+    function drawCommand(v: View, plot: Element, c: number[], index: number): void {
+      const [lane, s, e, o, , op, f, g, , , ka] = c;
+      const end = e >= 0 ? e : closeAt[lane] ?? cap.durationS;
+      const aer = cap.opcodes[op] === 'Asynchronous Event Request';
+      const frames = g >= 0 ? `${f} ${g}` : String(f);
+      // The tooltip is written on hover (commandTip): no string per element per draw.
+      if (ka) {
+        el('line', { x1: v.x(s), x2: v.x(s), y1: laneY[lane] + 3, y2: laneY[lane] + LANE_H - 3, class: `ka${o ? ' unanswered' : ''}`, 'data-frames': frames, 'data-c': index }, plot);
       } else {
-        const px = Math.ceil(w - LABEL_W);
-        const cols = new Map<number, Uint32Array>();
-        const worst = new Map<number, Uint8Array>();
-        for (const c of visible) {
-          const col = Math.max(0, Math.min(px - 1, Math.floor(x(c[1]) - LABEL_W)));
-          if (!cols.has(c[0])) {
-            cols.set(c[0], new Uint32Array(px));
-            worst.set(c[0], new Uint8Array(px));
-          }
-          cols.get(c[0])![col]++;
-          worst.get(c[0])![col] = Math.max(worst.get(c[0])![col], c[3] === 0 ? 0 : c[3] === 1 ? 1 : 2);
-        }
-        for (const [lane, counts] of cols) {
-          const max = Math.max(...counts);
-          for (let i = 0; i < counts.length; i++) {
-            if (!counts[i]) continue;
-            const h = Math.max(2, ((LANE_H - 6) * counts[i]) / max);
-            const kind = ['ok', 'err', 'unanswered'][worst.get(lane)![i]];
-            el('rect', { x: LABEL_W + i, y: laneY[lane] + LANE_H - 3 - h, width: 1, height: h, class: `density ${kind}`, 'data-tip': `${counts[i]} commands around ${fmt(tAt(LABEL_W + i))}` }, plot);
-          }
-        }
+        el('rect', {
+          x: v.x(s), y: laneY[lane] + 6, width: Math.max(2, v.x(end) - v.x(s)), height: LANE_H - 12,
+          class: `cmd ${aer ? 'aer' : o === 0 ? 'ok' : o === 1 ? 'err' : o === 4 ? 'undecided' : 'unanswered'}`, 'data-frames': frames, 'data-c': index,
+        }, plot);
       }
+    }
+
+    function commandTip(c: number[]): string {
+      const [, s, e, o, cid, op, f, g, slba, nlb] = c;
+      const name = cap.opcodes[op];
+      const text = `${name} cid 0x${cid.toString(16).padStart(4, '0')}${slba >= 0 ? ` SLBA ${slba} NLB ${nlb}` : ''}\n` +
+        `submitted ${fmt(s)} (frame ${f})\n${e >= 0 ? `completed ${fmt(e)} (frame ${g}), ${((e - s) * 1000).toFixed(3)} ms` : 'no completion'}\n${OUTCOMES[o]}`;
+      return name === 'Asynchronous Event Request' ? `${text} (outstanding by design: the controller answers only when an event occurs)` : text;
+    }
+
+    /** Per lane drawn as density: its columns, for the tooltip under the pointer. */
+    const densityOf = new Map<number, { counts: Uint32Array; from: number }>();
+
+    /** A lane as one path per outcome, one column per pixel: three elements however many commands. */
+    function drawLaneDensity(v: View, plot: Element, lane: number, list: number[][]): void {
+      const px = Math.ceil(v.plotW);
+      const counts = new Uint32Array(px);
+      const worst = new Uint8Array(px);
+      for (const c of list) {
+        const col = Math.max(0, Math.min(px - 1, Math.floor(v.x(c[1]) - LABEL_W)));
+        counts[col]++;
+        worst[col] = Math.max(worst[col], c[3] === 0 ? 0 : c[3] === 1 ? 1 : 2);
+      }
+      let max = 1;
+      for (let i = 0; i < px; i++) if (counts[i] > max) max = counts[i];
+      const paths = ['', '', ''];
+      const bottom = laneY[lane] + LANE_H - 3;
+      for (let i = 0; i < px; i++) {
+        if (!counts[i]) continue;
+        const h = Math.max(2, ((LANE_H - 6) * counts[i]) / max);
+        paths[worst[i]] += `M${LABEL_W + i} ${bottom - h}h1v${h}h-1z`;
+      }
+      densityOf.set(lane, { counts, from: LABEL_W });
+      ['ok', 'err', 'unanswered'].forEach((kind, k) => {
+        if (paths[k]) el('path', { d: paths[k], class: `density ${kind}`, 'data-density': lane }, plot);
+      });
+    }
+
+    /** Completed commands past the report's detail cap, pre-bucketed; merged so no bucket is thinner than a pixel. */
+    function drawOmitted(v: View, plot: Element): void {
       for (const d of cap.density) {
-        const max = Math.max(1, ...d.counts);
-        d.counts.forEach((n, i) => {
-          if (!n) return;
+        const perPixel = Math.max(1, Math.ceil((v.b - v.a) / v.plotW / d.widthS));
+        let max = 1;
+        for (let i = 0; i < d.counts.length; i += perPixel) {
+          let n = 0;
+          for (let k = i; k < i + perPixel && k < d.counts.length; k++) n += d.counts[k];
+          if (n > max) max = n;
+        }
+        for (let i = 0; i < d.counts.length; i += perPixel) {
+          let n = 0;
+          for (let k = i; k < i + perPixel && k < d.counts.length; k++) n += d.counts[k];
+          if (!n) continue;
           const t = i * d.widthS;
-          if (t + d.widthS < view.a || t > view.b) return;
+          const width = perPixel * d.widthS;
+          if (t + width < v.a || t > v.b) continue;
           const h = Math.max(1, ((LANE_H - 6) * n) / max);
-          el('rect', { x: x(t), y: laneY[d.lane] + LANE_H - 3 - h, width: Math.max(1, x(t + d.widthS) - x(t)), height: h, class: 'density ok', 'data-tip': `${n} completed commands in ${(d.widthS * 1000).toFixed(1)} ms` }, plot);
-        });
+          el('rect', { x: v.x(t), y: laneY[d.lane] + LANE_H - 3 - h, width: Math.max(1, v.x(t + width) - v.x(t)), height: h, class: 'density ok', 'data-tip': `${n} completed commands in ${(width * 1000).toFixed(1)} ms` }, plot);
+        }
       }
-      // Kernel log lines: a tick on their side's lane; the tip shows the line as logged.
+    }
+
+    /** Kernel log lines: a tick on their side's lane; the tip shows the line as logged. */
+    function drawKernel(v: View, plot: Element): void {
       for (const k of cap.kernel) {
-        const kx = x(k.t);
+        if (k.t < v.a || k.t > v.b) continue;
+        const kx = v.x(k.t);
         el('path', {
           d: `M ${kx} ${laneY[k.lane] + 4} L ${kx + 4} ${laneY[k.lane] + LANE_H - 4} L ${kx - 4} ${laneY[k.lane] + LANE_H - 4} z`,
           class: `kernel ${k.kind}`, 'data-t': k.t, 'data-frames': k.commandFrame === null ? '' : String(k.commandFrame),
           'data-tip': `${k.text}\nat ${fmt(k.t)}, after frame ${k.afterFrame ?? '-'}${k.commandFrame !== null ? `\nnames the command of frame ${k.commandFrame}` : ''}`,
         }, plot);
       }
-      // Markers closer than a label's width share one label ("FIN RST") instead of overprinting.
+    }
+
+    /** SYN/FIN/RST markers; markers closer than a label's width share one label ("FIN RST") instead of overprinting. */
+    function drawTcp(v: View, plot: Element): void {
       const rowLabels = new Map<number, { text: SVGElement; end: number }>();
       for (const m of cap.tcp) {
-        const cx = x(m.t);
+        if (m.t < v.a || m.t > v.b) continue;
+        const cx = v.x(m.t);
         const cy = laneY[m.lane] + (m.from === 'host' ? 7 : LANE_H - 7);
         const g = el('g', {
           class: `tcp ${m.kind}`, 'data-frames': String(m.frame), 'data-t': m.t,
@@ -215,16 +276,20 @@ export function clientMain(): void {
           previous.end += LABEL_WORD_PX;
         } else {
           // At the right edge the label goes left of its marker, and takes every later word of the row.
-          const atEdge = cx + 6 + 2 * LABEL_WORD_PX > x(view.b);
+          const atEdge = cx + 6 + 2 * LABEL_WORD_PX > v.x(v.b);
           const text = el('text', atEdge ? { x: cx - 7, y: cy + 4, class: 'tcp-label', 'text-anchor': 'end' } : { x: cx + 6, y: cy + 4, class: 'tcp-label' }, g);
           text.textContent = word;
           rowLabels.set(cy, { text, end: atEdge ? Infinity : cx + 6 + LABEL_WORD_PX });
         }
       }
+    }
+
+    /** Retry arrows from the original to the resubmission, with each retry's evidence chain. */
+    function drawRetries(v: View, plot: Element): void {
       for (const r of cap.retries) {
-        const x1 = x(r.from.t);
+        const x1 = v.x(r.from.t);
         const y1 = laneY[r.from.lane] + LANE_H / 2;
-        const x2 = x(r.to.t);
+        const x2 = v.x(r.to.t);
         const y2 = laneY[r.to.lane] + LANE_H / 2;
         const bend = Math.min(80, Math.abs(x2 - x1) / 2);
         el('path', {
@@ -234,26 +299,58 @@ export function clientMain(): void {
           'data-tip': `${r.ruleId}\n${r.label}\noriginal frame ${r.from.frame} at ${fmt(r.from.t)}\nretry frame ${r.to.frame} at ${fmt(r.to.t)}`,
         }, plot);
         // The evidence chain: one marker per step, joined in time order and ending on the retry.
-        const points = r.evidence.map((e) => `${x(e.t)},${laneY[e.lane] + LANE_H / 2}`);
+        const points = r.evidence.map((e) => `${v.x(e.t)},${laneY[e.lane] + LANE_H / 2}`);
         if (points.length > 1) el('polyline', { points: points.join(' '), class: 'evidence-chain', 'data-finding': r.finding }, plot);
         r.evidence.forEach((e, k) => {
           el('circle', {
-            cx: x(e.t), cy: laneY[e.lane] + LANE_H / 2, r: 3.5, class: `evidence ${e.step}`, 'data-finding': r.finding, 'data-t': e.t,
+            cx: v.x(e.t), cy: laneY[e.lane] + LANE_H / 2, r: 3.5, class: `evidence ${e.step}`, 'data-finding': r.finding, 'data-t': e.t,
             'data-frames': e.frame === null ? '' : String(e.frame), 'data-tip': `${k + 1}. ${e.step}: ${e.what}\n${e.step === 'kernel-log' ? 'after frame' : 'frame'} ${e.frame ?? '-'} at ${fmt(e.t)}`,
           }, plot);
         });
       }
+    }
+
+    /** Redraws every layer into a fragment, then swaps it in: one layout, whatever the element count. */
+    function draw(): void {
+      pending = false;
+      const v = (current = measure());
+      const frag = document.createDocumentFragment();
+      const defs = el('defs', {}, frag as unknown as Element);
+      const clip = el('clipPath', { id: `plot${capIndex}` }, defs);
+      el('rect', { x: LABEL_W, y: 0, width: v.w - LABEL_W, height }, clip);
+      const marker = el('marker', { id: `arrow${capIndex}`, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, defs);
+      el('path', { d: 'M 0 0 L 10 5 L 0 10 z' }, marker);
+      drawAxis(v, frag as unknown as Element);
+      drawLabels(v, frag as unknown as Element);
+      const plot = el('g', { 'clip-path': `url(#plot${capIndex})` }, frag as unknown as Element);
+      drawWindows(v, plot);
+      drawGaps(v, plot);
+      drawCommands(v, plot);
+      drawOmitted(v, plot);
+      drawKernel(v, plot);
+      drawTcp(v, plot);
+      drawRetries(v, plot);
+      svg.replaceChildren(frag);
+      svg.setAttribute('width', String(v.w));
+      svg.setAttribute('viewBox', `0 0 ${v.w} ${height}`);
       applyHighlight();
+    }
+    /** Input events come faster than frames: draw at most once per frame. */
+    let pending = false;
+    function schedule(): void {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(draw);
     }
 
     // Zoom and pan.
     svg.addEventListener('wheel', (ev) => {
       ev.preventDefault();
       const rect = svg.getBoundingClientRect();
-      const at = tAt(ev.clientX - rect.left);
+      const at = current.tAt(ev.clientX - rect.left);
       const k = Math.exp(Math.sign(ev.deltaY) * 0.2);
       view = { a: at - (at - view.a) * k, b: at + (view.b - at) * k };
-      draw();
+      schedule();
     }, { passive: false });
     let drag: { px: number; a: number; b: number } | null = null;
     svg.addEventListener('mousedown', (ev) => {
@@ -264,21 +361,35 @@ export function clientMain(): void {
     });
     window.addEventListener('mousemove', (ev) => {
       if (!drag) return;
-      const dt = ((ev.clientX - drag.px) / (width() - LABEL_W - 10)) * (drag.b - drag.a);
+      const dt = ((ev.clientX - drag.px) / current.plotW) * (drag.b - drag.a);
       view = { a: drag.a - dt, b: drag.b - dt };
-      draw();
+      schedule();
     });
     reset.addEventListener('click', () => {
       view = { ...full };
-      draw();
+      schedule();
     });
+    /** The tooltip of what is under the pointer: written now, for that element only. */
+    function tipFor(target: Element, ev: MouseEvent): string | null {
+      const c = target.getAttribute('data-c');
+      if (c !== null) return commandTip(cap.commands[Number(c)]);
+      const lane = target.getAttribute('data-density');
+      if (lane !== null) {
+        const d = densityOf.get(Number(lane));
+        if (!d) return null;
+        const col = Math.floor(ev.clientX - svg.getBoundingClientRect().left - d.from);
+        return `${d.counts[Math.max(0, Math.min(d.counts.length - 1, col))] ?? 0} commands around ${fmt(current.tAt(d.from + col))}`;
+      }
+      return target.getAttribute('data-tip');
+    }
     svg.addEventListener('mousemove', (ev) => {
-      const target = (ev.target as Element).closest('[data-tip]');
-      if (!target || drag) {
+      const target = (ev.target as Element).closest('[data-tip], [data-c], [data-density]');
+      const text = target && !drag ? tipFor(target, ev) : null;
+      if (text === null) {
         tip.style.display = 'none';
         return;
       }
-      tip.textContent = target.getAttribute('data-tip');
+      tip.textContent = text;
       tip.style.display = 'block';
       tip.style.left = `${ev.pageX + 14}px`;
       tip.style.top = `${ev.pageY + 14}px`;
@@ -289,10 +400,13 @@ export function clientMain(): void {
 
     // Findings table.
     let highlighted: Set<number> = new Set();
+    /** Marks the elements of the highlighted frames; with nothing highlighted it touches no element. */
     function applyHighlight(): void {
+      svg.querySelectorAll('.hl').forEach((e) => e.classList.remove('hl'));
+      if (highlighted.size === 0) return;
       svg.querySelectorAll('[data-frames]').forEach((e) => {
         const frames = (e.getAttribute('data-frames') || '').split(' ').map(Number);
-        e.classList.toggle('hl', frames.some((f) => highlighted.has(f)));
+        if (frames.some((f) => highlighted.has(f))) e.classList.add('hl');
       });
     }
     if (cap.findings.length) {
@@ -328,7 +442,7 @@ export function clientMain(): void {
     } else {
       html('p', 'No findings.', root, 'none');
     }
-    window.addEventListener('resize', draw);
+    window.addEventListener('resize', schedule);
     draw();
   });
 }
