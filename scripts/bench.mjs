@@ -9,6 +9,18 @@ import { join } from 'node:path';
 import { synthesize } from '../dist/test-support/synth.js';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+if ('help' in args || 'h' in args || process.argv.includes('-h')) {
+  process.stdout.write(`npm run bench [-- options]   (npm run bench:html for the HTML report)
+  --size 1G              size of each synthetic capture (K, M, G)
+  --runs 5               runs per measurement (the median is printed)
+  --tshark-size 100M     size of the cut tshark is timed on
+  --profiles tso,mtu,small
+  --formats pcap,pcapng
+  --rss-sizes 10M,1G,5G  capture sizes for the peak-RSS check
+Captures are generated into bench-out/ (not committed) and reused.
+`);
+  process.exit(0);
+}
 const size = parseSize(args.size ?? '1G');
 const runs = Number(args.runs ?? 5);
 const tsharkSize = parseSize(args['tshark-size'] ?? '100M');

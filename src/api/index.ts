@@ -1,11 +1,14 @@
 export { analyzeCapture, type AnalyzeOptions } from './analyze-capture.js';
 export { listPdus, type ListPdusOptions } from './list-pdus.js';
-export { runPipeline, type PipelineOptions, type PipelineResult } from './pipeline.js';
+export type { PipelineResult } from './pipeline.js';
+export { annotateCapture } from './annotate.js';
 export type { Report } from '../report/types.js';
 export { isRetryFinding } from '../correlate/types.js';
 export type {
   Finding, FindingOf, FindingDetails, RetryFinding, RetryDetails, EvidenceStep, AfterRetryActivity, RuleId, CommandRecord, RetryRule, Severity,
   AssociationSummary,
 } from '../correlate/types.js';
-export type { PduEvent, NvmeConnection } from '../nvme-tcp/types.js';
+/** Plain data only: the pipeline's live state (connections, reassembly) is not part of the API. */
+export type { PduEvent } from '../nvme-tcp/types.js';
+export type { KernelLogReport, KernelLogEvent, TimeoutDuringRecoveryDetails } from '../correlate/types.js';
 export { CaptureError, UsageError, ExitCode } from '../common/errors.js';

@@ -1,5 +1,5 @@
 import type { CaptureInput } from '../capture/capture-reader.js';
-import type { NvmeConnection, PduEvent, PduSink } from '../nvme-tcp/types.js';
+import type { PduEvent, PduSink } from '../nvme-tcp/types.js';
 import { runPipeline, type PipelineOptions, type PipelineResult } from './pipeline.js';
 
 export interface ListPdusOptions extends PipelineOptions {
@@ -13,7 +13,7 @@ export interface ListPdusOptions extends PipelineOptions {
 /** Streams every PDU of a capture to `onPdu`, in the order their last byte arrived. */
 export async function listPdus(
   input: CaptureInput,
-  onPdu: (pdu: PduEvent, conn: NvmeConnection) => void,
+  onPdu: (pdu: PduEvent) => void,
   options: ListPdusOptions = {},
 ): Promise<PipelineResult> {
   const sink: PduSink = {
@@ -22,9 +22,9 @@ export async function listPdus(
     tcpFlag() {},
     diagnostic() {},
     closed() {},
-    pdu(pdu, conn) {
+    pdu(pdu) {
       if (pdu.missingCause === 'not-captured' && !options.includeIncomplete) return;
-      onPdu(pdu, conn);
+      onPdu(pdu);
     },
   };
   return runPipeline(input, sink, options);

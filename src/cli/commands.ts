@@ -174,10 +174,10 @@ export async function runPdus(capture: string, o: CommonOptions & { includeIncom
   const progress = Progress.forStderr(capture, o.quiet);
   let decode: DecodeStats | undefined;
   try {
-    const result = await listPdus(capture, (pdu, conn) => {
+    const result = await listPdus(capture, (pdu) => {
       // Times are relative to the capture's first packet, as Wireshark shows them.
       formatter.setStart(decode?.firstTime ?? pdu.time);
-      writer.line(formatter.format(pdu, conn));
+      writer.line(formatter.format(pdu));
     }, {
       ports: ports(o), includeIncomplete: o.includeIncomplete,
       onStart: (d) => (decode = d),

@@ -1,6 +1,6 @@
 import { escapeControl, hex } from '../common/text.js';
 import { opcodeName, statusName } from '../nvme-tcp/opcodes.js';
-import type { NvmeConnection, PduEvent } from '../nvme-tcp/types.js';
+import type { PduEvent } from '../nvme-tcp/types.js';
 
 /**
  * Formats the `pdus` listing: one line (text) or one JSON object per PDU.
@@ -18,9 +18,10 @@ export class PduLineFormatter {
     if (this.startTime === undefined) this.startTime = time;
   }
 
-  format(p: PduEvent, conn: NvmeConnection): string {
+  format(p: PduEvent): string {
     const key = `${p.conn}:${p.cid}`;
-    const admin = conn.qid === undefined ? undefined : conn.qid === 0;
+    // The queue id the connection had when the PDU was decoded: admin and I/O opcodes are named apart.
+    const admin = p.qid === undefined ? undefined : p.qid === 0;
     let command = p.cid !== undefined ? this.open.get(key) : undefined;
     if (p.sqe) {
       command = { opcode: p.sqe.opcode, fctype: p.sqe.fctype, admin };
