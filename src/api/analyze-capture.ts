@@ -1,7 +1,7 @@
 import type { CaptureInput } from '../capture/capture-reader.js';
 import { inputName } from '../capture/capture-reader.js';
 import { Correlator } from '../correlate/correlator.js';
-import type { CommandRecord, RetryRule, Severity } from '../correlate/types.js';
+import type { CommandRecord, RetryRule } from '../correlate/types.js';
 import { DEFAULT_PORTS } from '../nvme-tcp/nvme-tcp-decoder.js';
 import { SCHEMA_VERSION, type Report } from '../report/types.js';
 import type { DecodeStats } from '../decode/types.js';
@@ -18,6 +18,8 @@ export interface AnalyzeOptions {
   rule?: RetryRule;
   /** Streams every command's timeline when it ends (the report keeps none); `captureStart` is the first packet's time. */
   onCommand?: (command: CommandRecord, captureStart: number) => void;
+  /** Record each command's steps for onCommand (default true); false saves the work when only the outcome is needed. */
+  commandSteps?: boolean;
   onProgress?: (bytesRead: number, totalBytes: number | undefined) => void;
   afterChunk?: () => Promise<void> | void;
   /** Name used in the report and messages when the input is a stream. */
@@ -26,6 +28,8 @@ export interface AnalyzeOptions {
   dmesg?: string[];
   /** Milliseconds added to wall-clock kernel log times (a known clock difference). */
   dmesgOffsetMs?: number;
+  /** List every association in full; by default a path's uneventful ones are summarised and counted. */
+  allAssociations?: boolean;
 }
 
 /** Reads a capture and returns its report. The CLI is an adapter around this. */
@@ -36,16 +40,14 @@ export async function analyzeCapture(input: CaptureInput, options: AnalyzeOption
   const onCommand = options.onCommand;
   const kernelLogs = options.dmesg?.length ? await readKernelLogs(options.dmesg) : undefined;
   const correlator = new Correlator({
-    katoMs: options.katoMs, cqtMs: options.cqtMs, rule, kernelLogs, dmesgOffsetMs: options.dmesgOffsetMs,
-    onCommand: onCommand && ((c) => onCommand(c, decode?.firstTime ?? c.submitTime)),
+    katoMs: options.katoMs, cqtMs: options.cqtMs, rule, kernelLogs, dmesgOffsetMs: options.dmesgOffsetMs, allAssociations: options.allAssociations,
+    onCommand: onCommand && ((c) => onCommand(c, decode?.firstTime ?? c.submitTime)), commandSteps: options.commandSteps,
   });
   const run = await runPipeline(input, correlator.sink, {
     ports, onProgress: options.onProgress, afterChunk: options.afterChunk, name: options.name, onStart: (d) => (decode = d),
   });
   const result = correlator.result();
-  const counts: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
-  for (const f of result.findings) counts[f.severity]++;
-  const nvmeConnections = result.associations.reduce((n, a) => n + a.queues.length, 0) + result.unassociated.length;
+  const counts = result.findingTotals;
   return {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: 'nvme-tcp-timeline', version: VERSION },
@@ -67,17 +69,22 @@ export async function analyzeCapture(input: CaptureInput, options: AnalyzeOption
       tcpSegments: run.decode.tcpSegments,
       nonTcpPackets: run.decode.nonIp + run.decode.nonTcp + run.decode.ipFragments,
       tcpConnections: run.reassembly.connections + run.reassembly.ignoredConnections,
-      nvmeConnections,
-      associations: result.associations.length,
+      nvmeConnections: run.nvmeConnections,
+      associations: result.associationCount,
       pdus: run.pdus,
       commands: result.commands,
       retransmittedBytes: run.reassembly.retransmittedBytes,
       lostBytes: run.reassembly.lostBytes,
       afterEndBytes: run.reassembly.afterEndBytes,
+      outstandingEvicted: result.outstandingEvicted,
       findings: counts,
     },
     associations: result.associations,
+    associationsNotListed: result.associationsNotListed,
+    paths: result.paths,
+    recovery: result.recovery,
     unassociatedConnections: result.unassociated,
+    unassociatedNotListed: result.unassociatedNotListed,
     opcodes: result.opcodes,
     findings: result.findings,
     kernelLog: result.kernelLog,

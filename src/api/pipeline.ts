@@ -26,6 +26,8 @@ export interface PipelineResult {
   decode: DecodeStats;
   reassembly: ReassemblyStats;
   pdus: number;
+  /** TCP connections that carried NVMe/TCP. */
+  nvmeConnections: number;
 }
 
 /**
@@ -46,7 +48,7 @@ export async function runPipeline(input: CaptureInput, sink: PduSink, options: P
     const name = typeof input === 'string' ? (input === '-' ? '<stdin>' : input) : options.name ?? '<stream>';
     throw new CaptureError(name, undefined, `unsupported link type ${unsupported.join(', ')} (supported: ${supportedList()})`);
   }
-  return { capture: read.info, problem: read.problem, decode: stats, reassembly: reassembler.stats, pdus: nvme.pduCount };
+  return { capture: read.info, problem: read.problem, decode: stats, reassembly: reassembler.stats, pdus: nvme.pduCount, nvmeConnections: nvme.connectionCount };
 }
 
 function sumValues(record: Record<string, number>): number {

@@ -22,7 +22,7 @@ function ports(o: CommonOptions): number[] | undefined {
 
 function analyzeOptions(o: CommonOptions, progress: Progress): AnalyzeOptions {
   return {
-    ports: ports(o), katoMs: o.kato, cqtMs: o.cqt, rule: o.rule, dmesg: o.dmesg, dmesgOffsetMs: o.dmesgOffset,
+    ports: ports(o), katoMs: o.kato, cqtMs: o.cqt, rule: o.rule, dmesg: o.dmesg, dmesgOffsetMs: o.dmesgOffset, allAssociations: o.allAssociations,
     onProgress: (bytes, total) => progress.update(bytes, total),
   };
 }
@@ -78,7 +78,7 @@ async function analyzeAll(captures: string[], o: CommonOptions): Promise<Outcome
       if (o.html) {
         const { HtmlCollector } = await import('../report/html-report.js');
         const collected = new HtmlCollector();
-        const report = await analyzeCapture(file, { ...analyzeOptions(o, progress), onCommand: (c, t0) => collected.add(c, t0) });
+        const report = await analyzeCapture(file, { ...analyzeOptions(o, progress), onCommand: (c, t0) => collected.add(c, t0), commandSteps: false });
         outcomes.push({ file, report, collected, seconds: seconds() });
       } else {
         const report = await analyzeCapture(file, analyzeOptions(o, progress));
@@ -228,6 +228,11 @@ export async function runTimeline(capture: string, o: CommonOptions & { assoc?: 
     for (const e of kernel) writer.line(JSON.stringify({ kernelEvent: e }));
   } else {
     const t0 = report.capture.firstTime ?? 0;
+    if (report.associationsNotListed > 0) {
+      for (const p of report.paths) {
+        writer.line(`path ${safe(p.path)}: ${p.associations} associations, ${p.withFindings} with findings; ${p.notListed} summarised, not shown below (--all-associations shows every one)`);
+      }
+    }
     for (const a of report.associations) {
       if (o.assoc !== undefined && a.id !== o.assoc) continue;
       writer.line(`association ${a.id}  ${safe(a.path)}  KATO ${a.katoMs} ms (${a.katoSource})`);

@@ -20,6 +20,7 @@ export interface CommonOptions {
   dmesgOffset?: number;
   annotate?: string;
   markdown?: string | true;
+  allAssociations?: boolean;
 }
 
 const RULES: RetryRule[] = ['kato+cqt', 'kato', 'tp4129'];
@@ -65,6 +66,7 @@ function commonOptions(): Option[] {
     new Option('--html <file>', 'write a self-contained HTML timeline'),
     new Option('--junit <file>', 'write JUnit XML (one test case per capture)'),
     new Option('--markdown [file]', 'write a Markdown report for an issue or a mailing list to a file, or to stdout without one'),
+    new Option('--all-associations', 'list every association in full (by default a path\'s uneventful ones are summarised and counted)'),
     new Option('--annotate <out.pcapng>', 'write the capture as pcapng with a packet comment on every frame a finding names (open it in Wireshark)'),
     new Option('--dmesg <file>', 'kernel log of the host and/or target (dmesg, dmesg -T/--time-format iso, journalctl -k, syslog); repeat for several').argParser(collect),
     new Option('--dmesg-offset <ms>', 'milliseconds to add to wall-clock kernel log times (a known clock difference)').argParser(integer('--dmesg-offset')),

@@ -1,10 +1,11 @@
 import type { PduSink } from '../nvme-tcp/types.js';
 import { FindingCollector } from './findings.js';
-import { Model } from './model.js';
+import type { LatencyHistogram } from './histogram.js';
+import { Model, type PathStats } from './model.js';
 import { RULE_FAMILIES } from './rules/index.js';
 import type { KernelLog } from '../kernel-log/types.js';
 import type {
-  AssociationSummary, CommandRecord, Finding, KernelLogReport, OpcodeStats, QueueSummary, RetryRule, StreamProblem,
+  AssociationSummary, CommandRecord, Finding, KernelLogReport, OpcodeStats, PathSummary, QueueSummary, RecoveryReport, RetryRule, Severity, StreamProblem,
 } from './types.js';
 
 export { LINUX_DEFAULT_KATO_MS } from './model.js';
@@ -14,8 +15,11 @@ export interface CorrelateOptions {
   katoMs?: number;
   cqtMs?: number;
   rule: RetryRule;
-  /** Receives every command when it ends; steps are recorded only when set. */
+  /** Receives every command when it ends; with `commandSteps` (default true), with its steps. */
   onCommand?: (command: CommandRecord) => void;
+  commandSteps?: boolean;
+  /** List every association in full (--all-associations). */
+  allAssociations?: boolean;
   /** Kernel logs (--dmesg), already read, and the offset for wall-clock ones. */
   kernelLogs?: KernelLog[];
   dmesgOffsetMs?: number;
@@ -23,24 +27,40 @@ export interface CorrelateOptions {
 
 export interface CorrelationResult {
   associations: AssociationSummary[];
+  paths: PathSummary[];
+  /** Associations summarised in `paths` but not listed. */
+  associationsNotListed: number;
   unassociated: QueueSummary[];
+  unassociatedNotListed: number;
+  associationCount: number;
+  /** Every finding by severity, listed or only counted. */
+  findingTotals: Record<Severity, number>;
+  /** Unanswered commands let go without a retry after the retention window. */
+  outstandingEvicted: number;
   opcodes: OpcodeStats[];
   findings: Finding[];
   streamProblems: StreamProblem[];
   streamProblemsDropped: number;
   commands: number;
   kernelLog: KernelLogReport | null;
+  recovery: RecoveryReport;
+}
+
+function spread(h: LatencyHistogram): PathSummary['lifetimeMs'] {
+  const r = (v: number) => Math.round(v * 1000) / 1000;
+  return h.count ? { min: r(h.min), p50: r(h.quantile(0.5)!), max: r(h.max) } : { min: null, p50: null, max: null };
 }
 
 /** Correlation: the model, with every rule family listening to it. */
 export class Correlator {
   private readonly model: Model;
   private readonly findings = new FindingCollector();
-  private readonly output: { kernelLog?: KernelLogReport } = {};
+  private readonly output: { kernelLog?: KernelLogReport; recovery?: RecoveryReport } = {};
 
   constructor(options: CorrelateOptions) {
     const kernelLogs = options.kernelLogs ?? [];
     this.model = new Model({ ...options, frameIndex: kernelLogs.length > 0 });
+    this.findings.onAdd = (assoc) => this.model.noteFinding(assoc);
     for (const family of RULE_FAMILIES) {
       this.model.listen(family.create({
         model: this.model, findings: this.findings, policy: options.rule, kernelLogs, dmesgOffsetMs: options.dmesgOffsetMs ?? 0, output: this.output,
@@ -57,15 +77,27 @@ export class Correlator {
   result(): CorrelationResult {
     const m = this.model;
     m.end();
+    const paths = [...m.paths.values()];
+    const listed = (p: PathStats) => (p.firstListed ? 1 : 0) + p.listed.length + (p.latest ? 1 : 0);
     return {
-      associations: m.assocs.map((a) => m.summarize(a)),
-      unassociated: m.allQueues.filter((q) => !q.assoc).map((q) => m.queueSummary(q)),
+      associations: m.associations(),
+      paths: paths.map((p) => ({
+        path: p.path, hostnqn: p.hostnqn, subnqn: p.subnqn, controller: p.controller, associations: p.associations, withFindings: p.withFindings,
+        lifetimeMs: spread(p.lifetimes), reconnectDelayMs: spread(p.reconnectDelays), listed: listed(p), notListed: p.notListed,
+      })),
+      associationsNotListed: paths.reduce((n, p) => n + p.notListed, 0),
+      associationCount: paths.reduce((n, p) => n + p.associations, 0),
+      outstandingEvicted: m.evictedOutstanding,
+      unassociated: m.unassociated,
+      unassociatedNotListed: m.unassociatedNotListed,
       opcodes: m.opcodeRows(),
       findings: this.findings.result(m.lastTime),
+      findingTotals: { ...this.findings.totals },
       streamProblems: m.streamProblems,
       streamProblemsDropped: m.streamProblemsDropped,
       commands: m.commandCount,
       kernelLog: this.output.kernelLog ?? null,
+      recovery: this.output.recovery ?? { episodes: [], episodesNotListed: 0, byPath: [] },
     };
   }
 }

@@ -2,6 +2,8 @@ import { SEVERITY_RANK, type Finding, type FindingOf, type RuleId, type Severity
 
 /** Findings of one noisy rule per association before the rest are only counted. */
 export const FINDING_CAP = 50;
+/** Findings of any one rule in the whole report before the rest are only counted (a reconnect storm's thousands). */
+export const RULE_CAP = 100;
 
 /** Rules that can fire once per command or segment: capped per association. */
 const NOISY = new Set<RuleId>([
@@ -14,29 +16,41 @@ export type FindingInput<R extends RuleId> = Omit<FindingOf<R>, 'wiresharkFilter
 /** Collects findings, caps the noisy ones per association, and hands them out in time order. */
 export class FindingCollector {
   private readonly findings: Finding[] = [];
+  /** Told the association of every finding, listed or only counted. */
+  onAdd: ((assoc: number | null) => void) | undefined;
   private readonly suppressed = new Map<string, { count: number; rule: RuleId; severity: Severity; assoc: number | null }>();
   /** Findings listed so far per noisy rule and association. */
   private readonly listed = new Map<string, number>();
 
   /** Stores the finding and returns it (rules may add evidence to it later), or undefined when its rule is over the cap. */
   add<R extends RuleId>(f: FindingInput<R>): FindingOf<R> | undefined {
-    if (NOISY.has(f.ruleId)) {
-      const key = `${f.ruleId}@${f.assoc ?? '-'}`;
-      const count = this.listed.get(key) ?? 0;
-      this.listed.set(key, count + 1);
-      if (count >= FINDING_CAP) {
-        const s = this.suppressed.get(key);
-        if (s) {
-          s.count++;
-          if (SEVERITY_RANK[f.severity] > SEVERITY_RANK[s.severity]) s.severity = f.severity;
-        } else this.suppressed.set(key, { count: 1, rule: f.ruleId, severity: f.severity, assoc: f.assoc });
-        return undefined;
-      }
-    }
+    this.onAdd?.(f.assoc);
+    this.totals[f.severity]++;
+    const perAssoc = `${f.ruleId}@${f.assoc ?? '-'}`;
+    if (NOISY.has(f.ruleId) && this.bump(perAssoc) > FINDING_CAP) return this.suppress(perAssoc, f.ruleId, f.severity, f.assoc);
+    if (this.bump(f.ruleId) > RULE_CAP) return this.suppress(`${f.ruleId}@all`, f.ruleId, f.severity, null);
     const frames = [...new Set(f.frames)].sort((x, y) => x - y);
     const stored = { ...f, frames, wiresharkFilter: f.wiresharkFilter ?? frameFilter(frames) } as FindingOf<R>;
     this.findings.push(stored as Finding);
     return stored;
+  }
+
+  /** Every finding by severity, listed or only counted. */
+  readonly totals: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
+
+  private bump(key: string): number {
+    const n = (this.listed.get(key) ?? 0) + 1;
+    this.listed.set(key, n);
+    return n;
+  }
+
+  private suppress(key: string, rule: RuleId, severity: Severity, assoc: number | null): undefined {
+    const s = this.suppressed.get(key);
+    if (s) {
+      s.count++;
+      if (SEVERITY_RANK[severity] > SEVERITY_RANK[s.severity]) s.severity = severity;
+    } else this.suppressed.set(key, { count: 1, rule, severity, assoc });
+    return undefined;
   }
 
   /** The findings stored so far, in the order they came (for families that add to others' findings at the end). */
@@ -49,7 +63,7 @@ export class FindingCollector {
     const all = this.findings.slice();
     for (const [, s] of [...this.suppressed.entries()].sort(([x], [y]) => (x < y ? -1 : 1))) {
       all.push({
-        ruleId: s.rule, severity: s.severity, message: `${s.count} more ${s.rule} findings on association ${s.assoc ?? '-'} not listed`,
+        ruleId: s.rule, severity: s.severity, message: `${s.count} more ${s.rule} findings${s.assoc === null ? '' : ` on association ${s.assoc}`} not listed`,
         frames: [], time: Math.max(lastTime, 0), assoc: s.assoc, qid: null, cid: null, wiresharkFilter: 'nvme-tcp', details: { suppressed: s.count },
       } as Finding);
     }

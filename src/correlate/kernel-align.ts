@@ -1,5 +1,12 @@
 import type { KernelEvent, KernelLog } from '../kernel-log/types.js';
 import type { Assoc } from './model.js';
+
+/** What alignment and ties need of an association: kept compactly for every association, ended ones too. */
+export type AnchorAssoc = Pick<Assoc, 'id' | 'cntlid' | 'subnqn' | 'hostnqn' | 'controller' | 'first' | 'connected' | 'ioConnected'>;
+
+export function anchorOf(a: Assoc): AnchorAssoc {
+  return { id: a.id, cntlid: a.cntlid, subnqn: a.subnqn, hostnqn: a.hostnqn, controller: a.controller, first: a.first, connected: a.connected, ioConnected: a.ioConnected };
+}
 import type { KernelLogAlignment } from './types.js';
 
 /** Anchors further than this from the offset most of them agree on are not used (lines of another run, say). */
@@ -9,7 +16,7 @@ export const ANCHOR_BOUND_S = 0.25;
 interface Pair {
   event: KernelEvent;
   kind: KernelLogAlignment['anchors'][number]['kind'];
-  assoc: Assoc;
+  assoc: AnchorAssoc;
   frame: number;
   offsetS: number;
 }
@@ -58,7 +65,7 @@ export function devicePaths(group: LogGroup): Map<string, { subnqn: string; addr
   return paths;
 }
 
-export function onPath(a: Assoc, path: { subnqn: string; addr: string }): boolean {
+export function onPath(a: AnchorAssoc, path: { subnqn: string; addr: string }): boolean {
   return (a.subnqn === undefined || a.subnqn === path.subnqn) && sameAddress(a.controller, path.addr);
 }
 
@@ -71,7 +78,7 @@ function sameAddress(controller: string, addr: string): boolean {
 const MAX_ANCHOR_LINES = 64;
 
 /** Every pairing of a log line with a capture event of the same identity. */
-function pairs(group: LogGroup, assocs: Assoc[], seconds: (e: KernelEvent) => number): Pair[] {
+function pairs(group: LogGroup, assocs: readonly AnchorAssoc[], seconds: (e: KernelEvent) => number): Pair[] {
   const out: Pair[] = [];
   const paths = devicePaths(group);
   const anchors = group.events.filter((e) => e.kind === 'controller-created' || e.kind === 'new-ctrl' || e.kind === 'reconnected').slice(0, MAX_ANCHOR_LINES);
@@ -101,7 +108,7 @@ function pairs(group: LogGroup, assocs: Assoc[], seconds: (e: KernelEvent) => nu
  * their median is the offset. Wall-clock logs take their own time plus
  * --dmesg-offset; their anchors only measure the disagreement.
  */
-export function align(group: LogGroup, assocs: Assoc[], captureStart: number, wallOffsetS: number): KernelLogAlignment {
+export function align(group: LogGroup, assocs: readonly AnchorAssoc[], captureStart: number, wallOffsetS: number): KernelLogAlignment {
   const wall = group.events[0].clock.kind === 'wall';
   const seconds = (e: KernelEvent) => logSeconds(e, captureStart);
   const all = pairs(group, assocs, seconds);

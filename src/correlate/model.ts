@@ -18,10 +18,46 @@ const STREAM_PROBLEM_CAP = 200;
 export interface ModelOptions {
   katoMs?: number;
   cqtMs?: number;
-  /** Receives every command when it ends; steps are recorded only when set. */
+  /** Receives every command when it ends. */
   onCommand?: (command: CommandRecord) => void;
+  /** Record each command's steps for onCommand (the timeline needs them; the HTML view does not). Default: true. */
+  commandSteps?: boolean;
   /** Keep a time → frame index (for kernel log lines, which come without frames). */
   frameIndex?: boolean;
+  /** List every association in full instead of summarising a path's uneventful ones. */
+  allAssociations?: boolean;
+}
+
+/** Associations listed in full for their findings or unanswered commands before the rest are only counted. */
+export const ASSOCIATION_LIST_CAP = 100;
+/** Connections that never became a queue, listed before the rest are only counted. */
+export const UNASSOCIATED_LIST_CAP = 50;
+/**
+ * An unanswered command can be matched as the original of a retry for this long after it was sent
+ * (at least; 10 × KATO when that is longer): Linux gives up on a controller after ctrl_loss_tmo,
+ * 600 s by default, and fails what it still holds. Past that it is let go and counted.
+ */
+export const RETAIN_OUTSTANDING_S = 900;
+
+/** What a path's ended associations leave behind: aggregates, not a list. */
+export interface PathStats {
+  path: string;
+  hostnqn: string | null;
+  subnqn: string | null;
+  controller: string;
+  associations: number;
+  withFindings: number;
+  /** Milliseconds each association lived (first frame to its last packet). */
+  lifetimes: LatencyHistogram;
+  /** Milliseconds from an association's end to the next one's first frame on the path. */
+  reconnectDelays: LatencyHistogram;
+  lastEnd: number | undefined;
+  firstListed: AssociationSummary | undefined;
+  /** The path's newest summarised association: listed as its last. */
+  latest: AssociationSummary | undefined;
+  /** Listed for findings or unanswered commands. */
+  listed: AssociationSummary[];
+  notListed: number;
 }
 
 export interface Completion extends Stamp {
@@ -91,6 +127,8 @@ export interface Queue {
   lastFrame: number;
   lastCtrl: Stamp | undefined;
   lastHost: Stamp | undefined;
+  /** Time of the queue's last packet. */
+  lastTime: number;
   gaps: number;
   bytesLost: number;
   /** Bytes cut by the snapshot length: reported once per queue, not per packet. */
@@ -146,6 +184,12 @@ export interface Assoc {
   /** The admin Connect's response, and the last I/O queue Connect's: when the host saw the association come up. */
   connected: Stamp | undefined;
   ioConnected: Stamp | undefined;
+  kaRtts: LatencyHistogram;
+  /** Keep-alive intervals above what Linux schedules (see keep-alive-late). */
+  kaLate: number;
+  /** Findings about this association so far. */
+  findings: number;
+  ended: boolean;
 }
 
 /**
@@ -172,6 +216,10 @@ export interface ModelListener {
   violation?(q: Queue, p: PduEvent, what: string): void;
   tcpFlag?(q: Queue, e: TcpEvent): void;
   diagnostic?(q: Queue, d: StreamDiagnostic): void;
+  /** A queue's connection is over: nothing more will happen on it. */
+  queueEnded?(q: Queue): void;
+  /** Every queue of the association has ended: its aggregates are final (it is folded into its path next). */
+  associationEnded?(a: Assoc): void;
   /** End of the capture: every queue has ended. */
   finish?(): void;
 }
@@ -183,9 +231,22 @@ export interface ModelListener {
  * finished commands are streamed to `onCommand` and forgotten.
  */
 export class Model implements PduSink {
+  /** Queues whose connection is still open, by NVMe/TCP connection id. */
   private readonly queues = new Map<number, Queue>();
-  readonly allQueues: Queue[] = [];
-  readonly assocs: Assoc[] = [];
+  /** Associations with a queue still open, oldest first; ended ones are folded into `paths`. */
+  readonly live: Assoc[] = [];
+  private assocCount = 0;
+  readonly paths = new Map<string, PathStats>();
+  /** Listed associations by id, for findings that come after they ended. */
+  private readonly listedById = new Map<number, { summary: AssociationSummary; path: PathStats; counted: boolean }>();
+  readonly unassociated: QueueSummary[] = [];
+  unassociatedNotListed = 0;
+  /** Outstanding commands in submission order, for letting go of those no retry can still name. */
+  private readonly retention: Cmd[] = [];
+  private retentionHead = 0;
+  private nextEviction = -Infinity;
+  /** Unanswered commands let go after RETAIN_OUTSTANDING_S without a retry. */
+  evictedOutstanding = 0;
   /** Unanswered I/O commands by SLBA (head of a chain through `sameKey`): the candidates a retry is matched against. */
   private readonly outstanding = new Map<number, Cmd>();
   /** Per-opcode aggregates by queue kind and name; `opcodeStatsCache` finds them by a numeric key without building names. */
@@ -200,14 +261,14 @@ export class Model implements PduSink {
   /** Per event, the handlers of the listeners that implement it: an event nobody listens to costs nothing per PDU. */
   private readonly on: { [E in keyof ModelListener]-?: NonNullable<ModelListener[E]>[] } = {
     pdu: [], commandSubmitted: [], cidReused: [], commandData: [], commandCompleted: [], lateCompletion: [], commandUnanswered: [],
-    retry: [], violation: [], tcpFlag: [], diagnostic: [], finish: [],
+    retry: [], violation: [], tcpFlag: [], diagnostic: [], queueEnded: [], associationEnded: [], finish: [],
   };
 
   /** Time → frame, when asked for. */
   readonly frames: FrameIndex | undefined;
 
   constructor(private readonly options: ModelOptions) {
-    this.keepSteps = options.onCommand !== undefined;
+    this.keepSteps = options.onCommand !== undefined && options.commandSteps !== false;
     this.frames = options.frameIndex ? new FrameIndex() : undefined;
   }
 
@@ -229,11 +290,10 @@ export class Model implements PduSink {
       nvme, assoc: undefined, qid: undefined, qidSource: 'unknown', sqsize: undefined,
       host: endpoint(h.address, h.port), controller: endpoint(c.address, c.port),
       open: new Map(), orphans: new Map(), hostClosed: undefined, ctrlClosed: undefined, teardown: [], commands: 0,
-      firstFrame: tcp.firstFrame, lastFrame: tcp.firstFrame, lastCtrl: undefined, lastHost: undefined, gaps: 0, bytesLost: 0,
+      firstFrame: tcp.firstFrame, lastFrame: tcp.firstFrame, lastCtrl: undefined, lastHost: undefined, lastTime: tcp.firstTime, gaps: 0, bytesLost: 0,
       snapCut: undefined, adminConnect: undefined, awaitingCmd: [], awaitingEnd: [], awaitingHead: 0, awaitingLength: 0, ended: false,
     };
     this.queues.set(nvme.id, q);
-    this.allQueues.push(q);
     this.clock(tcp.firstTime);
   }
 
@@ -243,6 +303,7 @@ export class Model implements PduSink {
     this.clock(time);
     if (this.frames && time >= this.frames.next) this.frames.add(frame, time);
     q.lastFrame = frame;
+    q.lastTime = time;
     // Called for every segment: update stamps in place instead of allocating.
     if (fromHost) {
       q.lastHost = setStamp(q.lastHost, frame, time);
@@ -438,6 +499,7 @@ export class Model implements PduSink {
       this.lateCompletion(cmd, p);
       this.finish(cmd, 'unanswered-at-close');
       q.orphans.set(cmd.cid, cmd);
+      if (cmd.key !== undefined && !cmd.retriedBy) this.retention.push(cmd);
       return;
     }
     const a = q.assoc!;
@@ -590,21 +652,22 @@ export class Model implements PduSink {
 
   /** The newest association that passes `test`: a queue nearly always joins the last one, so search from the end, without copying. */
   private latestAssoc(test: (a: Assoc) => boolean): Assoc | undefined {
-    for (let i = this.assocs.length - 1; i >= 0; i--) if (test(this.assocs[i])) return this.assocs[i];
+    for (let i = this.live.length - 1; i >= 0; i--) if (test(this.live[i])) return this.live[i];
     return undefined;
   }
 
   private newAssoc(q: Queue, frame: number, time: number, inferred: boolean): Assoc {
     const a: Assoc = {
-      id: this.assocs.length + 1, hostnqn: undefined, subnqn: undefined, hostAddress: hostAddressOf(q), controller: q.controller,
+      id: ++this.assocCount, hostnqn: undefined, subnqn: undefined, hostAddress: hostAddressOf(q), controller: q.controller,
       cntlid: undefined,
       katoMs: this.options.katoMs ?? LINUX_DEFAULT_KATO_MS, katoSource: this.options.katoMs !== undefined ? '--kato' : 'assumed',
       cqtMs: this.options.cqtMs ?? 0, cqtSource: this.options.cqtMs !== undefined ? '--cqt' : 'none', tbkas: false, inferred,
       queues: [], first: { frame, time }, lastCtrl: undefined, lastHost: undefined, enabled: inferred ? 'unknown' : 'no', fences: [], termReq: undefined,
       silence: undefined, kaSent: 0, kaAnswered: 0, kaLast: undefined, kaClock: undefined, kaIntervals: new LatencyHistogram(),
       kaMaxInterval: undefined, kaMaxRtt: undefined, kaOpen: [], hostTeardown: undefined, connected: undefined, ioConnected: undefined,
+      kaRtts: new LatencyHistogram(), kaLate: 0, findings: 0, ended: false,
     };
-    this.assocs.push(a);
+    this.live.push(a);
     return a;
   }
 
@@ -648,7 +711,8 @@ export class Model implements PduSink {
     if (previous && !a.hostTeardown) {
       const ms = (cmd.submit.time - previous.time) * 1000;
       a.kaIntervals.add(ms);
-      if (!a.kaMaxInterval || ms > a.kaMaxInterval.ms) a.kaMaxInterval = { ms, from: previous, to: cmd.submit };
+      if (ms > keepAliveAllowedMs(a)) a.kaLate++;
+      if (!a.kaMaxInterval || ms > a.kaMaxInterval.ms) a.kaMaxInterval = { ms, from: { ...previous }, to: { ...cmd.submit } };
     }
     a.kaLast = cmd.submit;
   }
@@ -658,6 +722,7 @@ export class Model implements PduSink {
     const i = a.kaOpen.indexOf(cmd);
     if (i >= 0) a.kaOpen.splice(i, 1);
     const rtt = (time - cmd.submit.time) * 1000;
+    a.kaRtts.add(rtt);
     if (a.kaMaxRtt === undefined || rtt > a.kaMaxRtt) a.kaMaxRtt = rtt;
   }
 
@@ -666,28 +731,144 @@ export class Model implements PduSink {
   private endQueue(q: Queue): void {
     if (q.ended) return;
     q.ended = true;
+    this.queues.delete(q.nvme.id);
     for (const cmd of [...q.open.values()]) {
       q.open.delete(cmd.cid);
       const outcome: Outcome = cmd.gapWhileOpen ? 'undecidable' : q.hostClosed || q.ctrlClosed ? 'unanswered-at-close' : 'unanswered-at-end';
       q.orphans.set(cmd.cid, cmd);
       this.finish(cmd, outcome);
+      if (cmd.key !== undefined && !cmd.retriedBy) this.retention.push(cmd);
       for (const h of this.on.commandUnanswered) h(cmd, outcome);
     }
     q.awaitingCmd = [];
     q.awaitingEnd = [];
     q.awaitingHead = 0;
     q.awaitingLength = 0;
+    for (const h of this.on.queueEnded) h(q);
     const a = q.assoc;
-    if (a && a.queues.every((o) => o.ended) && !a.hostTeardown && this.lastTime > -Infinity) {
+    if (!a) {
+      // Never a queue (refused or abandoned connection attempts): a few listed, the rest counted.
+      if (this.unassociated.length < UNASSOCIATED_LIST_CAP || this.options.allAssociations) this.unassociated.push(this.queueSummary(q));
+      else this.unassociatedNotListed++;
+      return;
+    }
+    if (!a.queues.every((o) => o.ended)) return;
+    if (!a.hostTeardown && this.lastTime > -Infinity) {
       // Still open at the end of the capture: the silence runs to the last packet seen.
       this.checkSilence(a, { frame: Math.max(...a.queues.map((o) => o.lastFrame)), time: this.lastTime });
+    }
+    this.endAssociation(a);
+  }
+
+  /** Every queue of `a` has ended: tell the rules, then fold it into its path. */
+  private endAssociation(a: Assoc): void {
+    a.ended = true;
+    for (const h of this.on.associationEnded) h(a);
+    const i = this.live.indexOf(a);
+    if (i >= 0) this.live.splice(i, 1);
+    const summary = this.summarize(a);
+    const key = summary.path;
+    let path = this.paths.get(key);
+    if (!path) {
+      path = {
+        path: key, hostnqn: summary.hostnqn, subnqn: summary.subnqn, controller: summary.controller, associations: 0, withFindings: 0,
+        lifetimes: new LatencyHistogram(), reconnectDelays: new LatencyHistogram(), lastEnd: undefined, firstListed: undefined, latest: undefined,
+        listed: [], notListed: 0,
+      };
+      this.paths.set(key, path);
+    }
+    const end = Math.max(...a.queues.map((q) => q.lastTime));
+    path.associations++;
+    path.lifetimes.add((end - a.first.time) * 1000);
+    if (path.lastEnd !== undefined) path.reconnectDelays.add(Math.max(0, (a.first.time - path.lastEnd) * 1000));
+    path.lastEnd = Math.max(path.lastEnd ?? -Infinity, end);
+    if (a.findings > 0) path.withFindings++;
+    const pending = a.queues.some((q) => [...q.orphans.values()].some((c) => c.key !== undefined && !c.retriedBy && !c.done));
+    if (path.firstListed === undefined) {
+      path.firstListed = summary;
+      this.listedById.set(a.id, { summary, path, counted: a.findings > 0 });
+    } else if (this.options.allAssociations || ((a.findings > 0 || pending) && this.listedCount() < ASSOCIATION_LIST_CAP)) {
+      path.listed.push(summary);
+      this.listedById.set(a.id, { summary, path, counted: a.findings > 0 });
+    } else {
+      // Kept as the path's latest until a newer one ends; the one it replaces is only counted.
+      if (path.latest) {
+        path.notListed++;
+        this.listedById.delete(path.latest.id);
+      }
+      path.latest = summary;
+      this.listedById.set(a.id, { summary, path, counted: a.findings > 0 });
+      return;
+    }
+    if (path.latest) {
+      path.notListed++;
+      this.listedById.delete(path.latest.id);
+      path.latest = undefined;
+    }
+  }
+
+  private listedCount(): number {
+    let n = 0;
+    for (const p of this.paths.values()) n += p.listed.length;
+    return n;
+  }
+
+  /** A finding names association `id`: count it (once per association) for its path. */
+  noteFinding(id: number | null): void {
+    if (id === null) return;
+    const live = this.live.find((a) => a.id === id);
+    if (live) {
+      live.findings++;
+      return;
+    }
+    const listed = this.listedById.get(id);
+    if (listed && !listed.counted) {
+      listed.counted = true;
+      listed.path.withFindings++;
     }
   }
 
   /** Ends every queue still open and tells the rules the capture is over. */
   end(): void {
-    for (const q of this.allQueues) this.endQueue(q);
+    for (const q of [...this.queues.values()]) this.endQueue(q);
     for (const h of this.on.finish) h();
+  }
+
+  /** Every association in a report's order: the listed ones, each path's first and latest among them. */
+  associations(): AssociationSummary[] {
+    const all: AssociationSummary[] = [];
+    for (const p of this.paths.values()) {
+      if (p.firstListed) all.push(p.firstListed);
+      all.push(...p.listed);
+      if (p.latest) all.push(p.latest);
+    }
+    return all.sort((x, y) => x.id - y.id);
+  }
+
+  /** Lets go of unanswered commands no retry can still name (see RETAIN_OUTSTANDING_S). */
+  private evict(now: number): void {
+    this.nextEviction = now + 10;
+    const list = this.retention;
+    let i = this.retentionHead;
+    for (; i < list.length; i++) {
+      const cmd = list[i];
+      const keepFor = Math.max(RETAIN_OUTSTANDING_S, (10 * (cmd.q.assoc?.katoMs ?? 0)) / 1000);
+      if (cmd.submit.time + keepFor > now) break;
+      if (cmd.key !== undefined && !cmd.retriedBy && !cmd.done && this.isOutstanding(cmd)) {
+        this.dropOutstanding(cmd);
+        this.evictedOutstanding++;
+      }
+    }
+    this.retentionHead = i;
+    if (i > 1024 && i * 2 > list.length) {
+      list.splice(0, i);
+      this.retentionHead = 0;
+    }
+  }
+
+  private isOutstanding(cmd: Cmd): boolean {
+    for (let c = this.outstanding.get(cmd.key!); c; c = c.sameKey) if (c === cmd) return true;
+    return false;
   }
 
   private finish(cmd: Cmd, outcome: Outcome): void {
@@ -720,7 +901,7 @@ export class Model implements PduSink {
     if (!sink) return;
     const name = this.opName(cmd);
     const record: CommandRecord = {
-      assoc: cmd.q.assoc?.id ?? 0, conn: cmd.q.nvme.id, qid: cmd.q.qid ?? null, cid: cmd.cid, opcode: cmd.opcode, opcodeName: name,
+      assoc: cmd.q.assoc?.id ?? 0, path: cmd.q.assoc ? assocPath(cmd.q.assoc) : '', conn: cmd.q.nvme.id, qid: cmd.q.qid ?? null, cid: cmd.cid, opcode: cmd.opcode, opcodeName: name,
       admin: cmd.admin, nsid: cmd.nsid, submitFrame: cmd.submit.frame, submitTime: cmd.submit.time, outcome, steps: cmd.steps ?? [],
     };
     if (cmd.slba !== undefined) {
@@ -752,6 +933,7 @@ export class Model implements PduSink {
 
   private clock(time: number): void {
     if (time > this.lastTime) this.lastTime = time;
+    if (time >= this.nextEviction) this.evict(time);
   }
 
   // ---- summaries ----
@@ -775,6 +957,9 @@ export class Model implements PduSink {
         maxIntervalMs: a.kaMaxInterval ? round3(a.kaMaxInterval.ms) : null,
         medianIntervalMs: intervals.count ? round3(intervals.quantile(0.5)!) : null,
         maxRttMs: a.kaMaxRtt === undefined ? null : round3(a.kaMaxRtt),
+        intervalMs: percentiles(intervals),
+        rttMs: percentiles(a.kaRtts),
+        late: a.kaLate,
       },
     };
   }
@@ -828,6 +1013,14 @@ function sameSubsystem(x: Assoc, y: Assoc): boolean {
   return x.subnqn !== undefined && y.subnqn !== undefined ? x.subnqn === y.subnqn : x.controller === y.controller;
 }
 
+/** The path string, built once per association (its NQNs are known once its Connect is). */
+const pathCache = new WeakMap<Assoc, string>();
+function assocPath(a: Assoc): string {
+  let p = pathCache.get(a);
+  if (p === undefined) pathCache.set(a, (p = pathOf(a)));
+  return p;
+}
+
 export function pathOf(a: Assoc): string {
   return `${a.hostnqn ?? a.hostAddress} → ${a.subnqn ?? '?'} @ ${a.controller}`;
 }
@@ -841,6 +1034,19 @@ export function round3(ms: number): number {
 }
 
 function latency(h: LatencyHistogram): OpcodeStats['latencyMs'] {
+  return percentiles(h);
+}
+
+export function percentiles(h: LatencyHistogram): { p50: number | null; p90: number | null; p99: number | null; max: number | null } {
   const r = (v: number | null) => (v === null ? null : round3(v));
   return { p50: r(h.quantile(0.5)), p90: r(h.quantile(0.9)), p99: r(h.quantile(0.99)), max: h.count ? round3(h.max) : null };
+}
+
+/**
+ * The longest keep-alive interval Linux's scheduling explains: every KATO/2, or with TBKAS a check
+ * every KATO/4 that skips a run after traffic (two periods); slack covers work-queue delay.
+ */
+export function keepAliveAllowedMs(a: Assoc): number {
+  const expected = a.katoMs / (a.tbkas ? 4 : 2);
+  return (a.tbkas ? 2 * expected : 1.5 * expected) + 100;
 }

@@ -278,6 +278,8 @@ export interface TimelineStep {
 /** A command's whole life, streamed out when it ends (never kept by the report). */
 export interface CommandRecord {
   assoc: number;
+  /** The association's path (host NQN → subsystem NQN @ controller); '' when the queue never joined one. */
+  path: string;
   conn: number;
   qid: number | null;
   cid: number;
@@ -330,12 +332,24 @@ export interface QueueSummary {
   bytesLost: number;
 }
 
+export interface Percentiles {
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
 export interface KeepAliveSummary {
   sent: number;
   answered: number;
   maxIntervalMs: number | null;
   medianIntervalMs: number | null;
   maxRttMs: number | null;
+  /** Interval between keep-alives and their round-trip time, as percentiles: no list of every keep-alive. */
+  intervalMs: Percentiles;
+  rttMs: Percentiles;
+  /** Intervals longer than Linux's schedule explains (KATO/2, or two KATO/4 periods with TBKAS). */
+  late: number;
 }
 
 export interface AssociationSummary {
@@ -419,4 +433,55 @@ export interface KernelLogReport {
   /** Events past the list's cap, counted. */
   eventsNotListed: number;
   warnings: string[];
+}
+
+/** A path (host NQN + subsystem NQN + controller address) over the whole capture: aggregates of every association it had. */
+export interface PathSummary {
+  path: string;
+  hostnqn: string | null;
+  subnqn: string | null;
+  controller: string;
+  associations: number;
+  /** Associations with at least one finding. */
+  withFindings: number;
+  /** How long each association lived, first frame to last packet (ms). */
+  lifetimeMs: { min: number | null; p50: number | null; max: number | null };
+  /** From one association's end to the next one's first frame (ms). */
+  reconnectDelayMs: { min: number | null; p50: number | null; max: number | null };
+  /** Associations listed in full in `associations` (findings or unanswered commands, the first and the last), and the rest, counted. */
+  listed: number;
+  notListed: number;
+}
+
+/** One break in service on a path: from the last contact with the old controller to the association that took over. */
+export interface RecoveryEpisode {
+  path: string;
+  /** The association that ended, and the one that took over (null: none did before the capture ended). */
+  endedAssoc: number;
+  tookOver: number | null;
+  lastControllerContact: Stamp | null;
+  /** What the capture says ended it: I/O timeout, keep-alive timeout, controller close, TermReq, controller disabled or shut down (CC), or host disconnect. */
+  trigger: string;
+  /** The old association's first FIN or RST. */
+  teardown: (Stamp & { from: 'host' | 'controller'; kind: 'fin' | 'rst' }) | null;
+  /** Connections in between that never became a queue: SYN unanswered, or refused (RST). */
+  attempts: { unanswered: number; refused: number; other: number };
+  /** The new association's last Connect response: service restored. */
+  restored: Stamp | null;
+  restoredAfterMs: number | null;
+  retries: { beforeKato: number; afterKato: number; afterFence: number };
+}
+
+export interface RecoveryReport {
+  /** Listed: the first few, every one with a retry before KATO (up to a cap), and the last. */
+  episodes: RecoveryEpisode[];
+  episodesNotListed: number;
+  byPath: {
+    path: string;
+    episodes: number;
+    restoredAfterMs: { min: number | null; p50: number | null; max: number | null };
+    triggers: Record<string, number>;
+    attempts: { unanswered: number; refused: number; other: number };
+    retries: { beforeKato: number; afterKato: number; afterFence: number };
+  }[];
 }

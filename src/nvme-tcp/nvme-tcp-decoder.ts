@@ -50,6 +50,11 @@ export class NvmeTcpDecoder implements StreamSink {
   private nextId = 1;
   pduCount = 0;
 
+  /** Connections recognised as NVMe/TCP so far. */
+  get connectionCount(): number {
+    return this.nextId - 1;
+  }
+
   constructor(
     private readonly sink: PduSink,
     options: DecoderOptions,

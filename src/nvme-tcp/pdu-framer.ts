@@ -71,7 +71,8 @@ export interface ByteAccount {
  */
 export class PduFramer {
   private state: State;
-  private readonly hdr = new Uint8Array(MAX_HEADER);
+  /** A header split across segments is assembled here; allocated on the first split (most streams never split one). */
+  private hdr = new Uint8Array(0);
   private hdrLen = 0;
   private hdrNeed = 8;
   /** Position inside the current PDU (bytes consumed). */
@@ -209,6 +210,7 @@ export class PduFramer {
           }
         }
         const take = Math.min(this.hdrNeed - this.hdrLen, end - p);
+        if (this.hdr.length === 0) this.hdr = new Uint8Array(MAX_HEADER);
         for (let k = 0; k < take; k++) this.hdr[this.hdrLen + k] = b[p + k];
         this.hdrLen += take;
         this.offset += take;

@@ -9,7 +9,7 @@ export function clientMain(): void {
     file: string; t0: number; durationS: number; summary: string;
     groups: { title: string; subtitle: string; lanes: number[] }[];
     lanes: { label: string; assoc: number | null; qid: number | null; conn: number }[];
-    commands: number[][]; opcodes: string[]; density: { lane: number; widthS: number; counts: number[] }[]; omitted: number;
+    commands: number[][]; opcodes: string[]; density: { lane: number; widthS: number; counts: number[]; what: string; offsetS?: number }[]; omitted: number;
     tcp: { lane: number; t: number; kind: string; from: string; frame: number; inFlight: number }[];
     gaps: { lane: number; t: number; frame: number; bytes: number; dir: string }[];
     retries: { finding: number; from: { lane: number; t: number; frame: number }; to: { lane: number; t: number; frame: number };
@@ -221,9 +221,10 @@ export function clientMain(): void {
       });
     }
 
-    /** Completed commands past the report's detail cap, pre-bucketed; merged so no bucket is thinner than a pixel. */
+    /** Counts over time, pre-bucketed (omitted commands, or a storm's paths): merged so no bucket is thinner than a pixel. */
     function drawOmitted(v: View, plot: Element): void {
       for (const d of cap.density) {
+        const origin = d.offsetS ?? 0;
         const perPixel = Math.max(1, Math.ceil((v.b - v.a) / v.plotW / d.widthS));
         let max = 1;
         for (let i = 0; i < d.counts.length; i += perPixel) {
@@ -231,15 +232,19 @@ export function clientMain(): void {
           for (let k = i; k < i + perPixel && k < d.counts.length; k++) n += d.counts[k];
           if (n > max) max = n;
         }
+        let path = '';
         for (let i = 0; i < d.counts.length; i += perPixel) {
           let n = 0;
           for (let k = i; k < i + perPixel && k < d.counts.length; k++) n += d.counts[k];
           if (!n) continue;
-          const t = i * d.widthS;
+          const t = origin + i * d.widthS;
           const width = perPixel * d.widthS;
           if (t + width < v.a || t > v.b) continue;
           const h = Math.max(1, ((LANE_H - 6) * n) / max);
-          el('rect', { x: v.x(t), y: laneY[d.lane] + LANE_H - 3 - h, width: Math.max(1, v.x(t + width) - v.x(t)), height: h, class: 'density ok', 'data-tip': `${n} completed commands in ${(width * 1000).toFixed(1)} ms` }, plot);
+          path += `M${v.x(t)} ${laneY[d.lane] + LANE_H - 3 - h}h${Math.max(1, v.x(t + width) - v.x(t))}v${h}h${-Math.max(1, v.x(t + width) - v.x(t))}z`;
+        }
+        if (path) {
+          el('path', { d: path, class: 'density ok', 'data-tip': `${d.what}: bar height is the count per ${(perPixel * d.widthS * 1000).toFixed(1)} ms, tallest ${max}` }, plot);
         }
       }
     }

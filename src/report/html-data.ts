@@ -1,5 +1,5 @@
 import { commandLabel } from '../correlate/messages.js';
-import { isRetryFinding, type CommandRecord, type Outcome } from '../correlate/types.js';
+import { isRetryFinding, type CommandRecord, type Outcome, type RetryDetails } from '../correlate/types.js';
 import { count } from '../common/text.js';
 import type { Report } from './types.js';
 
@@ -10,7 +10,11 @@ export const OUTCOME_CODE: Record<Outcome, number> = {
 
 /** Completed commands kept one by one; past this they are drawn as density only. */
 const DETAIL_CAP = 50_000;
-/** Density buckets per queue before two neighbours merge (and the bucket width doubles). */
+/** Commands that did not simply complete (errors, unanswered, retries) kept one by one: a storm has many. */
+const NOTABLE_CAP = 20_000;
+/** Connections given their own density of omitted commands; a storm's are drawn per path instead. */
+const CONN_DENSITY_CAP = 256;
+/** Density buckets per lane before two neighbours merge (and the bucket width doubles). */
 const DENSITY_BUCKETS = 4096;
 
 interface Density {
@@ -18,40 +22,83 @@ interface Density {
   counts: number[];
 }
 
+function bump(d: Density, rel: number): void {
+  let i = Math.floor(rel / d.widthS);
+  while (i >= DENSITY_BUCKETS) {
+    const merged: number[] = [];
+    for (let k = 0; k < d.counts.length; k += 2) merged.push((d.counts[k] ?? 0) + (d.counts[k + 1] ?? 0));
+    d.counts = merged;
+    d.widthS *= 2;
+    i = Math.floor(rel / d.widthS);
+  }
+  while (d.counts.length <= i) d.counts.push(0);
+  d.counts[i]++;
+}
+
+/** Fabrics Connect (opcode 0x7f, fctype 1) on the admin queue: an association starts. */
+function isAdminConnect(c: CommandRecord): boolean {
+  return c.opcode === 0x7f && c.qid === 0 && c.opcodeName === 'Connect';
+}
+
 /**
- * Collects what the HTML timeline draws, in bounded memory: every command
- * that did not simply complete (they are what the picture is about), and
- * completed ones up to a cap; beyond it, per-queue counts over time.
+ * Collects what the HTML timeline draws, in bounded memory: commands as
+ * compact rows (every one that did not simply complete, up to a cap, and
+ * completed ones up to a cap), and, for every command, counts over time per
+ * path and queue id, and association starts per path: the storm view.
  */
 export class HtmlCollector {
-  readonly commands: CommandRecord[] = [];
+  /** [conn, submit s, complete s | -1, outcome, cid, opcode index, submit frame, complete frame | -1, slba | -1, nlb | -1, keep-alive 0/1], times relative to captureStart. */
+  readonly rows: number[][] = [];
+  readonly opcodes: string[] = [];
+  private readonly opIndex = new Map<string, number>();
   private completedKept = 0;
+  private notableKept = 0;
+  /** Omitted commands per connection (the first CONN_DENSITY_CAP connections). */
   readonly density = new Map<number, Density>();
+  /** Every command per path and queue id, and association starts per path. */
+  readonly pathLanes = new Map<string, Map<number, Density>>();
+  readonly pathStarts = new Map<string, Density>();
   omitted = 0;
   captureStart: number | undefined;
 
   add(c: CommandRecord, captureStart: number): void {
     this.captureStart ??= captureStart;
+    const rel = Math.max(0, c.submitTime - captureStart);
+    let lanes = this.pathLanes.get(c.path);
+    if (!lanes) this.pathLanes.set(c.path, (lanes = new Map()));
+    const qid = c.qid ?? -1;
+    let lane = lanes.get(qid);
+    if (!lane) lanes.set(qid, (lane = { widthS: 0.001, counts: [] }));
+    bump(lane, rel);
+    if (isAdminConnect(c)) {
+      let starts = this.pathStarts.get(c.path);
+      if (!starts) this.pathStarts.set(c.path, (starts = { widthS: 0.001, counts: [] }));
+      bump(starts, rel);
+    }
     const plain = c.outcome === 'completed' && c.retryOf === undefined;
-    if (!plain || this.completedKept < DETAIL_CAP) {
+    if (plain ? this.completedKept < DETAIL_CAP : this.notableKept < NOTABLE_CAP) {
       if (plain) this.completedKept++;
-      this.commands.push({ ...c, steps: [] });
+      else this.notableKept++;
+      this.rows.push(this.row(c, captureStart));
       return;
     }
     this.omitted++;
-    const rel = c.submitTime - captureStart;
     let d = this.density.get(c.conn);
-    if (!d) this.density.set(c.conn, (d = { widthS: 0.001, counts: [] }));
-    let i = Math.floor(rel / d.widthS);
-    while (i >= DENSITY_BUCKETS) {
-      const merged: number[] = [];
-      for (let k = 0; k < d.counts.length; k += 2) merged.push((d.counts[k] ?? 0) + (d.counts[k + 1] ?? 0));
-      d.counts = merged;
-      d.widthS *= 2;
-      i = Math.floor(rel / d.widthS);
+    if (!d && this.density.size < CONN_DENSITY_CAP) this.density.set(c.conn, (d = { widthS: 0.001, counts: [] }));
+    if (d) bump(d, rel);
+  }
+
+  private row(c: CommandRecord, t0: number): number[] {
+    let op = this.opIndex.get(c.opcodeName);
+    if (op === undefined) {
+      op = this.opcodes.length;
+      this.opcodes.push(c.opcodeName);
+      this.opIndex.set(c.opcodeName, op);
     }
-    while (d.counts.length <= i) d.counts.push(0);
-    d.counts[i]++;
+    return [
+      c.conn, round(c.submitTime - t0), c.completeTime === undefined ? -1 : round(c.completeTime - t0), OUTCOME_CODE[c.outcome], c.cid, op,
+      c.submitFrame, c.completeFrame ?? -1, c.slba ?? -1, c.nlb ?? -1, c.admin && c.opcode === 0x18 ? 1 : 0,
+    ];
   }
 }
 
@@ -66,7 +113,8 @@ export interface HtmlCapture {
   /** [lane, submit s, complete s | -1, outcome, cid, opcode index, submit frame, complete frame | -1, slba | -1, nlb | -1, keep-alive 0/1] */
   commands: number[][];
   opcodes: string[];
-  density: { lane: number; widthS: number; counts: number[] }[];
+  /** Counts over time: omitted commands of a lane, or a storm path's commands and association starts. offsetS: where bucket 0 starts. */
+  density: { lane: number; widthS: number; counts: number[]; what: string; offsetS?: number }[];
   omitted: number;
   tcp: { lane: number; t: number; kind: string; from: string; frame: number; inFlight: number }[];
   gaps: { lane: number; t: number; frame: number; bytes: number; dir: string }[];
@@ -82,7 +130,34 @@ export interface HtmlCapture {
 
 /** Turns a report and its collected commands into the page's data. */
 export function htmlCapture(report: Report, collected: HtmlCollector): HtmlCapture {
+  const storm = report.associationsNotListed > 0;
+  return storm ? stormCapture(report, collected) : detailCapture(report, collected);
+}
+
+/** The page's common parts: header, findings table. */
+function base(report: Report, collected: HtmlCollector, t0: number) {
+  const findings = report.findings.map((f) => ({
+    ruleId: f.ruleId, severity: f.severity, t: round(f.time - t0), frames: f.frames,
+    where: `${f.assoc ?? '-'}/${f.qid ?? '-'}/${f.cid === null ? '-' : '0x' + f.cid.toString(16).padStart(4, '0')}`,
+    message: f.message, filter: f.wiresharkFilter,
+  }));
+  const s = report.summary;
+  return {
+    file: report.capture.file, t0, durationS: report.capture.durationS ?? 0,
+    summary: `${report.capture.format}${report.capture.compressed ? '.gz' : ''}, ${count(report.capture.frames, 'frame')}, ${count(s.associations, 'association')}, ${count(s.commands, 'command')}, ${s.findings.error} error / ${s.findings.warning} warning / ${s.findings.info} info findings`,
+    opcodes: collected.opcodes, omitted: collected.omitted, findings,
+  };
+}
+
+function retryLabel(d: RetryDetails): string {
+  return `${commandLabel(d)}: gap ${d.gapMs === null ? '-' : (d.gapMs / 1000).toFixed(3)} s, required ${(d.requiredMs / 1000).toFixed(3)} s (${d.rule}, KATO ${d.katoMs} ms from ${d.katoSource})`;
+}
+
+/** One lane group per listed association, a lane per queue: every command, marker and retry drawn. */
+function detailCapture(report: Report, collected: HtmlCollector): HtmlCapture {
   const t0 = report.capture.firstTime ?? collected.captureStart ?? 0;
+  // Rows are relative to the collector's start; the page's zero is the capture's first packet.
+  const shift = (collected.captureStart ?? t0) - t0;
   const laneByConn = new Map<number, number>();
   const laneByAssocQid = new Map<string, number>();
   const lanes: HtmlCapture['lanes'] = [];
@@ -119,22 +194,15 @@ export function htmlCapture(report: Report, collected: HtmlCollector): HtmlCaptu
     }
     groups.push(g);
   }
-  const opcodes: string[] = [];
-  const opIndex = new Map<string, number>();
   const commands: number[][] = [];
-  for (const c of collected.commands) {
-    const lane = laneByConn.get(c.conn);
+  for (const r of collected.rows) {
+    const lane = laneByConn.get(r[0]);
     if (lane === undefined) continue;
-    let op = opIndex.get(c.opcodeName);
-    if (op === undefined) {
-      op = opcodes.length;
-      opcodes.push(c.opcodeName);
-      opIndex.set(c.opcodeName, op);
-    }
-    commands.push([
-      lane, round(c.submitTime - t0), c.completeTime === undefined ? -1 : round(c.completeTime - t0), OUTCOME_CODE[c.outcome], c.cid, op,
-      c.submitFrame, c.completeFrame ?? -1, c.slba ?? -1, c.nlb ?? -1, c.admin && c.opcode === 0x18 ? 1 : 0,
-    ]);
+    const row = r.slice();
+    row[0] = lane;
+    row[1] = round(row[1] + shift);
+    if (row[2] >= 0) row[2] = round(row[2] + shift);
+    commands.push(row);
   }
   const tcp: HtmlCapture['tcp'] = [];
   for (const q of [...report.associations.flatMap((a) => a.queues), ...report.unassociatedConnections]) {
@@ -160,25 +228,69 @@ export function htmlCapture(report: Report, collected: HtmlCollector): HtmlCaptu
         contact: contactT === null || d.lastControllerContactFrame === null ? null : { t: contactT, frame: d.lastControllerContactFrame },
         windowEnd: contactT === null ? null : round(contactT + d.requiredMs / 1000),
         group: report.associations.findIndex((a) => a.id === d.originalAssoc),
-        label: `${commandLabel(d)}: gap ${d.gapMs === null ? '-' : (d.gapMs / 1000).toFixed(3)} s, required ${(d.requiredMs / 1000).toFixed(3)} s (${d.rule}, KATO ${d.katoMs} ms from ${d.katoSource})`,
+        label: retryLabel(d),
         // Every step sits on the original's lane but the retry, which ends the arrow on its own lane.
         evidence: d.evidence.map((e) => ({ lane: e.step === 'retry' ? to : from, t: round(e.time - t0), frame: e.frame, step: e.step, what: e.what })),
       });
     }
   });
-  const findings = report.findings.map((f) => ({
-    ruleId: f.ruleId, severity: f.severity, t: round(f.time - t0), frames: f.frames,
-    where: `${f.assoc ?? '-'}/${f.qid ?? '-'}/${f.cid === null ? '-' : '0x' + f.cid.toString(16).padStart(4, '0')}`,
-    message: f.message, filter: f.wiresharkFilter,
-  }));
-  const s = report.summary;
-  return {
-    file: report.capture.file, t0, durationS: report.capture.durationS ?? 0,
-    summary: `${report.capture.format}${report.capture.compressed ? '.gz' : ''}, ${count(report.capture.frames, 'frame')}, ${count(s.associations, 'association')}, ${count(s.commands, 'command')}, ${s.findings.error} error / ${s.findings.warning} warning / ${s.findings.info} info findings`,
-    groups, lanes, commands, opcodes,
-    density: [...collected.density].flatMap(([conn, d]) => (laneByConn.has(conn) ? [{ lane: laneByConn.get(conn)!, widthS: d.widthS, counts: d.counts }] : [])),
-    omitted: collected.omitted, tcp, gaps, retries, findings, kernel,
-  };
+  const density = [...collected.density].flatMap(([conn, d]) => (laneByConn.has(conn) ? [{ lane: laneByConn.get(conn)!, widthS: d.widthS, counts: d.counts, what: 'completed commands' }] : []));
+  return { ...base(report, collected, t0), groups, lanes, commands, density, tcp, gaps, retries, kernel };
+}
+
+/**
+ * A reconnect storm: one lane group per path, a lane per queue id over all its
+ * associations (counts over time), and a lane of association starts; retries
+ * are drawn between those lanes. Bounded by paths and queues, not associations.
+ */
+function stormCapture(report: Report, collected: HtmlCollector): HtmlCapture {
+  const t0 = report.capture.firstTime ?? collected.captureStart ?? 0;
+  const shift = (collected.captureStart ?? t0) - t0;
+  const lanes: HtmlCapture['lanes'] = [];
+  const groups: HtmlCapture['groups'] = [];
+  const density: HtmlCapture['density'] = [];
+  const laneByPathQid = new Map<string, number>();
+  const fmt = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(3)} s`);
+  report.paths.forEach((p) => {
+    const g = {
+      title: `${count(p.associations, 'association')} (${p.withFindings} with findings), lived ${fmt(p.lifetimeMs.p50)} median, reconnect delay ${fmt(p.reconnectDelayMs.p50)} median`,
+      subtitle: p.path, lanes: [] as number[],
+    };
+    const starts = collected.pathStarts.get(p.path);
+    if (starts) {
+      const lane = lanes.length;
+      lanes.push({ label: 'association starts', assoc: null, qid: null, conn: -1 });
+      g.lanes.push(lane);
+      density.push({ lane, widthS: starts.widthS, counts: starts.counts, what: 'associations started', offsetS: shift });
+    }
+    for (const [qid, d] of [...(collected.pathLanes.get(p.path) ?? new Map<number, Density>())].sort((x, y) => x[0] - y[0])) {
+      const lane = lanes.length;
+      lanes.push({ label: `${qid === 0 ? 'admin q0' : qid < 0 ? 'queue ?' : `I/O q${qid}`}  (all associations)`, assoc: null, qid: qid < 0 ? null : qid, conn: -1 });
+      laneByPathQid.set(`${p.path}/${qid}`, lane);
+      g.lanes.push(lane);
+      density.push({ lane, widthS: d.widthS, counts: d.counts, what: 'commands', offsetS: shift });
+    }
+    groups.push(g);
+  });
+  const pathOfAssoc = new Map(report.associations.map((a) => [a.id, a.path]));
+  const retries: HtmlCapture['retries'] = [];
+  report.findings.forEach((f, i) => {
+    if (!isRetryFinding(f)) return;
+    const d = f.details;
+    const fromPath = pathOfAssoc.get(d.originalAssoc);
+    const toPath = pathOfAssoc.get(d.retryAssoc) ?? fromPath;
+    const from = fromPath === undefined ? undefined : laneByPathQid.get(`${fromPath}/${d.originalQid ?? -1}`);
+    const to = toPath === undefined ? undefined : laneByPathQid.get(`${toPath}/${f.qid ?? -1}`);
+    if (from === undefined || to === undefined) return;
+    const contactT = d.lastControllerContactTime !== null ? round(d.lastControllerContactTime - t0) : null;
+    retries.push({
+      finding: i, ruleId: f.ruleId, from: { lane: from, t: round(d.originalTime - t0), frame: d.originalFrame }, to: { lane: to, t: round(f.time - t0), frame: d.retryFrame },
+      contact: contactT === null || d.lastControllerContactFrame === null ? null : { t: contactT, frame: d.lastControllerContactFrame },
+      windowEnd: contactT === null ? null : round(contactT + d.requiredMs / 1000), group: report.paths.findIndex((p) => p.path === fromPath),
+      label: retryLabel(d), evidence: [],
+    });
+  });
+  return { ...base(report, collected, t0), groups, lanes, commands: [], density, tcp: [], gaps: [], retries, kernel: [] };
 }
 
 function round(s: number): number {

@@ -2,7 +2,7 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import { count, escapeControl as safe } from '../common/text.js';
 import { RULE_FAMILIES } from '../correlate/rules/index.js';
-import { isRetryFinding, type Finding, type RetryDetails, type Severity, type TcpEvent } from '../correlate/types.js';
+import { isRetryFinding, SEVERITY_RANK, type Finding, type RetryDetails, type Severity, type TcpEvent } from '../correlate/types.js';
 import type { Report } from './types.js';
 
 export interface TextOptions {
@@ -36,7 +36,10 @@ export function renderText(report: Report, options: TextOptions): string {
   if (report.problems.truncatedFrames) {
     out.push(c.yellow(`  ${count(report.problems.truncatedFrames, 'frame')} ${report.problems.truncatedFrames === 1 ? 'was' : 'were'} cut by the snapshot length (first: frame ${report.problems.firstTruncatedFrame})`));
   }
-  for (const a of report.associations) {
+  // A reconnect storm is read path by path: aggregates, then one line per listed association.
+  const storm = report.associationsNotListed > 0 || report.associations.length > ASSOCIATION_BLOCKS_MAX;
+  if (storm) out.push(...pathLines(report, c, rel));
+  for (const a of storm ? [] : report.associations) {
     out.push('');
     out.push(c.bold(`Association ${a.id}`) + `  ${safe(a.path)}${a.inferred ? c.dim(' (inferred: no Connect captured)') : ''}`);
     out.push(`  cntlid ${a.cntlid ?? '?'}  KATO ${a.katoMs} ms (${a.katoSource})  CQT ${a.cqtMs} ms (${a.cqtSource})${a.tbkas ? '  TBKAS' : ''}` +
@@ -46,19 +49,34 @@ export function renderText(report: Report, options: TextOptions): string {
       (a.fencedBy ? `   fenced: ${a.fencedBy.kind} frame ${a.fencedBy.frame}` : ''));
     const ka = a.keepAlive;
     if (ka.sent) {
-      out.push(`  keep-alives: ${ka.sent} sent, ${ka.answered} answered, interval median ${ms(ka.medianIntervalMs)} max ${ms(ka.maxIntervalMs)}, max RTT ${ms(ka.maxRttMs)}`);
+      out.push(`  keep-alives: ${ka.sent} sent, ${ka.answered} answered, interval p50 ${ms(ka.intervalMs.p50)} p99 ${ms(ka.intervalMs.p99)} max ${ms(ka.maxIntervalMs)}` +
+        `, RTT p50 ${ms(ka.rttMs.p50)} p99 ${ms(ka.rttMs.p99)} max ${ms(ka.maxRttMs)}${ka.late ? c.yellow(`, ${ka.late} late`) : ''}`);
     }
     for (const q of a.queues) {
       out.push(`  ${q.qid === null ? 'queue ?' : q.qid === 0 ? 'admin q0' : `I/O q${q.qid}`}  conn ${q.conn} ${safe(q.host)} → ${safe(q.controller)}` +
         `  ${count(q.commands, 'command')}${q.inFlightAtEnd ? c.yellow(`, ${q.inFlightAtEnd} unanswered`) : ''}${q.gaps ? c.yellow(`, ${count(q.gaps, 'gap')}`) : ''}  ${teardown(q.teardown, rel)}`);
     }
   }
+  if (!storm) {
+    const breaks = report.recovery.episodes.filter((e) => e.tookOver !== null);
+    if (breaks.length) out.push('', c.bold('Recovery'));
+    for (const e of breaks) {
+      const tries = e.attempts.unanswered + e.attempts.refused + e.attempts.other;
+      out.push(`  association ${e.endedAssoc} → ${e.tookOver}: ${e.trigger}; last controller contact ${e.lastControllerContact ? `frame ${e.lastControllerContact.frame}` : 'none'}` +
+        `${e.teardown ? `, ${e.teardown.from} ${e.teardown.kind.toUpperCase()} frame ${e.teardown.frame}` : ''}${tries ? `, ${count(tries, 'failed attempt')} (${e.attempts.refused} refused)` : ''}` +
+        `, restored ${e.restoredAfterMs === null ? '-' : `${(e.restoredAfterMs / 1000).toFixed(3)} s`} after the last contact` +
+        `; retries: ${e.retries.beforeKato} before KATO, ${e.retries.afterKato} after, ${e.retries.afterFence} after a fence`);
+    }
+  }
   if (report.unassociatedConnections.length) {
     out.push('');
     out.push(c.bold('Connections that never became a queue'));
-    for (const q of report.unassociatedConnections) {
+    const shown = storm ? report.unassociatedConnections.slice(0, 5) : report.unassociatedConnections;
+    for (const q of shown) {
       out.push(`  conn ${q.conn} ${safe(q.host)} → ${safe(q.controller)}  ${teardown(q.teardown, rel)}`);
     }
+    const more = report.unassociatedConnections.length - shown.length + report.unassociatedNotListed;
+    if (more > 0) out.push(c.dim(`  ${count(more, 'more connection')} like these`));
   }
   if (report.kernelLog) out.push('', ...kernelLogLines(report, c, rel));
   if (report.opcodes.length) {
@@ -83,13 +101,29 @@ const RULE_WIDTH = Math.max(...RULE_FAMILIES.flatMap((f) => f.ruleIds.map((id) =
 export function renderFindings(findings: Finding[], c: ChalkInstance, t0: number, width = 120): string {
   const f = report(findings);
   if (findings.length === 0) return c.green('No findings.');
+  // Per rule, the first few rows; the rest become one count row (the JSON and Markdown reports list them).
+  const perRule = new Map<string, number>();
+  const shown: Finding[] = [];
+  const hidden = new Map<string, { count: number; severity: Severity }>();
+  for (const x of findings) {
+    const n = 'suppressed' in x.details ? x.details.suppressed : 1;
+    const seen = perRule.get(x.ruleId) ?? 0;
+    perRule.set(x.ruleId, seen + 1);
+    if (seen < TEXT_FINDINGS_PER_RULE && !('suppressed' in x.details)) shown.push(x);
+    else {
+      const h = hidden.get(x.ruleId) ?? { count: 0, severity: x.severity };
+      h.count += n;
+      if (SEVERITY_RANK[x.severity] > SEVERITY_RANK[h.severity]) h.severity = x.severity;
+      hidden.set(x.ruleId, h);
+    }
+  }
   const table = new Table({
     head: ['severity', 'rule', 'time', 'assoc/q/cid', 'frames', 'finding'],
     colWidths: [9, RULE_WIDTH, 12, 13, 16, Math.max(30, width - 9 - RULE_WIDTH - 12 - 13 - 16 - 8)],
     wordWrap: true,
     style: { head: c.level ? ['cyan'] : [], border: c.level ? ['grey'] : [] },
   });
-  for (const x of findings) {
+  for (const x of shown) {
     table.push([
       paint(c, x.severity), x.ruleId, `${(x.time - t0).toFixed(3)}s`,
       `${x.assoc ?? '-'}/${x.qid ?? '-'}/${x.cid === null ? '-' : '0x' + x.cid.toString(16).padStart(4, '0')}`,
@@ -97,7 +131,47 @@ export function renderFindings(findings: Finding[], c: ChalkInstance, t0: number
       safe(x.message) + (isRetryFinding(x) ? '\n' + evidenceLines(x.details, t0).join('\n') : ''),
     ]);
   }
+  for (const [rule, h] of hidden) table.push([paint(c, h.severity), rule, '', '', '', c.dim(`${h.count} more ${rule} findings: --json or --markdown lists them`)]);
   return `${c.bold('Findings')}  ${f}\n${table.toString()}`;
+}
+
+/** Association blocks printed in full before the screen switches to per-path summaries. */
+const ASSOCIATION_BLOCKS_MAX = 12;
+/** Listed associations named one line each under their path on the summary screen. */
+const ASSOCIATION_LINES_MAX = 10;
+/** Findings of one rule in the table before the rest are counted: the JSON and Markdown reports list more. */
+const TEXT_FINDINGS_PER_RULE = 5;
+
+function span(v: { min: number | null; p50: number | null; max: number | null }): string {
+  if (v.p50 === null) return '-';
+  const sec = (x: number | null) => `${((x ?? 0) / 1000).toFixed(3)} s`;
+  return `median ${sec(v.p50)} (${sec(v.min)}–${sec(v.max)})`;
+}
+
+function pathLines(report: Report, c: ChalkInstance, rel: (t: number) => string): string[] {
+  const out: string[] = [];
+  for (const p of report.paths) {
+    out.push('', c.bold(`Path ${safe(p.path)}`));
+    out.push(`  ${count(p.associations, 'association')}, ${p.withFindings} with findings; lived ${span(p.lifetimeMs)}; reconnect delay ${span(p.reconnectDelayMs)}`);
+    const listed = report.associations.filter((a) => a.path === p.path);
+    for (const a of listed.slice(0, ASSOCIATION_LINES_MAX)) {
+      const down = a.queues.flatMap((q) => q.teardown).filter((e) => e.kind !== 'syn').sort((x, y) => x.time - y.time)[0];
+      const unanswered = a.queues.reduce((n, q) => n + q.inFlightAtEnd, 0);
+      out.push(`  association ${a.id}  cntlid ${a.cntlid ?? '?'}  from frame ${a.firstFrame} at ${rel(a.firstTime)}` +
+        `${unanswered ? c.yellow(`, ${unanswered} unanswered`) : ''}${down ? `, ${down.from} ${down.kind.toUpperCase()} frame ${down.frame}` : ''}`);
+    }
+    const rec = report.recovery.byPath.find((r) => r.path === p.path);
+    if (rec) {
+      const triggers = Object.entries(rec.triggers).sort((x, y) => y[1] - x[1]).map(([t, n]) => `${n} ${t}`).join(', ');
+      const tries = rec.attempts.unanswered + rec.attempts.refused + rec.attempts.other;
+      out.push(`  ${count(rec.episodes, 'break')} in service: ${triggers}; restored after ${span(rec.restoredAfterMs)} from the last controller contact` +
+        `${tries ? `; ${count(tries, 'failed connection attempt')} (${rec.attempts.refused} refused, ${rec.attempts.unanswered} unanswered)` : ''}` +
+        `; retries ${rec.retries.beforeKato} before KATO, ${rec.retries.afterKato} after, ${rec.retries.afterFence} after a fence`);
+    }
+    const rest = listed.length - Math.min(listed.length, ASSOCIATION_LINES_MAX);
+    out.push(c.dim(`  ${p.listed} listed in the JSON report${rest ? ` (${rest} more than shown here)` : ''}, ${p.notListed} counted only; --all-associations lists every one`));
+  }
+  return out;
 }
 
 /** Kernel lines worth a line on the summary screen; the JSON report has them all. */
@@ -132,7 +206,7 @@ export function evidenceLines(d: RetryDetails, t0: number): string[] {
 
 function report(findings: Finding[]): string {
   const n: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
-  for (const f of findings) n[f.severity]++;
+  for (const f of findings) n[f.severity] += 'suppressed' in f.details ? f.details.suppressed : 1;
   return `${n.error} error, ${n.warning} warning, ${n.info} info`;
 }
 

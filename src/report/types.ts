@@ -1,5 +1,5 @@
 import type { CaptureProblem } from '../capture/types.js';
-import type { AssociationSummary, Finding, KernelLogReport, OpcodeStats, QueueSummary, RetryRule, Severity, StreamProblem } from '../correlate/types.js';
+import type { AssociationSummary, Finding, KernelLogReport, OpcodeStats, PathSummary, QueueSummary, RecoveryReport, RetryRule, Severity, StreamProblem } from '../correlate/types.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -31,13 +31,25 @@ export interface Report {
     commands: number;
     retransmittedBytes: number;
     lostBytes: number;
+    /** Unanswered commands let go without a retry after the retention window (900 s, or 10 × KATO). */
+    outstandingEvicted: number;
     /** Bytes that arrived after their direction had ended (past its FIN, after its RST): counted, not decoded. */
     afterEndBytes: number;
     findings: Record<Severity, number>;
   };
+  /**
+   * Associations listed in full: those with findings or unanswered commands (at most 100), and each
+   * path's first and last; every association (with --all-associations). The rest are counted in `paths`.
+   */
   associations: AssociationSummary[];
-  /** NVMe/TCP connections that never reached a queue (refused or abandoned attempts). */
+  associationsNotListed: number;
+  /** Per path (host NQN + subsystem NQN + controller address): every association's aggregates. */
+  paths: PathSummary[];
+  /** Every break in service per path, as one story each (listed up to a cap) and per-path aggregates. */
+  recovery: RecoveryReport;
+  /** NVMe/TCP connections that never reached a queue (refused or abandoned attempts): the first 50, the rest counted. */
   unassociatedConnections: QueueSummary[];
+  unassociatedNotListed: number;
   opcodes: OpcodeStats[];
   findings: Finding[];
   /** With --dmesg: the logs, how they were aligned, and their NVMe events on the capture's clock. */

@@ -130,6 +130,8 @@ class SynthConn {
     private readonly out: ChunkedCapture,
     private readonly hostPort: number,
     private readonly mss: number,
+    private readonly host = HOST,
+    private readonly ctrl = CTRL,
   ) {
     this.seg(true, F.SYN, undefined, 0);
     this.seg(false, F.SYN | F.ACK, undefined, 0);
@@ -138,10 +140,17 @@ class SynthConn {
 
   private seg(fromHost: boolean, flags: number, payload?: Uint8Array, seq?: number): void {
     const ip = ipPacket({
-      src: fromHost ? HOST : CTRL, dst: fromHost ? CTRL : HOST, sport: fromHost ? this.hostPort : 4420, dport: fromHost ? 4420 : this.hostPort,
+      src: fromHost ? this.host : this.ctrl, dst: fromHost ? this.ctrl : this.host, sport: fromHost ? this.hostPort : 4420, dport: fromHost ? 4420 : this.hostPort,
       seq: (seq ?? (fromHost ? this.hostSeq : this.ctrlSeq)) >>> 0, ack: (fromHost ? this.ctrlSeq : this.hostSeq) >>> 0, flags, payload,
     });
     this.out.packet(frame('ethernet', ip));
+  }
+
+  /** The host gives up on the connection the way Linux does: FIN, then RST. */
+  hostClose(): void {
+    this.seg(true, F.FIN | F.ACK);
+    this.hostSeq = (this.hostSeq + 1) >>> 0;
+    this.seg(true, F.RST | F.ACK);
   }
 
   send(fromHost: boolean, bytes: Uint8Array): void {
@@ -208,4 +217,123 @@ export function synthesize(opts: SynthOptions, emit: (chunk: Uint8Array) => void
   }
   out.flush();
   return { bytes: out.written, packets: out.packets, commands };
+}
+
+export interface StormOptions {
+  associations: number;
+  format: 'pcap' | 'pcapng';
+  /** Every this many associations, a write is left unanswered and the next association resubmits it before KATO. */
+  retryEvery?: number;
+}
+
+/**
+ * A reconnect storm: one host, one subsystem, one controller address, an
+ * association a second (admin + one I/O queue, a keep-alive, a write and a
+ * read), each torn down by the host. Every `retryEvery`-th association leaves
+ * a write unanswered and the next one resubmits it 0.9 s later, before KATO.
+ */
+export function synthesizeStorm(opts: StormOptions, emit: (chunk: Uint8Array) => void): { associations: number; retries: number; packets: number } {
+  const out = new ChunkedCapture(opts.format, emit);
+  const hostnqn = 'nqn.2014-08.org.nvmexpress:uuid:storm';
+  const subnqn = 'nqn.2026-11.io.bench:storm';
+  const retryEvery = opts.retryEvery ?? 100;
+  const data = new Uint8Array(4096);
+  let port = 20000;
+  let pending: { slba: number } | undefined;
+  let retries = 0;
+  for (let i = 0; i < opts.associations; i++) {
+    out.time = BASE_TIME + i;
+    const cntlid = (i % 60000) + 1;
+    const admin = new SynthConn(out, (port = port >= 65000 ? 20000 : port + 1), 1448);
+    admin.send(true, icReq());
+    admin.send(false, icResp());
+    admin.send(true, connectCmd(0, 0, 5000, hostnqn, subnqn));
+    admin.send(false, capsuleResp({ cid: 0, dw0: cntlid }));
+    admin.send(true, propertySetCC(1, 0x460001));
+    admin.send(false, capsuleResp({ cid: 1 }));
+    const io = new SynthConn(out, (port = port >= 65000 ? 20000 : port + 1), 1448);
+    io.send(true, icReq());
+    io.send(false, icResp());
+    io.send(true, connectCmd(0, 1, 0, hostnqn, subnqn, cntlid));
+    io.send(false, capsuleResp({ cid: 0 }));
+    if (pending) {
+      // The resubmission of the previous association's unanswered write, first thing on the new one.
+      io.send(true, capsuleCmd({ opcode: 1, cid: 0x20, nsid: 1, cdw10: pending.slba, cdw12: 7, dataLength: 4096 }, data));
+      io.send(false, capsuleResp({ cid: 0x20 }));
+      pending = undefined;
+      retries++;
+    }
+    admin.send(true, capsuleCmd({ opcode: 0x18, cid: 2 }));
+    admin.send(false, capsuleResp({ cid: 2 }));
+    const slba = (i * 16) % 1e9;
+    io.send(true, capsuleCmd({ opcode: 1, cid: 0x21, nsid: 1, cdw10: slba, cdw12: 7, dataLength: 4096 }, data));
+    io.send(false, capsuleResp({ cid: 0x21 }));
+    io.send(true, ioCmd(2, 0x22, slba, 8));
+    io.send(false, concat([c2hData(0x22, 0, data), capsuleResp({ cid: 0x22 })]));
+    if ((i + 1) % retryEvery === 0 && i + 1 < opts.associations) {
+      io.send(true, capsuleCmd({ opcode: 1, cid: 0x23, nsid: 1, cdw10: slba + 8, cdw12: 7, dataLength: 4096 }, data));
+      pending = { slba: slba + 8 };
+    }
+    out.time += 0.1;
+    io.hostClose();
+    admin.hostClose();
+  }
+  out.flush();
+  return { associations: opts.associations, retries, packets: out.packets };
+}
+
+export interface FleetOptions {
+  controllers: number;
+  hours: number;
+  format: 'pcap' | 'pcapng';
+  /** Seconds between keep-alives (KATO 5 s: Linux sends one every 2.5 s). */
+  keepAliveS?: number;
+}
+
+/**
+ * A day-long capture of a fleet: one host, `controllers` controllers (one
+ * association each, KATO 5 s), a keep-alive every 2.5 s on every admin queue and
+ * a 4 KiB write and read a minute on every I/O queue.
+ */
+export function synthesizeFleet(opts: FleetOptions, emit: (chunk: Uint8Array) => void): { packets: number; keepAlives: number } {
+  const out = new ChunkedCapture(opts.format, emit);
+  const hostnqn = 'nqn.2014-08.org.nvmexpress:uuid:fleet';
+  const period = opts.keepAliveS ?? 2.5;
+  const data = new Uint8Array(4096);
+  const conns: { admin: SynthConn; io: SynthConn }[] = [];
+  for (let k = 0; k < opts.controllers; k++) {
+    const ctrl = `10.2.${k >> 8}.${(k & 255) + 1}`;
+    const subnqn = `nqn.2026-11.io.bench:fleet-${k}`;
+    const admin = new SynthConn(out, 30000 + 2 * k, 1448, HOST, ctrl);
+    admin.send(true, icReq());
+    admin.send(false, icResp());
+    admin.send(true, connectCmd(0, 0, 5000, hostnqn, subnqn));
+    admin.send(false, capsuleResp({ cid: 0, dw0: k + 1 }));
+    const io = new SynthConn(out, 30001 + 2 * k, 1448, HOST, ctrl);
+    io.send(true, icReq());
+    io.send(false, icResp());
+    io.send(true, connectCmd(0, 1, 0, hostnqn, subnqn, k + 1));
+    io.send(false, capsuleResp({ cid: 0 }));
+    conns.push({ admin, io });
+  }
+  let keepAlives = 0;
+  const ticks = Math.floor((opts.hours * 3600) / period);
+  for (let t = 0; t < ticks; t++) {
+    for (let k = 0; k < conns.length; k++) {
+      out.time = BASE_TIME + 1 + t * period + (k * period) / conns.length;
+      const cid = t & 0xfff;
+      conns[k].admin.send(true, capsuleCmd({ opcode: 0x18, cid }));
+      conns[k].admin.send(false, capsuleResp({ cid }));
+      keepAlives++;
+      if (t % Math.round(60 / period) === k % Math.round(60 / period)) {
+        const slba = (t * 8) % 1e9;
+        conns[k].io.send(true, capsuleCmd({ opcode: 1, cid, nsid: 1, cdw10: slba, cdw12: 7, dataLength: 4096 }, data));
+        conns[k].io.send(false, capsuleResp({ cid }));
+        conns[k].io.send(true, ioCmd(2, cid | 0x1000, slba, 8));
+        conns[k].io.send(false, concat([c2hData(cid | 0x1000, 0, data), capsuleResp({ cid: cid | 0x1000 })]));
+      }
+    }
+  }
+  out.flush();
+  return { packets: out.packets, keepAlives };
 }

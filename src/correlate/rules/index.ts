@@ -1,3 +1,4 @@
+import { episodes } from './episodes.js';
 import { keepAlive } from './keep-alive.js';
 import { kernelLog } from './kernel-log.js';
 import { protocol } from './protocol.js';
@@ -7,4 +8,4 @@ import { teardown } from './teardown.js';
 
 /** Every rule family the correlator runs. A new family is a new file and one line here. */
 /** Order matters at the end of the capture: the kernel log adds to the retry findings the retries family completed. */
-export const RULE_FAMILIES: readonly RuleFamily[] = [retries, keepAlive, teardown, protocol, kernelLog];
+export const RULE_FAMILIES: readonly RuleFamily[] = [retries, keepAlive, teardown, protocol, kernelLog, episodes];

@@ -1,5 +1,5 @@
 import { MESSAGES } from '../messages.js';
-import { round3, type Assoc } from '../model.js';
+import { keepAliveAllowedMs, round3, type Assoc } from '../model.js';
 import type { RuleContext, RuleFamily } from './rule.js';
 
 /** keep-alive-timeout (the controller went silent for longer than KATO) and keep-alive-late (the host's keep-alives were too far apart). */
@@ -8,11 +8,9 @@ export const keepAlive: RuleFamily = {
   ruleIds: ['keep-alive-timeout', 'keep-alive-late'],
   create(ctx) {
     return {
-      finish() {
-        for (const a of ctx.model.assocs) {
-          silence(ctx, a);
-          interval(ctx, a);
-        }
+      associationEnded(a) {
+        silence(ctx, a);
+        interval(ctx, a);
       },
     };
   },
@@ -36,10 +34,8 @@ function silence(ctx: RuleContext, a: Assoc): void {
 function interval(ctx: RuleContext, a: Assoc): void {
   const max = a.kaMaxInterval;
   if (!max) return;
-  // Linux sends a keep-alive every KATO/2; with TBKAS its check runs every KATO/4 but skips a
-  // run after traffic, so up to two periods pass between contacts. Slack covers work-queue delay.
   const expected = a.katoMs / (a.tbkas ? 4 : 2);
-  const allowed = (a.tbkas ? 2 * expected : 1.5 * expected) + 100;
+  const allowed = keepAliveAllowedMs(a);
   if (max.ms <= a.katoMs && max.ms <= allowed) return;
   const details = { intervalMs: round3(max.ms), expectedMs: expected, allowedMs: allowed, katoMs: a.katoMs, katoSource: a.katoSource, tbkas: a.tbkas };
   ctx.findings.add({

@@ -1,5 +1,5 @@
 import type { KernelEvent } from '../../kernel-log/types.js';
-import { align, ANCHOR_BOUND_S, devicePaths, groupsOf, logSeconds, onPath, type LogGroup } from '../kernel-align.js';
+import { align, anchorOf, ANCHOR_BOUND_S, devicePaths, groupsOf, logSeconds, onPath, type AnchorAssoc, type LogGroup } from '../kernel-align.js';
 import { MESSAGES } from '../messages.js';
 import type { Assoc, Cmd } from '../model.js';
 import {
@@ -17,7 +17,7 @@ const SLACK_S = ANCHOR_BOUND_S;
 
 /** A command a timeout line may name: kept small, only for the (queue, CID or tag) pairs the logs name. */
 interface Candidate {
-  assoc: Assoc;
+  assoc: AnchorAssoc;
   qid: number;
   cid: number;
   frame: number;
@@ -33,7 +33,7 @@ interface Placed {
   e: KernelEvent;
   time: number;
   afterFrame: number | null;
-  assoc: Assoc | undefined;
+  assoc: AnchorAssoc | undefined;
   command: Candidate | undefined;
 }
 
@@ -41,7 +41,7 @@ interface Placed {
 interface Episode {
   start: Placed;
   trigger: Placed | undefined;
-  assoc: Assoc | undefined;
+  assoc: AnchorAssoc | undefined;
   /** Timeouts logged after `start`, before the device was back. */
   during: Placed[];
 }
@@ -65,12 +65,19 @@ export const kernelLog: RuleFamily = {
       }
     }
     const candidates: Candidate[] = [];
+    /** Every association, compactly: the logs may name any of them, ended long ago or not. */
+    const anchors = new Map<number, AnchorAssoc>();
+    const anchor = (a: Assoc) => {
+      let x = anchors.get(a.id);
+      if (!x) anchors.set(a.id, (x = anchorOf(a)));
+      return x;
+    };
     const keep = (cmd: Cmd, doneTime: number | undefined) => {
       const qid = cmd.q.qid;
       if (qid === undefined || !cmd.q.assoc) return;
       if (!named.has(`${qid}:c${cmd.cid}`) && !named.has(`${qid}:t${cmd.cid & 0xfff}`)) return;
       candidates.push({
-        assoc: cmd.q.assoc, qid, cid: cmd.cid, frame: cmd.submit.frame, time: cmd.submit.time, doneTime, opcode: ctx.model.opName(cmd),
+        assoc: anchor(cmd.q.assoc), qid, cid: cmd.cid, frame: cmd.submit.frame, time: cmd.submit.time, doneTime, opcode: ctx.model.opName(cmd),
         dataChanging: cmd.dataChanging,
       });
     };
@@ -85,16 +92,19 @@ export const kernelLog: RuleFamily = {
         // The host had closed the queue: it never saw the completion, and a timeout may name the command.
         if (named.size > 0 && !candidates.some((c) => c.frame === cmd.submit.frame && c.qid === cmd.q.qid)) keep(cmd, undefined);
       },
+      associationEnded(a) {
+        anchors.set(a.id, anchorOf(a));
+      },
       finish() {
-        ctx.output.kernelLog = conclude(ctx, candidates);
+        ctx.output.kernelLog = conclude(ctx, candidates, [...anchors.values()].sort((x, y) => x.id - y.id));
       },
     };
   },
 };
 
-function conclude(ctx: RuleContext, candidates: Candidate[]): KernelLogReport {
+function conclude(ctx: RuleContext, candidates: Candidate[], assocs: AnchorAssoc[]): KernelLogReport {
   const model = ctx.model;
-  const captureStart = model.assocs[0]?.first.time ?? Math.max(model.lastTime, 0);
+  const captureStart = assocs[0]?.first.time ?? Math.max(model.lastTime, 0);
   const warnings: string[] = [];
   const alignment: KernelLogAlignment[] = [];
   const placed: Placed[] = [];
@@ -102,7 +112,7 @@ function conclude(ctx: RuleContext, candidates: Candidate[]): KernelLogReport {
   const groups = groupsOf([...ctx.kernelLogs]);
   const aligned = new Map<LogGroup, KernelLogAlignment>();
   for (const g of groups) {
-    const a = align(g, model.assocs, captureStart, ctx.dmesgOffsetMs / 1000);
+    const a = align(g, assocs, captureStart, ctx.dmesgOffsetMs / 1000);
     alignment.push(a);
     if (a.method !== 'none') aligned.set(g, a);
   }
@@ -125,10 +135,10 @@ function conclude(ctx: RuleContext, candidates: Candidate[]): KernelLogReport {
       continue;
     }
     const paths = devicePaths(g);
-    const single = singlePath(model.assocs);
+    const single = singlePath(assocs);
     for (const e of g.events) {
       const time = logSeconds(e, captureStart) + a.offsetS!;
-      const assoc = tie(e, time, model.assocs, e.device ? paths.get(e.device) : undefined, single);
+      const assoc = tie(e, time, assocs, e.device ? paths.get(e.device) : undefined, single);
       placed.push({ e, time, afterFrame: model.frames?.frameBefore(time) ?? null, assoc, command: undefined });
     }
   }
@@ -174,7 +184,7 @@ function better(x: KernelLogAlignment | undefined, y: KernelLogAlignment): boole
 }
 
 /** When every association is on one path, a host line without its `new ctrl` can only be about that path. */
-function singlePath(assocs: Assoc[]): { subnqn: string; addr: string } | undefined {
+function singlePath(assocs: AnchorAssoc[]): { subnqn: string; addr: string } | undefined {
   const first = assocs[0];
   if (!first || first.subnqn === undefined) return undefined;
   return assocs.every((a) => a.subnqn === first.subnqn && a.controller === first.controller) ? { subnqn: first.subnqn, addr: first.controller } : undefined;
@@ -185,8 +195,8 @@ function singlePath(assocs: Assoc[]): { subnqn: string; addr: string } | undefin
  * its path that had started by then; for a target controller number, the newest
  * association with that controller id that had started by then.
  */
-function tie(e: KernelEvent, time: number, assocs: Assoc[], path: { subnqn: string; addr: string } | undefined, single: { subnqn: string; addr: string } | undefined): Assoc | undefined {
-  let best: Assoc | undefined;
+function tie(e: KernelEvent, time: number, assocs: AnchorAssoc[], path: { subnqn: string; addr: string } | undefined, single: { subnqn: string; addr: string } | undefined): AnchorAssoc | undefined {
+  let best: AnchorAssoc | undefined;
   for (const a of assocs) {
     if (a.first.time > time + SLACK_S) continue;
     if (e.side === 'target') {
@@ -207,7 +217,7 @@ function match(p: Placed, candidates: Candidate[]): Candidate | undefined {
   for (const c of candidates) {
     if (c.qid !== e.qid) continue;
     if (e.cid !== undefined ? c.cid !== e.cid : (c.cid & 0xfff) !== e.tag) continue;
-    if (p.assoc && c.assoc !== p.assoc) continue;
+    if (p.assoc && c.assoc.id !== p.assoc.id) continue;
     if (c.time > p.time + SLACK_S || (c.doneTime !== undefined && c.doneTime < p.time - SLACK_S)) continue;
     if (!best || c.time > best.time) best = c;
   }
@@ -290,7 +300,7 @@ function enrich(ctx: RuleContext, f: RetryFinding, episodes: Episode[], placed: 
   settle(f);
 }
 
-function event(e: KernelEvent, time: number | null, afterFrame: number | null, assoc: Assoc | undefined, command: Candidate | undefined): KernelLogEvent {
+function event(e: KernelEvent, time: number | null, afterFrame: number | null, assoc: AnchorAssoc | undefined, command: Candidate | undefined): KernelLogEvent {
   return {
     source: e.source, line: e.line, side: e.side, kind: e.kind, text: e.text, time: time === null ? null : round6(time), afterFrame,
     assoc: assoc?.id ?? null, command: command ? { frame: command.frame, qid: command.qid, cid: command.cid } : null,

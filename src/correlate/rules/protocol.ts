@@ -54,14 +54,12 @@ export const protocol: RuleFamily = {
           unknown(ctx, q, { frame: d.frame, time: d.time, conn: d.conn }, { kind: d.kind, conn: d.conn, dir: d.dir, streamOffset: d.streamOffset, bytes: d.length }, d.message);
         }
       },
-      finish() {
+      queueEnded(q) {
         // Snapshot-length cuts are reported once per connection, not per packet.
-        for (const q of ctx.model.allQueues) {
-          const c = q.snapCut;
-          if (!c) continue;
-          const details: CaptureGapDetails = { cause: 'snaplen', conn: q.nvme.id, bytes: c.bytes, segments: c.segments, firstFrame: c.first.frame };
-          ctx.findings.add({ ruleId: 'capture-gap', severity: 'warning', message: MESSAGES.captureGap(details), frames: [c.first.frame], time: c.first.time, ...at(q), cid: null, details });
-        }
+        const c = q.snapCut;
+        if (!c) return;
+        const details: CaptureGapDetails = { cause: 'snaplen', conn: q.nvme.id, bytes: c.bytes, segments: c.segments, firstFrame: c.first.frame };
+        ctx.findings.add({ ruleId: 'capture-gap', severity: 'warning', message: MESSAGES.captureGap(details), frames: [c.first.frame], time: c.first.time, ...at(q), cid: null, details });
       },
     };
   },

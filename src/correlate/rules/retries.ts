@@ -38,8 +38,11 @@ export const retries: RuleFamily = {
     return {
       retry(original, retry, p) {
         const finding = verdict(ctx, original, retry, p);
-        watches.set(original, { original, retry, finding, activity: [], staleReported: false });
+        const w = { original, retry, finding, activity: [], staleReported: false };
         if (original.late) duplicateExecution(ctx, original, retry);
+        // An original whose queue has ended can do nothing more: settle it now, keep nothing.
+        if (original.q.ended) conclude(ctx, w);
+        else watches.set(original, w);
       },
       commandData(cmd, p) {
         if (!cmd.retriedBy) return;
@@ -61,25 +64,43 @@ export const retries: RuleFamily = {
         const w = watches.get(cmd);
         if (w) duplicateExecution(ctx, cmd, w.retry);
       },
-      finish() {
-        for (const w of watches.values()) {
-          if (w.finding) complete(w.finding, w);
-          if (w.activity.length > 0) originalAlive(ctx, w);
+      queueEnded(q) {
+        // Nothing more can happen to an original whose queue has ended: settle its findings, let it go.
+        for (const [original, w] of watches) {
+          if (original.q !== q) continue;
+          conclude(ctx, w);
+          watches.delete(original);
         }
+      },
+      finish() {
+        for (const w of watches.values()) conclude(ctx, w);
+        watches.clear();
       },
     };
   },
 };
 
-function verdict(ctx: RuleContext, original: Cmd, retry: Cmd, p: PduEvent): RetryFinding | undefined {
-  const a = retry.q.assoc!;
+function conclude(ctx: RuleContext, w: Watch): void {
+  if (w.finding) complete(w.finding, w);
+  if (w.activity.length > 0) originalAlive(ctx, w);
+}
+
+/** The verdict on a retry: fenced first, before the safe time, or after it. One place for it. */
+export function classifyRetry(policy: RetryRule, original: Cmd, retry: Cmd) {
   const oa = original.q.assoc!;
   const contact = oa.lastCtrl ? { frame: oa.lastCtrl.frame, time: oa.lastCtrl.time } : undefined;
-  const requiredMs = requiredWaitMs(ctx.policy, oa);
+  const requiredMs = requiredWaitMs(policy, oa);
   const gapMs = contact ? (retry.submit.time - contact.time) * 1000 : null;
   const fence = fenceFor(original, retry.submit.time);
   const early = gapMs === null || gapMs < requiredMs;
   const ruleId: RetryRuleId = fence ? 'retry-after-fence' : early ? 'retry-before-kato' : 'retry-after-kato';
+  return { ruleId, contact, requiredMs, gapMs, fence };
+}
+
+function verdict(ctx: RuleContext, original: Cmd, retry: Cmd, p: PduEvent): RetryFinding | undefined {
+  const a = retry.q.assoc!;
+  const oa = original.q.assoc!;
+  const { ruleId, contact, requiredMs, gapMs, fence } = classifyRetry(ctx.policy, original, retry);
   const details: RetryDetails = {
     ...identity(ctx, original, retry),
     lastControllerContactFrame: contact?.frame ?? null, lastControllerContactTime: contact?.time ?? null,
@@ -207,7 +228,7 @@ function fenceFor(original: Cmd, before: number): (Stamp & { kind: FenceKind }) 
   return candidates[0];
 }
 
-function trigger(original: Cmd, retry: Cmd): string {
+export function trigger(original: Cmd, retry: Cmd): string {
   const a = original.q.assoc!;
   if (a.termReq && a.termReq.time <= retry.submit.time) return 'TermReq';
   const cc = original.q.ctrlClosed;

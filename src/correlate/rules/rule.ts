@@ -1,7 +1,7 @@
 import type { FindingCollector } from '../findings.js';
 import type { Model, ModelListener } from '../model.js';
 import type { KernelLog } from '../../kernel-log/types.js';
-import type { KernelLogReport, RetryRule, RuleId } from '../types.js';
+import type { KernelLogReport, RecoveryReport, RetryRule, RuleId } from '../types.js';
 
 export interface RuleContext {
   readonly model: Model;
@@ -12,7 +12,7 @@ export interface RuleContext {
   /** --dmesg-offset, for logs with wall-clock times. */
   readonly dmesgOffsetMs: number;
   /** Report parts a family produces besides findings. */
-  readonly output: { kernelLog?: KernelLogReport };
+  readonly output: { kernelLog?: KernelLogReport; recovery?: RecoveryReport };
 }
 
 /**

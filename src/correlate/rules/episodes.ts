@@ -1,0 +1,150 @@
+import { LatencyHistogram } from '../histogram.js';
+import { pathOf, round3, type Assoc, type Queue } from '../model.js';
+import type { RecoveryEpisode, RecoveryReport, RetryRuleId, Stamp } from '../types.js';
+import { classifyRetry } from './retries.js';
+import type { RuleFamily } from './rule.js';
+
+/** Episodes listed one by one: the first few, those with a retry before KATO (up to the cap), the last. */
+const FIRST_LISTED = 10;
+const EARLY_RETRY_LISTED = 40;
+/** Ended associations remembered per path, in case one ended before the one it took over from. */
+const STARTS_KEPT = 256;
+/** Connection attempts remembered per controller address while an episode may still count them. */
+const ATTEMPTS_KEPT = 4096;
+
+interface PathEpisodes {
+  episodes: number;
+  restored: LatencyHistogram;
+  triggers: Record<string, number>;
+  attempts: RecoveryEpisode['attempts'];
+  retries: RecoveryEpisode['retries'];
+  /** Recently ended associations of the path, oldest first: one may have taken over from one that ends later. */
+  starts: Assoc[];
+  last: RecoveryEpisode | undefined;
+}
+
+const RETRY_KEY: Record<RetryRuleId, keyof RecoveryEpisode['retries']> = {
+  'retry-before-kato': 'beforeKato', 'retry-after-kato': 'afterKato', 'retry-after-fence': 'afterFence',
+};
+
+/**
+ * Recovery episodes: each break in service on a path as one story, built when
+ * the old association has ended. Memory is per path and bounded: recent
+ * associations and connection attempts, and the listed episodes.
+ */
+export const episodes: RuleFamily = {
+  name: 'episodes',
+  ruleIds: [],
+  create(ctx) {
+    const paths = new Map<string, PathEpisodes>();
+    const listed: RecoveryEpisode[] = [];
+    let early = 0;
+    let notListed = 0;
+    /** Retries by the association of their original, until its episode is built. */
+    const retriesOf = new Map<number, RecoveryEpisode['retries']>();
+    /** Connections the host opened, per host and controller address: those that never became a queue are attempts. */
+    const attempts = new Map<string, Queue[]>();
+    const pathState = (key: string) => {
+      let p = paths.get(key);
+      if (!p) {
+        p = { episodes: 0, restored: new LatencyHistogram(), triggers: {}, attempts: { unanswered: 0, refused: 0, other: 0 }, retries: { beforeKato: 0, afterKato: 0, afterFence: 0 }, starts: [], last: undefined };
+        paths.set(key, p);
+      }
+      return p;
+    };
+    return {
+      retry(original, retry) {
+        const id = original.q.assoc!.id;
+        const r = retriesOf.get(id) ?? { beforeKato: 0, afterKato: 0, afterFence: 0 };
+        r[RETRY_KEY[classifyRetry(ctx.policy, original, retry).ruleId]]++;
+        retriesOf.set(id, r);
+      },
+      tcpFlag(q, e) {
+        // Every connection the host opens may be a reconnect attempt: its outcome is read when an episode counts it.
+        if (e.kind !== 'syn' || e.from !== 'host') return;
+        const key = attemptKey(q);
+        const list = attempts.get(key) ?? [];
+        list.push(q);
+        if (list.length > ATTEMPTS_KEPT) list.shift();
+        attempts.set(key, list);
+      },
+      associationEnded(a) {
+        const key = pathOf(a);
+        const p = pathState(key);
+        const down = a.queues.flatMap((q) => q.teardown).filter((e) => e.kind !== 'syn').sort((x, y) => x.time - y.time)[0];
+        const brokeAt = down?.time ?? a.lastCtrl?.time ?? a.first.time;
+        // The association that took over: the path's next one, still open or recently ended.
+        let next: Assoc | undefined;
+        for (const s of [...p.starts, ...ctx.model.live]) {
+          if (s.id > a.id && s.first.time >= brokeAt && (!next || s.id < next.id) && pathOf(s) === key) next = s;
+        }
+        const ready = next ? next.ioConnected ?? next.connected : undefined;
+        const counted = { unanswered: 0, refused: 0, other: 0 };
+        const until = next?.first.time ?? Infinity;
+        const tried = attempts.get(attemptKeyOf(a)) ?? [];
+        for (const q of tried) {
+          const t = q.nvme.tcp.firstTime;
+          if (q.assoc || t < brokeAt || t >= until) continue;
+          const ctrl = q.teardown.find((x) => x.from === 'controller');
+          counted[!ctrl ? 'unanswered' : ctrl.kind === 'rst' ? 'refused' : 'other']++;
+        }
+        // Attempts before this break can count for no later one.
+        while (tried.length && tried[0].nvme.tcp.firstTime < brokeAt) tried.shift();
+        const retries = retriesOf.get(a.id) ?? { beforeKato: 0, afterKato: 0, afterFence: 0 };
+        retriesOf.delete(a.id);
+        const contact: Stamp | null = a.lastCtrl ? { frame: a.lastCtrl.frame, time: a.lastCtrl.time } : null;
+        const episode: RecoveryEpisode = {
+          path: key, endedAssoc: a.id, tookOver: next?.id ?? null, lastControllerContact: contact, trigger: triggerOf(a),
+          teardown: down ? { frame: down.frame, time: down.time, from: down.from, kind: down.kind as 'fin' | 'rst' } : null,
+          attempts: counted, restored: ready ? { ...ready } : null,
+          restoredAfterMs: ready && contact ? round3((ready.time - contact.time) * 1000) : null, retries,
+        };
+        p.starts.push(a);
+        if (p.starts.length > STARTS_KEPT) p.starts.shift();
+        p.episodes++;
+        p.triggers[episode.trigger] = (p.triggers[episode.trigger] ?? 0) + 1;
+        for (const k of ['unanswered', 'refused', 'other'] as const) p.attempts[k] += counted[k];
+        for (const k of ['beforeKato', 'afterKato', 'afterFence'] as const) p.retries[k] += retries[k];
+        if (episode.restoredAfterMs !== null) p.restored.add(episode.restoredAfterMs);
+        if (p.episodes <= FIRST_LISTED || (retries.beforeKato > 0 && early++ < EARLY_RETRY_LISTED)) listed.push(episode);
+        else {
+          if (p.last) notListed++;
+          p.last = episode;
+        }
+      },
+      finish() {
+        const all = [...listed, ...[...paths.values()].flatMap((p) => (p.last ? [p.last] : []))].sort((x, y) => x.endedAssoc - y.endedAssoc);
+        const report: RecoveryReport = {
+          episodes: all, episodesNotListed: notListed,
+          byPath: [...paths].filter(([, p]) => p.episodes > 0).map(([path, p]) => ({
+            path, episodes: p.episodes,
+            restoredAfterMs: p.restored.count ? { min: round3(p.restored.min), p50: round3(p.restored.quantile(0.5)!), max: round3(p.restored.max) } : { min: null, p50: null, max: null },
+            triggers: p.triggers, attempts: p.attempts, retries: p.retries,
+          })),
+        };
+        ctx.output.recovery = report;
+      },
+    };
+  },
+};
+
+/** What the capture says ended the association. */
+function triggerOf(a: Assoc): string {
+  if (a.termReq) return 'TermReq';
+  const ctrlFirst = a.queues.some((q) => q.ctrlClosed && (!q.hostClosed || q.ctrlClosed.time <= q.hostClosed.time));
+  if (ctrlFirst) return 'controller close';
+  const teardown = a.hostTeardown?.time ?? Math.min(...a.queues.map((q) => q.hostClosed?.time ?? Infinity));
+  if (a.kaOpen.some((k) => teardown - k.submit.time >= (a.katoMs / 1000) * 0.9)) return 'keep-alive timeout';
+  const unanswered = a.queues.some((q) => [...q.orphans.values()].some((c) => !c.done && !c.admin));
+  if (unanswered) return 'I/O timeout';
+  if (a.fences.length > 0) return 'controller disabled or shut down (CC)';
+  return 'host disconnect';
+}
+
+function attemptKey(q: Queue): string {
+  return `${q.nvme.tcp.endpoints[q.nvme.hostSide ?? 0].address} ${q.controller}`;
+}
+
+function attemptKeyOf(a: Assoc): string {
+  return `${a.hostAddress} ${a.controller}`;
+}
