@@ -53,8 +53,8 @@ export interface PathStats {
   reconnectDelays: LatencyHistogram;
   lastEnd: number | undefined;
   firstListed: AssociationSummary | undefined;
-  /** The path's newest summarised association: listed as its last. */
-  latest: AssociationSummary | undefined;
+  /** The path's newest ended association not otherwise listed: listed as its last (summarised at the end only). */
+  latest: Assoc | undefined;
   /** Listed for findings or unanswered commands. */
   listed: AssociationSummary[];
   notListed: number;
@@ -239,6 +239,8 @@ export class Model implements PduSink {
   readonly paths = new Map<string, PathStats>();
   /** Listed associations by id, for findings that come after they ended. */
   private readonly listedById = new Map<number, { summary: AssociationSummary; path: PathStats; counted: boolean }>();
+  /** Each path's latest association by id (one per path), for findings that come after it ended. */
+  private readonly latestById = new Map<number, PathStats>();
   readonly unassociated: QueueSummary[] = [];
   unassociatedNotListed = 0;
   /** Outstanding commands in submission order, for letting go of those no retry can still name. */
@@ -766,12 +768,11 @@ export class Model implements PduSink {
     for (const h of this.on.associationEnded) h(a);
     const i = this.live.indexOf(a);
     if (i >= 0) this.live.splice(i, 1);
-    const summary = this.summarize(a);
-    const key = summary.path;
+    const key = pathOf(a);
     let path = this.paths.get(key);
     if (!path) {
       path = {
-        path: key, hostnqn: summary.hostnqn, subnqn: summary.subnqn, controller: summary.controller, associations: 0, withFindings: 0,
+        path: key, hostnqn: a.hostnqn ?? null, subnqn: a.subnqn ?? null, controller: a.controller, associations: 0, withFindings: 0,
         lifetimes: new LatencyHistogram(), reconnectDelays: new LatencyHistogram(), lastEnd: undefined, firstListed: undefined, latest: undefined,
         listed: [], notListed: 0,
       };
@@ -784,25 +785,24 @@ export class Model implements PduSink {
     path.lastEnd = Math.max(path.lastEnd ?? -Infinity, end);
     if (a.findings > 0) path.withFindings++;
     const pending = a.queues.some((q) => [...q.orphans.values()].some((c) => c.key !== undefined && !c.retriedBy && !c.done));
-    if (path.firstListed === undefined) {
-      path.firstListed = summary;
-      this.listedById.set(a.id, { summary, path, counted: a.findings > 0 });
-    } else if (this.options.allAssociations || ((a.findings > 0 || pending) && this.listedCount() < ASSOCIATION_LIST_CAP)) {
-      path.listed.push(summary);
-      this.listedById.set(a.id, { summary, path, counted: a.findings > 0 });
-    } else {
-      // Kept as the path's latest until a newer one ends; the one it replaces is only counted.
+    const first = path.firstListed === undefined;
+    if (!first && !this.options.allAssociations && !((a.findings > 0 || pending) && this.listedCount() < ASSOCIATION_LIST_CAP)) {
+      // Kept as the path's latest until a newer one ends; the one it replaces is only counted. Only the last is ever summarised.
       if (path.latest) {
         path.notListed++;
-        this.listedById.delete(path.latest.id);
+        this.latestById.delete(path.latest.id);
       }
-      path.latest = summary;
-      this.listedById.set(a.id, { summary, path, counted: a.findings > 0 });
+      path.latest = a;
+      this.latestById.set(a.id, path);
       return;
     }
+    const summary = this.summarize(a);
+    if (first) path.firstListed = summary;
+    else path.listed.push(summary);
+    this.listedById.set(a.id, { summary, path, counted: a.findings > 0 });
     if (path.latest) {
       path.notListed++;
-      this.listedById.delete(path.latest.id);
+      this.latestById.delete(path.latest.id);
       path.latest = undefined;
     }
   }
@@ -826,6 +826,8 @@ export class Model implements PduSink {
       listed.counted = true;
       listed.path.withFindings++;
     }
+    const latest = this.latestById.get(id);
+    if (latest?.latest?.id === id && latest.latest.findings++ === 0) latest.withFindings++;
   }
 
   /** Ends every queue still open and tells the rules the capture is over. */
@@ -840,7 +842,7 @@ export class Model implements PduSink {
     for (const p of this.paths.values()) {
       if (p.firstListed) all.push(p.firstListed);
       all.push(...p.listed);
-      if (p.latest) all.push(p.latest);
+      if (p.latest) all.push(this.summarize(p.latest));
     }
     return all.sort((x, y) => x.id - y.id);
   }

@@ -465,7 +465,7 @@ export interface RecoveryEpisode {
   /** The old association's first FIN or RST. */
   teardown: (Stamp & { from: 'host' | 'controller'; kind: 'fin' | 'rst' }) | null;
   /** Connections in between that never became a queue: SYN unanswered, or refused (RST). */
-  attempts: { unanswered: number; refused: number; other: number };
+  attempts: { unanswered: number; refused: number };
   /** The new association's last Connect response: service restored. */
   restored: Stamp | null;
   restoredAfterMs: number | null;
@@ -481,7 +481,7 @@ export interface RecoveryReport {
     episodes: number;
     restoredAfterMs: { min: number | null; p50: number | null; max: number | null };
     triggers: Record<string, number>;
-    attempts: { unanswered: number; refused: number; other: number };
+    attempts: { unanswered: number; refused: number };
     retries: { beforeKato: number; afterKato: number; afterFence: number };
   }[];
 }

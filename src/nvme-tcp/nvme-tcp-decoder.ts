@@ -34,8 +34,8 @@ interface ConnState {
   announced: boolean;
   sides: [SideState, SideState];
   /** Identify commands in flight on this queue, by CID: their data is collected. */
-  identifyCids: Set<number>;
-  identifyBuffers: Map<number, Uint8Array>;
+  /** Identify Controller commands in flight, by CID, and their data as it arrives: created on the first one. */
+  identify: Map<number, Uint8Array | undefined> | undefined;
 }
 
 /**
@@ -83,7 +83,7 @@ export class NvmeTcpDecoder implements StreamSink {
     const state: ConnState = {
       nvme, status, announced: false,
       sides: [this.newSide(nvme, 0), this.newSide(nvme, 1)],
-      identifyCids: new Set(), identifyBuffers: new Map(),
+      identify: undefined,
     };
     nvme.bytes = [state.sides[0].framer!.account, state.sides[1].framer!.account];
     this.states.set(tcp, state);
@@ -298,15 +298,14 @@ export class NvmeTcpDecoder implements StreamSink {
           }
         }
         if (sqe.opcode === ADMIN_IDENTIFY && sqe.cns === IDENTIFY_CNS_CONTROLLER && nvme.qid === 0 && captured >= 60) {
-          s.identifyCids.add(sqe.cid);
+          (s.identify ??= new Map()).set(sqe.cid, undefined);
         }
         return { verifyDigest };
       }
       case PduType.CapsuleResp: {
         pdu.cqe = decodeCqe(h, o + 8);
         pdu.cid = pdu.cqe.cid;
-        s.identifyCids.delete(pdu.cid);
-        s.identifyBuffers.delete(pdu.cid);
+        s.identify?.delete(pdu.cid);
         return NO_BODY;
       }
       case PduType.H2CData:
@@ -325,11 +324,11 @@ export class NvmeTcpDecoder implements StreamSink {
         }
         if (f.type === PduType.H2CData && pdu.data.success) pdu.violation = 'H2CData with the SUCCESS flag';
         if (pdu.data.success && !pdu.data.last) pdu.violation = 'C2HData with SUCCESS but without LAST_PDU';
-        if (f.type === PduType.C2HData && s.identifyCids.has(cid)) {
-          let buf = s.identifyBuffers.get(cid);
+        if (f.type === PduType.C2HData && s.identify?.has(cid)) {
+          let buf = s.identify.get(cid);
           if (!buf) {
             buf = new Uint8Array(IDENTIFY_BYTES);
-            s.identifyBuffers.set(cid, buf);
+            s.identify.set(cid, buf);
           }
           st.identify = { cid, data: buf };
           return { collect: buf, collectBase: datao, verifyDigest };
@@ -367,8 +366,7 @@ export class NvmeTcpDecoder implements StreamSink {
     if (st.connectData && f.collected >= 768) pdu.connectData = decodeConnectData(st.connectData);
     if (st.identify && pdu.data?.last) {
       pdu.identify = decodeIdentifyController(st.identify.data);
-      s.identifyBuffers.delete(st.identify.cid);
-      s.identifyCids.delete(st.identify.cid);
+      s.identify?.delete(st.identify.cid);
     }
     st.connectData = undefined;
     st.identify = undefined;

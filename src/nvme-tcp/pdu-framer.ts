@@ -54,6 +54,10 @@ const CONFIRMATIONS = 3;
 
 type State = 'header' | 'body' | 'hunt';
 
+/** Shared by every framer until it needs a buffer of its own: a connection's framers mostly never do. */
+const EMPTY = new Uint8Array(0);
+const NO_BODY_PLAN: BodyPlan = Object.freeze({ verifyDigest: false });
+
 /** Where every byte of a stream went: into PDUs, skipped as not-a-PDU, or never captured. */
 export interface ByteAccount {
   pdu: number;
@@ -72,16 +76,17 @@ export interface ByteAccount {
 export class PduFramer {
   private state: State;
   /** A header split across segments is assembled here; allocated on the first split (most streams never split one). */
-  private hdr = new Uint8Array(0);
+  private hdr = EMPTY;
   private hdrLen = 0;
   private hdrNeed = 8;
   /** Position inside the current PDU (bytes consumed). */
   private pos = 0;
   private dataStart = 0;
   private dataEnd = 0;
-  private plan: BodyPlan = { verifyDigest: false };
+  private plan: BodyPlan = NO_BODY_PLAN;
   private crc = 0;
-  private ddgst = new Uint8Array(4);
+  /** The data digest being read, when the stream carries data digests. */
+  private ddgst = EMPTY;
   private ddgstLen = 0;
   /** Stream offset of the next byte to arrive. */
   private offset = 0;
@@ -92,7 +97,7 @@ export class PduFramer {
     hdgstOk: undefined, ddgstOk: undefined, missing: 0, lossCause: undefined, lossFrame: 0, lossTime: 0, collected: 0,
   };
   // Hunt buffer: bytes and the frame each run of them arrived in.
-  private hunt = new Uint8Array(0);
+  private hunt = EMPTY;
   private huntLen = 0;
   private huntOffset = 0;
   private huntScan = 0;
@@ -148,7 +153,7 @@ export class PduFramer {
       this.account.skipped += this.hdrLen;
       this.hdrLen = 0;
     } else if (this.state === 'hunt') {
-      this.huntPush(new Uint8Array(0), frame, time, true);
+      this.huntPush(EMPTY, frame, time, true);
       if (this.state !== 'hunt') return this.gap(length, frame, time, snaplen);
       this.account.lost += length;
     }
@@ -162,7 +167,7 @@ export class PduFramer {
     for (;;) {
       if (this.state === 'hunt') {
         if (this.huntLen === 0) return;
-        this.huntPush(new Uint8Array(0), frame, time, true);
+        this.huntPush(EMPTY, frame, time, true);
         continue;
       }
       if (this.state === 'body') {
@@ -309,7 +314,10 @@ export class PduFramer {
     }
     // Data digest bytes trail the data.
     for (let k = Math.max(from, this.dataEnd); k < to && this.ddgstLen < 4; k++) {
-      if (this.cur.plen - 4 <= k) this.ddgst[this.ddgstLen++] = b[p + k - from];
+      if (this.cur.plen - 4 <= k) {
+        if (this.ddgst.length === 0) this.ddgst = new Uint8Array(4);
+        this.ddgst[this.ddgstLen++] = b[p + k - from];
+      }
     }
     this.pos = to;
   }
@@ -445,7 +453,7 @@ export class PduFramer {
     const frames = this.huntFrames;
     const times = this.huntTimes;
     const base = this.huntOffset + at;
-    this.hunt = new Uint8Array(0);
+    this.hunt = EMPTY;
     this.resetHunt();
     this.state = 'header';
     this.hdrLen = 0;

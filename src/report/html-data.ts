@@ -13,7 +13,7 @@ const DETAIL_CAP = 50_000;
 /** Commands that did not simply complete (errors, unanswered, retries) kept one by one: a storm has many. */
 const NOTABLE_CAP = 20_000;
 /** Connections given their own density of omitted commands; a storm's are drawn per path instead. */
-const CONN_DENSITY_CAP = 256;
+const CONN_DENSITY_CAP = 32;
 /** Density buckets per lane before two neighbours merge (and the bucket width doubles). */
 const DENSITY_BUCKETS = 4096;
 

@@ -61,7 +61,7 @@ export function renderText(report: Report, options: TextOptions): string {
     const breaks = report.recovery.episodes.filter((e) => e.tookOver !== null);
     if (breaks.length) out.push('', c.bold('Recovery'));
     for (const e of breaks) {
-      const tries = e.attempts.unanswered + e.attempts.refused + e.attempts.other;
+      const tries = e.attempts.unanswered + e.attempts.refused;
       out.push(`  association ${e.endedAssoc} → ${e.tookOver}: ${e.trigger}; last controller contact ${e.lastControllerContact ? `frame ${e.lastControllerContact.frame}` : 'none'}` +
         `${e.teardown ? `, ${e.teardown.from} ${e.teardown.kind.toUpperCase()} frame ${e.teardown.frame}` : ''}${tries ? `, ${count(tries, 'failed attempt')} (${e.attempts.refused} refused)` : ''}` +
         `, restored ${e.restoredAfterMs === null ? '-' : `${(e.restoredAfterMs / 1000).toFixed(3)} s`} after the last contact` +
@@ -163,7 +163,7 @@ function pathLines(report: Report, c: ChalkInstance, rel: (t: number) => string)
     const rec = report.recovery.byPath.find((r) => r.path === p.path);
     if (rec) {
       const triggers = Object.entries(rec.triggers).sort((x, y) => y[1] - x[1]).map(([t, n]) => `${n} ${t}`).join(', ');
-      const tries = rec.attempts.unanswered + rec.attempts.refused + rec.attempts.other;
+      const tries = rec.attempts.unanswered + rec.attempts.refused;
       out.push(`  ${count(rec.episodes, 'break')} in service: ${triggers}; restored after ${span(rec.restoredAfterMs)} from the last controller contact` +
         `${tries ? `; ${count(tries, 'failed connection attempt')} (${rec.attempts.refused} refused, ${rec.attempts.unanswered} unanswered)` : ''}` +
         `; retries ${rec.retries.beforeKato} before KATO, ${rec.retries.afterKato} after, ${rec.retries.afterFence} after a fence`);

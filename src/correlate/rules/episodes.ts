@@ -8,7 +8,7 @@ import type { RuleFamily } from './rule.js';
 const FIRST_LISTED = 10;
 const EARLY_RETRY_LISTED = 40;
 /** Ended associations remembered per path, in case one ended before the one it took over from. */
-const STARTS_KEPT = 256;
+const STARTS_KEPT = 16;
 /** Connection attempts remembered per controller address while an episode may still count them. */
 const ATTEMPTS_KEPT = 4096;
 
@@ -21,6 +21,13 @@ interface PathEpisodes {
   /** Recently ended associations of the path, oldest first: one may have taken over from one that ends later. */
   starts: Assoc[];
   last: RecoveryEpisode | undefined;
+}
+
+interface Attempt {
+  conn: number;
+  time: number;
+  answered: boolean;
+  refused: boolean;
 }
 
 const RETRY_KEY: Record<RetryRuleId, keyof RecoveryEpisode['retries']> = {
@@ -42,12 +49,13 @@ export const episodes: RuleFamily = {
     let notListed = 0;
     /** Retries by the association of their original, until its episode is built. */
     const retriesOf = new Map<number, RecoveryEpisode['retries']>();
-    /** Connections the host opened, per host and controller address: those that never became a queue are attempts. */
-    const attempts = new Map<string, Queue[]>();
+    /** Connections the host opened, per host and controller address, as small records (not the queues: they would keep whole associations alive). */
+    const attempts = new Map<string, Attempt[]>();
+    const byConn = new Map<number, Attempt>();
     const pathState = (key: string) => {
       let p = paths.get(key);
       if (!p) {
-        p = { episodes: 0, restored: new LatencyHistogram(), triggers: {}, attempts: { unanswered: 0, refused: 0, other: 0 }, retries: { beforeKato: 0, afterKato: 0, afterFence: 0 }, starts: [], last: undefined };
+        p = { episodes: 0, restored: new LatencyHistogram(), triggers: {}, attempts: { unanswered: 0, refused: 0 }, retries: { beforeKato: 0, afterKato: 0, afterFence: 0 }, starts: [], last: undefined };
         paths.set(key, p);
       }
       return p;
@@ -60,12 +68,20 @@ export const episodes: RuleFamily = {
         retriesOf.set(id, r);
       },
       tcpFlag(q, e) {
-        // Every connection the host opens may be a reconnect attempt: its outcome is read when an episode counts it.
-        if (e.kind !== 'syn' || e.from !== 'host') return;
+        // Every connection the host opens may be a reconnect attempt: the controller's answer decides.
+        if (e.from === 'controller') {
+          const t = byConn.get(e.conn);
+          if (t && e.kind === 'syn') t.answered = true;
+          if (t && e.kind === 'rst' && !t.answered) t.refused = true;
+          return;
+        }
+        if (e.kind !== 'syn') return;
         const key = attemptKey(q);
         const list = attempts.get(key) ?? [];
-        list.push(q);
-        if (list.length > ATTEMPTS_KEPT) list.shift();
+        const t: Attempt = { conn: e.conn, time: e.time, answered: false, refused: false };
+        list.push(t);
+        byConn.set(e.conn, t);
+        if (list.length > ATTEMPTS_KEPT) byConn.delete(list.shift()!.conn);
         attempts.set(key, list);
       },
       associationEnded(a) {
@@ -79,17 +95,16 @@ export const episodes: RuleFamily = {
           if (s.id > a.id && s.first.time >= brokeAt && (!next || s.id < next.id) && pathOf(s) === key) next = s;
         }
         const ready = next ? next.ioConnected ?? next.connected : undefined;
-        const counted = { unanswered: 0, refused: 0, other: 0 };
+        const counted = { unanswered: 0, refused: 0 };
         const until = next?.first.time ?? Infinity;
         const tried = attempts.get(attemptKeyOf(a)) ?? [];
-        for (const q of tried) {
-          const t = q.nvme.tcp.firstTime;
-          if (q.assoc || t < brokeAt || t >= until) continue;
-          const ctrl = q.teardown.find((x) => x.from === 'controller');
-          counted[!ctrl ? 'unanswered' : ctrl.kind === 'rst' ? 'refused' : 'other']++;
+        for (const t of tried) {
+          // An answered SYN may have become a queue: only refused and unanswered ones are failed attempts.
+          if (t.time < brokeAt || t.time >= until || (t.answered && !t.refused)) continue;
+          counted[t.refused ? 'refused' : 'unanswered']++;
         }
         // Attempts before this break can count for no later one.
-        while (tried.length && tried[0].nvme.tcp.firstTime < brokeAt) tried.shift();
+        while (tried.length && tried[0].time < brokeAt) byConn.delete(tried.shift()!.conn);
         const retries = retriesOf.get(a.id) ?? { beforeKato: 0, afterKato: 0, afterFence: 0 };
         retriesOf.delete(a.id);
         const contact: Stamp | null = a.lastCtrl ? { frame: a.lastCtrl.frame, time: a.lastCtrl.time } : null;
@@ -103,7 +118,7 @@ export const episodes: RuleFamily = {
         if (p.starts.length > STARTS_KEPT) p.starts.shift();
         p.episodes++;
         p.triggers[episode.trigger] = (p.triggers[episode.trigger] ?? 0) + 1;
-        for (const k of ['unanswered', 'refused', 'other'] as const) p.attempts[k] += counted[k];
+        for (const k of ['unanswered', 'refused'] as const) p.attempts[k] += counted[k];
         for (const k of ['beforeKato', 'afterKato', 'afterFence'] as const) p.retries[k] += retries[k];
         if (episode.restoredAfterMs !== null) p.restored.add(episode.restoredAfterMs);
         if (p.episodes <= FIRST_LISTED || (retries.beforeKato > 0 && early++ < EARLY_RETRY_LISTED)) listed.push(episode);
