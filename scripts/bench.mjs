@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { synthesize } from '../dist/test-support/synth.js';
+import { synthesize, synthesizeFleet, synthesizeStorm } from '../dist/test-support/synth.js';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 if ('help' in args || 'h' in args || process.argv.includes('-h')) {
@@ -17,6 +17,8 @@ if ('help' in args || 'h' in args || process.argv.includes('-h')) {
   --profiles tso,mtu,small
   --formats pcap,pcapng
   --rss-sizes 10M,1G,5G  capture sizes for the peak-RSS check
+  --storm 20000          associations in the reconnect-storm capture (0: skip)
+  --fleet 64x24          controllers x hours of the day-long keep-alive capture (0: skip)
 Captures are generated into bench-out/ (not committed) and reused.
 `);
   process.exit(0);
@@ -167,6 +169,56 @@ for (const text of (args['rss-sizes'] ?? '10M,1G').split(',')) {
   }
 }
 
+// Scale: a reconnect storm (one association a second) and a day-long fleet of keep-alives, made with our builders.
+function measured(args, outFile) {
+  const rssFile = join(out, 'rss.txt');
+  const fd = openSync(outFile ?? join(out, 'stdout.txt'), 'w');
+  const t = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [cli, ...args, '--quiet', '--fail-on', 'none'], { env: { ...process.env, BENCH_RSS_FILE: rssFile }, stdio: ['ignore', fd, 'inherit'] });
+  closeSync(fd);
+  if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}`);
+  return { seconds: Number(process.hrtime.bigint() - t) / 1e9, rssMiB: Number(readFileSync(rssFile, 'utf8')) / 1024 };
+}
+const scale = [];
+const stormSize = Number(args.storm ?? 20000);
+if (stormSize > 0) {
+  const file = join(out, `storm-${stormSize}.pcap`);
+  if (!existsSync(file)) {
+    const fd = openSync(file, 'w');
+    synthesizeStorm({ associations: stormSize, format: 'pcap' }, (c) => writeSync(fd, c));
+    closeSync(fd);
+  }
+  warm(file);
+  for (const [label, extra, product] of [['text', [], 'stdout.txt'], ['--json FILE', ['--json', join(out, 'storm.json')], 'storm.json'], ['--html FILE', ['--html', join(out, 'storm.html')], 'storm.html']]) {
+    const runsOf = Array.from({ length: Math.min(runs, 3) }, () => measured(['analyze', file, ...extra]));
+    const text = readFileSync(join(out, product), 'utf8');
+    scale.push({
+      capture: `storm ${stormSize} assoc`, output: label, seconds: +median(runsOf.map((r) => r.seconds)).toFixed(2), 'peak RSS MiB': +Math.max(...runsOf.map((r) => r.rssMiB)).toFixed(1),
+      lines: text.split('\n').length - 1, bytes: Buffer.byteLength(text),
+    });
+    console.error(JSON.stringify(scale.at(-1)));
+  }
+}
+const fleet = /^(\d+)x(\d+)$/.exec(args.fleet ?? '64x24');
+if (fleet) {
+  const [controllers, hours] = [Number(fleet[1]), Number(fleet[2])];
+  const file = join(out, `fleet-${controllers}x${hours}h.pcap`);
+  if (!existsSync(file)) {
+    const fd = openSync(file, 'w');
+    synthesizeFleet({ controllers, hours, format: 'pcap' }, (c) => writeSync(fd, c));
+    closeSync(fd);
+  }
+  warm(file);
+  const runsOf = Array.from({ length: Math.min(runs, 3) }, () => measured(['analyze', file, '--json', join(out, 'fleet.json')]));
+  const report = JSON.parse(readFileSync(join(out, 'fleet.json'), 'utf8'));
+  const seconds = median(runsOf.map((r) => r.seconds));
+  scale.push({
+    capture: `fleet ${controllers} ctrl x ${hours} h`, output: '--json FILE', seconds: +seconds.toFixed(2), 'peak RSS MiB': +Math.max(...runsOf.map((r) => r.rssMiB)).toFixed(1),
+    'packets/s': Math.round(report.summary.packets / seconds), bytes: statSync(join(out, 'fleet.json')).size,
+  });
+  console.error(JSON.stringify(scale.at(-1)));
+}
+
 console.log(`\nnvme-tcp-timeline benchmark — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; median of ${runs} runs, page-cached files\n`);
 console.table(rows);
 if (floor) {
@@ -177,4 +229,8 @@ if (floor) {
 }
 console.log('\nPeak RSS against capture size (one run each):');
 console.table(memory);
-writeFileSync(join(out, 'results.json'), JSON.stringify({ node: process.version, size, runs, rows, floor, memory }, null, 2));
+if (scale.length) {
+  console.log('\nScale: reconnect storm and day-long fleet (median time, highest peak RSS of up to 3 runs):');
+  console.table(scale);
+}
+writeFileSync(join(out, 'results.json'), JSON.stringify({ node: process.version, size, runs, rows, floor, memory, scale }, null, 2));

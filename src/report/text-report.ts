@@ -148,8 +148,24 @@ function span(v: { min: number | null; p50: number | null; max: number | null })
   return `median ${sec(v.p50)} (${sec(v.min)}–${sec(v.max)})`;
 }
 
+/** Paths given a block of their own; past this, one line each (a fleet). */
+const PATH_BLOCKS_MAX = 8;
+const PATH_LINES_MAX = 20;
+
 function pathLines(report: Report, c: ChalkInstance, rel: (t: number) => string): string[] {
   const out: string[] = [];
+  if (report.paths.length > PATH_BLOCKS_MAX) {
+    // A fleet: one line a path, those with findings first, then the busiest.
+    const ordered = [...report.paths].sort((x, y) => y.withFindings - x.withFindings || y.associations - x.associations);
+    out.push('', c.bold(`${count(report.paths.length, 'path')}`) + c.dim('  (associations, with findings, lifetime, breaks in service, restored after)'));
+    for (const p of ordered.slice(0, PATH_LINES_MAX)) {
+      const rec = report.recovery.byPath.find((r) => r.path === p.path);
+      const restored = rec?.restoredAfterMs.p50 === null || !rec ? '-' : `${(rec.restoredAfterMs.p50 / 1000).toFixed(3)} s`;
+      out.push(`  ${safe(p.path)}  ${p.associations}, ${p.withFindings ? c.yellow(String(p.withFindings)) : 0}, ${span(p.lifetimeMs)}, ${rec?.episodes ?? 0}, ${restored}`);
+    }
+    if (ordered.length > PATH_LINES_MAX) out.push(c.dim(`  ${ordered.length - PATH_LINES_MAX} more paths in the JSON report (paths, recovery.byPath)`));
+    return out;
+  }
   for (const p of report.paths) {
     out.push('', c.bold(`Path ${safe(p.path)}`));
     out.push(`  ${count(p.associations, 'association')}, ${p.withFindings} with findings; lived ${span(p.lifetimeMs)}; reconnect delay ${span(p.reconnectDelayMs)}`);

@@ -94,6 +94,13 @@ export const episodes: RuleFamily = {
         for (const s of [...p.starts, ...ctx.model.live]) {
           if (s.id > a.id && s.first.time >= brokeAt && (!next || s.id < next.id) && pathOf(s) === key) next = s;
         }
+        // Still open when the capture ended (no FIN or RST, nothing took over): not a break in service.
+        if (!down && !next) {
+          retriesOf.delete(a.id);
+          p.starts.push(a);
+          if (p.starts.length > STARTS_KEPT) p.starts.shift();
+          return;
+        }
         const ready = next ? next.ioConnected ?? next.connected : undefined;
         const counted = { unanswered: 0, refused: 0 };
         const until = next?.first.time ?? Infinity;

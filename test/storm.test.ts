@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { analyzeCapture } from '../src/api/analyze-capture.js';
+import { isRetryFinding } from '../src/correlate/types.js';
+import { renderText } from '../src/report/text-report.js';
+import { concat } from '../src/test-support/builders.js';
+import { synthesizeFleet, synthesizeStorm } from '../src/test-support/synth.js';
+import { schemaErrors } from './schema-validate.js';
+
+/** A reconnect storm of 2,000 associations (an association a second; every 100th leaves a write the next resubmits). */
+function storm(associations: number): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  synthesizeStorm({ associations, format: 'pcap' }, (c) => chunks.push(c));
+  return concat(chunks);
+}
+
+async function* once(bytes: Uint8Array) {
+  yield bytes;
+}
+
+describe('reconnect storm', () => {
+  const bytes = storm(2000);
+
+  it('lists the associations with findings, the first and the last, and counts the rest; every retry is still found', async () => {
+    const r = await analyzeCapture(once(bytes), { name: 'storm.pcap' });
+    expect(schemaErrors(JSON.parse(JSON.stringify(r)))).toEqual([]);
+    expect(r.summary.associations).toBe(2000);
+    const [path] = r.paths;
+    expect(r.paths).toHaveLength(1);
+    expect(path).toMatchObject({ associations: 2000, withFindings: 38 });
+    // Associations 100, 200, … 1900 leave a write unanswered; 101, 201, … resubmit it before KATO.
+    const retries = r.findings.filter(isRetryFinding);
+    expect(retries).toHaveLength(19);
+    expect(retries.every((f) => f.ruleId === 'retry-before-kato' && f.details.originalAssoc + 1 === f.details.retryAssoc)).toBe(true);
+    expect(retries.map((f) => f.details.originalAssoc)).toEqual(Array.from({ length: 19 }, (_, i) => (i + 1) * 100));
+    const ids = r.associations.map((a) => a.id);
+    const withFindings = new Set(r.findings.map((f) => f.assoc).filter((a): a is number => a !== null));
+    const originals = new Set(retries.map((f) => f.details.originalAssoc));
+    for (const id of [...withFindings, ...originals]) expect(ids, `association ${id}`).toContain(id);
+    expect(ids[0]).toBe(1);
+    expect(ids.at(-1)).toBe(2000);
+    expect(ids.length + r.associationsNotListed).toBe(2000);
+    expect(r.associationsNotListed).toBe(2000 - ids.length);
+    expect(ids.length).toBeLessThan(50);
+    // One recovery story a break: 1999 reconnects (and the last association's own end).
+    const rec = r.recovery.byPath[0];
+    expect(rec.episodes).toBe(2000);
+    expect(rec.retries.beforeKato).toBe(19);
+    expect(rec.triggers['I/O timeout']).toBe(19);
+    expect(rec.restoredAfterMs.p50).toBeGreaterThan(900);
+    expect(rec.restoredAfterMs.p50).toBeLessThan(1100);
+    expect(r.recovery.episodes.length + r.recovery.episodesNotListed).toBe(2000);
+    expect(r.recovery.episodes.filter((e) => e.retries.beforeKato > 0)).toHaveLength(19);
+    // A report a person can read.
+    expect(renderText(r, { color: false }).split('\n').length).toBeLessThan(200);
+    expect(JSON.stringify(r).length).toBeLessThan(1_000_000);
+  });
+
+  it('--all-associations lists every one', async () => {
+    const r = await analyzeCapture(once(bytes), { name: 'storm.pcap', allAssociations: true });
+    expect(r.associations.map((a) => a.id)).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
+    expect(r.associationsNotListed).toBe(0);
+  });
+});
+
+describe('day-long keep-alives', () => {
+  it('keep-alive statistics come as percentiles and a late count, with no list of keep-alives', async () => {
+    const chunks: Uint8Array[] = [];
+    synthesizeFleet({ controllers: 4, hours: 1, format: 'pcap' }, (c) => chunks.push(c));
+    const r = await analyzeCapture(once(concat(chunks)), { name: 'fleet.pcap' });
+    expect(r.associations).toHaveLength(4);
+    for (const a of r.associations) {
+      expect(a.keepAlive.sent).toBe(1440);
+      expect(a.keepAlive.intervalMs.p50).toBeCloseTo(2500, -1);
+      expect(a.keepAlive.intervalMs.p99).toBeLessThan(2600);
+      expect(a.keepAlive.rttMs.max).toBeLessThan(1);
+      expect(a.keepAlive.late).toBe(0);
+    }
+    expect(r.findings.filter((f) => f.ruleId.startsWith('keep-alive'))).toEqual([]);
+  });
+});
