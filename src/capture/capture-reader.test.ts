@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -159,5 +159,16 @@ describe('inputs', () => {
     const sink = { record() {} };
     await expect(readCapture('/nonexistent/x.pcap', sink)).rejects.toThrow('/nonexistent/x.pcap: no such file');
     await expect(readCapture('/tmp', sink)).rejects.toThrow('/tmp: is a directory, not a capture file');
+  });
+});
+
+describe('files are closed however the reading ends', () => {
+  it('a file refused after its first chunk leaves no descriptor open', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ntt-fd-')), 'notes.txt');
+    writeFileSync(file, 'this is not a capture\n');
+    const open = () => readdirSync('/proc/self/fd').length;
+    const before = open();
+    for (let i = 0; i < 20; i++) await expect(readCapture(file, { record() {} })).rejects.toThrow(/not a pcap or pcapng capture/);
+    expect(open()).toBe(before);
   });
 });

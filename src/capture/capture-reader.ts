@@ -46,8 +46,10 @@ export async function readCapture(input: CaptureInput, sink: CaptureSink, option
   };
   const feeder = new FormatFeeder(name, sink, info, options.blocks);
   let rawBytes = 0;
+  let opened: AsyncIterator<Uint8Array> | undefined;
   try {
     const { chunks, totalBytes } = await openChunks(input, name);
+    opened = chunks;
     const first = await chunks.next();
     if (first.done) throw new CaptureError(name, 0, 'empty file: not a pcap or pcapng capture');
     rawBytes = first.value.length;
@@ -100,6 +102,8 @@ export async function readCapture(input: CaptureInput, sink: CaptureSink, option
     throw error;
   } finally {
     info.bytesRead = feeder.bytesFed;
+    // However the reading ended (a bad header stops it after one chunk), the file is closed now, not by the GC.
+    await opened?.return?.(undefined).catch(() => undefined);
   }
 }
 

@@ -1,13 +1,6 @@
+import { BYTE_ORDER_MAGIC, EPB, IDB, OPB, OPT_COMMENT, OPT_END, OPT_IF_TSRESOL, SHB, SPB } from './pcapng-format.js';
+import { readU16, readU32 } from './record-framer.js';
 import type { BlockSink, CaptureRecord, CaptureSink } from './types.js';
-
-const SHB = 0x0a0d0d0a;
-const IDB = 0x00000001;
-const OPB = 0x00000002;
-const SPB = 0x00000003;
-const EPB = 0x00000006;
-const OPT_COMMENT = 1;
-const OPT_IF_TSRESOL = 9;
-const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 
 /**
  * Copies a capture, pcap or pcapng, as pcapng with packet comments added to
@@ -39,8 +32,7 @@ export class PcapngAnnotator implements BlockSink, CaptureSink {
 
   block(bytes: Uint8Array, offset: number, size: number): void {
     if (this.format === undefined) {
-      const le = (bytes[offset] | (bytes[offset + 1] << 8) | (bytes[offset + 2] << 16) | (bytes[offset + 3] << 24)) >>> 0;
-      this.format = le === SHB ? 'pcapng' : 'pcap';
+      this.format = readU32(bytes, offset, true) === SHB ? 'pcapng' : 'pcap';
       if (this.format === 'pcap') return this.pcapHeader(bytes, offset);
     }
     if (this.format === 'pcap') {
@@ -48,7 +40,7 @@ export class PcapngAnnotator implements BlockSink, CaptureSink {
       return;
     }
     const type = this.u32(bytes, offset);
-    if (type === SHB) this.littleEndian = ((bytes[offset + 8] | (bytes[offset + 9] << 8) | (bytes[offset + 10] << 16) | (bytes[offset + 11] << 24)) >>> 0) === BYTE_ORDER_MAGIC;
+    if (type === SHB) this.littleEndian = readU32(bytes, offset + 8, true) === BYTE_ORDER_MAGIC;
     if (type === EPB || type === OPB || type === SPB) this.packet = { bytes, offset, size };
     else this.copy(bytes, offset, size);
   }
@@ -72,7 +64,7 @@ export class PcapngAnnotator implements BlockSink, CaptureSink {
   }
 
   private pcapHeader(b: Uint8Array, o: number): void {
-    const magic = (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+    const magic = readU32(b, o, true);
     this.littleEndian = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
     this.nanos = magic === 0xa1b23c4d || magic === 0x4d3cb2a1;
     const snaplen = this.u32(b, o + 16);
@@ -117,9 +109,9 @@ export class PcapngAnnotator implements BlockSink, CaptureSink {
       // Walk the options to drop opt_endofopt: ours follow, then one end marker.
       let p = 0;
       while (p + 4 <= options.length) {
-        const code = littleEndian ? options[p] | (options[p + 1] << 8) : (options[p] << 8) | options[p + 1];
-        const len = littleEndian ? options[p + 2] | (options[p + 3] << 8) : (options[p + 2] << 8) | options[p + 3];
-        if (code === 0) break;
+        const code = readU16(options, p, littleEndian);
+        const len = readU16(options, p + 2, littleEndian);
+        if (code === OPT_END) break;
         const whole = 4 + ((len + 3) & ~3);
         w.bytes(options.subarray(p, Math.min(options.length, p + whole)));
         p += whole;
@@ -150,13 +142,11 @@ export class PcapngAnnotator implements BlockSink, CaptureSink {
   }
 
   private u32(b: Uint8Array, o: number): number {
-    return this.littleEndian
-      ? (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0
-      : ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+    return readU32(b, o, this.littleEndian);
   }
 
   private u16(b: Uint8Array, o: number): number {
-    return this.littleEndian ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1];
+    return readU16(b, o, this.littleEndian);
   }
 }
 

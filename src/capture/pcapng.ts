@@ -1,14 +1,6 @@
-import { MAX_RECORD_BYTES, newRecord, readU32, RecordFramer } from './record-framer.js';
+import { BYTE_ORDER_MAGIC, EPB, IDB, OPB, OPT_IF_TSOFFSET, OPT_IF_TSRESOL, SHB, SPB } from './pcapng-format.js';
+import { MAX_RECORD_BYTES, newRecord, readU16, readU32, RecordFramer } from './record-framer.js';
 import type { BlockSink, CaptureInfo, CaptureRecord, CaptureSink } from './types.js';
-
-const SHB = 0x0a0d0d0a;
-const IDB = 0x00000001;
-const OPB = 0x00000002;
-const SPB = 0x00000003;
-const EPB = 0x00000006;
-const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
-const OPT_IF_TSRESOL = 9;
-const OPT_IF_TSOFFSET = 14;
 
 interface Interface {
   linkType: number;
@@ -133,7 +125,7 @@ export class PcapngFramer extends RecordFramer {
   }
 
   private u16(b: Uint8Array, o: number): number {
-    return this.littleEndian ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1];
+    return readU16(b, o, this.littleEndian);
   }
 }
 

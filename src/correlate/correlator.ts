@@ -61,6 +61,7 @@ export class Correlator {
     const kernelLogs = options.kernelLogs ?? [];
     this.model = new Model({ ...options, frameIndex: kernelLogs.length > 0 });
     this.findings.onAdd = (assoc) => this.model.noteFinding(assoc);
+    this.model.listen({ associationEnded: (a) => this.findings.forgetAssociation(a.id) });
     for (const family of RULE_FAMILIES) {
       this.model.listen(family.create({
         model: this.model, findings: this.findings, policy: options.rule, kernelLogs, dmesgOffsetMs: options.dmesgOffsetMs ?? 0, output: this.output,

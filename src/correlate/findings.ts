@@ -35,6 +35,11 @@ export class FindingCollector {
     return stored;
   }
 
+  /** An association has ended: its per-association counters go (memory stays with what is open). */
+  forgetAssociation(assoc: number): void {
+    for (const rule of NOISY) this.listed.delete(`${rule}@${assoc}`);
+  }
+
   /** Every finding by severity, listed or only counted. */
   readonly totals: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
 

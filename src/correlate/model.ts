@@ -6,7 +6,7 @@ import { PduType, type NvmeConnection, type PduEvent, type PduSink, type StreamD
 import { FrameIndex } from './frame-index.js';
 import { LatencyHistogram } from './histogram.js';
 import type {
-  AssociationSummary, CommandRecord, FenceKind, OpcodeStats, Outcome, QueueSummary, Stamp, StreamProblem, TcpEvent, TimelineStep,
+  AssociationSummary, CommandRecord, FenceKind, OpcodeStats, Outcome, PathSummary, QueueSummary, Stamp, StreamProblem, TcpEvent, TimelineStep,
 } from './types.js';
 
 /** Linux's default keep-alive timeout, used when the capture holds no Connect and --kato is not given. */
@@ -39,14 +39,8 @@ export const UNASSOCIATED_LIST_CAP = 50;
  */
 export const RETAIN_OUTSTANDING_S = 900;
 
-/** What a path's ended associations leave behind: aggregates, not a list. */
-export interface PathStats {
-  path: string;
-  hostnqn: string | null;
-  subnqn: string | null;
-  controller: string;
-  associations: number;
-  withFindings: number;
+/** What a path's ended associations leave behind: aggregates, not a list (the report's PathSummary is made from it). */
+export interface PathStats extends Pick<PathSummary, 'path' | 'hostnqn' | 'subnqn' | 'controller' | 'associations' | 'withFindings' | 'notListed'> {
   /** Milliseconds each association lived (first frame to its last packet). */
   lifetimes: LatencyHistogram;
   /** Milliseconds from an association's end to the next one's first frame on the path. */
@@ -57,7 +51,6 @@ export interface PathStats {
   latest: Assoc | undefined;
   /** Listed for findings or unanswered commands. */
   listed: AssociationSummary[];
-  notListed: number;
 }
 
 export interface Completion extends Stamp {
@@ -239,6 +232,8 @@ export class Model implements PduSink {
   readonly paths = new Map<string, PathStats>();
   /** Listed associations by id, for findings that come after they ended. */
   private readonly listedById = new Map<number, { summary: AssociationSummary; path: PathStats; counted: boolean }>();
+  /** Associations listed for findings or unanswered commands, over all paths (capped by ASSOCIATION_LIST_CAP). */
+  private listedTotal = 0;
   /** Each path's latest association by id (one per path), for findings that come after it ended. */
   private readonly latestById = new Map<number, PathStats>();
   readonly unassociated: QueueSummary[] = [];
@@ -768,7 +763,7 @@ export class Model implements PduSink {
     for (const h of this.on.associationEnded) h(a);
     const i = this.live.indexOf(a);
     if (i >= 0) this.live.splice(i, 1);
-    const key = pathOf(a);
+    const key = assocPath(a);
     let path = this.paths.get(key);
     if (!path) {
       path = {
@@ -786,7 +781,7 @@ export class Model implements PduSink {
     if (a.findings > 0) path.withFindings++;
     const pending = a.queues.some((q) => [...q.orphans.values()].some((c) => c.key !== undefined && !c.retriedBy && !c.done));
     const first = path.firstListed === undefined;
-    if (!first && !this.options.allAssociations && !((a.findings > 0 || pending) && this.listedCount() < ASSOCIATION_LIST_CAP)) {
+    if (!first && !this.options.allAssociations && !((a.findings > 0 || pending) && this.listedTotal < ASSOCIATION_LIST_CAP)) {
       // Kept as the path's latest until a newer one ends; the one it replaces is only counted. Only the last is ever summarised.
       if (path.latest) {
         path.notListed++;
@@ -798,19 +793,16 @@ export class Model implements PduSink {
     }
     const summary = this.summarize(a);
     if (first) path.firstListed = summary;
-    else path.listed.push(summary);
+    else {
+      path.listed.push(summary);
+      this.listedTotal++;
+    }
     this.listedById.set(a.id, { summary, path, counted: a.findings > 0 });
     if (path.latest) {
       path.notListed++;
       this.latestById.delete(path.latest.id);
       path.latest = undefined;
     }
-  }
-
-  private listedCount(): number {
-    let n = 0;
-    for (const p of this.paths.values()) n += p.listed.length;
-    return n;
   }
 
   /** A finding names association `id`: count it (once per association) for its path. */
@@ -1017,7 +1009,7 @@ function sameSubsystem(x: Assoc, y: Assoc): boolean {
 
 /** The path string, built once per association (its NQNs are known once its Connect is). */
 const pathCache = new WeakMap<Assoc, string>();
-function assocPath(a: Assoc): string {
+export function assocPath(a: Assoc): string {
   let p = pathCache.get(a);
   if (p === undefined) pathCache.set(a, (p = pathOf(a)));
   return p;

@@ -8,8 +8,11 @@ export const OUTCOME_CODE: Record<Outcome, number> = {
   completed: 0, error: 1, 'unanswered-at-close': 2, 'unanswered-at-end': 3, undecidable: 4,
 };
 
-/** Completed commands kept one by one; past this they are drawn as density only. */
-const DETAIL_CAP = 50_000;
+/**
+ * Completed commands kept one by one; past this they are drawn as density only. The page is
+ * benchmarked at 20,000 commands, and every kept row is live memory for the whole analysis.
+ */
+const DETAIL_CAP = 20_000;
 /** Commands that did not simply complete (errors, unanswered, retries) kept one by one: a storm has many. */
 const NOTABLE_CAP = 20_000;
 /** Connections given their own density of omitted commands; a storm's are drawn per path instead. */

@@ -1,5 +1,5 @@
 import { LatencyHistogram } from '../histogram.js';
-import { pathOf, round3, type Assoc, type Queue } from '../model.js';
+import { assocPath, round3, type Assoc, type Queue } from '../model.js';
 import type { RecoveryEpisode, RecoveryReport, RetryRuleId, Stamp } from '../types.js';
 import { classifyRetry } from './retries.js';
 import type { RuleFamily } from './rule.js';
@@ -85,14 +85,14 @@ export const episodes: RuleFamily = {
         attempts.set(key, list);
       },
       associationEnded(a) {
-        const key = pathOf(a);
+        const key = assocPath(a);
         const p = pathState(key);
         const down = a.queues.flatMap((q) => q.teardown).filter((e) => e.kind !== 'syn').sort((x, y) => x.time - y.time)[0];
         const brokeAt = down?.time ?? a.lastCtrl?.time ?? a.first.time;
         // The association that took over: the path's next one, still open or recently ended.
         let next: Assoc | undefined;
         for (const s of [...p.starts, ...ctx.model.live]) {
-          if (s.id > a.id && s.first.time >= brokeAt && (!next || s.id < next.id) && pathOf(s) === key) next = s;
+          if (s.id > a.id && s.first.time >= brokeAt && (!next || s.id < next.id) && assocPath(s) === key) next = s;
         }
         // Still open when the capture ended (no FIN or RST, nothing took over): not a break in service.
         if (!down && !next) {
