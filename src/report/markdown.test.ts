@@ -32,6 +32,7 @@ describe('Markdown report', () => {
     expect(text.trimEnd().split('\n').at(-1)).toBe(`nvme-tcp-timeline ${report.tool.version} · \`nvme-tcp-timeline analyze early-retry.pcap --markdown\``);
     // Short enough to paste.
     expect(text.split('\n').length).toBeLessThan(80);
+    expect(renderMarkdown(await analyzeCapture('fixtures/clean-io.pcap'))).toContain(', 1 association, 71 commands;');
   });
 
   it('renders a crafted NQN with Markdown and HTML in it as text', async () => {

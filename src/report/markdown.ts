@@ -1,4 +1,4 @@
-import { escapeControl } from '../common/text.js';
+import { count, escapeControl } from '../common/text.js';
 import { isRetryFinding, SEVERITY_RANK, type Finding, type RetryFinding, type RuleId } from '../correlate/types.js';
 import type { Report } from './types.js';
 
@@ -64,8 +64,8 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
   const out: string[] = [];
   out.push(`**${mdText(verdictLine(report))}**`, '');
   const s = report.summary;
-  out.push(`Capture ${mdCode(report.capture.file)}: ${report.capture.format}${report.capture.compressed ? ' (gzip)' : ''}, ${report.capture.frames} frames, ` +
-    `${s.associations} associations, ${s.commands} commands; findings: ${s.findings.error} error, ${s.findings.warning} warning, ${s.findings.info} info.`);
+  out.push(`Capture ${mdCode(report.capture.file)}: ${report.capture.format}${report.capture.compressed ? ' (gzip)' : ''}, ${count(report.capture.frames, 'frame')}, ` +
+    `${count(s.associations, 'association')}, ${count(s.commands, 'command')}; findings: ${s.findings.error} error, ${s.findings.warning} warning, ${s.findings.info} info.`);
   if (report.problems.capture) out.push('', `> The capture is damaged at byte ${report.problems.capture.byteOffset}: ${mdText(report.problems.capture.message)}; everything before it was analysed.`);
 
   const retries = report.findings.filter(isRetryFinding).sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.time - b.time);
