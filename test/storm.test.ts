@@ -51,8 +51,13 @@ describe('reconnect storm', () => {
     expect(r.recovery.episodes.length + r.recovery.episodesNotListed).toBe(2000);
     expect(r.recovery.episodes.filter((e) => e.retries.beforeKato > 0)).toHaveLength(19);
     // A report a person can read.
-    expect(renderText(r, { color: false }).split('\n').length).toBeLessThan(200);
+    const text = renderText(r, { color: false });
+    expect(text.split('\n').length).toBeLessThan(200);
     expect(JSON.stringify(r).length).toBeLessThan(1_000_000);
+    // The findings table names association, queue and command whole, however many associations came first.
+    const first = retries[0];
+    expect(text).toContain(`│ ${first.assoc}/${first.qid}/0x${first.cid!.toString(16).padStart(4, '0')} │`);
+    expect(text).not.toMatch(/\w…/);
   });
 
   it('--all-associations lists every one', async () => {

@@ -117,20 +117,30 @@ export function renderFindings(findings: Finding[], c: ChalkInstance, t0: number
       hidden.set(x.ruleId, h);
     }
   }
-  const table = new Table({
-    head: ['severity', 'rule', 'time', 'assoc/q/cid', 'frames', 'finding'],
-    colWidths: [9, RULE_WIDTH, 12, 13, 16, Math.max(30, width - 9 - RULE_WIDTH - 12 - 13 - 16 - 8)],
-    wordWrap: true,
-    style: { head: c.level ? ['cyan'] : [], border: c.level ? ['grey'] : [] },
-  });
-  for (const x of shown) {
-    table.push([
-      paint(c, x.severity), x.ruleId, `${(x.time - t0).toFixed(3)}s`,
+  const rows = shown.map((x) => ({
+    severity: x.severity,
+    cells: [
+      x.ruleId, `${(x.time - t0).toFixed(3)}s`,
       `${x.assoc ?? '-'}/${x.qid ?? '-'}/${x.cid === null ? '-' : '0x' + x.cid.toString(16).padStart(4, '0')}`,
       x.frames.slice(0, 6).join(' ') + (x.frames.length > 6 ? ' …' : ''),
       safe(x.message) + (isRetryFinding(x) ? '\n' + evidenceLines(x.details, t0).join('\n') : ''),
-    ]);
-  }
+    ],
+  }));
+  const head = ['severity', 'rule', 'time', 'assoc/q/cid', 'frames', 'finding'];
+  // Severity, time and assoc/q/cid are single words: a column narrower than its longest one would cut it
+  // (cli-table3 truncates words that do not fit), so those columns fit their content.
+  const fit = (i: number, ...values: string[]) => Math.max(head[i].length, ...values.map((v) => v.length)) + 2;
+  const fixed = [
+    fit(0, ...rows.map((r) => r.severity)), RULE_WIDTH, fit(2, ...rows.map((r) => r.cells[1])),
+    fit(3, ...rows.map((r) => r.cells[2])), 16,
+  ];
+  const table = new Table({
+    head,
+    colWidths: [...fixed, Math.max(30, width - fixed.reduce((a, b) => a + b, 0) - 8)],
+    wordWrap: true,
+    style: { head: c.level ? ['cyan'] : [], border: c.level ? ['grey'] : [] },
+  });
+  for (const r of rows) table.push([paint(c, r.severity), ...r.cells]);
   for (const [rule, h] of hidden) table.push([paint(c, h.severity), rule, '', '', '', c.dim(`${h.count} more ${rule} findings: --json or --markdown lists them`)]);
   return `${c.bold('Findings')}  ${f}\n${table.toString()}`;
 }
