@@ -91,8 +91,10 @@ export const episodes: RuleFamily = {
         const brokeAt = down?.time ?? a.lastCtrl?.time ?? a.first.time;
         // The association that took over: the path's next one, still open or recently ended.
         let next: Assoc | undefined;
-        for (const s of [...p.starts, ...ctx.model.live]) {
-          if (s.id > a.id && s.first.time >= brokeAt && (!next || s.id < next.id) && assocPath(s) === key) next = s;
+        for (const list of [p.starts, ctx.model.live]) {
+          for (const s of list) {
+            if (s.id > a.id && s.first.time >= brokeAt && (!next || s.id < next.id) && assocPath(s) === key) next = s;
+          }
         }
         // Still open when the capture ended (no FIN or RST, nothing took over): not a break in service.
         if (!down && !next) {
