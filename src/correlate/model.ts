@@ -101,6 +101,39 @@ export interface Cmd {
 }
 
 /** A connection seen as an NVMe queue. */
+/**
+ * A queue's commands in flight, by CID. A Map that empties on every completion (an admin queue with
+ * one keep-alive at a time) shrinks its table on each delete: a runtime call that cost ~280 ns a
+ * completion once the map lived in old space (day-long keep-alive capture, CPU profile). A permanent
+ * entry under an impossible CID keeps it from ever emptying.
+ */
+export class OpenCommands {
+  private static readonly KEEP = -1;
+  private readonly byCid = new Map<number, Cmd | undefined>([[OpenCommands.KEEP, undefined]]);
+
+  get size(): number {
+    return this.byCid.size - 1;
+  }
+
+  get(cid: number): Cmd | undefined {
+    return this.byCid.get(cid);
+  }
+
+  set(cid: number, cmd: Cmd): void {
+    this.byCid.set(cid, cmd);
+  }
+
+  delete(cid: number): void {
+    if (cid !== OpenCommands.KEEP) this.byCid.delete(cid);
+  }
+
+  values(): Cmd[] {
+    const out: Cmd[] = [];
+    for (const cmd of this.byCid.values()) if (cmd) out.push(cmd);
+    return out;
+  }
+}
+
 export interface Queue {
   nvme: NvmeConnection;
   assoc: Assoc | undefined;
@@ -109,7 +142,7 @@ export interface Queue {
   sqsize: number | undefined;
   host: string;
   controller: string;
-  open: Map<number, Cmd>;
+  open: OpenCommands;
   /** Unanswered commands after close, by CID, for late completions. */
   orphans: Map<number, Cmd>;
   hostClosed: Stamp | undefined;
@@ -286,7 +319,7 @@ export class Model implements PduSink {
     const q: Queue = {
       nvme, assoc: undefined, qid: undefined, qidSource: 'unknown', sqsize: undefined,
       host: endpoint(h.address, h.port), controller: endpoint(c.address, c.port),
-      open: new Map(), orphans: new Map(), hostClosed: undefined, ctrlClosed: undefined, teardown: [], commands: 0,
+      open: new OpenCommands(), orphans: new Map(), hostClosed: undefined, ctrlClosed: undefined, teardown: [], commands: 0,
       firstFrame: tcp.firstFrame, lastFrame: tcp.firstFrame, lastCtrl: undefined, lastHost: undefined, lastTime: tcp.firstTime, gaps: 0, bytesLost: 0,
       snapCut: undefined, adminConnect: undefined, awaitingCmd: [], awaitingEnd: [], awaitingHead: 0, awaitingLength: 0, ended: false,
     };
@@ -729,7 +762,7 @@ export class Model implements PduSink {
     if (q.ended) return;
     q.ended = true;
     this.queues.delete(q.nvme.id);
-    for (const cmd of [...q.open.values()]) {
+    for (const cmd of q.open.values()) {
       q.open.delete(cmd.cid);
       const outcome: Outcome = cmd.gapWhileOpen ? 'undecidable' : q.hostClosed || q.ctrlClosed ? 'unanswered-at-close' : 'unanswered-at-end';
       q.orphans.set(cmd.cid, cmd);

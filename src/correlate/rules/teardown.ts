@@ -24,7 +24,7 @@ export const teardown: RuleFamily = {
       tcpFlag(q, e) {
         if (e.kind !== 'rst' || q.open.size === 0) return;
         // Commands whose completion may sit in lost bytes are not known to be in flight.
-        const open = [...q.open.values()].filter((c) => !(c.admin && c.opcode === ADMIN_AER) && !c.gapWhileOpen);
+        const open = q.open.values().filter((c) => !(c.admin && c.opcode === ADMIN_AER) && !c.gapWhileOpen);
         if (open.length === 0) return;
         const details = { from: e.from, inFlight: open.map((c) => ({ cid: c.cid, opcode: name(c), frame: c.submit.frame })) };
         ctx.findings.add({
