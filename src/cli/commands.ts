@@ -6,7 +6,7 @@ import { CaptureError, ExitCode, UsageError } from '../common/errors.js';
 import { SEVERITY_RANK, type KernelLogEvent, type Severity } from '../correlate/types.js';
 import { renderJunit, type JunitCase } from '../report/junit.js';
 import { PduLineFormatter } from '../report/pdu-lines.js';
-import { escapeControl as safe } from '../common/text.js';
+import { escapeControl as safe, hex } from '../common/text.js';
 import { renderCommand } from '../report/timeline-text.js';
 import type { DecodeStats } from '../decode/types.js';
 import type { Report } from '../report/types.js';
@@ -197,7 +197,7 @@ export async function runPdus(capture: string, o: CommonOptions & { includeIncom
 
 function kernelLine(e: KernelLogEvent, t0: number): string {
   const when = e.time === null ? 'not aligned' : `after frame ${e.afterFrame ?? '-'} +${(e.time - t0).toFixed(6)}s`;
-  const command = e.command ? `  → command of frame ${e.command.frame} (q${e.command.qid} cid 0x${e.command.cid.toString(16).padStart(4, '0')})` : '';
+  const command = e.command ? `  → command of frame ${e.command.frame} (q${e.command.qid} cid ${hex(e.command.cid)})` : '';
   return `  kernel ${e.side} ${when}: ${safe(e.text)}${command}`;
 }
 

@@ -5,11 +5,16 @@
 import type {
   AfterRetryActivity, CaptureGapDetails, CidReuseDetails, ConnectionResetDetails, DigestMismatchDetails, DuplicateExecutionDetails,
   ErrorStatusDetails, KeepAliveLateDetails, KeepAliveTimeoutDetails, OriginalAliveDetails, RetryDetails, RetryRuleId, StaleDataDetails,
-  Stamp, TermReqDetails, TimeoutDuringRecoveryDetails, UnansweredDetails, UnknownPduDetails,
+  Finding, Stamp, TermReqDetails, TimeoutDuringRecoveryDetails, UnansweredDetails, UnknownPduDetails,
 } from './types.js';
+import { hex } from '../common/text.js';
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
-const hex = (n: number) => '0x' + n.toString(16).padStart(4, '0');
+/** Where a finding happened, as the reports' "assoc/q/cid" column shows it. */
+export function findingPlace(f: Pick<Finding, 'assoc' | 'qid' | 'cid'>): string {
+  return `${f.assoc ?? '-'}/${f.qid ?? '-'}/${f.cid === null ? '-' : hex(f.cid)}`;
+}
+
 const dirName = (dir: 'h2c' | 'c2h') => (dir === 'h2c' ? 'host→controller' : 'controller→host');
 
 /** "Write SLBA 2100 NLB 8" */

@@ -1,3 +1,4 @@
+import { hex } from '../common/text.js';
 import type { FlagKind } from '../reassembly/types.js';
 import {
   ADMIN_KEEP_ALIVE, FABRICS_OPCODE, FCTYPE_CONNECT, FCTYPE_PROPERTY_GET, FCTYPE_PROPERTY_SET, isDataChanging, opcodeName, PROPERTY_CC, statusName,
@@ -479,7 +480,7 @@ export class Model implements PduSink {
         return;
       }
       // Only when the queue's whole stream was captured: else the command may sit in lost bytes.
-      if (this.seenWhole(q)) this.violation(q, p, `response for CID ${hexCid(cqe.cid)}, which has no command in flight`);
+      if (this.seenWhole(q)) this.violation(q, p, `response for CID ${hex(cqe.cid)}, which has no command in flight`);
       return;
     }
     this.complete(cmd, p, { frame: p.frame, time: p.time, sct: cqe.sct, sc: cqe.sc, crd: cqe.crd, more: cqe.more, dnr: cqe.dnr }, cqe.dw0);
@@ -489,7 +490,7 @@ export class Model implements PduSink {
     const cid = p.cid!;
     const cmd = q.open.get(cid) ?? q.orphans.get(cid);
     if (!cmd) {
-      if (this.seenWhole(q)) this.violation(q, p, `${p.typeName} for CID ${hexCid(cid)}, which has no command in flight`);
+      if (this.seenWhole(q)) this.violation(q, p, `${p.typeName} for CID ${hex(cid)}, which has no command in flight`);
       return;
     }
     const offset = p.data ? p.data.datao : p.r2t!.r2to;
@@ -1050,10 +1051,6 @@ export function assocPath(a: Assoc): string {
 
 export function pathOf(a: Assoc): string {
   return `${a.hostnqn ?? a.hostAddress} → ${a.subnqn ?? '?'} @ ${a.controller}`;
-}
-
-export function hexCid(cid: number): string {
-  return '0x' + cid.toString(16).padStart(4, '0');
 }
 
 export function round3(ms: number): number {

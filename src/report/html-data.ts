@@ -1,6 +1,7 @@
 import { commandLabel } from '../correlate/messages.js';
 import { isRetryFinding, type CommandRecord, type Outcome, type RetryDetails } from '../correlate/types.js';
 import { count } from '../common/text.js';
+import { findingPlace } from '../correlate/messages.js';
 import type { Report } from './types.js';
 
 /** Outcome codes in the embedded data (kept short: thousands of commands). */
@@ -141,7 +142,7 @@ export function htmlCapture(report: Report, collected: HtmlCollector): HtmlCaptu
 function base(report: Report, collected: HtmlCollector, t0: number) {
   const findings = report.findings.map((f) => ({
     ruleId: f.ruleId, severity: f.severity, t: round(f.time - t0), frames: f.frames,
-    where: `${f.assoc ?? '-'}/${f.qid ?? '-'}/${f.cid === null ? '-' : '0x' + f.cid.toString(16).padStart(4, '0')}`,
+    where: findingPlace(f),
     message: f.message, filter: f.wiresharkFilter,
   }));
   const s = report.summary;

@@ -1,6 +1,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import { count, escapeControl as safe } from '../common/text.js';
+import { findingPlace } from '../correlate/messages.js';
 import { RULE_FAMILIES } from '../correlate/rules/index.js';
 import { isRetryFinding, SEVERITY_RANK, type Finding, type RetryDetails, type Severity, type TcpEvent } from '../correlate/types.js';
 import type { Report } from './types.js';
@@ -121,7 +122,7 @@ export function renderFindings(findings: Finding[], c: ChalkInstance, t0: number
     severity: x.severity,
     cells: [
       x.ruleId, `${(x.time - t0).toFixed(3)}s`,
-      `${x.assoc ?? '-'}/${x.qid ?? '-'}/${x.cid === null ? '-' : '0x' + x.cid.toString(16).padStart(4, '0')}`,
+      findingPlace(x),
       x.frames.slice(0, 6).join(' ') + (x.frames.length > 6 ? ' …' : ''),
       safe(x.message) + (isRetryFinding(x) ? '\n' + evidenceLines(x.details, t0).join('\n') : ''),
     ],

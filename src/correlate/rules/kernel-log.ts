@@ -7,6 +7,7 @@ import {
 } from '../types.js';
 import { settle } from './retries.js';
 import type { RuleContext, RuleFamily } from './rule.js';
+import { hex } from '../../common/text.js';
 
 /** A command answered faster than this cannot have hit a Linux timeout: it is not kept as a candidate. */
 const MIN_TIMEOUT_S = 0.5;
@@ -305,10 +306,6 @@ function event(e: KernelEvent, time: number | null, afterFrame: number | null, a
     source: e.source, line: e.line, side: e.side, kind: e.kind, text: e.text, time: time === null ? null : round6(time), afterFrame,
     assoc: assoc?.id ?? null, command: command ? { frame: command.frame, qid: command.qid, cid: command.cid } : null,
   };
-}
-
-function hex(n: number): string {
-  return '0x' + n.toString(16).padStart(4, '0');
 }
 
 function median(values: number[]): number {
