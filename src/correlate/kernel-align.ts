@@ -173,6 +173,7 @@ function median(values: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function round6(v: number): number {
+/** Seconds to the microsecond, as the report carries them. */
+export function round6(v: number): number {
   return Math.round(v * 1e6) / 1e6;
 }

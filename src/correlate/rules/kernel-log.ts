@@ -1,5 +1,5 @@
 import type { KernelEvent } from '../../kernel-log/types.js';
-import { align, anchorOf, ANCHOR_BOUND_S, devicePaths, groupsOf, logSeconds, onPath, type AnchorAssoc, type LogGroup } from '../kernel-align.js';
+import { align, anchorOf, ANCHOR_BOUND_S, devicePaths, groupsOf, logSeconds, onPath, round6, type AnchorAssoc, type LogGroup } from '../kernel-align.js';
 import { MESSAGES } from '../messages.js';
 import type { Assoc, Cmd } from '../model.js';
 import {
@@ -311,8 +311,4 @@ function event(e: KernelEvent, time: number | null, afterFrame: number | null, a
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   return s[s.length >> 1] ?? 0;
-}
-
-function round6(v: number): number {
-  return Math.round(v * 1e6) / 1e6;
 }
