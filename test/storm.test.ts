@@ -58,6 +58,8 @@ describe('reconnect storm', () => {
     const first = retries[0];
     expect(text).toContain(`│ ${first.assoc}/${first.qid}/0x${first.cid!.toString(16).padStart(4, '0')} │`);
     expect(text).not.toMatch(/\w…/);
+    const t = r.summary.findings;
+    expect(text).toContain(`${t.error} error, ${t.warning} warning, ${t.info} info`);
   });
 
   it('--all-associations lists every one', async () => {

@@ -92,15 +92,16 @@ export function renderText(report: Report, options: TextOptions): string {
     out.push(table.toString());
   }
   out.push('');
-  out.push(renderFindings(report.findings, c, t0, options.width));
+  out.push(renderFindings(report.findings, report.summary.findings, c, t0, options.width));
   return out.join('\n');
 }
 
 /** The rule column fits the longest rule id on one line (plus the table's padding). */
 const RULE_WIDTH = Math.max(...RULE_FAMILIES.flatMap((f) => f.ruleIds.map((id) => id.length))) + 2;
 
-export function renderFindings(findings: Finding[], c: ChalkInstance, t0: number, width = 120): string {
-  const f = report(findings);
+/** `totals`: every finding by severity, listed or only counted (the report summary's). */
+export function renderFindings(findings: Finding[], totals: Record<Severity, number>, c: ChalkInstance, t0: number, width = 120): string {
+  const f = `${totals.error} error, ${totals.warning} warning, ${totals.info} info`;
   if (findings.length === 0) return c.green('No findings.');
   // Per rule, the first few rows; the rest become one count row (the JSON and Markdown reports list them).
   const perRule = new Map<string, number>();
@@ -229,12 +230,6 @@ function kernelLogLines(report: Report, c: ChalkInstance, rel: (t: number) => st
 /** A retry's evidence chain, one step a line, in time order. */
 export function evidenceLines(d: RetryDetails, t0: number): string[] {
   return d.evidence.map((e, i) => `${i + 1}. ${(e.time - t0).toFixed(3)}s ${e.step === 'kernel-log' ? `after frame ${e.frame ?? '-'}` : `frame ${e.frame}`}: ${safe(e.what)}`);
-}
-
-function report(findings: Finding[]): string {
-  const n: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
-  for (const f of findings) n[f.severity] += 'suppressed' in f.details ? f.details.suppressed : 1;
-  return `${n.error} error, ${n.warning} warning, ${n.info} info`;
 }
 
 function paint(c: ChalkInstance, s: Severity): string {
