@@ -101,40 +101,111 @@ export interface Cmd {
   dataAckTime: number;
 }
 
-/** A connection seen as an NVMe queue. */
 /**
- * A queue's commands in flight, by CID. A Map that empties on every completion (an admin queue with
- * one keep-alive at a time) shrinks its table on each delete: a runtime call that cost ~280 ns a
- * completion once the map lived in old space (day-long keep-alive capture, CPU profile). A permanent
- * entry under an impossible CID keeps it from ever emptying.
+ * A queue's commands in flight, by CID: open addressing with linear probing and deletion by
+ * backward shift, so a submission or completion allocates nothing and never rehashes. (A Map that
+ * empties on every keep-alive completion shrinks and rebuilds its table each time: the largest
+ * single cost in the CPU profile of a day-long keep-alive capture.) Grows with the commands in
+ * flight, never with the CIDs seen.
  */
 export class OpenCommands {
-  private static readonly KEEP = -1;
-  private readonly byCid = new Map<number, Cmd | undefined>([[OpenCommands.KEEP, undefined]]);
+  private cids = new Int32Array(8).fill(EMPTY_CID);
+  private cmds: (Cmd | undefined)[] = new Array<Cmd | undefined>(8).fill(undefined);
+  /** Submission order of each slot, for listing in the order commands were sent. */
+  private order = new Float64Array(8);
+  private mask = 7;
+  private shift = 29;
+  private count = 0;
+  private submitted = 0;
 
   get size(): number {
-    return this.byCid.size - 1;
+    return this.count;
+  }
+
+  /** Slots in use: twice the most commands in flight at once, at most (tests check it stays bounded). */
+  get capacity(): number {
+    return this.mask + 1;
   }
 
   get(cid: number): Cmd | undefined {
-    return this.byCid.get(cid);
+    const cids = this.cids;
+    for (let i = this.home(cid); cids[i] !== EMPTY_CID; i = (i + 1) & this.mask) {
+      if (cids[i] === cid) return this.cmds[i];
+    }
+    return undefined;
   }
 
+  /** Adds the command, or replaces the one in flight under its CID. */
   set(cid: number, cmd: Cmd): void {
-    this.byCid.set(cid, cmd);
+    if ((this.count + 1) * 2 > this.mask + 1) this.grow();
+    const cids = this.cids;
+    let i = this.home(cid);
+    while (cids[i] !== EMPTY_CID && cids[i] !== cid) i = (i + 1) & this.mask;
+    if (cids[i] === EMPTY_CID) this.count++;
+    cids[i] = cid;
+    this.cmds[i] = cmd;
+    this.order[i] = this.submitted++;
   }
 
   delete(cid: number): void {
-    if (cid !== OpenCommands.KEEP) this.byCid.delete(cid);
+    const cids = this.cids;
+    const mask = this.mask;
+    let i = this.home(cid);
+    while (cids[i] !== cid) {
+      if (cids[i] === EMPTY_CID) return;
+      i = (i + 1) & mask;
+    }
+    this.count--;
+    // Move back every later entry of the probe run that may no longer be reachable past the hole.
+    for (let j = (i + 1) & mask; cids[j] !== EMPTY_CID; j = (j + 1) & mask) {
+      const k = this.home(cids[j]);
+      const stays = i <= j ? i < k && k <= j : i < k || k <= j;
+      if (stays) continue;
+      cids[i] = cids[j];
+      this.cmds[i] = this.cmds[j];
+      this.order[i] = this.order[j];
+      i = j;
+    }
+    cids[i] = EMPTY_CID;
+    this.cmds[i] = undefined;
   }
 
+  /** The commands in flight, in submission order. */
   values(): Cmd[] {
-    const out: Cmd[] = [];
-    for (const cmd of this.byCid.values()) if (cmd) out.push(cmd);
-    return out;
+    const slots: number[] = [];
+    for (let i = 0; i <= this.mask; i++) if (this.cids[i] !== EMPTY_CID) slots.push(i);
+    slots.sort((a, b) => this.order[a] - this.order[b]);
+    return slots.map((i) => this.cmds[i] as Cmd);
+  }
+
+  /** Fibonacci hashing: CIDs that differ only in high bits (Linux's generation counter) still spread. */
+  private home(cid: number): number {
+    return Math.imul(cid, 0x9e3779b1) >>> this.shift;
+  }
+
+  private grow(): void {
+    const { cids, cmds, order } = this;
+    const size = (this.mask + 1) * 2;
+    this.cids = new Int32Array(size).fill(EMPTY_CID);
+    this.cmds = new Array<Cmd | undefined>(size).fill(undefined);
+    this.order = new Float64Array(size);
+    this.mask = size - 1;
+    this.shift--;
+    for (let i = 0; i < cids.length; i++) {
+      if (cids[i] === EMPTY_CID) continue;
+      let j = this.home(cids[i]);
+      while (this.cids[j] !== EMPTY_CID) j = (j + 1) & this.mask;
+      this.cids[j] = cids[i];
+      this.cmds[j] = cmds[i];
+      this.order[j] = order[i];
+    }
   }
 }
 
+/** No CID: CIDs are 16-bit. */
+const EMPTY_CID = -1;
+
+/** A connection seen as an NVMe queue. */
 export interface Queue {
   nvme: NvmeConnection;
   assoc: Assoc | undefined;
@@ -751,7 +822,11 @@ export class Model implements PduSink {
   private keepAliveAnswered(a: Assoc, cmd: Cmd, time: number): void {
     a.kaAnswered++;
     const i = a.kaOpen.indexOf(cmd);
-    if (i >= 0) a.kaOpen.splice(i, 1);
+    if (i >= 0) {
+      // Not splice: it allocates the array of removed elements, on every keep-alive.
+      a.kaOpen.copyWithin(i, i + 1);
+      a.kaOpen.pop();
+    }
     const rtt = (time - cmd.submit.time) * 1000;
     a.kaRtts.add(rtt);
     if (a.kaMaxRtt === undefined || rtt > a.kaMaxRtt) a.kaMaxRtt = rtt;

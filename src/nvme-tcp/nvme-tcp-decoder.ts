@@ -11,7 +11,9 @@ import {
 
 export const DEFAULT_PORTS = [4420, 8009];
 const ALL_TYPES = new Set<number>([...HOST_TYPES, ...CONTROLLER_TYPES]);
-const NO_BODY: BodyPlan = { verifyDigest: false };
+/** Plans without a buffer are shared: the framer only reads them. */
+const NO_BODY: BodyPlan = Object.freeze({ verifyDigest: false });
+const DIGEST_ONLY: BodyPlan = Object.freeze({ verifyDigest: true });
 /** Identify Controller data needed for CQT (bytes 386–387) and the subsystem NQN. */
 const IDENTIFY_CNS_CONTROLLER = 1;
 
@@ -300,7 +302,7 @@ export class NvmeTcpDecoder implements StreamSink {
         if (sqe.opcode === ADMIN_IDENTIFY && sqe.cns === IDENTIFY_CNS_CONTROLLER && nvme.qid === 0 && captured >= 60) {
           (s.identify ??= new Map()).set(sqe.cid, undefined);
         }
-        return { verifyDigest };
+        return verifyDigest ? DIGEST_ONLY : NO_BODY;
       }
       case PduType.CapsuleResp: {
         pdu.cqe = decodeCqe(h, o + 8);
@@ -333,7 +335,7 @@ export class NvmeTcpDecoder implements StreamSink {
           st.identify = { cid, data: buf };
           return { collect: buf, collectBase: datao, verifyDigest };
         }
-        return { verifyDigest };
+        return verifyDigest ? DIGEST_ONLY : NO_BODY;
       }
       case PduType.R2T:
         pdu.cid = u16(h, o + 8);
