@@ -1,3 +1,4 @@
+import { LastHitMap } from '../common/last-hit-map.js';
 import { hex } from '../common/text.js';
 import type { FlagKind } from '../reassembly/types.js';
 import {
@@ -330,7 +331,7 @@ export interface ModelListener {
  */
 export class Model implements PduSink {
   /** Queues whose connection is still open, by NVMe/TCP connection id. */
-  private readonly queues = new Map<number, Queue>();
+  private readonly queues = new LastHitMap<number, Queue>();
   /** Associations with a queue still open, oldest first; ended ones are folded into `paths`. */
   readonly live: Assoc[] = [];
   private assocCount = 0;

@@ -3,6 +3,7 @@ import {
   CONNECT_DATA_BYTES, decodeConnectData, decodeCqe, decodeIdentifyController, decodeSqe, IDENTIFY_BYTES, u16, u32,
 } from './fields.js';
 import { CONTROLLER_TYPES, EXPECTED_HLEN, HOST_TYPES } from './header-rules.js';
+import { LastHitMap } from '../common/last-hit-map.js';
 import { ADMIN_IDENTIFY, FABRICS_OPCODE, FCTYPE_CONNECT } from './opcodes.js';
 import { PduFramer, type BodyPlan, type FramedPdu, type FramerCallbacks } from './pdu-framer.js';
 import {
@@ -48,7 +49,7 @@ interface ConnState {
  */
 export class NvmeTcpDecoder implements StreamSink {
   private readonly ports: Set<number>;
-  private readonly states = new Map<TcpConnection, ConnState>();
+  private readonly states = new LastHitMap<TcpConnection, ConnState>();
   private nextId = 1;
   pduCount = 0;
 
@@ -82,11 +83,9 @@ export class NvmeTcpDecoder implements StreamSink {
       nvme.hostSide = 0;
       nvme.roleSource = 'syn';
     }
-    const state: ConnState = {
-      nvme, status, announced: false,
-      sides: [this.newSide(nvme, 0), this.newSide(nvme, 1)],
-      identify: undefined,
-    };
+    const state: ConnState = { nvme, status, announced: false, sides: [newSide(), newSide()], identify: undefined };
+    state.sides[0].framer = this.newFramer(state, 0);
+    state.sides[1].framer = this.newFramer(state, 1);
     nvme.bytes = [state.sides[0].framer!.account, state.sides[1].framer!.account];
     this.states.set(tcp, state);
     if (status === 'nvme') this.announce(state);
@@ -191,18 +190,17 @@ export class NvmeTcpDecoder implements StreamSink {
     }
   }
 
-  private newSide(nvme: NvmeConnection, side: Side): SideState {
+  /** The framer's callbacks hold the connection's state: no lookup per PDU. */
+  private newFramer(s: ConnState, side: Side): PduFramer {
+    const nvme = s.nvme;
     const callbacks: FramerCallbacks = {
-      header: (h, o, length, pdu) => this.onHeader(nvme, side, h, o, length, pdu),
-      complete: (pdu, frame, time) => this.onComplete(nvme, side, pdu, frame, time),
+      header: (h, o, length, pdu) => this.onHeader(s, side, h, o, length, pdu),
+      complete: (pdu, frame, time) => this.onComplete(s, side, pdu, frame, time),
       skipped: (kind, streamOffset, length, frame, time, message) => {
         this.sink.diagnostic({ conn: nvme.id, dir: this.dir(nvme, side), kind, frame, time, streamOffset, length, message }, nvme);
       },
     };
-    return {
-      framer: new PduFramer(callbacks, this.allowedTypes(nvme, side), nvme.tcp.sawOpen),
-      pending: undefined, connectData: undefined, identify: undefined,
-    };
+    return new PduFramer(callbacks, this.allowedTypes(nvme, side), nvme.tcp.sawOpen);
   }
 
   private allowedTypes(nvme: NvmeConnection, side: Side): Set<number> {
@@ -235,8 +233,8 @@ export class NvmeTcpDecoder implements StreamSink {
     s.sides[1].framer?.setAllowedTypes(this.allowedTypes(nvme, 1));
   }
 
-  private onHeader(nvme: NvmeConnection, side: Side, h: Uint8Array, o: number, length: number, f: FramedPdu): BodyPlan {
-    const s = this.states.get(nvme.tcp) as ConnState;
+  private onHeader(s: ConnState, side: Side, h: Uint8Array, o: number, length: number, f: FramedPdu): BodyPlan {
+    const nvme = s.nvme;
     const st = s.sides[side];
     this.learnRole(s, side, f.type);
     // Every field present from the start: one object shape for all PDUs keeps later stages' property access fast.
@@ -346,8 +344,8 @@ export class NvmeTcpDecoder implements StreamSink {
     }
   }
 
-  private onComplete(nvme: NvmeConnection, side: Side, f: FramedPdu, frame: number, time: number): void {
-    const s = this.states.get(nvme.tcp) as ConnState;
+  private onComplete(s: ConnState, side: Side, f: FramedPdu, frame: number, time: number): void {
+    const nvme = s.nvme;
     const st = s.sides[side];
     const pdu = st.pending;
     if (!pdu) return;
@@ -420,4 +418,8 @@ export function looksLikeTlsHandshake(b: Uint8Array, o: number, length: number):
 export function looksLikeICReq(b: Uint8Array, o: number): boolean {
   return b.length - o >= 8 && b[o] === PduType.ICReq && b[o + 2] === 128 && b[o + 3] === 0 &&
     b[o + 4] === 128 && b[o + 5] === 0 && b[o + 6] === 0 && b[o + 7] === 0;
+}
+
+function newSide(): SideState {
+  return { framer: undefined, pending: undefined, connectData: undefined, identify: undefined };
 }
