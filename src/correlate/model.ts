@@ -524,7 +524,7 @@ export class Model implements PduSink {
       cmd.steps = [{ kind: 'submit', frame: p.frame, time: p.time, detail: `${this.opName(cmd)}${what ? ' ' + what : ''}` }];
     }
     q.open.set(sqe.cid, cmd);
-    q.orphans.delete(sqe.cid);
+    if (q.orphans.size > 0) q.orphans.delete(sqe.cid);
     q.commands++;
     this.commandCount++;
     cmd.capsuleEnd = p.streamOffset + p.plen;

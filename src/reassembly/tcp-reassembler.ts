@@ -76,6 +76,8 @@ export class TcpReassembler implements SegmentSink {
   /** Connections with a side ended: closed after a silence (TIME_WAIT once both ended, `lingerSeconds` before). */
   private readonly ending = new Set<Flow>();
   private nextSweep = -Infinity;
+  /** The flow of the previous segment: checked before the table. A SYN always goes through the table (it may start a new instance). */
+  private lastFlow: Flow | undefined = undefined;
   private nextId = 1;
 
   constructor(
@@ -85,18 +87,27 @@ export class TcpReassembler implements SegmentSink {
 
   segment(s: TcpSegment): void {
     if (s.time >= this.nextSweep) this.sweep(s.time);
+    // Consecutive segments mostly belong to one connection (a command and its response, a burst of data).
+    const last = this.lastFlow;
+    if (last && (s.flags & TcpFlag.SYN) === 0) {
+      const side = sideOf(last, s);
+      if (side >= 0) {
+        last.lastTime = s.time;
+        if (last.accepted) this.onSegment(last, side as Side, s);
+        return;
+      }
+    }
     const hash = tupleHash(s);
     let bucket = this.flows.get(hash);
     let flow: Flow | undefined;
     let side: Side = 0;
     if (bucket) {
       for (let i = 0; i < bucket.length; i++) {
-        const f = bucket[i];
-        if (f.sport === s.srcPort && f.dport === s.dstPort && f.s3 === s.src3 && f.d3 === s.dst3 && f.s0 === s.src0 && f.s1 === s.src1 && f.s2 === s.src2 && f.d0 === s.dst0 && f.d1 === s.dst1 && f.d2 === s.dst2) {
-          flow = f; side = 0; break;
-        }
-        if (f.sport === s.dstPort && f.dport === s.srcPort && f.s3 === s.dst3 && f.d3 === s.src3 && f.s0 === s.dst0 && f.s1 === s.dst1 && f.s2 === s.dst2 && f.d0 === s.src0 && f.d1 === s.src1 && f.d2 === s.src2) {
-          flow = f; side = 1; break;
+        const found = sideOf(bucket[i], s);
+        if (found >= 0) {
+          flow = bucket[i];
+          side = found as Side;
+          break;
         }
       }
     } else {
@@ -117,6 +128,7 @@ export class TcpReassembler implements SegmentSink {
       side = 0;
     }
     flow.lastTime = s.time;
+    this.lastFlow = flow;
     if (!flow.accepted) return;
     this.onSegment(flow, side, s);
   }
@@ -129,6 +141,7 @@ export class TcpReassembler implements SegmentSink {
     for (const f of all) this.close(f);
     this.flows.clear();
     this.ending.clear();
+    this.lastFlow = undefined;
   }
 
   private isNewInstance(flow: Flow, side: Side, seq: number): boolean {
@@ -430,6 +443,7 @@ export class TcpReassembler implements SegmentSink {
 
   /** Closes a connection and forgets it. */
   private remove(flow: Flow): void {
+    if (flow === this.lastFlow) this.lastFlow = undefined;
     this.close(flow);
     this.ending.delete(flow);
     const hash = flowHash(flow);
@@ -455,6 +469,13 @@ export class TcpReassembler implements SegmentSink {
 
 export function newSideFacts(): SideFacts {
   return { lastFrame: 0, lastTime: 0, bytesDelivered: 0, bytesLost: 0, bytesDuplicate: 0, bytesAfterEnd: 0, bytesCut: 0 };
+}
+
+/** 0: the segment goes from the flow's side 0, 1: from its side 1, -1: another connection. */
+function sideOf(f: Flow, s: TcpSegment): number {
+  if (f.sport === s.srcPort && f.dport === s.dstPort && f.s3 === s.src3 && f.d3 === s.dst3 && f.s0 === s.src0 && f.s1 === s.src1 && f.s2 === s.src2 && f.d0 === s.dst0 && f.d1 === s.dst1 && f.d2 === s.dst2) return 0;
+  if (f.sport === s.dstPort && f.dport === s.srcPort && f.s3 === s.dst3 && f.d3 === s.src3 && f.s0 === s.dst0 && f.s1 === s.dst1 && f.s2 === s.dst2 && f.d0 === s.src0 && f.d1 === s.src1 && f.d2 === s.src2) return 1;
+  return -1;
 }
 
 /** Direction-independent hash of the 4-tuple. */
