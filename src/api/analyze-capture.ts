@@ -45,6 +45,7 @@ export async function analyzeCapture(input: CaptureInput, options: AnalyzeOption
   });
   const run = await runPipeline(input, correlator.sink, {
     ports, onProgress: options.onProgress, afterChunk: options.afterChunk, name: options.name, onStart: (d) => (decode = d),
+    reuseEvents: true, // the model copies what it keeps
   });
   const result = correlator.result();
   const counts = result.findingTotals;

@@ -18,6 +18,12 @@ export interface PipelineOptions {
   onStart?: (decode: DecodeStats) => void;
   /** Awaited after each chunk of the capture: lets output drain. */
   afterChunk?: () => Promise<void> | void;
+  /**
+   * The sink keeps no part of a PDU event after its call returns: the decoder may overwrite one
+   * event per direction instead of allocating one per PDU. Off by default, so events handed to
+   * callers (listPdus) can be kept.
+   */
+  reuseEvents?: boolean;
 }
 
 export interface PipelineResult {
@@ -35,7 +41,7 @@ export interface PipelineResult {
  * into `sink`. The only asynchronous step is reading the file.
  */
 export async function runPipeline(input: CaptureInput, sink: PduSink, options: PipelineOptions = {}): Promise<PipelineResult> {
-  const nvme = new NvmeTcpDecoder(sink, { ports: options.ports ?? DEFAULT_PORTS });
+  const nvme = new NvmeTcpDecoder(sink, { ports: options.ports ?? DEFAULT_PORTS, reuseEvents: options.reuseEvents });
   const reassembler = new TcpReassembler(nvme, DEFAULT_LIMITS);
   const decoder = new PacketDecoder(reassembler);
   options.onStart?.(decoder.stats);

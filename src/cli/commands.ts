@@ -183,6 +183,7 @@ export async function runPdus(capture: string, o: CommonOptions & { includeIncom
       onStart: (d) => (decode = d),
       onProgress: (b, t) => progress.update(b, t),
       afterChunk: () => writer.betweenChunks(),
+      reuseEvents: true, // each PDU is formatted before the next is decoded
     });
     await writer.flush();
     if (file) await new Promise<void>((done) => file.end(done));

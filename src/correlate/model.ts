@@ -293,7 +293,9 @@ export interface Assoc {
 
 /**
  * What the model tells the rules, in capture order. A rule implements the
- * events it needs; the model never knows which rules listen.
+ * events it needs; the model never knows which rules listen. A PduEvent is
+ * valid only during the call (analysis reuses one per direction): copy what
+ * you keep, never the event or its sqe/cqe.
  */
 export interface ModelListener {
   /** Every PDU, after the model has applied it. */
@@ -469,6 +471,7 @@ export class Model implements PduSink {
     this.endQueue(q);
   }
 
+  /** Keeps nothing of `p` or its sqe/cqe: analysis reuses them (reuseEvents). */
   pdu(p: PduEvent, nvme: NvmeConnection): void {
     const q = this.queues.get(nvme.id);
     if (!q) return;

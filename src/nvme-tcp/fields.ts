@@ -15,18 +15,23 @@ export function u64(b: Uint8Array, o: number): number {
   return u32(b, o + 4) * 4294967296 + u32(b, o);
 }
 
-/** Decodes the 64-byte SQE at b[o]. `isAdmin`: the queue is the admin queue (its opcodes carry no LBA range); undefined = not known. */
-export function decodeSqe(b: Uint8Array, o: number, isAdmin?: boolean): Sqe {
+/**
+ * Decodes the 64-byte SQE at b[o]. `isAdmin`: the queue is the admin queue (its opcodes carry no LBA
+ * range); undefined = not known. `into`: an SQE to overwrite instead of allocating one (every field is
+ * set; `connect` and `property` are always new objects, so a reader may keep them).
+ */
+export function decodeSqe(b: Uint8Array, o: number, isAdmin?: boolean, into?: Sqe): Sqe {
   const opcode = b[o];
-  const sqe: Sqe = {
-    opcode,
-    cid: u16(b, o + 2),
-    nsid: u32(b, o + 4),
-    dataLength: u32(b, o + 32),
-    cdw10: u32(b, o + 40),
-    cdw11: u32(b, o + 44),
-    fctype: undefined, slba: undefined, nlb: undefined, cns: undefined, connect: undefined, property: undefined,
-  };
+  const sqe = into ?? emptySqe();
+  sqe.opcode = opcode;
+  sqe.cid = u16(b, o + 2);
+  sqe.nsid = u32(b, o + 4);
+  sqe.dataLength = u32(b, o + 32);
+  sqe.cdw10 = u32(b, o + 40);
+  sqe.cdw11 = u32(b, o + 44);
+  sqe.fctype = sqe.slba = sqe.nlb = sqe.cns = undefined;
+  sqe.connect = undefined;
+  sqe.property = undefined;
   if (opcode === FABRICS_OPCODE) {
     const fctype = b[o + 4];
     sqe.fctype = fctype;
@@ -48,21 +53,33 @@ export function decodeSqe(b: Uint8Array, o: number, isAdmin?: boolean): Sqe {
   return sqe;
 }
 
-/** Decodes the 16-byte CQE at b[o]. */
-export function decodeCqe(b: Uint8Array, o: number): Cqe {
-  const status = u16(b, o + 14);
+/** One shape for every SQE, decoded or reused. */
+export function emptySqe(): Sqe {
   return {
-    dw0: u32(b, o),
-    dw1: u32(b, o + 4),
-    sqhd: u16(b, o + 8),
-    sqid: u16(b, o + 10),
-    cid: u16(b, o + 12),
-    sc: (status >> 1) & 0xff,
-    sct: (status >> 9) & 0x7,
-    crd: (status >> 12) & 0x3,
-    more: (status & 0x4000) !== 0,
-    dnr: (status & 0x8000) !== 0,
+    opcode: 0, cid: 0, nsid: 0, dataLength: 0, cdw10: 0, cdw11: 0,
+    fctype: undefined, slba: undefined, nlb: undefined, cns: undefined, connect: undefined, property: undefined,
   };
+}
+
+export function emptyCqe(): Cqe {
+  return { dw0: 0, dw1: 0, sqhd: 0, sqid: 0, cid: 0, sc: 0, sct: 0, crd: 0, more: false, dnr: false };
+}
+
+/** Decodes the 16-byte CQE at b[o]; `into`: a CQE to overwrite instead of allocating one. */
+export function decodeCqe(b: Uint8Array, o: number, into?: Cqe): Cqe {
+  const status = u16(b, o + 14);
+  const cqe = into ?? emptyCqe();
+  cqe.dw0 = u32(b, o);
+  cqe.dw1 = u32(b, o + 4);
+  cqe.sqhd = u16(b, o + 8);
+  cqe.sqid = u16(b, o + 10);
+  cqe.cid = u16(b, o + 12);
+  cqe.sc = (status >> 1) & 0xff;
+  cqe.sct = (status >> 9) & 0x7;
+  cqe.crd = (status >> 12) & 0x3;
+  cqe.more = (status & 0x4000) !== 0;
+  cqe.dnr = (status & 0x8000) !== 0;
+  return cqe;
 }
 
 export const CONNECT_DATA_BYTES = 1024;
