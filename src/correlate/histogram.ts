@@ -6,6 +6,34 @@ const BUCKETS_PER_DOUBLING = 32;
 const MIN_MS = 0.001;
 const BUCKETS = BUCKETS_PER_DOUBLING * 33;
 
+/**
+ * floor(log2(ms / MIN_MS) * 32) without Math.log2 for nearly every value: a histogram add per keep-alive
+ * interval, keep-alive RTT and command latency made the logarithm a visible cost on day-long captures.
+ * The power of two comes from the double's exponent; the top 10 mantissa bits name a slice of the
+ * octave that lies inside one bucket, except for the slices a bucket edge crosses, which fall back.
+ */
+export function bucketOf(ms: number): number {
+  const x = Math.max(ms, MIN_MS) / MIN_MS;
+  BITS[0] = x;
+  const high = WORDS[HIGH_WORD];
+  const slice = SLICE_BUCKET[(high >>> 10) & 1023];
+  if (slice < 0) return Math.floor(Math.log2(x) * BUCKETS_PER_DOUBLING);
+  return ((high >>> 20) - 1023) * BUCKETS_PER_DOUBLING + slice;
+}
+
+const BITS = new Float64Array(1);
+const WORDS = new Uint32Array(BITS.buffer);
+/** Index of the word holding sign, exponent and the top mantissa bits (1 on little-endian machines). */
+const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+/** Per 1/1024 slice of an octave: its bucket within the octave, or -1 when a bucket edge lies in or near it. */
+const SLICE_BUCKET = Int8Array.from({ length: 1024 }, (_, m) => {
+  const from = Math.log2(1 + m / 1024) * BUCKETS_PER_DOUBLING;
+  const to = Math.log2(1 + (m + 1) / 1024) * BUCKETS_PER_DOUBLING;
+  const margin = 1e-9;
+  const k = Math.floor(from - margin);
+  return Math.floor(from + margin) === k && Math.floor(to - margin) === k && Math.floor(to) === k ? k : -1;
+});
+
 /** Values kept as they are before the buckets are allocated: exact percentiles, a few bytes, for the many small histograms. */
 const RAW_MAX = 32;
 
@@ -35,9 +63,7 @@ export class LatencyHistogram {
   }
 
   private bucket(ms: number): void {
-    const v = Math.max(ms, MIN_MS);
-    const i = Math.min(BUCKETS - 1, Math.floor(Math.log2(v / MIN_MS) * BUCKETS_PER_DOUBLING));
-    this.counts![i]++;
+    this.counts![Math.min(BUCKETS - 1, bucketOf(ms))]++;
   }
 
   /**
