@@ -232,5 +232,12 @@ console.table(memory);
 if (scale.length) {
   console.log('\nScale: reconnect storm and day-long fleet (median time, highest peak RSS of up to 3 runs):');
   console.table(scale);
+  // Issue target: the day-long capture (a whole PDU in nearly every packet) at the MTU capture's packets/s.
+  const fleetRow = scale.find((r) => r.capture.startsWith('fleet'));
+  const mtuRow = rows.find((r) => r.capture === 'mtu pcap');
+  if (fleetRow && mtuRow) {
+    console.log(`Day-long fleet: ${fleetRow['packets/s'].toLocaleString('en')} packets/s, ${((100 * fleetRow['packets/s']) / mtuRow['packets/s']).toFixed(0)} % of the ` +
+      `MTU pcap's ${mtuRow['packets/s'].toLocaleString('en')} (target: the same).`);
+  }
 }
 writeFileSync(join(out, 'results.json'), JSON.stringify({ node: process.version, size, runs, rows, floor, memory, scale }, null, 2));
