@@ -91,7 +91,8 @@ export interface Cmd {
   outcome: Outcome | undefined;
   /**
    * Stream end of the capsule in the host's direction, and the frame and time of the controller
-   * ACK covering it (-1: none yet). Plain numbers: no object per command on the hot path.
+   * ACK covering it (-1: none yet; stamped only for commands a retry can name, those with a `key`).
+   * Plain numbers: no object per command on the hot path.
    */
   capsuleEnd: number;
   capsuleAckFrame: number;
@@ -531,7 +532,6 @@ export class Model implements PduSink {
     q.commands++;
     this.commandCount++;
     cmd.capsuleEnd = p.streamOffset + p.plen;
-    awaitAck(q, cmd, cmd.capsuleEnd);
     if (sqe.connect && sqe.connect.qid === 0) q.adminConnect = cmd;
     if (admin && sqe.opcode === ADMIN_KEEP_ALIVE) this.keepAliveSent(a, cmd);
     for (const h of this.on.commandSubmitted) h(cmd, p);
@@ -540,6 +540,9 @@ export class Model implements PduSink {
     if (!admin && sqe.opcode !== FABRICS_OPCODE && (p.headerCaptured === undefined || p.headerCaptured >= 60)) {
       // The rest of the identity (nsid, opcode, NLB, subsystem, host) is compared in matchRetry.
       cmd.key = sqe.slba ?? -1;
+      // Proof of arrival is only ever asked of a command a retry can name: keep-alives and other
+      // admin commands (most commands of a quiet capture) skip the ACK bookkeeping.
+      awaitAck(q, cmd, cmd.capsuleEnd);
       this.matchRetry(cmd, p);
       this.addOutstanding(cmd);
     }
@@ -580,7 +583,7 @@ export class Model implements PduSink {
     if (p.type === PduType.H2CData) {
       cmd.dataEnd = p.streamOffset + p.plen;
       cmd.dataAckFrame = -1;
-      awaitAck(q, cmd, cmd.dataEnd);
+      if (cmd.key !== undefined) awaitAck(q, cmd, cmd.dataEnd);
     }
     for (const h of this.on.commandData) h(cmd, p);
     if (p.type === PduType.C2HData && p.data?.success) {
