@@ -166,11 +166,11 @@ export async function main(argv: string[]): Promise<void> {
  * the last full GC, which objects allocated during a slow concurrent mark inflate. On a 20,000-
  * association storm (live heap 10-30 MB) that gave 166-206 MiB on Node 20, 189-357 on 22, 285-377
  * on 24. A young generation held at its initial size and old space grown by 25 % at a time give
- * 79-121 MiB on all three (text, --json, --html). (--optimize-for-size bounded it too, at 5 % more time on a day-long
- * keep-alive capture and 15 % on the storm.)
- * Both flags are read when the heap grows, so setting them here works; given as node options the
- * growth factor changed nothing (measured). Anyone who sizes the heap themselves (a space size or
- * growing factor in NODE_OPTIONS or node's own flags) keeps their settings.
+ * 79-121 MiB on all three (text, --json, --html); --optimize-for-size bounded it too, at 5 % more
+ * time on a day-long keep-alive capture and 15 % on the storm. Both flags are read when the heap
+ * grows, so setting them here works; given as node options the growth factor changed nothing
+ * (measured). Anyone who sizes the heap themselves (a space size or growing factor in NODE_OPTIONS
+ * or node's own flags) keeps their settings.
  */
 function tuneHeapForStreaming(): void {
   const given = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;

@@ -61,6 +61,7 @@ export function emptySqe(): Sqe {
   };
 }
 
+/** One shape for every CQE, decoded or reused. */
 export function emptyCqe(): Cqe {
   return { dw0: 0, dw1: 0, sqhd: 0, sqid: 0, cid: 0, sc: 0, sct: 0, crd: 0, more: false, dnr: false };
 }

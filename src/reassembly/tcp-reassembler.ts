@@ -91,11 +91,7 @@ export class TcpReassembler implements SegmentSink {
     const last = this.lastFlow;
     if (last && (s.flags & TcpFlag.SYN) === 0) {
       const side = sideOf(last, s);
-      if (side >= 0) {
-        last.lastTime = s.time;
-        if (last.accepted) this.onSegment(last, side as Side, s);
-        return;
-      }
+      if (side >= 0) return this.onFlowSegment(last, side as Side, s);
     }
     const hash = tupleHash(s);
     let bucket = this.flows.get(hash);
@@ -127,10 +123,13 @@ export class TcpReassembler implements SegmentSink {
       else this.flows.set(hash, [flow]);
       side = 0;
     }
+    this.onFlowSegment(flow, side, s);
+  }
+
+  private onFlowSegment(flow: Flow, side: Side, s: TcpSegment): void {
     flow.lastTime = s.time;
     this.lastFlow = flow;
-    if (!flow.accepted) return;
-    this.onSegment(flow, side, s);
+    if (flow.accepted) this.onSegment(flow, side, s);
   }
 
   /** End of capture: flush every connection (holes become gaps). */
