@@ -25,10 +25,9 @@ describe('CLI', () => {
     expect(lines.at(-1)).toMatch(/^FAIL {2}fixtures\/early-retry\.pcap/);
     expect(run(['check', 'fixtures/early-retry.pcap']).out).not.toContain('::error');
     expect(readFileSync(markdown, 'utf8')).toMatch(/^\*\*2 commands resubmitted before KATO: 1 write, 1 read\.\*\*\n/);
-    // The analysis took well under the capture's 21 s.
+    // JUnit states how long the analysis took (how long is the bench's business, not a test's).
     const time = Number(/name="fixtures\/early-retry\.pcap" time="([\d.]+)"/.exec(readFileSync(junit, 'utf8'))![1]);
     expect(time).toBeGreaterThan(0);
-    expect(time).toBeLessThan(10);
   });
 
   it('analyze: summary and findings; exit 1 for an error finding, 0 when clean', () => {

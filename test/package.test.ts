@@ -18,11 +18,9 @@ describe('what ships and what only helps', () => {
   it('npm run bench -- --help prints its options and runs nothing', () => {
     const out = join(root, 'bench-out');
     const before = existsSync(out) ? readdirSync(out).length : 0;
-    const started = Date.now();
     const r = spawnSync(process.execPath, [join(root, 'scripts', 'bench.mjs'), '--help'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('--rss-sizes');
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(existsSync(out) ? readdirSync(out).length : 0).toBe(before);
   });
 });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -44,9 +44,13 @@ describe('system packages for the test suite', () => {
   it('not root and no password-less sudo: says so and what to install, without calling apt-get', () => {
     const { dir, calls } = fakeBin({ 'apt-get': 'exit 0', sudo: 'exit 1' });
     chmodSync(dir, 0o777);
+    // The checkout may live where nobody cannot enter (a clone in a 0700 folder): nobody runs a copy.
+    const copy = join(dir, 'system-packages.sh');
+    copyFileSync(script, copy);
+    chmodSync(copy, 0o755);
     // As root (CI), drop to nobody for this run; an unprivileged tester runs it as is.
     const asUser = process.getuid?.() === 0 ? ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
-    const r = spawnSync(asUser[0] ?? BASH, [...asUser.slice(1), ...(asUser.length ? [BASH] : []), script], {
+    const r = spawnSync(asUser[0] ?? BASH, [...asUser.slice(1), ...(asUser.length ? [BASH] : []), copy], {
       env: { PATH: dir, TMPDIR: tmpdir() }, encoding: 'utf8',
     });
     expect(r.status).not.toBe(0);
