@@ -263,7 +263,12 @@ export interface Assoc {
   inferred: boolean;
   queues: Queue[];
   first: Stamp;
+  /** Last packet from the controller on any queue: the controller was alive then (what retry verdicts wait from). */
   lastCtrl: Stamp | undefined;
+  /** Last packet from the controller the host could have seen: on a queue it had not closed yet. */
+  lastCtrlSeen: Stamp | undefined;
+  /** PDUs the controller still sent on queues the host had already closed (completions once the link is back, say). */
+  afterHostClose: { pdus: number; first: Stamp; last: Stamp } | undefined;
   lastHost: Stamp | undefined;
   /** Controller state from acknowledged CC writes: a fence is a disable or shutdown of a live controller. */
   enabled: 'yes' | 'no' | 'unknown';
@@ -418,7 +423,12 @@ export class Model implements PduSink {
     }
     q.lastCtrl = setStamp(q.lastCtrl, frame, time);
     const a = q.assoc;
-    if (a) this.controllerContact(a, q.lastCtrl);
+    if (a) {
+      this.controllerContact(a, q.lastCtrl);
+      // After the host closed the queue its packets reach no one: PDUs among them are counted in pdu().
+      const seen = !q.hostClosed || time < q.hostClosed.time;
+      if (seen && (!a.lastCtrlSeen || time >= a.lastCtrlSeen.time)) a.lastCtrlSeen = setStamp(a.lastCtrlSeen, frame, time);
+    }
     if (q.awaitingHead < q.awaitingLength && q.awaitingEnd[q.awaitingHead] <= peerAcked) this.arrived(q, peerAcked, frame, time);
   }
 
@@ -477,6 +487,7 @@ export class Model implements PduSink {
     const q = this.queues.get(nvme.id);
     if (!q) return;
     this.clock(p.time);
+    if (p.dir === 'c2h' && q.hostClosed && p.time >= q.hostClosed.time && q.assoc && !this.isAerCompletion(q, p)) afterHostClose(q.assoc, p.frame, p.time);
     if (p.type === PduType.CapsuleCmd && p.sqe) this.onCommand(q, p);
     else if (p.type === PduType.CapsuleResp && p.cqe) this.onResponse(q, p);
     else if ((p.data || p.r2t) && p.cid !== undefined) this.onData(q, p);
@@ -771,7 +782,7 @@ export class Model implements PduSink {
       cntlid: undefined,
       katoMs: this.options.katoMs ?? LINUX_DEFAULT_KATO_MS, katoSource: this.options.katoMs !== undefined ? '--kato' : 'assumed',
       cqtMs: this.options.cqtMs ?? 0, cqtSource: this.options.cqtMs !== undefined ? '--cqt' : 'none', tbkas: false, inferred,
-      queues: [], first: { frame, time }, lastCtrl: undefined, lastHost: undefined, enabled: inferred ? 'unknown' : 'no', fences: [], termReq: undefined,
+      queues: [], first: { frame, time }, lastCtrl: undefined, lastCtrlSeen: undefined, afterHostClose: undefined, lastHost: undefined, enabled: inferred ? 'unknown' : 'no', fences: [], termReq: undefined,
       silence: undefined, kaSent: 0, kaAnswered: 0, kaLast: undefined, kaClock: undefined, kaIntervals: new LatencyHistogram(),
       kaMaxInterval: undefined, kaMaxRtt: undefined, kaOpen: [], hostTeardown: undefined, connected: undefined, ioConnected: undefined,
       kaRtts: new LatencyHistogram(), kaLate: 0, findings: 0, ended: false,
@@ -783,7 +794,10 @@ export class Model implements PduSink {
   private join(a: Assoc, q: Queue): void {
     q.assoc = a;
     a.queues.push(q);
-    if (q.lastCtrl) this.controllerContact(a, q.lastCtrl);
+    if (q.lastCtrl) {
+      this.controllerContact(a, q.lastCtrl);
+      if (!a.lastCtrlSeen || q.lastCtrl.time >= a.lastCtrlSeen.time) a.lastCtrlSeen = setStamp(a.lastCtrlSeen, q.lastCtrl.frame, q.lastCtrl.time);
+    }
     if (q.lastHost && (!a.lastHost || q.lastHost.time > a.lastHost.time)) a.lastHost = setStamp(a.lastHost, q.lastHost.frame, q.lastHost.time);
   }
 
@@ -1031,6 +1045,12 @@ export class Model implements PduSink {
     cmd.steps = undefined;
   }
 
+  /** A controller tearing down its admin queue completes the AER it held: routine, not a command the host waited for. */
+  private isAerCompletion(q: Queue, p: PduEvent): boolean {
+    const cmd = p.cqe ? q.open.get(p.cqe.cid) ?? q.orphans.get(p.cqe.cid) : undefined;
+    return cmd !== undefined && cmd.admin && cmd.opcode === ADMIN_AER;
+  }
+
   private seenWhole(q: Queue): boolean {
     return q.nvme.tcp.sawOpen && q.gaps === 0 && q.snapCut === undefined;
   }
@@ -1062,7 +1082,11 @@ export class Model implements PduSink {
       id: a.id, path: pathOf(a), hostnqn: a.hostnqn ?? null, subnqn: a.subnqn ?? null, host: a.hostAddress, controller: a.controller,
       cntlid: a.cntlid ?? null, katoMs: a.katoMs, katoSource: a.katoSource, cqtMs: a.cqtMs, cqtSource: a.cqtSource, tbkas: a.tbkas,
       inferred: a.inferred, firstFrame: a.first.frame, firstTime: a.first.time,
-      lastControllerContact: a.lastCtrl ?? null, lastHostTransmission: a.lastHost ?? null, fencedBy: a.fences[0] ?? null,
+      lastControllerContact: a.lastCtrlSeen ? { ...a.lastCtrlSeen } : null,
+      controllerAfterHostClose: a.afterHostClose
+        ? { pdus: a.afterHostClose.pdus, firstFrame: a.afterHostClose.first.frame, firstTime: a.afterHostClose.first.time, lastFrame: a.afterHostClose.last.frame, lastTime: a.afterHostClose.last.time }
+        : null,
+      lastHostTransmission: a.lastHost ?? null, fencedBy: a.fences[0] ?? null,
       queues: a.queues.map((q) => this.queueSummary(q)).sort((x, y) => (x.qid ?? 99999) - (y.qid ?? 99999) || x.conn - y.conn),
       keepAlive: {
         sent: a.kaSent, answered: a.kaAnswered,
@@ -1097,6 +1121,16 @@ function awaitAck(q: Queue, cmd: Cmd, end: number): void {
   q.awaitingCmd[q.awaitingLength] = cmd;
   q.awaitingEnd[q.awaitingLength] = end;
   q.awaitingLength++;
+}
+
+function afterHostClose(a: Assoc, frame: number, time: number): void {
+  const late = a.afterHostClose;
+  if (!late) a.afterHostClose = { pdus: 1, first: { frame, time }, last: { frame, time } };
+  else {
+    late.pdus++;
+    late.last.frame = frame;
+    late.last.time = time;
+  }
 }
 
 function setStamp(stamp: Stamp | undefined, frame: number, time: number): Stamp {

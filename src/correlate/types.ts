@@ -369,7 +369,10 @@ export interface AssociationSummary {
   inferred: boolean;
   firstFrame: number;
   firstTime: number;
+  /** The last packet from the controller the host could have seen (before it closed the queue the packet came on). */
   lastControllerContact: Stamp | null;
+  /** PDUs the controller still sent on queues the host had already closed: the host never saw them. */
+  controllerAfterHostClose: { pdus: number; firstFrame: number; firstTime: number; lastFrame: number; lastTime: number } | null;
   lastHostTransmission: Stamp | null;
   fencedBy: (Stamp & { kind: FenceKind }) | null;
   queues: QueueSummary[];

@@ -48,6 +48,10 @@ export function renderText(report: Report, options: TextOptions): string {
     out.push(`  last controller contact: ${a.lastControllerContact ? `frame ${a.lastControllerContact.frame} at ${rel(a.lastControllerContact.time)}` : 'none'}` +
       `   last host transmission: ${a.lastHostTransmission ? `frame ${a.lastHostTransmission.frame} at ${rel(a.lastHostTransmission.time)}` : 'none'}` +
       (a.fencedBy ? `   fenced: ${a.fencedBy.kind} frame ${a.fencedBy.frame}` : ''));
+    const late = a.controllerAfterHostClose;
+    if (late) {
+      out.push(`  after the host closed: the controller still sent ${count(late.pdus, 'PDU')} (frames ${late.firstFrame}–${late.lastFrame}, ${rel(late.firstTime)} to ${rel(late.lastTime)}), never seen by the host`);
+    }
     const ka = a.keepAlive;
     if (ka.sent) {
       out.push(`  keep-alives: ${ka.sent} sent, ${ka.answered} answered, interval p50 ${ms(ka.intervalMs.p50)} p99 ${ms(ka.intervalMs.p99)} max ${ms(ka.maxIntervalMs)}` +

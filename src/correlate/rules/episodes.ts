@@ -116,12 +116,14 @@ export const episodes: RuleFamily = {
         while (tried.length && tried[0].time < brokeAt) byConn.delete(tried.shift()!.conn);
         const retries = retriesOf.get(a.id) ?? { beforeKato: 0, afterKato: 0, afterFence: 0 };
         retriesOf.delete(a.id);
-        const contact: Stamp | null = a.lastCtrl ? { frame: a.lastCtrl.frame, time: a.lastCtrl.time } : null;
+        // What the host could have seen: completions that reach a queue it had closed restored nothing.
+        const contact: Stamp | null = a.lastCtrlSeen ? { frame: a.lastCtrlSeen.frame, time: a.lastCtrlSeen.time } : null;
         const episode: RecoveryEpisode = {
           path: key, endedAssoc: a.id, tookOver: next?.id ?? null, lastControllerContact: contact, trigger: triggerOf(a),
           teardown: down ? { frame: down.frame, time: down.time, from: down.from, kind: down.kind as 'fin' | 'rst' } : null,
           attempts: counted, restored: ready ? { ...ready } : null,
-          restoredAfterMs: ready && contact ? round3((ready.time - contact.time) * 1000) : null, retries,
+          // A take-over whose Connect came before the old one's last contact was no break: zero, never negative.
+          restoredAfterMs: ready && contact ? round3(Math.max(0, ready.time - contact.time) * 1000) : null, retries,
         };
         p.starts.push(a);
         if (p.starts.length > STARTS_KEPT) p.starts.shift();
