@@ -55,7 +55,7 @@ describe('kernel logs of the shared captures', () => {
   it('early-retry: both timeouts matched, the read\'s during recovery, both retries carry the log\'s trigger', async () => {
     const r = await withLog('early-retry');
     const timeouts = r.kernelLog!.events.filter((e) => e.kind === 'io-timeout');
-    expect(timeouts.map((e) => e.command)).toEqual([{ frame: 111, qid: 1, cid: 0x41 }, { frame: 112, qid: 1, cid: 0x72 }]);
+    expect(timeouts.map((e) => e.command)).toEqual([{ frame: 111, qid: 1, cid: 0x41, qidFromLog: false }, { frame: 112, qid: 1, cid: 0x72, qidFromLog: false }]);
     const during = r.findings.filter((f) => f.ruleId === 'timeout-during-recovery');
     expect(during.map((f) => [f.severity, f.cid, (f.details as TimeoutDuringRecoveryDetails).retry?.ruleId])).toEqual([['warning', 0x72, 'retry-before-kato']]);
     const retries = r.findings.filter(isRetryFinding);

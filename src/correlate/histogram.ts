@@ -1,3 +1,4 @@
+import { maxOf, minOf } from '../common/numbers.js';
 /**
  * Latency histogram with log-spaced buckets (about 2% wide) from 1 µs to
  * ~1.5 hours: percentiles in constant memory, whatever the command count.
@@ -50,12 +51,12 @@ export class LatencyHistogram {
 
   get max(): number {
     if (this.data) return this.data[0];
-    return this.raw ? Math.max(...this.raw) : 0;
+    return this.raw ? maxOf(this.raw, 0) : 0;
   }
 
   get min(): number {
     if (this.data) return this.data[1];
-    return this.raw ? Math.min(...this.raw) : Infinity;
+    return this.raw ? minOf(this.raw) : Infinity;
   }
 
   add(ms: number): void {
@@ -71,8 +72,8 @@ export class LatencyHistogram {
     raw.push(ms);
     if (raw.length > RAW_MAX) {
       const filled = new Float64Array(FIRST_BUCKET + BUCKETS);
-      filled[0] = Math.max(...raw);
-      filled[1] = Math.min(...raw);
+      filled[0] = maxOf(raw);
+      filled[1] = minOf(raw);
       for (const v of raw) filled[FIRST_BUCKET + Math.min(BUCKETS - 1, bucketOf(v))]++;
       this.data = filled;
       this.raw = undefined;

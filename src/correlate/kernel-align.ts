@@ -1,13 +1,18 @@
-import type { KernelEvent, KernelLog } from '../kernel-log/types.js';
+import type { DevicePath, KernelEvent, KernelLog, LogGroup } from '../kernel-log/types.js';
+export type { DevicePath, LogGroup };
 import type { Assoc } from './model.js';
 
 /** What alignment and ties need of an association: kept compactly for every association, ended ones too. */
-export type AnchorAssoc = Pick<Assoc, 'id' | 'cntlid' | 'subnqn' | 'hostnqn' | 'controller' | 'first' | 'connected' | 'ioConnected'>;
+export type AnchorAssoc = Pick<Assoc, 'id' | 'cntlid' | 'subnqn' | 'hostnqn' | 'hostAddress' | 'controller' | 'first' | 'connected' | 'ioConnected'>;
 
 export function anchorOf(a: Assoc): AnchorAssoc {
-  return { id: a.id, cntlid: a.cntlid, subnqn: a.subnqn, hostnqn: a.hostnqn, controller: a.controller, first: a.first, connected: a.connected, ioConnected: a.ioConnected };
+  return {
+    id: a.id, cntlid: a.cntlid, subnqn: a.subnqn, hostnqn: a.hostnqn, hostAddress: a.hostAddress, controller: a.controller, first: a.first,
+    connected: a.connected, ioConnected: a.ioConnected,
+  };
 }
 import type { KernelLogAlignment } from './types.js';
+import { maxOf, minOf } from '../common/numbers.js';
 
 /** Anchors further than this from the offset most of them agree on are not used (lines of another run, say). */
 export const ANCHOR_BOUND_S = 0.25;
@@ -21,24 +26,9 @@ interface Pair {
   offsetS: number;
 }
 
-/** The lines of one log file from one boot: they share one clock. */
-export interface LogGroup {
-  source: number;
-  boot: number;
-  events: KernelEvent[];
-}
-
-export function groupsOf(logs: KernelLog[]): LogGroup[] {
-  const groups = new Map<string, LogGroup>();
-  for (const log of logs) {
-    for (const e of log.events) {
-      const key = `${e.source}:${e.boot}`;
-      let g = groups.get(key);
-      if (!g) groups.set(key, (g = { source: e.source, boot: e.boot, events: [] }));
-      g.events.push(e);
-    }
-  }
-  return [...groups.values()];
+/** Every boot of every log: the lines of one boot share one clock. */
+export function groupsOf(logs: readonly KernelLog[]): LogGroup[] {
+  return logs.flatMap((l) => l.groups);
 }
 
 /** The log time of an event, in seconds on its own clock (a yearless wall clock gets the capture's year). */
@@ -59,14 +49,12 @@ export function logSeconds(e: KernelEvent, captureStart: number): number {
 }
 
 /** The host device's path, from its `new ctrl` line in the same group: subsystem NQN and controller address. */
-export function devicePaths(group: LogGroup): Map<string, { subnqn: string; addr: string }> {
-  const paths = new Map<string, { subnqn: string; addr: string }>();
-  for (const e of group.events) if (e.kind === 'new-ctrl' && e.device && e.subnqn && e.addr) paths.set(e.device, { subnqn: e.subnqn, addr: e.addr });
-  return paths;
+export function devicePaths(group: LogGroup): Map<string, DevicePath> {
+  return group.paths;
 }
 
-export function onPath(a: AnchorAssoc, path: { subnqn: string; addr: string }): boolean {
-  return (a.subnqn === undefined || a.subnqn === path.subnqn) && sameAddress(a.controller, path.addr);
+export function onPath(a: AnchorAssoc, path: DevicePath): boolean {
+  return (a.subnqn === undefined || path.subnqn === undefined || a.subnqn === path.subnqn) && sameAddress(a.controller, path.addr);
 }
 
 /** The capture writes IPv6 controllers as [addr]:port; kernels write them with or without brackets. */
@@ -74,15 +62,12 @@ function sameAddress(controller: string, addr: string): boolean {
   return controller === addr || controller.replace(/^\[(.*)\]/, '$1') === addr.replace(/^\[(.*)\]/, '$1');
 }
 
-/** Anchor lines used per group: a few agreeing ones fix the offset; a reconnect storm's thousands would only cost time. */
-const MAX_ANCHOR_LINES = 64;
-
 /** Every pairing of a log line with a capture event of the same identity. */
 function pairs(group: LogGroup, assocs: readonly AnchorAssoc[], seconds: (e: KernelEvent) => number): Pair[] {
   const out: Pair[] = [];
   const paths = devicePaths(group);
-  const anchors = group.events.filter((e) => e.kind === 'controller-created' || e.kind === 'new-ctrl' || e.kind === 'reconnected').slice(0, MAX_ANCHOR_LINES);
-  for (const e of anchors) {
+  // The log keeps its first anchor lines: a few agreeing ones fix the offset; a storm's thousands would only cost time.
+  for (const e of group.anchors) {
     for (const a of assocs) {
       if (!a.connected) continue;
       const ready = a.ioConnected ?? a.connected;
@@ -108,8 +93,10 @@ function pairs(group: LogGroup, assocs: readonly AnchorAssoc[], seconds: (e: Ker
  * their median is the offset. Wall-clock logs take their own time plus
  * --dmesg-offset; their anchors only measure the disagreement.
  */
-export function align(group: LogGroup, assocs: readonly AnchorAssoc[], captureStart: number, wallOffsetS: number): KernelLogAlignment {
-  const wall = group.events[0].clock.kind === 'wall';
+export function align(
+  group: LogGroup, assocs: readonly AnchorAssoc[], captureStart: number, wallOffsetS: number, support?: (offsetS: number) => number,
+): KernelLogAlignment {
+  const wall = group.wall;
   const seconds = (e: KernelEvent) => logSeconds(e, captureStart);
   const all = pairs(group, assocs, seconds);
   const base = { source: group.source, boot: group.boot };
@@ -125,12 +112,32 @@ export function align(group: LogGroup, assocs: readonly AnchorAssoc[], captureSt
     // Slide a window of 2 × ANCHOR_BOUND_S over the sorted offsets: the window with the most lines wins.
     const sorted = [...all].sort((x, y) => x.offsetS - y.offsetS);
     let best: Pair[] = [];
+    let bestSupport: number | undefined;
+    let tiesScored = 0;
     for (let i = 0, j = 0; i < sorted.length; i++) {
       while (sorted[j].offsetS < sorted[i].offsetS - 2 * ANCHOR_BOUND_S) j++;
       const window = sorted.slice(j, i + 1);
       const centre = (window[0].offsetS + window[window.length - 1].offsetS) / 2;
       const near = nearestPerLine(window, centre);
-      if (near.length > best.length || (near.length === best.length && spread(near) < spread(best))) best = near;
+      if (near.length > best.length) {
+        best = near;
+        bestSupport = undefined;
+        continue;
+      }
+      if (near.length < best.length) continue;
+      // Placements the anchors cannot tell apart (one `new ctrl` line, two hosts on the subsystem):
+      // the one under which more of the log's other lines name a captured command wins.
+      const apart = Math.abs(middle(near) - middle(best)) > 2 * ANCHOR_BOUND_S;
+      if (support && apart && tiesScored < MAX_TIES_SCORED) {
+        tiesScored++;
+        bestSupport ??= support(middle(best));
+        const s = support(middle(near));
+        if (s !== bestSupport) {
+          if (s > bestSupport) [best, bestSupport] = [near, s];
+          continue;
+        }
+      }
+      if (spread(near) < spread(best)) [best, bestSupport] = [near, undefined];
     }
     // The host logs "Successfully reconnected" only after requeueing I/O, tens of ms after the last Connect
     // response: it places the log only when no line the kernel writes at the Connect itself agrees.
@@ -143,7 +150,7 @@ export function align(group: LogGroup, assocs: readonly AnchorAssoc[], captureSt
       return { ...base, method: 'none', offsetS: null, anchors: [], residualMs: null, message: `the ${lines} anchor lines of this log disagree by more than ${ANCHOR_BOUND_S * 1000} ms with every placement: not aligned` };
     }
   }
-  const residualMs = chosen.length ? Math.round(Math.max(...chosen.map((p) => Math.abs(p.offsetS - offset))) * 1e6) / 1e3 : null;
+  const residualMs = chosen.length ? Math.round(maxOf(chosen.map((p) => Math.abs(p.offsetS - offset))) * 1e6) / 1e3 : null;
   const anchors = chosen.map((p) => ({ kind: p.kind, line: p.event.line, frame: p.frame, assoc: p.assoc.id, offsetS: round6(p.offsetS) }));
   const message = wall
     ? `wall-clock times${wallOffsetS ? ` shifted by --dmesg-offset ${wallOffsetS * 1000} ms` : ''}; ${anchors.length ? `${anchors.length} anchor(s) disagree with the capture by up to ${residualMs} ms` : 'no anchor to check them against'}`
@@ -161,10 +168,17 @@ function nearestPerLine(list: Pair[], offset: number): Pair[] {
   return [...best.values()].sort((x, y) => x.event.line - y.event.line);
 }
 
+/** Tied placements scored by `support` per group: a storm's thousands of equal pairings would only cost time. */
+const MAX_TIES_SCORED = 16;
+
+function middle(list: Pair[]): number {
+  return median(list.map((p) => p.offsetS));
+}
+
 function spread(list: Pair[]): number {
   if (list.length === 0) return Infinity;
   const o = list.map((p) => p.offsetS);
-  return Math.max(...o) - Math.min(...o);
+  return maxOf(o) - minOf(o);
 }
 
 function median(values: number[]): number {

@@ -1,4 +1,5 @@
 import { LastHitMap } from '../common/last-hit-map.js';
+import { append, maxOf } from '../common/numbers.js';
 import { hex } from '../common/text.js';
 import type { FlagKind } from '../reassembly/types.js';
 import {
@@ -884,7 +885,7 @@ export class Model implements PduSink {
     if (!a.queues.every((o) => o.ended)) return;
     if (!a.hostTeardown && this.lastTime > -Infinity) {
       // Still open at the end of the capture: the silence runs to the last packet seen.
-      this.checkSilence(a, { frame: Math.max(...a.queues.map((o) => o.lastFrame)), time: this.lastTime });
+      this.checkSilence(a, { frame: maxOf(a.queues.map((o) => o.lastFrame)), time: this.lastTime });
     }
     this.endAssociation(a);
   }
@@ -905,7 +906,7 @@ export class Model implements PduSink {
       };
       this.paths.set(key, path);
     }
-    const end = Math.max(...a.queues.map((q) => q.lastTime));
+    const end = maxOf(a.queues.map((q) => q.lastTime));
     path.associations++;
     path.lifetimes.add((end - a.first.time) * 1000);
     if (path.lastEnd !== undefined) path.reconnectDelays.add(Math.max(0, (a.first.time - path.lastEnd) * 1000));
@@ -965,7 +966,7 @@ export class Model implements PduSink {
     const all: AssociationSummary[] = [];
     for (const p of this.paths.values()) {
       if (p.firstListed) all.push(p.firstListed);
-      all.push(...p.listed);
+      append(all, p.listed);
       if (p.latest) all.push(this.summarize(p.latest));
     }
     return all.sort((x, y) => x.id - y.id);

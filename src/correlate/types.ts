@@ -425,17 +425,22 @@ export interface KernelLogEvent {
   afterFrame: number | null;
   /** The association the line is about, when it could be tied to one. */
   assoc: number | null;
-  /** The captured command a timeout line names. */
-  command: { frame: number; qid: number; cid: number } | null;
+  /** The captured command a timeout line names; `qidFromLog`: its queue was numbered by the line (the capture holds no Connect for it). */
+  command: { frame: number; qid: number; cid: number; qidFromLog: boolean } | null;
 }
 
 export interface KernelLogReport {
-  sources: { file: string; format: string; lines: number; events: number }[];
+  /** `longLines`: lines longer than the reader keeps, read only in part. */
+  sources: { file: string; format: string; lines: number; events: number; longLines: number }[];
   alignment: KernelLogAlignment[];
   events: KernelLogEvent[];
-  /** Events past the list's cap, counted. */
+  /** Events past the list's cap, counted (those outside the capture's time span among them). */
   eventsNotListed: number;
+  /** Events far outside the capture's time span: counted, never kept. */
+  eventsOutsideCapture: number;
   warnings: string[];
+  /** What the log taught that the capture could not say (a queue's number, say). */
+  notes: string[];
 }
 
 /** A path (host NQN + subsystem NQN + controller address) over the whole capture: aggregates of every association it had. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeLine, LogFormatError, parseKernelLog } from './parse.js';
+import { decodeLine, eventsOf, LogFormatError, MAX_LINE_CHARS, parseKernelLog, readKernelLog } from './parse.js';
 
 /** Host and target lines as the kernel's format strings print them (drivers/nvme/host/tcp.c, core.c; drivers/nvme/target). */
 const HOSTNQN = 'nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000001';
@@ -61,9 +61,9 @@ describe('kernel log timestamps', () => {
     it(`${format}`, () => {
       const log = parseKernelLog(`some preamble without a time\n${line}\n`, 'k.log', 0);
       expect(log.format).toBe(format);
-      expect(log.events).toHaveLength(1);
-      expect(log.events[0]).toMatchObject({ kind: 'error-recovery', device: 'nvme0', line: 2 });
-      const c = log.events[0].clock;
+      expect(eventsOf(log)).toHaveLength(1);
+      expect(eventsOf(log)[0]).toMatchObject({ kind: 'error-recovery', device: 'nvme0', line: 2 });
+      const c = eventsOf(log)[0].clock;
       expect(c).toMatchObject(clock);
       if (c.kind === 'wall' && 'epoch' in clock) expect(c.epoch).toBeCloseTo((clock as { epoch: number }).epoch, 5);
     });
@@ -71,7 +71,7 @@ describe('kernel log timestamps', () => {
 
   it('skips lines that are not about NVMe, and refuses a file with no kernel timestamp', () => {
     const log = parseKernelLog('[    1.000000] Linux version 6.1.0\n[    2.000000] e1000e: eth0 up\n', 'k.log', 0);
-    expect(log.events).toEqual([]);
+    expect(eventsOf(log)).toEqual([]);
     expect(() => parseKernelLog('hello\nworld\n', 'notes.txt', 0)).toThrow(LogFormatError);
   });
 
@@ -81,7 +81,7 @@ describe('kernel log timestamps', () => {
       '[   10.100000] nvme nvme1: queue 1: timeout request 0x41 type 4',
       '[   10.200000] nvme nvme1: starting error recovery',
     ].join('\n'), 'k.log', 0);
-    expect(log.events.map((e) => `${e.device} ${e.kind}`)).toEqual(['nvme0 io-timeout', 'nvme1 io-timeout', 'nvme1 error-recovery']);
+    expect(eventsOf(log).map((e) => `${e.device} ${e.kind}`)).toEqual(['nvme0 io-timeout', 'nvme1 io-timeout', 'nvme1 error-recovery']);
   });
 
   it('numbers the boots of a log that spans a reboot: seconds since boot start again, or a journal says so', () => {
@@ -91,6 +91,34 @@ describe('kernel log timestamps', () => {
       '-- Boot 0123456789abcdef --',
       '[    4.000000] nvme nvme0: creating 1 I/O queues.',
     ].join('\n'), 'k.log', 0);
-    expect(log.events.map((e) => e.boot)).toEqual([0, 1, 2]);
+    expect(eventsOf(log).map((e) => e.boot)).toEqual([0, 1, 2]);
+  });
+});
+
+describe('kernel logs read as a stream', () => {
+  const text = [
+    '[   10.000000] nvme nvme0: queue 1: timeout request 0x41 type 4',
+    `[   10.050000] ${'x'.repeat(3 * MAX_LINE_CHARS)}`,
+    '[   10.100000] nvme nvme1: I/O tag 65 (3041) type 4 opcode 0x1 (Write) QID 2 timeout',
+    '[   10.200000] nvme nvme1: starting error recovery\r',
+  ].join('\n');
+
+  it('gives the same events and counts however the text is split into chunks', () => {
+    const whole = parseKernelLog(text, 'k.log', 0);
+    const expected = eventsOf(whole);
+    expect(expected.map((e) => [e.line, e.kind])).toEqual([[1, 'io-timeout'], [3, 'io-timeout'], [4, 'error-recovery']]);
+    for (const size of [1, 2, 7, 64, MAX_LINE_CHARS - 1, MAX_LINE_CHARS, MAX_LINE_CHARS + 1]) {
+      const chunks = () => Array.from({ length: Math.ceil(text.length / size) }, (_, i) => text.slice(i * size, (i + 1) * size));
+      const log = readKernelLog(chunks, 'k.log', 0);
+      expect(eventsOf(log), `chunks of ${size}`).toEqual(expected);
+      expect([log.lines, log.longLines, log.events], `chunks of ${size}`).toEqual([4, 1, 3]);
+    }
+  });
+
+  it('keeps only what alignment needs: the named identifiers, by queue and by kind of queue', () => {
+    const log = parseKernelLog(text, 'k.log', 0);
+    expect([...log.named].sort()).toEqual(['1:t65', '2:c12353', 'io:c12353', 'io:t65']);
+    expect(log.groups).toHaveLength(1);
+    expect(log.groups[0].probes.map((e) => e.line)).toEqual([1, 3]);
   });
 });

@@ -1,4 +1,4 @@
-import type { KernelEvent, KernelEventKind, KernelLog, LogClock, LogFormat } from './types.js';
+import type { KernelEvent, KernelEventKind, KernelLog, LogClock, LogFormat, LogGroup } from './types.js';
 
 const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
 
@@ -54,26 +54,70 @@ function message(m: RegExpExecArray): string {
 /** A journal's boot separator (journalctl -b all, --list-boots output). */
 const BOOT_LINE = /^-- (?:Boot [0-9a-f]+|Reboot) --$/;
 
+/** Characters of a line kept: every NVMe message is far shorter; the rest of a longer line is skipped unread. */
+export const MAX_LINE_CHARS = 8192;
+/** Anchor and probe lines kept per boot for alignment (the rest are read again when the log is replayed). */
+const ANCHORS_KEPT = 64;
+const PROBES_KEPT = 64;
+
 export class LogFormatError extends Error {}
 
+/** A log's text, readable from its start as often as needed: chunks of any size, split anywhere. */
+export type LogText = () => Iterable<string>;
+
 /**
- * Reads a kernel log: recognises its timestamp layout, keeps the NVMe lines
- * (host `nvme`, `nvme_tcp`, `nvme_fabrics`, `block nvme…`; target `nvmet`,
- * `nvmet_tcp`) and decodes what each says. Lines about anything else are skipped.
- * Throws LogFormatError when no line carries a timestamp this reader knows.
+ * Lines of `text`, each cut to MAX_LINE_CHARS, with its 1-based number; `long` counts the cut ones.
+ * Holds one line at a time (never a whole file, never a whole long line).
  */
-export function parseKernelLog(text: string, file: string, source: number): KernelLog {
-  const lines = text.split(/\r?\n/);
+function eachLine(text: LogText, visit: (line: string, n: number) => void): { lines: number; long: number } {
+  let pending = '';
+  let cut = false;
+  let n = 0;
+  let long = 0;
+  const take = (chunk: string, from: number, to: number) => {
+    if (cut) return;
+    const room = MAX_LINE_CHARS - pending.length;
+    if (to - from > room) {
+      pending += chunk.slice(from, from + room);
+      cut = true;
+    } else pending += chunk.slice(from, to);
+  };
+  const end = () => {
+    n++;
+    if (cut) long++;
+    visit(pending.endsWith('\r') ? pending.slice(0, -1) : pending, n);
+    pending = '';
+    cut = false;
+  };
+  for (const chunk of text()) {
+    let from = 0;
+    for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', from)) {
+      take(chunk, from, nl);
+      end();
+      from = nl + 1;
+    }
+    take(chunk, from, chunk.length);
+  }
+  if (pending !== '' || cut) end();
+  return { lines: n, long };
+}
+
+/**
+ * Every NVMe event of a log in file order: recognises its timestamp layout, keeps the NVMe lines
+ * (host `nvme`, `nvme_tcp`, `nvme_fabrics`, `block nvme…`; target `nvmet`, `nvmet_tcp`) and decodes
+ * what each says. Returns the layout and line counts; throws LogFormatError when no line carries a
+ * timestamp this reader knows.
+ */
+function scan(text: LogText, file: string, source: number, visit: (e: KernelEvent) => void): { layout: Layout; lines: number; long: number } {
   let layout: Layout | undefined;
-  const events: KernelEvent[] = [];
   let boot = 0;
   let lastUptime = -1;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (BOOT_LINE.test(line.trim())) {
-      if (events.length > 0 || lastUptime >= 0) boot++;
+  let events = 0;
+  const counts = eachLine(text, (line, n) => {
+    if (line.length < 120 && BOOT_LINE.test(line.trim())) {
+      if (events > 0 || lastUptime >= 0) boot++;
       lastUptime = -1;
-      continue;
+      return;
     }
     let m: RegExpExecArray | null = null;
     if (layout) m = layout.re.exec(line);
@@ -86,7 +130,7 @@ export function parseKernelLog(text: string, file: string, source: number): Kern
         }
       }
     }
-    if (!m || !layout) continue;
+    if (!m || !layout) return;
     const clock = layout.clock(m);
     if (clock.kind === 'uptime') {
       // Seconds since boot going back by more than rounding: the machine restarted in between.
@@ -94,11 +138,57 @@ export function parseKernelLog(text: string, file: string, source: number): Kern
       lastUptime = clock.seconds;
     }
     const event = decodeLine(message(m).trim());
-    if (!event) continue;
-    events.push({ source, line: i + 1, clock, boot, ...event });
-  }
+    if (!event) return;
+    events++;
+    visit({ source, line: n, clock, boot, ...event });
+  });
   if (!layout) throw new LogFormatError(`${file}: no line has a kernel log timestamp (dmesg, dmesg -T or --time-format iso, journalctl -k -o short-precise, short-iso-precise or short-monotonic, or syslog with ISO times)`);
-  return { file, format: layout.format, lines: lines.length, events };
+  return { layout, lines: counts.lines, long: counts.long };
+}
+
+/**
+ * Reads a kernel log once for what alignment and matching need before the capture (anchors, the
+ * identifiers timeout lines name, device paths), in memory bounded whatever the log's size; the
+ * events themselves are read again by `replay`.
+ */
+export function readKernelLog(text: LogText, file: string, source: number): KernelLog {
+  const groups = new Map<number, LogGroup>();
+  const named = new Set<string>();
+  let events = 0;
+  const { layout, lines, long } = scan(text, file, source, (e) => {
+    events++;
+    let g = groups.get(e.boot);
+    if (!g) groups.set(e.boot, (g = { source, boot: e.boot, wall: e.clock.kind === 'wall', anchors: [], probes: [], paths: new Map() }));
+    if ((e.kind === 'controller-created' || e.kind === 'new-ctrl' || e.kind === 'reconnected') && g.anchors.length < ANCHORS_KEPT) g.anchors.push(e);
+    if (e.kind === 'new-ctrl' && e.device && e.subnqn && e.addr) g.paths.set(e.device, { subnqn: e.subnqn, addr: e.addr });
+    if (e.kind === 'io-timeout' && e.qid !== undefined) {
+      if (g.probes.length < PROBES_KEPT) g.probes.push(e);
+      for (const key of namedKeys(e)) named.add(key);
+    }
+  });
+  return {
+    file, format: layout.format, lines, events, longLines: long, groups: [...groups.values()], named,
+    replay: (visit) => void scan(text, file, source, visit),
+  };
+}
+
+/** The keys a timeout line names a command by: its queue, and any queue of its kind (for queues the capture cannot number). */
+export function namedKeys(e: Pick<KernelEvent, 'qid' | 'cid' | 'tag'>): string[] {
+  const id = e.cid !== undefined ? `c${e.cid}` : e.tag !== undefined ? `t${e.tag}` : undefined;
+  if (id === undefined || e.qid === undefined) return [];
+  return [`${e.qid}:${id}`, `${e.qid === 0 ? 'admin' : 'io'}:${id}`];
+}
+
+/** A log held as one string (tests, small files). */
+export function parseKernelLog(text: string, file: string, source: number): KernelLog {
+  return readKernelLog(() => [text], file, source);
+}
+
+/** Every event of a log, collected (tests and small logs only: a large log is replayed, never held). */
+export function eventsOf(log: KernelLog): KernelEvent[] {
+  const all: KernelEvent[] = [];
+  log.replay((e) => void all.push(e));
+  return all;
 }
 
 type Decoded = Omit<KernelEvent, 'source' | 'line' | 'clock' | 'boot'>;

@@ -44,10 +44,36 @@ export interface KernelEvent {
   value?: number;
 }
 
+/** A host device's path; the subsystem NQN is unknown when only the capture's addresses say it. */
+export interface DevicePath {
+  subnqn: string | undefined;
+  addr: string;
+}
+
+/** What one boot of one log holds that alignment needs before the capture is read: small, whatever the log's size. */
+export interface LogGroup {
+  source: number;
+  boot: number;
+  wall: boolean;
+  /** The first anchor lines (controller created, new ctrl, reconnected): a few agreeing ones fix the offset. */
+  anchors: KernelEvent[];
+  /** The first timeout lines: they break ties between placements the anchors cannot tell apart. */
+  probes: KernelEvent[];
+  /** Each host device's path, from its `new ctrl` line (the last one). */
+  paths: Map<string, DevicePath>;
+}
+
 export interface KernelLog {
   file: string;
   format: LogFormat;
   lines: number;
   /** NVMe lines recognised as events (including plain `other` ones). */
-  events: KernelEvent[];
+  events: number;
+  /** Lines longer than the reader keeps: their tail was skipped (counted, never held in memory). */
+  longLines: number;
+  groups: LogGroup[];
+  /** The (queue, CID or tag) pairs timeout lines name, as `qid:cN` / `qid:tN`, and `io:`/`admin:` for any queue of that kind. */
+  named: Set<string>;
+  /** Reads the log again from its start and hands over every NVMe event in file order (nothing is kept). */
+  replay(visit: (e: KernelEvent) => void): void;
 }

@@ -1,5 +1,6 @@
 import { SEVERITY_RANK, type Severity } from '../correlate/types.js';
 import type { Report } from './types.js';
+import { append } from '../common/numbers.js';
 
 export interface JunitCase {
   file: string;
@@ -37,7 +38,7 @@ export function renderJunit(cases: JunitCase[], failOn: Severity): string {
   }
   lines.push(`<testsuites tests="${cases.length}" failures="${failures}" errors="${errors}">`);
   lines.push(`  <testsuite name="nvme-tcp-timeline check" tests="${cases.length}" failures="${failures}" errors="${errors}">`);
-  lines.push(...body);
+  append(lines, body);
   lines.push('  </testsuite>');
   lines.push('</testsuites>');
   return lines.join('\n') + '\n';

@@ -5,6 +5,7 @@ import { findingPlace } from '../correlate/messages.js';
 import { RULE_FAMILIES } from '../correlate/rules/index.js';
 import { isRetryFinding, SEVERITY_RANK, type Finding, type RetryDetails, type Severity, type TcpEvent } from '../correlate/types.js';
 import type { Report } from './types.js';
+import { append, maxOf } from '../common/numbers.js';
 
 export interface TextOptions {
   color: boolean;
@@ -39,7 +40,7 @@ export function renderText(report: Report, options: TextOptions): string {
   }
   // A reconnect storm is read path by path: aggregates, then one line per listed association.
   const storm = report.associationsNotListed > 0 || report.associations.length > ASSOCIATION_BLOCKS_MAX;
-  if (storm) out.push(...pathLines(report, c, rel));
+  if (storm) append(out, pathLines(report, c, rel));
   for (const a of storm ? [] : report.associations) {
     out.push('');
     out.push(c.bold(`Association ${a.id}`) + `  ${safe(a.path)}${a.inferred ? c.dim(' (inferred: no Connect captured)') : ''}`);
@@ -101,7 +102,7 @@ export function renderText(report: Report, options: TextOptions): string {
 }
 
 /** The rule column fits the longest rule id on one line (plus the table's padding). */
-const RULE_WIDTH = Math.max(...RULE_FAMILIES.flatMap((f) => f.ruleIds.map((id) => id.length))) + 2;
+const RULE_WIDTH = maxOf(RULE_FAMILIES.flatMap((f) => f.ruleIds.map((id) => id.length))) + 2;
 
 /** `totals`: every finding by severity, listed or only counted (the report summary's). */
 export function renderFindings(findings: Finding[], totals: Record<Severity, number>, c: ChalkInstance, t0: number, width = 120): string {

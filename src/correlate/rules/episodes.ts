@@ -3,6 +3,7 @@ import { assocPath, round3, type Assoc, type Queue } from '../model.js';
 import type { RecoveryEpisode, RecoveryReport, RetryRuleId, Stamp } from '../types.js';
 import { classifyRetry } from './retries.js';
 import type { RuleFamily } from './rule.js';
+import { minOf } from '../../common/numbers.js';
 
 /** Episodes listed one by one: the first few, those with a retry before KATO (up to the cap), the last. */
 const FIRST_LISTED = 10;
@@ -159,7 +160,7 @@ function triggerOf(a: Assoc): string {
   if (a.termReq) return 'TermReq';
   const ctrlFirst = a.queues.some((q) => q.ctrlClosed && (!q.hostClosed || q.ctrlClosed.time <= q.hostClosed.time));
   if (ctrlFirst) return 'controller close';
-  const teardown = a.hostTeardown?.time ?? Math.min(...a.queues.map((q) => q.hostClosed?.time ?? Infinity));
+  const teardown = a.hostTeardown?.time ?? minOf(a.queues.map((q) => q.hostClosed?.time ?? Infinity));
   if (a.kaOpen.some((k) => teardown - k.submit.time >= (a.katoMs / 1000) * 0.9)) return 'keep-alive timeout';
   const unanswered = a.queues.some((q) => [...q.orphans.values()].some((c) => !c.done && !c.admin));
   if (unanswered) return 'I/O timeout';

@@ -1,0 +1,29 @@
+/**
+ * Largest and smallest of a list, by a loop: `Math.max(...list)` passes every element as an
+ * argument and overflows the stack past ~100,000 of them.
+ */
+export function maxOf(values: Iterable<number>, empty = -Infinity): number {
+  let best = empty;
+  let any = false;
+  for (const v of values) {
+    if (!any || v > best) best = v;
+    any = true;
+  }
+  return best;
+}
+
+export function minOf(values: Iterable<number>, empty = Infinity): number {
+  let best = empty;
+  let any = false;
+  for (const v of values) {
+    if (!any || v < best) best = v;
+    any = true;
+  }
+  return best;
+}
+
+/** Appends every element of `items` to `list` without spreading them into arguments. */
+export function append<T>(list: T[], items: Iterable<T>): T[] {
+  for (const x of items) list.push(x);
+  return list;
+}
