@@ -341,8 +341,13 @@ export interface ModelListener {
 export class Model implements PduSink {
   /** Queues whose connection is still open, by NVMe/TCP connection id. */
   private readonly queues = new LastHitMap<number, Queue>();
-  /** Associations with a queue still open, oldest first; ended ones are folded into `paths`. */
-  readonly live: Assoc[] = [];
+  /** Associations with a queue still open, by id (oldest first), and per host and controller address; ended ones are folded into `paths`. */
+  private readonly liveById = new Map<number, Assoc>();
+  private readonly liveByEnds = new Map<string, Assoc[]>();
+  /** Live associations per path (filled once an association's path is known: at its first queue). */
+  private readonly liveByPath = new Map<string, Assoc[]>();
+  /** Ended queues whose TCP tombstone may still see a late FIN or RST: only their teardown list is kept. */
+  private readonly retired = new WeakMap<NvmeConnection, TcpEvent[]>();
   private assocCount = 0;
   readonly paths = new Map<string, PathStats>();
   /** Listed associations by id, for findings that come after they ended. */
@@ -435,7 +440,13 @@ export class Model implements PduSink {
 
   tcpFlag(nvme: NvmeConnection, fromHost: boolean, kind: FlagKind, frame: number, time: number, outOfWindow: boolean): void {
     const q = this.queues.get(nvme.id);
-    if (!q) return;
+    if (!q) {
+      // After both streams ended: the queue is over, but its teardown still lists what came.
+      const event: TcpEvent = { conn: nvme.id, from: fromHost ? 'host' : 'controller', kind, frame, time, inFlight: 0 };
+      if (outOfWindow) event.outOfWindow = true;
+      this.retired.get(nvme)?.push(event);
+      return;
+    }
     this.roleFix(q);
     const event: TcpEvent = { conn: nvme.id, from: fromHost ? 'host' : 'controller', kind, frame, time, inFlight: q.open.size };
     if (outOfWindow) event.outOfWindow = true;
@@ -458,10 +469,11 @@ export class Model implements PduSink {
 
   diagnostic(d: StreamDiagnostic, nvme: NvmeConnection): void {
     const q = this.queues.get(nvme.id);
-    if (!q) return;
+    if (!q && !this.retired.has(nvme)) return;
     if (this.streamProblems.length < STREAM_PROBLEM_CAP) {
       this.streamProblems.push({ conn: d.conn, dir: d.dir, kind: d.kind, frame: d.frame, streamOffset: d.streamOffset, length: d.length, message: d.message });
     } else this.streamProblemsDropped++;
+    if (!q) return;
     if (d.kind === 'gap' || d.kind === 'truncated-pdu') {
       if (d.kind === 'gap') {
         q.gaps++;
@@ -749,7 +761,7 @@ export class Model implements PduSink {
       return;
     }
     const host = hostAddressOf(q);
-    const match = this.latestAssoc((a) =>
+    const match = this.latestAssoc(q, (a) =>
       a.controller === q.controller && a.hostAddress === host &&
       (data === undefined || ((a.hostnqn === undefined || a.hostnqn === data.hostnqn) && (a.subnqn === undefined || a.subnqn === data.subnqn) &&
         (a.cntlid === undefined || a.cntlid === data.cntlid))));
@@ -766,15 +778,21 @@ export class Model implements PduSink {
   /** No Connect captured: join the association of the same host and controller that is still open, or start one. */
   private attachInferred(q: Queue): void {
     const host = hostAddressOf(q);
-    const match = this.latestAssoc((a) =>
+    const match = this.latestAssoc(q, (a) =>
       a.controller === q.controller && a.hostAddress === host && a.queues.some((o) => !o.hostClosed && !o.ended));
     this.join(match ?? this.newAssoc(q, q.firstFrame, q.nvme.tcp.firstTime, true), q);
   }
 
-  /** The newest association that passes `test`: a queue nearly always joins the last one, so search from the end, without copying. */
-  private latestAssoc(test: (a: Assoc) => boolean): Assoc | undefined {
-    for (let i = this.live.length - 1; i >= 0; i--) if (test(this.live[i])) return this.live[i];
+  /** The newest live association between this host and controller address that passes `test`: search from the newest. */
+  private latestAssoc(q: Queue, test: (a: Assoc) => boolean): Assoc | undefined {
+    const list = this.liveByEnds.get(endsKey(hostAddressOf(q), q.controller));
+    if (list) for (let i = list.length - 1; i >= 0; i--) if (test(list[i])) return list[i];
     return undefined;
+  }
+
+  /** Live associations of a path, oldest first. */
+  liveOnPath(path: string): readonly Assoc[] {
+    return this.liveByPath.get(path) ?? [];
   }
 
   private newAssoc(q: Queue, frame: number, time: number, inferred: boolean): Assoc {
@@ -788,12 +806,23 @@ export class Model implements PduSink {
       kaMaxInterval: undefined, kaMaxRtt: undefined, kaOpen: [], hostTeardown: undefined, connected: undefined, ioConnected: undefined,
       kaRtts: new LatencyHistogram(), kaLate: 0, findings: 0, ended: false,
     };
-    this.live.push(a);
+    this.liveById.set(a.id, a);
+    const key = endsKey(a.hostAddress, a.controller);
+    const list = this.liveByEnds.get(key);
+    if (list) list.push(a);
+    else this.liveByEnds.set(key, [a]);
     return a;
   }
 
   private join(a: Assoc, q: Queue): void {
     q.assoc = a;
+    if (a.queues.length === 0) {
+      // Its first queue: the NQNs it will have are known now, and so its path.
+      const path = assocPath(a);
+      const list = this.liveByPath.get(path);
+      if (list) list.push(a);
+      else this.liveByPath.set(path, [a]);
+    }
     a.queues.push(q);
     if (q.lastCtrl) {
       this.controllerContact(a, q.lastCtrl);
@@ -862,6 +891,7 @@ export class Model implements PduSink {
     if (q.ended) return;
     q.ended = true;
     this.queues.delete(q.nvme.id);
+    this.retired.set(q.nvme, q.teardown);
     for (const cmd of q.open.values()) {
       q.open.delete(cmd.cid);
       const outcome: Outcome = cmd.gapWhileOpen ? 'undecidable' : q.hostClosed || q.ctrlClosed ? 'unanswered-at-close' : 'unanswered-at-end';
@@ -893,9 +923,10 @@ export class Model implements PduSink {
   /** Every queue of `a` has ended: tell the rules, then fold it into its path. */
   private endAssociation(a: Assoc): void {
     a.ended = true;
+    this.liveById.delete(a.id);
+    removeFrom(this.liveByEnds, endsKey(a.hostAddress, a.controller), a);
+    removeFrom(this.liveByPath, assocPath(a), a);
     for (const h of this.on.associationEnded) h(a);
-    const i = this.live.indexOf(a);
-    if (i >= 0) this.live.splice(i, 1);
     const key = assocPath(a);
     let path = this.paths.get(key);
     if (!path) {
@@ -941,7 +972,7 @@ export class Model implements PduSink {
   /** A finding names association `id`: count it (once per association) for its path. */
   noteFinding(id: number | null): void {
     if (id === null) return;
-    const live = this.live.find((a) => a.id === id);
+    const live = this.liveById.get(id);
     if (live) {
       live.findings++;
       return;
@@ -1132,6 +1163,19 @@ function afterHostClose(a: Assoc, frame: number, time: number): void {
     late.last.frame = frame;
     late.last.time = time;
   }
+}
+
+function endsKey(hostAddress: string, controller: string): string {
+  return `${hostAddress} ${controller}`;
+}
+
+/** Removes `a` from its list (ends come mostly in start order: found near the front). */
+function removeFrom(index: Map<string, Assoc[]>, key: string, a: Assoc): void {
+  const list = index.get(key);
+  if (!list) return;
+  const i = list.indexOf(a);
+  if (i >= 0) list.splice(i, 1);
+  if (list.length === 0) index.delete(key);
 }
 
 function setStamp(stamp: Stamp | undefined, frame: number, time: number): Stamp {

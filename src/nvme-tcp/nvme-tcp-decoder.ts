@@ -59,6 +59,8 @@ export class NvmeTcpDecoder implements StreamSink {
   private readonly ports: Set<number>;
   private readonly reuseEvents: boolean;
   private readonly states = new LastHitMap<TcpConnection, ConnState>();
+  /** Connections whose streams are over but whose TCP tombstone still sees late flags and bytes: only their identity is kept. */
+  private readonly retired = new WeakMap<TcpConnection, NvmeConnection>();
   private nextId = 1;
   pduCount = 0;
 
@@ -148,9 +150,13 @@ export class NvmeTcpDecoder implements StreamSink {
   }
 
   flag(tcp: TcpConnection, side: Side, kind: FlagKind, frame: number, time: number, outOfWindow: boolean): void {
+    const nvme = this.announcedOrRetired(tcp);
+    if (nvme) this.sink.tcpFlag(nvme, this.fromHost(nvme, side), kind, frame, time, outOfWindow);
+  }
+
+  private announcedOrRetired(tcp: TcpConnection): NvmeConnection | undefined {
     const s = this.states.get(tcp);
-    if (!s || !s.announced) return;
-    this.sink.tcpFlag(s.nvme, this.fromHost(s.nvme, side), kind, frame, time, outOfWindow);
+    return s ? (s.announced ? s.nvme : undefined) : this.retired.get(tcp);
   }
 
   ended(tcp: TcpConnection, side: Side, frame: number, time: number): void {
@@ -161,12 +167,12 @@ export class NvmeTcpDecoder implements StreamSink {
   }
 
   afterEnd(tcp: TcpConnection, side: Side, length: number, frame: number, time: number): void {
-    const s = this.states.get(tcp);
-    if (!s || !s.announced) return;
+    const nvme = this.announcedOrRetired(tcp);
+    if (!nvme) return;
     this.sink.diagnostic({
-      conn: s.nvme.id, dir: this.dir(s.nvme, side), kind: 'after-end', frame, time, streamOffset: -1, length,
+      conn: nvme.id, dir: this.dir(nvme, side), kind: 'after-end', frame, time, streamOffset: -1, length,
       message: `${length} bytes arrived after this direction's stream had ended (FIN or RST): not decoded`,
-    }, s.nvme);
+    }, nvme);
   }
 
   closed(tcp: TcpConnection): void {
@@ -178,6 +184,7 @@ export class NvmeTcpDecoder implements StreamSink {
       this.endSide(s.sides[0], last, lastTime);
       this.endSide(s.sides[1], last, lastTime);
       this.sink.closed(s.nvme);
+      this.retired.set(tcp, s.nvme);
     }
     this.states.delete(tcp);
   }

@@ -378,6 +378,12 @@ export class TcpReassembler implements SegmentSink {
     if (!flow.accepted) return;
     this.sink.ended(flow.conn, side, frame, time);
     this.ending.add(flow);
+    if (flow.halves[side ^ 1].ended) {
+      // Both streams are complete: nothing more can be delivered, so the stages above let go now.
+      // The flow stays a tombstone until TIME_WAIT ends: late segments are still counted on it.
+      flow.closed = true;
+      this.sink.closed(flow.conn);
+    }
   }
 
   private deliver(flow: Flow, side: Side, bytes: Uint8Array, offset: number, length: number, frame: number, time: number): void {

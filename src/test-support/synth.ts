@@ -146,6 +146,15 @@ class SynthConn {
     this.out.packet(frame('ethernet', ip));
   }
 
+  /** Both sides close in turn (a clean disconnect): host FIN, controller FIN, host ACK. */
+  gracefulClose(): void {
+    this.seg(true, F.FIN | F.ACK);
+    this.hostSeq = (this.hostSeq + 1) >>> 0;
+    this.seg(false, F.FIN | F.ACK);
+    this.ctrlSeq = (this.ctrlSeq + 1) >>> 0;
+    this.seg(true, F.ACK);
+  }
+
   /** The host gives up on the connection the way Linux does: FIN, then RST. */
   hostClose(): void {
     this.seg(true, F.FIN | F.ACK);
@@ -224,6 +233,10 @@ export interface StormOptions {
   format: 'pcap' | 'pcapng';
   /** Every this many associations, a write is left unanswered and the next association resubmits it before KATO. */
   retryEvery?: number;
+  /** Seconds from one association to the next (default 1; a dense storm packs 20,000 into 30 s). */
+  spacingS?: number;
+  /** How each connection ends: the host's FIN then RST (default), or FIN from both sides. */
+  close?: 'host-reset' | 'graceful';
 }
 
 /**
@@ -237,12 +250,13 @@ export function synthesizeStorm(opts: StormOptions, emit: (chunk: Uint8Array) =>
   const hostnqn = 'nqn.2014-08.org.nvmexpress:uuid:storm';
   const subnqn = 'nqn.2026-11.io.bench:storm';
   const retryEvery = opts.retryEvery ?? 100;
+  const spacing = opts.spacingS ?? 1;
   const data = new Uint8Array(4096);
   let port = 20000;
   let pending: { slba: number } | undefined;
   let retries = 0;
   for (let i = 0; i < opts.associations; i++) {
-    out.time = BASE_TIME + i;
+    out.time = BASE_TIME + i * spacing;
     const cntlid = (i % 60000) + 1;
     const admin = new SynthConn(out, (port = port >= 65000 ? 20000 : port + 1), 1448);
     admin.send(true, icReq());
@@ -274,9 +288,14 @@ export function synthesizeStorm(opts: StormOptions, emit: (chunk: Uint8Array) =>
       io.send(true, capsuleCmd({ opcode: 1, cid: 0x23, nsid: 1, cdw10: slba + 8, cdw12: 7, dataLength: 4096 }, data));
       pending = { slba: slba + 8 };
     }
-    out.time += 0.1;
-    io.hostClose();
-    admin.hostClose();
+    out.time += Math.min(0.1, spacing / 2);
+    if (opts.close === 'graceful') {
+      io.gracefulClose();
+      admin.gracefulClose();
+    } else {
+      io.hostClose();
+      admin.hostClose();
+    }
   }
   out.flush();
   return { associations: opts.associations, retries, packets: out.packets };

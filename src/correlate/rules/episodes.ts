@@ -1,6 +1,6 @@
 import { LatencyHistogram } from '../histogram.js';
 import { assocPath, round3, type Assoc, type Queue } from '../model.js';
-import type { RecoveryEpisode, RecoveryReport, RetryRuleId, Stamp } from '../types.js';
+import type { RecoveryEpisode, RecoveryReport, RetryRuleId, Stamp, TcpEvent } from '../types.js';
 import { classifyRetry } from './retries.js';
 import type { RuleFamily } from './rule.js';
 import { minOf } from '../../common/numbers.js';
@@ -21,6 +21,8 @@ interface PathEpisodes {
   retries: RecoveryEpisode['retries'];
   /** Recently ended associations of the path, oldest first: one may have taken over from one that ends later. */
   starts: Assoc[];
+  /** Ended associations whose successor is not complete yet (at most a few: the next end on the path settles them). */
+  pending: Assoc[];
   last: RecoveryEpisode | undefined;
 }
 
@@ -56,10 +58,69 @@ export const episodes: RuleFamily = {
     const pathState = (key: string) => {
       let p = paths.get(key);
       if (!p) {
-        p = { episodes: 0, restored: new LatencyHistogram(), triggers: {}, attempts: { unanswered: 0, refused: 0 }, retries: { beforeKato: 0, afterKato: 0, afterFence: 0 }, starts: [], last: undefined };
+        p = { episodes: 0, restored: new LatencyHistogram(), triggers: {}, attempts: { unanswered: 0, refused: 0 }, retries: { beforeKato: 0, afterKato: 0, afterFence: 0 }, starts: [], pending: [], last: undefined };
         paths.set(key, p);
       }
       return p;
+    };
+    /** The association that took over from `a`: the path's next one (recently ended or still open) that started after the break. */
+    const successor = (a: Assoc, key: string, brokeAt: number): Assoc | undefined => {
+      let next: Assoc | undefined;
+      for (const list of [pathState(key).starts, ctx.model.liveOnPath(key)]) {
+        for (const s of list) if (s.id > a.id && s.first.time >= brokeAt && (!next || s.id < next.id)) next = s;
+      }
+      return next;
+    };
+    /** Builds the episodes of the path's ended associations whose successor is complete (or, at the end, whatever is known). */
+    const settlePending = (state: PathEpisodes, key: string, final: boolean) => {
+      while (state.pending.length > 0) {
+        const a = state.pending[0];
+        const down = firstTeardown(a);
+        const brokeAt = down?.time ?? a.lastCtrl?.time ?? a.first.time;
+        const next = successor(a, key, brokeAt);
+        if (!final && !next?.ended) return;
+        state.pending.shift();
+        episodeOf(a, state, key, down, brokeAt, next);
+      }
+    };
+    const episodeOf = (a: Assoc, state: PathEpisodes, key: string, down: TcpEvent | undefined, brokeAt: number, next: Assoc | undefined) => {
+      // Still open when the capture ended (no FIN or RST, nothing took over): not a break in service.
+      if (!down && !next) {
+        retriesOf.delete(a.id);
+        return;
+      }
+      const ready = next ? next.ioConnected ?? next.connected : undefined;
+      const counted = { unanswered: 0, refused: 0 };
+      const until = next?.first.time ?? Infinity;
+      const tried = attempts.get(attemptKeyOf(a)) ?? [];
+      for (const t of tried) {
+        // An answered SYN may have become a queue: only refused and unanswered ones are failed attempts.
+        if (t.time < brokeAt || t.time >= until || (t.answered && !t.refused)) continue;
+        counted[t.refused ? 'refused' : 'unanswered']++;
+      }
+      // Attempts before this break can count for no later one.
+      while (tried.length && tried[0].time < brokeAt) byConn.delete(tried.shift()!.conn);
+      const retries = retriesOf.get(a.id) ?? { beforeKato: 0, afterKato: 0, afterFence: 0 };
+      retriesOf.delete(a.id);
+      // What the host could have seen: completions that reach a queue it had closed restored nothing.
+      const contact: Stamp | null = a.lastCtrlSeen ? { frame: a.lastCtrlSeen.frame, time: a.lastCtrlSeen.time } : null;
+      const episode: RecoveryEpisode = {
+        path: key, endedAssoc: a.id, tookOver: next?.id ?? null, lastControllerContact: contact, trigger: triggerOf(a),
+        teardown: down ? { frame: down.frame, time: down.time, from: down.from, kind: down.kind as 'fin' | 'rst' } : null,
+        attempts: counted, restored: ready ? { ...ready } : null,
+        // A take-over whose Connect came before the old one's last contact was no break: zero, never negative.
+        restoredAfterMs: ready && contact ? round3(Math.max(0, ready.time - contact.time) * 1000) : null, retries,
+      };
+      state.episodes++;
+      state.triggers[episode.trigger] = (state.triggers[episode.trigger] ?? 0) + 1;
+      for (const k of ['unanswered', 'refused'] as const) state.attempts[k] += counted[k];
+      for (const k of ['beforeKato', 'afterKato', 'afterFence'] as const) state.retries[k] += retries[k];
+      if (episode.restoredAfterMs !== null) state.restored.add(episode.restoredAfterMs);
+      if (state.episodes <= FIRST_LISTED || (retries.beforeKato > 0 && early++ < EARLY_RETRY_LISTED)) listed.push(episode);
+      else {
+        if (state.last) notListed++;
+        state.last = episode;
+      }
     };
     return {
       retry(original, retry) {
@@ -88,58 +149,14 @@ export const episodes: RuleFamily = {
       associationEnded(a) {
         const key = assocPath(a);
         const p = pathState(key);
-        const down = a.queues.flatMap((q) => q.teardown).filter((e) => e.kind !== 'syn').sort((x, y) => x.time - y.time)[0];
-        const brokeAt = down?.time ?? a.lastCtrl?.time ?? a.first.time;
-        // The association that took over: the path's next one, still open or recently ended.
-        let next: Assoc | undefined;
-        for (const list of [p.starts, ctx.model.live]) {
-          for (const s of list) {
-            if (s.id > a.id && s.first.time >= brokeAt && (!next || s.id < next.id) && assocPath(s) === key) next = s;
-          }
-        }
-        // Still open when the capture ended (no FIN or RST, nothing took over): not a break in service.
-        if (!down && !next) {
-          retriesOf.delete(a.id);
-          p.starts.push(a);
-          if (p.starts.length > STARTS_KEPT) p.starts.shift();
-          return;
-        }
-        const ready = next ? next.ioConnected ?? next.connected : undefined;
-        const counted = { unanswered: 0, refused: 0 };
-        const until = next?.first.time ?? Infinity;
-        const tried = attempts.get(attemptKeyOf(a)) ?? [];
-        for (const t of tried) {
-          // An answered SYN may have become a queue: only refused and unanswered ones are failed attempts.
-          if (t.time < brokeAt || t.time >= until || (t.answered && !t.refused)) continue;
-          counted[t.refused ? 'refused' : 'unanswered']++;
-        }
-        // Attempts before this break can count for no later one.
-        while (tried.length && tried[0].time < brokeAt) byConn.delete(tried.shift()!.conn);
-        const retries = retriesOf.get(a.id) ?? { beforeKato: 0, afterKato: 0, afterFence: 0 };
-        retriesOf.delete(a.id);
-        // What the host could have seen: completions that reach a queue it had closed restored nothing.
-        const contact: Stamp | null = a.lastCtrlSeen ? { frame: a.lastCtrlSeen.frame, time: a.lastCtrlSeen.time } : null;
-        const episode: RecoveryEpisode = {
-          path: key, endedAssoc: a.id, tookOver: next?.id ?? null, lastControllerContact: contact, trigger: triggerOf(a),
-          teardown: down ? { frame: down.frame, time: down.time, from: down.from, kind: down.kind as 'fin' | 'rst' } : null,
-          attempts: counted, restored: ready ? { ...ready } : null,
-          // A take-over whose Connect came before the old one's last contact was no break: zero, never negative.
-          restoredAfterMs: ready && contact ? round3(Math.max(0, ready.time - contact.time) * 1000) : null, retries,
-        };
         p.starts.push(a);
         if (p.starts.length > STARTS_KEPT) p.starts.shift();
-        p.episodes++;
-        p.triggers[episode.trigger] = (p.triggers[episode.trigger] ?? 0) + 1;
-        for (const k of ['unanswered', 'refused'] as const) p.attempts[k] += counted[k];
-        for (const k of ['beforeKato', 'afterKato', 'afterFence'] as const) p.retries[k] += retries[k];
-        if (episode.restoredAfterMs !== null) p.restored.add(episode.restoredAfterMs);
-        if (p.episodes <= FIRST_LISTED || (retries.beforeKato > 0 && early++ < EARLY_RETRY_LISTED)) listed.push(episode);
-        else {
-          if (p.last) notListed++;
-          p.last = episode;
-        }
+        // The ends this one may have taken over from are judged now that it is complete; it waits for its own successor.
+        settlePending(p, key, false);
+        p.pending.push(a);
       },
       finish() {
+        for (const [key, p] of paths) settlePending(p, key, true);
         const all = [...listed, ...[...paths.values()].flatMap((p) => (p.last ? [p.last] : []))].sort((x, y) => x.endedAssoc - y.endedAssoc);
         const report: RecoveryReport = {
           episodes: all, episodesNotListed: notListed,
@@ -154,6 +171,13 @@ export const episodes: RuleFamily = {
     };
   },
 };
+
+/** The association's first FIN or RST. */
+function firstTeardown(a: Assoc): TcpEvent | undefined {
+  let first: TcpEvent | undefined;
+  for (const q of a.queues) for (const e of q.teardown) if (e.kind !== 'syn' && (!first || e.time < first.time)) first = e;
+  return first;
+}
 
 /** What the capture says ended the association. */
 function triggerOf(a: Assoc): string {
