@@ -950,6 +950,7 @@ export class Model implements PduSink {
       if (path.latest) {
         path.notListed++;
         this.latestById.delete(path.latest.id);
+        this.forgetTeardowns(path.latest);
       }
       path.latest = a;
       this.latestById.set(a.id, path);
@@ -965,8 +966,14 @@ export class Model implements PduSink {
     if (path.latest) {
       path.notListed++;
       this.latestById.delete(path.latest.id);
+      this.forgetTeardowns(path.latest);
       path.latest = undefined;
     }
+  }
+
+  /** An association only counted lists no teardown: late flags on its connections have nowhere to go. */
+  private forgetTeardowns(a: Assoc): void {
+    for (const q of a.queues) this.retired.delete(q.nvme);
   }
 
   /** A finding names association `id`: count it (once per association) for its path. */
