@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { synthesize, synthesizeFleet, synthesizeStorm } from '../dist/test-support/synth.js';
+import { synthesize, synthesizeConcurrentFleet, synthesizeFleet, synthesizeStorm } from '../dist/test-support/synth.js';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 if ('help' in args || 'h' in args || process.argv.includes('-h')) {
@@ -19,6 +19,10 @@ if ('help' in args || 'h' in args || process.argv.includes('-h')) {
   --rss-sizes 10M,1G,5G  capture sizes for the peak-RSS check
   --storm 20000          associations in the reconnect-storm capture (0: skip)
   --fleet 64x24          controllers x hours of the day-long keep-alive capture (0: skip)
+  --dense 5000,10000,20000   associations of the dense storms (30 s of capture each; 0: skip)
+  --concurrent 4000      hosts of the concurrent fleet (5 connections each, 40 s), against 10 hosts
+                         and the same packet count (0: skip)
+  --kernel-log 1000000   lines of the big kernel log, beside one 50 MB line (0: skip)
 Captures are generated into bench-out/ (not committed) and reused.
 `);
   process.exit(0);
@@ -57,6 +61,10 @@ function warm(file) {
   closeSync(fd);
 }
 
+function maxOf(values) {
+  return values.reduce((a, b) => Math.max(a, b), -Infinity);
+}
+
 function median(values) {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.floor((s.length - 1) / 2)];
@@ -81,7 +89,7 @@ function ours(file, n = runs) {
   }
   const report = JSON.parse(readFileSync(json, 'utf8'));
   unlinkSync(json);
-  return { seconds: median(times), rssMiB: Math.max(...rss), packets: report.summary.packets, pdus: report.summary.pdus };
+  return { seconds: median(times), rssMiB: maxOf(rss), packets: report.summary.packets, pdus: report.summary.pdus };
 }
 
 function tshark(file, n = Math.min(runs, 3)) {
@@ -193,7 +201,7 @@ if (stormSize > 0) {
     const runsOf = Array.from({ length: Math.min(runs, 3) }, () => measured(['analyze', file, ...extra]));
     const text = readFileSync(join(out, product), 'utf8');
     scale.push({
-      capture: `storm ${stormSize} assoc`, output: label, seconds: +median(runsOf.map((r) => r.seconds)).toFixed(2), 'peak RSS MiB': +Math.max(...runsOf.map((r) => r.rssMiB)).toFixed(1),
+      capture: `storm ${stormSize} assoc`, output: label, seconds: +median(runsOf.map((r) => r.seconds)).toFixed(2), 'peak RSS MiB': +maxOf(runsOf.map((r) => r.rssMiB)).toFixed(1),
       lines: text.split('\n').length - 1, bytes: Buffer.byteLength(text),
     });
     console.error(JSON.stringify(scale.at(-1)));
@@ -213,10 +221,78 @@ if (fleet) {
   const report = JSON.parse(readFileSync(join(out, 'fleet.json'), 'utf8'));
   const seconds = median(runsOf.map((r) => r.seconds));
   scale.push({
-    capture: `fleet ${controllers} ctrl x ${hours} h`, output: '--json FILE', seconds: +seconds.toFixed(2), 'peak RSS MiB': +Math.max(...runsOf.map((r) => r.rssMiB)).toFixed(1),
+    capture: `fleet ${controllers} ctrl x ${hours} h`, output: '--json FILE', seconds: +seconds.toFixed(2), 'peak RSS MiB': +maxOf(runsOf.map((r) => r.rssMiB)).toFixed(1),
     'packets/s': Math.round(report.summary.packets / seconds), bytes: statSync(join(out, 'fleet.json')).size,
   });
   console.error(JSON.stringify(scale.at(-1)));
+}
+
+/** Writes a capture with `synth` once (bench-out/ keeps it) and returns its path. */
+function made(name, synth) {
+  const file = join(out, name);
+  if (!existsSync(file)) {
+    const fd = openSync(file, 'w');
+    synth((c) => writeSync(fd, c));
+    closeSync(fd);
+  }
+  warm(file);
+  return file;
+}
+
+function measuredRow(capture, file, extra = []) {
+  const json = join(out, 'scale.json');
+  const runsOf = Array.from({ length: Math.min(runs, 3) }, () => measured(['analyze', file, '--json', json, ...extra]));
+  const report = JSON.parse(readFileSync(json, 'utf8'));
+  const seconds = median(runsOf.map((r) => r.seconds));
+  return { capture, seconds, rssMiB: maxOf(runsOf.map((r) => r.rssMiB)), report };
+}
+
+// Dense storms: associations packed into 30 s, both sides closing: time must grow linearly with them.
+const dense = [];
+for (const n of (args.dense ?? '5000,10000,20000').split(',').map(Number).filter((n) => n > 0)) {
+  const file = made(`dense-${n}.pcap`, (emit) => synthesizeStorm({ associations: n, format: 'pcap', spacingS: 30 / 20000, close: 'graceful' }, emit));
+  const m = measuredRow(`dense storm ${n} assoc`, file);
+  dense.push({ capture: m.capture, seconds: +m.seconds.toFixed(2), 'peak RSS MiB': +m.rssMiB.toFixed(1), 'µs per association': +((m.seconds / n) * 1e6).toFixed(0) });
+  console.error(JSON.stringify(dense.at(-1)));
+}
+
+// Concurrent fleet: 20,000 open connections against 50, the same packet count.
+let concurrent;
+const hosts = Number(args.concurrent ?? 4000);
+if (hosts > 0) {
+  const wide = made(`concurrent-${hosts}x40s.pcap`, (emit) => synthesizeConcurrentFleet({ hosts, seconds: 40, format: 'pcap' }, emit));
+  const narrow = made(`concurrent-10x${40 * hosts / 10}s.pcap`, (emit) => synthesizeConcurrentFleet({ hosts: 10, seconds: (40 * hosts) / 10, format: 'pcap' }, emit));
+  const rowsOf = [measuredRow(`${hosts * 5} connections`, wide), measuredRow('50 connections', narrow)].map((m) => ({
+    capture: m.capture, packets: m.report.summary.packets, seconds: +m.seconds.toFixed(2), 'µs per packet': +((m.seconds / m.report.summary.packets) * 1e6).toFixed(2),
+    'peak RSS MiB': +m.rssMiB.toFixed(1),
+  }));
+  const [w, n] = rowsOf;
+  concurrent = { rows: rowsOf, perPacketRatio: w['µs per packet'] / n['µs per packet'], KiBPerConnection: ((w['peak RSS MiB'] - n['peak RSS MiB']) * 1024) / (hosts * 5 - 50) };
+  console.error(JSON.stringify(concurrent));
+}
+
+// Big kernel logs: a journal of 1,000,000 timeout lines, and one 50 MB line, beside a small capture.
+const kernel = [];
+const logLines = Number(args['kernel-log'] ?? 1_000_000);
+if (logLines > 0) {
+  const manyFile = join(out, `journal-${logLines}.txt`);
+  if (!existsSync(manyFile)) {
+    const fd = openSync(manyFile, 'w');
+    for (let k = 0; k < logLines; k += 10_000) {
+      let text = '';
+      for (let i = k; i < Math.min(logLines, k + 10_000); i++) text += `[${(100 + i * 0.0001).toFixed(6).padStart(12)}] nvme nvme0: queue 1: timeout request 0x${(i & 0xfff).toString(16)} type 4\n`;
+      writeSync(fd, text);
+    }
+    closeSync(fd);
+  }
+  const longFile = join(out, 'journal-long-line.txt');
+  if (!existsSync(longFile)) writeFileSync(longFile, `[    1.000000] nvme nvme0: ${'x'.repeat(50 * 2 ** 20)}\n`);
+  const capture = join(import.meta.dirname, '..', 'fixtures', 'early-retry.pcap');
+  for (const [label, log] of [[`${logLines.toLocaleString('en')} lines`, manyFile], ['one 50 MB line', longFile]]) {
+    const m = measuredRow(`early-retry.pcap --dmesg (${label})`, capture, ['--dmesg', log]);
+    kernel.push({ capture: m.capture, seconds: +m.seconds.toFixed(2), 'peak RSS MiB': +m.rssMiB.toFixed(1), 'events listed': m.report.kernelLog.events.length, 'not listed': m.report.kernelLog.eventsNotListed });
+    console.error(JSON.stringify(kernel.at(-1)));
+  }
 }
 
 console.log(`\nnvme-tcp-timeline benchmark — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; median of ${runs} runs, page-cached files\n`);
@@ -240,4 +316,18 @@ if (scale.length) {
       `MTU pcap's ${mtuRow['packets/s'].toLocaleString('en')} (target: the same).`);
   }
 }
-writeFileSync(join(out, 'results.json'), JSON.stringify({ node: process.version, size, runs, rows, floor, memory, scale }, null, 2));
+if (dense.length) {
+  console.log('\nDense reconnect storms (30 s of capture; median time, highest peak RSS of up to 3 runs): time per association should stay flat');
+  console.table(dense);
+}
+if (concurrent) {
+  console.log('\nConcurrent fleet: many connections open at once against few, the same packet count');
+  console.table(concurrent.rows);
+  console.log(`Cost per packet at ${hosts * 5} connections: ${concurrent.perPacketRatio.toFixed(2)}× the cost at 50 (target ≤ 1.5×); ` +
+    `memory per open connection ${concurrent.KiBPerConnection.toFixed(1)} KiB (target ≤ 2 KiB).`);
+}
+if (kernel.length) {
+  console.log('\nBig kernel logs:');
+  console.table(kernel);
+}
+writeFileSync(join(out, 'results.json'), JSON.stringify({ node: process.version, size, runs, rows, floor, memory, scale, dense, concurrent, kernel }, null, 2));

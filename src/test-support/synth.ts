@@ -356,3 +356,83 @@ export function synthesizeFleet(opts: FleetOptions, emit: (chunk: Uint8Array) =>
   out.flush();
   return { packets: out.packets, keepAlives };
 }
+
+export interface ConcurrentFleetOptions {
+  /** Hosts, each with an admin and four I/O queues open for the whole capture. */
+  hosts: number;
+  seconds: number;
+  format: 'pcap' | 'pcapng';
+}
+
+/**
+ * A capture at a target serving many hosts at once: every host keeps an admin and four I/O queues
+ * open (KATO 5 s, a keep-alive every 2.5 s) and sends a 512-byte write and read a second. Halfway
+ * through, host 0's link is cut: a write goes unanswered, the host resets its queues, reconnects
+ * a second later and resubmits the write (before KATO).
+ */
+export function synthesizeConcurrentFleet(opts: ConcurrentFleetOptions, emit: (chunk: Uint8Array) => void): { packets: number; connections: number } {
+  const out = new ChunkedCapture(opts.format, emit);
+  const subnqn = 'nqn.2026-11.io.bench:target';
+  const data = new Uint8Array(512);
+  let connections = 0;
+  const connect = (k: number, cntlid: number, port: number) => {
+    const host = `10.3.${k >> 8}.${(k & 255) + 1}`;
+    const hostnqn = `nqn.2014-08.org.nvmexpress:uuid:host-${k}`;
+    const admin = new SynthConn(out, port, 1448, host, CTRL);
+    admin.send(true, icReq());
+    admin.send(false, icResp());
+    admin.send(true, connectCmd(0, 0, 5000, hostnqn, subnqn));
+    admin.send(false, capsuleResp({ cid: 0, dw0: cntlid }));
+    const io: SynthConn[] = [];
+    for (let q = 1; q <= 4; q++) {
+      const c = new SynthConn(out, port + q, 1448, host, CTRL);
+      c.send(true, icReq());
+      c.send(false, icResp());
+      c.send(true, connectCmd(0, q, 0, hostnqn, subnqn, cntlid));
+      c.send(false, capsuleResp({ cid: 0 }));
+      io.push(c);
+    }
+    connections += 5;
+    return { admin, io };
+  };
+  const hosts = Array.from({ length: opts.hosts }, (_, k) => {
+    out.time = BASE_TIME + (k / opts.hosts) * 0.5;
+    return connect(k, k + 1, 20000 + (k % 4000) * 10);
+  });
+  const cutAt = Math.floor(opts.seconds / 2);
+  let lost: number | undefined;
+  for (let t = 1; t < opts.seconds; t++) {
+    for (let k = 0; k < hosts.length; k++) {
+      out.time = BASE_TIME + t + k / hosts.length;
+      const h = hosts[k];
+      const cid = t & 0xfff;
+      if (k === 0 && t === cutAt) {
+        lost = (t * 8) % 1e9;
+        h.io[0].send(true, capsuleCmd({ opcode: 1, cid: 0x800 | cid, nsid: 1, cdw10: lost, cdw12: 0, dataLength: 512 }, data)); // into the cut
+        continue;
+      }
+      if (k === 0 && t === cutAt + 3) {
+        // The I/O timeout: error recovery resets the queues, and the host reconnects at once.
+        h.admin.hostClose();
+        for (const q of h.io) q.hostClose();
+        hosts[0] = connect(0, opts.hosts + 1, 65000);
+        hosts[0].io[0].send(true, capsuleCmd({ opcode: 1, cid: 0x900, nsid: 1, cdw10: lost, cdw12: 0, dataLength: 512 }, data));
+        hosts[0].io[0].send(false, capsuleResp({ cid: 0x900 }));
+        continue;
+      }
+      if (k === 0 && t > cutAt && t < cutAt + 3) continue;
+      if (t % 5 === 0 || t % 5 === 2) {
+        h.admin.send(true, capsuleCmd({ opcode: 0x18, cid }));
+        h.admin.send(false, capsuleResp({ cid }));
+      }
+      const q = h.io[t & 3];
+      const slba = ((t * 16) + k) % 1e9;
+      q.send(true, capsuleCmd({ opcode: 1, cid, nsid: 1, cdw10: slba, cdw12: 0, dataLength: 512 }, data));
+      q.send(false, capsuleResp({ cid }));
+      q.send(true, ioCmd(2, cid | 0x1000, slba, 1));
+      q.send(false, concat([c2hData(cid | 0x1000, 0, data), capsuleResp({ cid: cid | 0x1000 })]));
+    }
+  }
+  out.flush();
+  return { packets: out.packets, connections };
+}
