@@ -218,8 +218,8 @@ export interface Queue {
   host: string;
   controller: string;
   open: OpenCommands;
-  /** Unanswered commands after close, by CID, for late completions. */
-  orphans: Map<number, Cmd>;
+  /** Unanswered commands after close, by CID, for late completions (a shared empty map until the first). */
+  orphans: ReadonlyMap<number, Cmd> & Pick<Map<number, Cmd>, 'delete'>;
   hostClosed: Stamp | undefined;
   ctrlClosed: (Stamp & { kind: FlagKind }) | undefined;
   teardown: TcpEvent[];
@@ -406,9 +406,9 @@ export class Model implements PduSink {
     const q: Queue = {
       nvme, assoc: undefined, qid: undefined, qidSource: 'unknown', sqsize: undefined,
       host: endpoint(h.address, h.port), controller: endpoint(c.address, c.port),
-      open: new OpenCommands(), orphans: new Map(), hostClosed: undefined, ctrlClosed: undefined, teardown: [], commands: 0,
+      open: new OpenCommands(), orphans: NO_ORPHANS, hostClosed: undefined, ctrlClosed: undefined, teardown: [], commands: 0,
       firstFrame: tcp.firstFrame, lastFrame: tcp.firstFrame, lastCtrl: undefined, lastHost: undefined, lastTime: tcp.firstTime, gaps: 0, bytesLost: 0,
-      snapCut: undefined, adminConnect: undefined, awaitingCmd: [], awaitingEnd: [], awaitingHead: 0, awaitingLength: 0, ended: false,
+      snapCut: undefined, adminConnect: undefined, awaitingCmd: NO_CMDS, awaitingEnd: NO_ENDS, awaitingHead: 0, awaitingLength: 0, ended: false,
     };
     this.queues.set(nvme.id, q);
     this.clock(tcp.firstTime);
@@ -631,7 +631,7 @@ export class Model implements PduSink {
       // The host had closed the queue: it never saw this completion.
       this.lateCompletion(cmd, p);
       this.finish(cmd, 'unanswered-at-close');
-      q.orphans.set(cmd.cid, cmd);
+      orphan(q, cmd);
       if (cmd.key !== undefined && !cmd.retriedBy) this.retention.push(cmd);
       return;
     }
@@ -895,13 +895,13 @@ export class Model implements PduSink {
     for (const cmd of q.open.values()) {
       q.open.delete(cmd.cid);
       const outcome: Outcome = cmd.gapWhileOpen ? 'undecidable' : q.hostClosed || q.ctrlClosed ? 'unanswered-at-close' : 'unanswered-at-end';
-      q.orphans.set(cmd.cid, cmd);
+      orphan(q, cmd);
       this.finish(cmd, outcome);
       if (cmd.key !== undefined && !cmd.retriedBy) this.retention.push(cmd);
       for (const h of this.on.commandUnanswered) h(cmd, outcome);
     }
-    q.awaitingCmd = [];
-    q.awaitingEnd = [];
+    q.awaitingCmd = NO_CMDS;
+    q.awaitingEnd = NO_ENDS;
     q.awaitingHead = 0;
     q.awaitingLength = 0;
     for (const h of this.on.queueEnded) h(q);
@@ -1157,6 +1157,11 @@ function awaitAck(q: Queue, cmd: Cmd, end: number): void {
     q.awaitingHead = 0;
     q.awaitingLength = live;
   }
+  if (q.awaitingCmd === NO_CMDS) {
+    // The queue's first command a retry can name: admin queues never get here.
+    q.awaitingCmd = [];
+    q.awaitingEnd = [];
+  }
   q.awaitingCmd[q.awaitingLength] = cmd;
   q.awaitingEnd[q.awaitingLength] = end;
   q.awaitingLength++;
@@ -1170,6 +1175,18 @@ function afterHostClose(a: Assoc, frame: number, time: number): void {
     late.last.frame = frame;
     late.last.time = time;
   }
+}
+
+/** Nothing awaiting an ACK yet: shared by every queue, never written (awaitAck gives a queue its own arrays first). */
+const NO_CMDS: Cmd[] = Object.freeze([]) as unknown as Cmd[];
+const NO_ENDS: number[] = Object.freeze([]) as unknown as number[];
+
+/** No orphans yet: shared by every queue, never written (orphan() gives a queue its own map first). */
+const NO_ORPHANS = new Map<number, Cmd>();
+
+function orphan(q: Queue, cmd: Cmd): void {
+  if (q.orphans === NO_ORPHANS) q.orphans = new Map();
+  (q.orphans as Map<number, Cmd>).set(cmd.cid, cmd);
 }
 
 function endsKey(hostAddress: string, controller: string): string {

@@ -57,6 +57,8 @@ type State = 'header' | 'body' | 'hunt';
 /** Shared by every framer until it needs a buffer of its own: a connection's framers mostly never do. */
 const EMPTY = new Uint8Array(0);
 const NO_BODY_PLAN: BodyPlan = Object.freeze({ verifyDigest: false });
+/** The hunt's segment runs until it first holds bytes: read-only, replaced before the first push. */
+const NO_RUNS: number[] = Object.freeze([]) as unknown as number[];
 
 /** Where every byte of a stream went: into PDUs, skipped as not-a-PDU, or never captured. */
 export interface ByteAccount {
@@ -101,9 +103,9 @@ export class PduFramer {
   private huntLen = 0;
   private huntOffset = 0;
   private huntScan = 0;
-  private huntFrames: number[] = [];
-  private huntTimes: number[] = [];
-  private huntStarts: number[] = [];
+  private huntFrames: number[] = NO_RUNS;
+  private huntTimes: number[] = NO_RUNS;
+  private huntStarts: number[] = NO_RUNS;
 
   constructor(
     private readonly callbacks: FramerCallbacks,
@@ -357,9 +359,9 @@ export class PduFramer {
   private resetHunt(): void {
     this.huntLen = 0;
     this.huntScan = 0;
-    this.huntFrames = [];
-    this.huntTimes = [];
-    this.huntStarts = [];
+    this.huntFrames = NO_RUNS;
+    this.huntTimes = NO_RUNS;
+    this.huntStarts = NO_RUNS;
     this.huntOffset = this.offset;
   }
 
@@ -385,6 +387,11 @@ export class PduFramer {
       this.hunt = grown;
     }
     this.hunt.set(b, this.huntLen);
+    if (this.huntStarts === NO_RUNS) {
+      this.huntStarts = [];
+      this.huntFrames = [];
+      this.huntTimes = [];
+    }
     this.huntStarts.push(this.huntLen);
     this.huntFrames.push(frame);
     this.huntTimes.push(time);

@@ -22,6 +22,8 @@ interface Held {
  */
 const UNSET = -1;
 
+const NO_HELD: Held[] = Object.freeze([]) as unknown as Held[];
+
 /** One direction of a connection: the next expected byte and the segments waiting for a hole to fill. */
 class HalfStream {
   /** UNSET until the first byte or SYN of this side fixes the sequence origin. */
@@ -29,7 +31,8 @@ class HalfStream {
   /** Stream offset of `next`: bytes delivered plus bytes declared lost so far. */
   offset = 0;
   isn = UNSET;
-  held: Held[] = [];
+  /** Out-of-order segments; a shared read-only empty list until the first one (most streams never hold any). */
+  held: Held[] = NO_HELD;
   heldBytes = 0;
   /** Highest ack number the other side sent: bytes below it reached the receiver. */
   peerAck = UNSET;
@@ -316,6 +319,7 @@ export class TcpReassembler implements SegmentSink {
 
   private hold(flow: Flow, side: Side, half: HalfStream, copy: Uint8Array, missingAfter: number, seq: number, frame: number, time: number): void {
     const entry: Held = { seq, bytes: copy, missingAfter };
+    if (half.held === NO_HELD) half.held = [];
     let i = half.held.length;
     while (i > 0 && seqDiff(half.held[i - 1].seq, seq) > 0) i--;
     half.held.splice(i, 0, entry);
@@ -423,7 +427,7 @@ export class TcpReassembler implements SegmentSink {
   private ignore(flow: Flow): void {
     flow.accepted = false;
     for (const half of flow.halves) {
-      half.held = [];
+      half.held = NO_HELD;
       half.heldBytes = 0;
     }
     this.stats.connections--;
