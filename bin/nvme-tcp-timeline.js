@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
+// One bundled module (scripts/bundle-cli.mjs): start-up links one file, not fifty.
+import { main } from '../dist/cli.bundle.js';
 
 await main(process.argv);

@@ -1,7 +1,7 @@
 // Runs the CLI in this process and, at exit, writes its peak RSS (KiB) to $BENCH_RSS_FILE.
 // VmHWM is this process's own high-water mark; getrusage's maxrss would carry the parent's across exec.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { main } from '../dist/cli/main.js';
+import { main } from '../dist/cli.bundle.js';
 
 function peakRssKiB() {
   try {

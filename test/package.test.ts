@@ -11,7 +11,7 @@ describe('what ships and what only helps', () => {
     const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     const files: string[] = JSON.parse(r.stdout)[0].files.map((f: { path: string }) => f.path);
-    expect(files).toEqual(expect.arrayContaining(['bin/nvme-tcp-timeline.js', 'dist/api/index.js', 'dist/kernel-log/parse.js', 'schema/report.schema.json', 'package.json']));
+    expect(files).toEqual(expect.arrayContaining(['bin/nvme-tcp-timeline.js', 'dist/cli.bundle.js', 'dist/api/index.js', 'dist/kernel-log/parse.js', 'schema/report.schema.json', 'package.json']));
     expect(files.filter((f) => f.includes('test-support') || /\.test\.(js|d\.ts|js\.map)$/.test(f))).toEqual([]);
   });
 
