@@ -33,6 +33,14 @@ function arrivalText(arrival: Stamp | null, capsuleArrival: Stamp | null): strin
   return '; the controller never acknowledged it: it may never have reached the controller';
 }
 
+/** A Cross-Controller Reset that did not fence the old controller: the host fell back to waiting. */
+function resetText(ruleId: RetryRuleId, d: RetryDetails): string {
+  const r = d.crossControllerReset;
+  if (!r || (ruleId === 'retry-after-fence' && d.fencedBy?.kind === 'cross-controller-reset')) return '';
+  const how = r.outcome === 'failed' ? `failed (${r.status})` : r.outcome === 'pending' ? 'completed without resetting it at once (IRS clear)' : 'reset it';
+  return `; a Cross-Controller Reset of its controller from association ${r.fromAssoc} (frame ${r.frame}) ${how}${r.outcome === 'reset' ? '' : ': no fence, the host falls back to time-based recovery'}`;
+}
+
 /** What the kernel log adds to a retry's sentence. */
 function kernelText(d: RetryDetails): string {
   let text = '';
@@ -61,7 +69,7 @@ export const MESSAGES = {
         ? `; the new association's Connect declares KATO ${d.retryAssocKatoMs} ms` : '';
       body = `${head} ${gap}; ${ruleId === 'retry-before-kato' ? 'before' : 'after'} the required ${seconds(d.requiredMs)} (${d.rule}${assumed})${hint}`;
     }
-    return body + arrivalText(d.arrival, d.capsuleArrival) + kernelText(d) + (d.uncertain ? ' [uncertain: bytes missing from the capture]' : '');
+    return body + arrivalText(d.arrival, d.capsuleArrival) + resetText(ruleId, d) + kernelText(d) + (d.uncertain ? ' [uncertain: bytes missing from the capture]' : '');
   },
   timeoutDuringRecovery(d: TimeoutDuringRecoveryDetails): string {
     const retried = d.retry ? `; retried in frame ${d.retry.frame} (${d.retry.ruleId})` : '';

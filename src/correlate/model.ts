@@ -3,13 +3,13 @@ import { append, maxOf } from '../common/numbers.js';
 import { hex } from '../common/text.js';
 import type { FlagKind } from '../reassembly/types.js';
 import {
-  ADMIN_KEEP_ALIVE, FABRICS_OPCODE, FCTYPE_CONNECT, FCTYPE_PROPERTY_GET, FCTYPE_PROPERTY_SET, isDataChanging, opcodeName, PROPERTY_CC, statusName,
+  ADMIN_CROSS_CONTROLLER_RESET, ADMIN_KEEP_ALIVE, FABRICS_OPCODE, FCTYPE_CONNECT, FCTYPE_PROPERTY_GET, FCTYPE_PROPERTY_SET, isDataChanging, opcodeName, PROPERTY_CC, statusName,
 } from '../nvme-tcp/opcodes.js';
 import { PduType, type NvmeConnection, type PduEvent, type PduSink, type StreamDiagnostic } from '../nvme-tcp/types.js';
 import { FrameIndex } from './frame-index.js';
 import { LatencyHistogram } from './histogram.js';
 import type {
-  AssociationSummary, CommandRecord, FenceKind, OpcodeStats, Outcome, PathSummary, QueueSummary, Stamp, StreamProblem, TcpEvent, TimelineStep,
+  AssociationSummary, CommandRecord, CrossControllerReset, FenceKind, OpcodeStats, Outcome, PathSummary, QueueSummary, Stamp, StreamProblem, TcpEvent, TimelineStep,
 } from './types.js';
 
 /** Linux's default keep-alive timeout, used when the capture holds no Connect and --kato is not given. */
@@ -83,6 +83,8 @@ export interface Cmd {
   done: Completion | undefined;
   dataChanging: boolean;
   property: { offset: number; value?: number } | undefined;
+  /** Cross-Controller Reset: the impacted controller's id. */
+  resetsCntlid: number | undefined;
   steps: TimelineStep[] | undefined;
   /** Completion that arrived after the host had closed the queue: the controller ran it, the host never knew. */
   late: Stamp | undefined;
@@ -274,6 +276,8 @@ export interface Assoc {
   /** Controller state from acknowledged CC writes: a fence is a disable or shutdown of a live controller. */
   enabled: 'yes' | 'no' | 'unknown';
   fences: (Stamp & { kind: FenceKind })[];
+  /** Cross-Controller Resets other associations sent for this one's controller, in time order. */
+  resets: CrossControllerReset[];
   termReq: Stamp | undefined;
   /** Longest controller silence seen while the host kept the association. */
   silence: { from: Stamp; to: Stamp } | undefined;
@@ -542,7 +546,8 @@ export class Model implements PduSink {
     const cmd: Cmd = {
       q, cid: sqe.cid, opcode: sqe.opcode, fctype: sqe.fctype, admin, nsid: sqe.nsid, slba: sqe.slba, nlb: sqe.nlb,
       dataLength: sqe.dataLength, submit: { frame: p.frame, time: p.time }, key: undefined, sameKey: undefined, done: undefined,
-      dataChanging: isDataChanging(sqe.opcode, admin), property: sqe.property, steps: undefined,
+      dataChanging: isDataChanging(sqe.opcode, admin), property: sqe.property,
+      resetsCntlid: admin && sqe.opcode === ADMIN_CROSS_CONTROLLER_RESET ? sqe.cdw10 & 0xffff : undefined, steps: undefined,
       late: undefined, retriedBy: undefined, retryOf: undefined, gapWhileOpen: false, outcome: undefined,
       capsuleEnd: -1, capsuleAckFrame: -1, capsuleAckTime: 0, dataEnd: -1, dataAckFrame: -1, dataAckTime: 0,
     };
@@ -661,8 +666,31 @@ export class Model implements PduSink {
         a.enabled = 'no';
       } else a.enabled = 'yes';
     }
+    if (cmd.resetsCntlid !== undefined) this.crossControllerReset(cmd, done, dw0);
     for (const h of this.on.commandCompleted) h(cmd, p);
     this.finish(cmd, ok ? 'completed' : 'error');
+  }
+
+  /**
+   * A Cross-Controller Reset completed: the impacted controller is the newest association of the
+   * same subsystem with that controller id, still open or holding commands a retry may name. It is
+   * fenced only when the completion says the reset is done (IRS, DW0 bit 0).
+   */
+  private crossControllerReset(cmd: Cmd, done: Completion, dw0: number): void {
+    const from = cmd.q.assoc!;
+    const ok = done.sct === 0 && done.sc === 0;
+    const impacted = (a: Assoc) => a !== from && a.cntlid === cmd.resetsCntlid && a.subnqn !== undefined && a.subnqn === from.subnqn && a.first.time <= done.time;
+    let target: Assoc | undefined;
+    const consider = (a: Assoc) => {
+      if (impacted(a) && (!target || a.first.time > target.first.time)) target = a;
+    };
+    for (const a of this.liveById.values()) consider(a);
+    // An ended association matters while it holds commands a retry can still name.
+    for (const head of this.outstanding.values()) for (let c: Cmd | undefined = head; c; c = c.sameKey) if (c.q.assoc) consider(c.q.assoc);
+    if (!target) return;
+    const outcome = !ok ? 'failed' : dw0 & 1 ? 'reset' : 'pending';
+    target.resets.push({ frame: done.frame, time: done.time, fromAssoc: from.id, outcome, status: ok ? (outcome === 'reset' ? 'IRS set' : 'IRS clear') : statusName(done.sct, done.sc) });
+    if (outcome === 'reset') target.fences.push({ frame: done.frame, time: done.time, kind: 'cross-controller-reset' });
   }
 
   private lateCompletion(cmd: Cmd, p: PduEvent): void {
@@ -801,7 +829,7 @@ export class Model implements PduSink {
       cntlid: undefined,
       katoMs: this.options.katoMs ?? LINUX_DEFAULT_KATO_MS, katoSource: this.options.katoMs !== undefined ? '--kato' : 'assumed',
       cqtMs: this.options.cqtMs ?? 0, cqtSource: this.options.cqtMs !== undefined ? '--cqt' : 'none', tbkas: false, inferred,
-      queues: [], first: { frame, time }, lastCtrl: undefined, lastCtrlSeen: undefined, afterHostClose: undefined, lastHost: undefined, enabled: inferred ? 'unknown' : 'no', fences: [], termReq: undefined,
+      queues: [], first: { frame, time }, lastCtrl: undefined, lastCtrlSeen: undefined, afterHostClose: undefined, lastHost: undefined, enabled: inferred ? 'unknown' : 'no', fences: [], resets: [], termReq: undefined,
       silence: undefined, kaSent: 0, kaAnswered: 0, kaLast: undefined, kaClock: undefined, kaIntervals: new LatencyHistogram(),
       kaMaxInterval: undefined, kaMaxRtt: undefined, kaOpen: [], hostTeardown: undefined, connected: undefined, ioConnected: undefined,
       kaRtts: new LatencyHistogram(), kaLate: 0, findings: 0, ended: false,

@@ -12,7 +12,16 @@ export interface Stamp {
   time: number;
 }
 
-export type FenceKind = 'cc-disable' | 'cc-shutdown' | 'controller-fin' | 'controller-rst';
+export type FenceKind = 'cc-disable' | 'cc-shutdown' | 'controller-fin' | 'controller-rst' | 'cross-controller-reset';
+
+/** A Cross-Controller Reset (TP8028) another association sent for this one's controller, and how it ended. */
+export interface CrossControllerReset extends Stamp {
+  /** The association that sent it. */
+  fromAssoc: number;
+  /** reset: completed with IRS set (a fence); pending: completed without IRS (the reset ends later, via the CCR log page); failed: an error status. */
+  outcome: 'reset' | 'pending' | 'failed';
+  status: string;
+}
 
 /** One link of a retry's evidence chain, in time order. */
 export interface EvidenceStep {
@@ -81,6 +90,8 @@ export interface RetryDetails extends RetryIdentity {
   cqtSource: AssociationSummary['cqtSource'];
   tbkas: boolean;
   fencedBy: (Stamp & { kind: FenceKind }) | null;
+  /** The last Cross-Controller Reset of the original's controller before the retry, when one was sent. */
+  crossControllerReset: CrossControllerReset | null;
   trigger: string;
   samePath: boolean;
   uncertain: boolean;

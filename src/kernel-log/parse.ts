@@ -213,6 +213,12 @@ const HOST: [KernelEventKind, RegExp][] = [
   ['keep-alive-failed', /^failed nvme_keep_alive_end_io error=(-?\d+)/],
   ['long-keepalive-rtt', /^long keepalive RTT \((\d+) ms\)/],
   ['no-usable-path', /^no usable path - requeuing I\/O/],
+  // Controller fencing with Cross-Controller Reset (the TP8028 series posted to linux-nvme).
+  ['fencing-started', /^starting controller fencing/],
+  ['ccr-attempt', /^attempting CCR, timeout (\d+) ?ms/],
+  ['ccr-succeeded', /^CCR succeeded using (\S+)/],
+  ['ccr-failed', /^CCR failed, switch to time-based recovery, timeout = (\d+) ?ms/],
+  ['time-based-recovery-finished', /^Time-based recovery finished/],
 ];
 
 /** Target message patterns, from drivers/nvme/target (fabrics-cmd.c, core.c). */
@@ -259,6 +265,8 @@ export function decodeLine(text: string): Decoded | undefined {
         case 'reconnect-failed':
         case 'creating-io-queues':
         case 'long-keepalive-rtt':
+        case 'ccr-attempt':
+        case 'ccr-failed':
           base.value = Number(m[1]);
           break;
         case 'reconnected':

@@ -13,7 +13,10 @@ export type LogFormat =
 export type KernelEventKind =
   | 'io-timeout' | 'error-recovery' | 'reconnecting' | 'connect-failed' | 'reconnect-failed' | 'reconnected' | 'creating-io-queues'
   | 'new-ctrl' | 'removing-ctrl' | 'keep-alive-failed' | 'long-keepalive-rtt' | 'no-usable-path'
-  | 'controller-created' | 'keep-alive-expired' | 'fatal-error' | 'other';
+  | 'controller-created' | 'keep-alive-expired' | 'fatal-error'
+  /** The host's controller fencing (TP8028 patches, 2025–2026): start, a CCR tried, its outcome, the time-based fallback's end. */
+  | 'fencing-started' | 'ccr-attempt' | 'ccr-succeeded' | 'ccr-failed' | 'time-based-recovery-finished'
+  | 'other';
 
 export interface KernelEvent {
   /** Which --dmesg file, 0-based, and the line in it (1-based). */
@@ -40,7 +43,7 @@ export interface KernelEvent {
   addr?: string;
   /** keep-alive-expired: the timer the target ran, in seconds; reconnecting: the delay. */
   seconds?: number;
-  /** connect-failed, keep-alive-failed: the error number; reconnect-failed/reconnected: the attempt. */
+  /** connect-failed, keep-alive-failed: the error number; reconnect-failed/reconnected: the attempt; ccr-attempt, ccr-failed: the timeout in ms. */
   value?: number;
 }
 

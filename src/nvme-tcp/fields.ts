@@ -29,6 +29,8 @@ export function decodeSqe(b: Uint8Array, o: number, isAdmin?: boolean, into?: Sq
   sqe.dataLength = u32(b, o + 32);
   sqe.cdw10 = u32(b, o + 40);
   sqe.cdw11 = u32(b, o + 44);
+  sqe.cdw12 = u32(b, o + 48);
+  sqe.cdw13 = u32(b, o + 52);
   sqe.fctype = sqe.slba = sqe.nlb = sqe.cns = undefined;
   sqe.connect = undefined;
   sqe.property = undefined;
@@ -56,7 +58,7 @@ export function decodeSqe(b: Uint8Array, o: number, isAdmin?: boolean, into?: Sq
 /** One shape for every SQE, decoded or reused. */
 export function emptySqe(): Sqe {
   return {
-    opcode: 0, cid: 0, nsid: 0, dataLength: 0, cdw10: 0, cdw11: 0,
+    opcode: 0, cid: 0, nsid: 0, dataLength: 0, cdw10: 0, cdw11: 0, cdw12: 0, cdw13: 0,
     fctype: undefined, slba: undefined, nlb: undefined, cns: undefined, connect: undefined, property: undefined,
   };
 }

@@ -5,7 +5,7 @@ export const ADMIN_OPCODES: Record<number, string> = {
   0x0d: 'Namespace Management', 0x10: 'Firmware Commit', 0x11: 'Firmware Image Download', 0x14: 'Device Self-test',
   0x15: 'Namespace Attachment', 0x18: 'Keep Alive', 0x19: 'Directive Send', 0x1a: 'Directive Receive',
   0x1c: 'Virtualization Management', 0x1d: 'NVMe-MI Send', 0x1e: 'NVMe-MI Receive', 0x20: 'Capacity Management',
-  0x24: 'Lockdown', 0x7c: 'Doorbell Buffer Config', 0x7f: 'Fabrics', 0x80: 'Format NVM', 0x81: 'Security Send',
+  0x24: 'Lockdown', 0x38: 'Cross-Controller Reset', 0x7c: 'Doorbell Buffer Config', 0x7f: 'Fabrics', 0x80: 'Format NVM', 0x81: 'Security Send',
   0x82: 'Security Receive', 0x84: 'Sanitize', 0x86: 'Get LBA Status',
 };
 
@@ -24,6 +24,14 @@ export const FABRICS_TYPES: Record<number, string> = {
 export const FABRICS_OPCODE = 0x7f;
 export const ADMIN_KEEP_ALIVE = 0x18;
 export const ADMIN_IDENTIFY = 0x06;
+/**
+ * Cross-Controller Reset (NVMe TP8028, base specification 2.3, Figure 522): CDW10 bits 15:0 the
+ * impacted controller's ID (ICID), bits 23:16 its Controller Instance Uniquifier (CIU); CDW12/CDW13
+ * its Controller Instance Random Number (CIRN, low and high). Completion DW0 bit 0: the impacted
+ * controller was reset before the command completed (IRS); clear, the reset finishes later and is
+ * reported through the CCR log page.
+ */
+export const ADMIN_CROSS_CONTROLLER_RESET = 0x38;
 export const FCTYPE_PROPERTY_SET = 0x00;
 export const FCTYPE_CONNECT = 0x01;
 export const FCTYPE_PROPERTY_GET = 0x04;

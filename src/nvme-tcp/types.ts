@@ -38,6 +38,8 @@ export interface Sqe {
   dataLength: number;
   cdw10: number;
   cdw11: number;
+  cdw12: number;
+  cdw13: number;
   /** Fabrics Connect. */
   connect?: { recfmt: number; qid: number; sqsize: number; cattr: number; katoMs: number };
   /** Fabrics Property Get / Set. */

@@ -233,6 +233,7 @@ export interface SqeIn {
   cdw10?: number;
   cdw11?: number;
   cdw12?: number;
+  cdw13?: number;
   dataLength?: number;
 }
 
@@ -241,7 +242,7 @@ export function sqe(s: SqeIn): Uint8Array {
   if (s.fctype !== undefined) w.u8(s.fctype).zeros(3);
   else w.u32(s.nsid ?? 0);
   w.zeros(24 - w.length).zeros(8).u32(s.dataLength ?? 0).zeros(3).u8(0x01);
-  w.u32(s.cdw10 ?? 0).u32(s.cdw11 ?? 0).u32(s.cdw12 ?? 0).zeros(12);
+  w.u32(s.cdw10 ?? 0).u32(s.cdw11 ?? 0).u32(s.cdw12 ?? 0).u32(s.cdw13 ?? 0).zeros(8);
   return w.done();
 }
 

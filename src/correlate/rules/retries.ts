@@ -3,7 +3,7 @@ import { frameFilter } from '../findings.js';
 import { MESSAGES, commandLabel } from '../messages.js';
 import { pathOf, round3, type Assoc, type Cmd, type Queue } from '../model.js';
 import type {
-  AfterRetryActivity, EvidenceStep, FenceKind, RetryDetails, RetryFinding, RetryRule, RetryRuleId, Stamp, TcpEvent,
+  AfterRetryActivity, CrossControllerReset, EvidenceStep, FenceKind, RetryDetails, RetryFinding, RetryRule, RetryRuleId, Stamp, TcpEvent,
 } from '../types.js';
 import type { RuleContext, RuleFamily } from './rule.js';
 
@@ -105,7 +105,8 @@ function verdict(ctx: RuleContext, original: Cmd, retry: Cmd, p: PduEvent): Retr
     ...identity(ctx, original, retry),
     lastControllerContactFrame: contact?.frame ?? null, lastControllerContactTime: contact?.time ?? null,
     gapMs: gapMs === null ? null : round3(gapMs), requiredMs, rule: ctx.policy, katoMs: oa.katoMs, katoSource: oa.katoSource,
-    cqtMs: oa.cqtMs, cqtSource: oa.cqtSource, tbkas: oa.tbkas, fencedBy: fence ?? null, trigger: trigger(original, retry),
+    cqtMs: oa.cqtMs, cqtSource: oa.cqtSource, tbkas: oa.tbkas, fencedBy: fence ?? null,
+    crossControllerReset: lastReset(oa, original.submit.time, retry.submit.time), trigger: trigger(original, retry),
     samePath: pathOf(oa) === pathOf(a), uncertain: original.gapWhileOpen || original.q.gaps > 0,
     retryAssocKatoMs: a.katoSource === 'connect' ? a.katoMs : null,
     arrival: null, capsuleArrival: null, teardown: null, afterRetry: [], evidence: [],
@@ -226,6 +227,13 @@ function fenceFor(original: Cmd, before: number): (Stamp & { kind: FenceKind }) 
   if (cc && cc.time <= before) candidates.push({ frame: cc.frame, time: cc.time, kind: cc.kind === 'rst' ? 'controller-rst' : 'controller-fin' });
   candidates.sort((x, y) => x.time - y.time);
   return candidates[0];
+}
+
+/** The last Cross-Controller Reset of the original's controller completed between the original and its retry. */
+function lastReset(a: Assoc, after: number, before: number): CrossControllerReset | null {
+  let last: CrossControllerReset | null = null;
+  for (const r of a.resets) if (r.time >= after && r.time <= before) last = { ...r };
+  return last;
 }
 
 export function trigger(original: Cmd, retry: Cmd): string {
