@@ -2,6 +2,7 @@ export { analyzeCapture, type AnalyzeOptions } from './analyze-capture.js';
 export { listPdus, type ListPdusOptions } from './list-pdus.js';
 export type { PipelineResult } from './pipeline.js';
 export { annotateCapture } from './annotate.js';
+export { PerfettoWriter } from '../report/perfetto.js';
 export type { Report } from '../report/types.js';
 export { isRetryFinding } from '../correlate/types.js';
 export type {

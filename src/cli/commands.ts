@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { closeSync, createWriteStream, openSync, writeSync } from 'node:fs';
 import { analyzeCapture, type AnalyzeOptions } from '../api/analyze-capture.js';
 import { listPdus } from '../api/list-pdus.js';
 import { DEFAULT_PORTS } from '../nvme-tcp/nvme-tcp-decoder.js';
@@ -38,6 +38,29 @@ function failing(report: Report, failOn: Severity | 'none'): number {
 }
 
 /** Deterministic JSON: same capture, same bytes. */
+/** A Perfetto trace streamed into `path` through a small buffer as commands end. */
+async function perfettoFile(path: string) {
+  const { PerfettoWriter } = await import('../report/perfetto.js');
+  const fd = openSync(path, 'w');
+  let pending = '';
+  const flush = () => {
+    writeSync(fd, pending);
+    pending = '';
+  };
+  const writer = new PerfettoWriter((text) => {
+    pending += text;
+    if (pending.length > 1 << 16) flush();
+  });
+  return {
+    writer,
+    close(report: Report) {
+      writer.finish(report);
+      flush();
+      closeSync(fd);
+    },
+  };
+}
+
 export function reportJson(value: unknown): string {
   return JSON.stringify(value, null, 2) + '\n';
 }
@@ -54,7 +77,7 @@ interface Outcome {
 
 /** Every file the options ask for, checked before any capture is read. */
 function checkOutputs(o: CommonOptions): Promise<void> {
-  return checkOutputFiles([typeof o.json === 'string' ? o.json : undefined, o.html, o.junit, o.annotate, typeof o.markdown === 'string' ? o.markdown : undefined]);
+  return checkOutputFiles([typeof o.json === 'string' ? o.json : undefined, o.html, o.perfetto, o.junit, o.annotate, typeof o.markdown === 'string' ? o.markdown : undefined]);
 }
 
 /** The Markdown of each report, with the command line that made it. */
@@ -66,6 +89,7 @@ async function markdown(reports: Report[]): Promise<string> {
 
 async function analyzeAll(captures: string[], o: CommonOptions): Promise<Outcome[]> {
   if (o.annotate && captures.length !== 1) throw new UsageError('--annotate writes one capture: give exactly one');
+  if (o.perfetto && captures.length !== 1) throw new UsageError('--perfetto writes the trace of one capture: give exactly one');
   if (o.annotate && captures[0] === '-') throw new UsageError('--annotate reads the capture a second time: give a file, not standard input');
   await checkOutputs(o);
   if (captures.filter((c) => c === '-').length > 1) throw new CaptureError('-', undefined, 'standard input can be read only once');
@@ -75,10 +99,17 @@ async function analyzeAll(captures: string[], o: CommonOptions): Promise<Outcome
     const started = performance.now();
     const seconds = () => Math.round(performance.now() - started) / 1000;
     try {
-      if (o.html) {
-        const { HtmlCollector } = await import('../report/html-report.js');
-        const collected = new HtmlCollector();
-        const report = await analyzeCapture(file, { ...analyzeOptions(o, progress), onCommand: (c, t0) => collected.add(c, t0), commandSteps: false });
+      if (o.html || o.perfetto) {
+        const collected = o.html ? new (await import('../report/html-report.js')).HtmlCollector() : undefined;
+        const trace = o.perfetto ? await perfettoFile(o.perfetto) : undefined;
+        const report = await analyzeCapture(file, {
+          ...analyzeOptions(o, progress), commandSteps: trace !== undefined,
+          onCommand: (c, t0) => {
+            collected?.add(c, t0);
+            trace?.writer.command(c);
+          },
+        });
+        trace?.close(report);
         outcomes.push({ file, report, collected, seconds: seconds() });
       } else {
         const report = await analyzeCapture(file, analyzeOptions(o, progress));
@@ -165,7 +196,7 @@ export async function runCheck(captures: string[], o: CommonOptions): Promise<nu
 }
 
 export async function runPdus(capture: string, o: CommonOptions & { includeIncomplete?: boolean }): Promise<number> {
-  if (o.html || o.junit || o.dmesg || o.annotate || o.markdown) throw new UsageError('pdus lists PDUs only: --html, --junit, --markdown, --dmesg and --annotate go with analyze, timeline or check');
+  if (o.html || o.perfetto || o.junit || o.dmesg || o.annotate || o.markdown) throw new UsageError('pdus lists PDUs only: --html, --perfetto, --junit, --markdown, --dmesg and --annotate go with analyze, timeline or check');
   await checkOutputs(o);
   // `--json FILE` puts the JSON lines in FILE instead of on stdout.
   const file = typeof o.json === 'string' ? createWriteStream(o.json) : undefined;
@@ -208,12 +239,14 @@ export async function runTimeline(capture: string, o: CommonOptions & { assoc?: 
   const progress = Progress.forStderr(capture, o.quiet);
   const json = o.json === true;
   const collected = o.html ? new (await import('../report/html-report.js')).HtmlCollector() : undefined;
+  const trace = o.perfetto ? await perfettoFile(o.perfetto) : undefined;
   let report: Report;
   try {
     report = await analyzeCapture(capture, {
       ...analyzeOptions(o, progress),
       onCommand: (c, t0) => {
         collected?.add(c, t0);
+        trace?.writer.command(c);
         if (o.assoc !== undefined && c.assoc !== o.assoc) return;
         if (o.qid !== undefined && c.qid !== o.qid) return;
         if (o.cid !== undefined && c.cid !== o.cid) return;
@@ -221,6 +254,7 @@ export async function runTimeline(capture: string, o: CommonOptions & { assoc?: 
       },
       afterChunk: () => writer.betweenChunks(),
     });
+    trace?.close(report);
   } finally {
     progress.done();
   }

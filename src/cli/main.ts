@@ -13,6 +13,7 @@ export interface CommonOptions {
   rule: RetryRule;
   json?: string | true;
   html?: string;
+  perfetto?: string;
   junit?: string;
   failOn: Severity | 'none';
   color: boolean;
@@ -65,6 +66,7 @@ function commonOptions(): Option[] {
     new Option('--rule <rule>', 'wait required before a retry is safe').choices(RULES).default('kato+cqt'),
     new Option('--json [file]', 'write the JSON report to a file, or to stdout without one'),
     new Option('--html <file>', 'write a self-contained HTML timeline'),
+    new Option('--perfetto <file>', 'write the timeline as a Trace Event Format JSON file for ui.perfetto.dev or chrome://tracing'),
     new Option('--junit <file>', 'write JUnit XML (one test case per capture)'),
     new Option('--markdown [file]', 'write a Markdown report for an issue or a mailing list to a file, or to stdout without one'),
     new Option('--all-associations', 'list every association in full (by default a path\'s uneventful ones are summarised and counted)'),
