@@ -71,6 +71,10 @@ const GENERIC_STATUS: Record<number, string> = {
   0x0d: 'Invalid SGL Segment Descriptor', 0x15: 'Operation Denied', 0x80: 'LBA Out of Range', 0x81: 'Capacity Exceeded',
   0x82: 'Namespace Not Ready', 0x83: 'Reservation Conflict',
 };
+/** Command specific (SCT 1) codes of the Cross-Controller Reset command: base specification 2.3, Figure 103. */
+const COMMAND_SPECIFIC_STATUS: Record<number, string> = {
+  0x3f: 'Cross-Controller Reset in Progress', 0x40: 'Cross-Controller Reset Log Page Full', 0x41: 'Cross-Controller Reset Limit Exceeded',
+};
 const PATH_STATUS: Record<number, string> = {
   0x00: 'Internal Path Error', 0x01: 'Asymmetric Access Persistent Loss', 0x02: 'Asymmetric Access Inaccessible',
   0x03: 'Asymmetric Access Transition', 0x60: 'Controller Pathing Error', 0x70: 'Host Pathing Error',
@@ -78,6 +82,6 @@ const PATH_STATUS: Record<number, string> = {
 };
 
 export function statusName(sct: number, sc: number): string {
-  const name = sct === 0 ? GENERIC_STATUS[sc] : sct === 3 ? PATH_STATUS[sc] : undefined;
+  const name = sct === 0 ? GENERIC_STATUS[sc] : sct === 1 ? COMMAND_SPECIFIC_STATUS[sc] : sct === 3 ? PATH_STATUS[sc] : undefined;
   return name ?? `SCT ${sct} SC 0x${sc.toString(16).padStart(2, '0')}`;
 }

@@ -58,6 +58,12 @@ describe('Cross-Controller Reset (TP8028) as a fence', () => {
     expect(f.message).toContain('failed (Internal Error): no fence, the host falls back to time-based recovery');
   });
 
+  it('a CCR refused because the limit is reached names the status of base specification 2.3', async () => {
+    const f = await fencing({ sct: 1, sc: 0x41 });
+    expect(f.ruleId).toBe('retry-before-kato');
+    expect(f.details.crossControllerReset).toMatchObject({ outcome: 'failed', status: 'Cross-Controller Reset Limit Exceeded' });
+  });
+
   it('a CCR that completed without IRS (the reset still running) is no fence either', async () => {
     const f = await fencing({ dw0: 0 });
     expect(f.ruleId).toBe('retry-before-kato');
