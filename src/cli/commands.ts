@@ -103,7 +103,7 @@ async function analyzeAll(captures: string[], o: CommonOptions): Promise<Outcome
         const collected = o.html ? new (await import('../report/html-report.js')).HtmlCollector() : undefined;
         const trace = o.perfetto ? await perfettoFile(o.perfetto) : undefined;
         const report = await analyzeCapture(file, {
-          ...analyzeOptions(o, progress), commandSteps: trace !== undefined,
+          ...analyzeOptions(o, progress), commandSteps: false,
           onCommand: (c, t0) => {
             collected?.add(c, t0);
             trace?.writer.command(c);
