@@ -84,6 +84,24 @@ describe('two hosts on one subsystem, the log of one of them', () => {
   });
 });
 
+describe('two hosts on one subsystem, and a log that never says which host it is', () => {
+  it('a timeout line that fits a command of each host is not guessed', async () => {
+    const s = new Scenario();
+    const a = connectAssociation(s, { host: '10.0.0.1', ctrl: '10.0.0.2', katoMs: 30000, cntlid: 1 });
+    const b = connectAssociation(s, { host: '10.0.0.5', ctrl: '10.0.0.2', katoMs: 30000, cntlid: 2, hostnqn: OTHER_HOSTNQN });
+    s.wait(100);
+    const sent = s.time;
+    a.io[0].host(ioCmd(WRITE, 0x41, 100, 8));
+    b.io[0].host(ioCmd(WRITE, 0x41, 900, 8));
+    s.wait(5000);
+    const r = await report(s, iso(sent + 3.2, 'nvme nvme0: queue 1: timeout request 0x41 type 4'));
+    const [t] = r.kernelLog!.events.filter((e) => e.kind === 'io-timeout');
+    expect(t.assoc).toBeNull();
+    expect(t.command).toBeNull();
+    expect(r.kernelLog!.warnings.join('\n')).toContain('2 captured commands of as many associations (the line is tied to none: several hosts share the path) fit it: not matched');
+  });
+});
+
 /** A capture that starts after the Connect: an admin queue known by its keep-alives, and I/O queues the wire cannot number. */
 function midStream(ioQueues: number) {
   const s = new Scenario();

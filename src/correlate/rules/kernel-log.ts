@@ -174,7 +174,7 @@ function conclude(ctx: RuleContext, candidates: CandidateIndex, assocs: AnchorAs
           p.qidFromLog = m.command.qid === undefined;
           if (p.qidFromLog) notes.push(`${where}: ${what} is frame ${m.command.frame}'s queue, which the capture cannot number (it holds no Connect for it): qid ${e.qid} learnt from the log`);
         } else if (m.fits > 1) {
-          lineWarning(`${where}: the timeout names ${what}; ${m.fits} captured commands on queues the capture cannot number fit it: not matched`);
+          lineWarning(`${where}: the timeout names ${what}; ${m.fits} captured commands ${m.across ? 'of as many associations (the line is tied to none: several hosts share the path)' : 'on queues the capture cannot number'} fit it: not matched`);
         } else lineWarning(`${where}: the timeout names ${what}, which the capture shows no command for before that time`);
         if (p.command && !own.has(p.command)) own.set(p.command, p);
       }
@@ -320,15 +320,20 @@ function fits(e: KernelEvent, time: number, candidates: CandidateIndex): boolean
  * host's), submitted before it and not answered by then; the newest such. On a queue the capture
  * cannot number, only a unique candidate is taken: with two, nothing is guessed.
  */
-function match(p: Placed, candidates: CandidateIndex, host: HostId | undefined): { command?: Candidate; fits: number } {
+function match(p: Placed, candidates: CandidateIndex, host: HostId | undefined): { command?: Candidate; fits: number; across?: 'associations' } {
   let best: Candidate | undefined;
   const unnumbered: Candidate[] = [];
+  const associations = new Set<number>();
   for (const c of candidates.get(tagOf(p.e)) ?? []) {
     if (p.assoc ? c.assoc.id !== p.assoc.id : host !== undefined && !sameHost(c.assoc, host)) continue;
     const how = names(p.e, p.time, c);
-    if (how === 'queue' && (!best || c.time > best.time)) best = c;
-    else if (how === 'unnumbered') unnumbered.push(c);
+    if (how === 'queue') {
+      associations.add(c.assoc.id);
+      if (!best || c.time > best.time) best = c;
+    } else if (how === 'unnumbered') unnumbered.push(c);
   }
+  // A line tied to no association may name a command on any: only one association's may fit.
+  if (best && !p.assoc && associations.size > 1) return { fits: associations.size, across: 'associations' };
   if (best) return { command: best, fits: 1 };
   return unnumbered.length === 1 ? { command: unnumbered[0], fits: 1 } : { fits: unnumbered.length };
 }
