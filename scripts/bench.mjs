@@ -271,6 +271,17 @@ if (hosts > 0) {
   console.error(JSON.stringify(concurrent));
 }
 
+// --perfetto on the 1 GB captures: the trace still parses as one JSON document.
+const perfetto = [];
+for (const input of inputs.filter((i) => i.profile && i.format === 'pcap')) {
+  const traceFile = join(out, 'trace.json');
+  const m = measuredRow(`${input.name} --perfetto`, input.file, ['--perfetto', traceFile]);
+  const events = JSON.parse(readFileSync(traceFile, 'utf8')).traceEvents.length;
+  perfetto.push({ capture: m.capture, seconds: +m.seconds.toFixed(2), 'peak RSS MiB': +m.rssMiB.toFixed(1), 'trace MB': +(statSync(traceFile).size / 1e6).toFixed(1), events });
+  unlinkSync(traceFile);
+  console.error(JSON.stringify(perfetto.at(-1)));
+}
+
 // Big kernel logs: a journal of 1,000,000 timeout lines, and one 50 MB line, beside a small capture.
 const kernel = [];
 const logLines = Number(args['kernel-log'] ?? 1_000_000);
@@ -326,8 +337,12 @@ if (concurrent) {
   console.log(`Cost per packet at ${hosts * 5} connections: ${concurrent.perPacketRatio.toFixed(2)}× the cost at 50 (target ≤ 1.5×); ` +
     `memory per open connection ${concurrent.KiBPerConnection.toFixed(1)} KiB (target ≤ 2 KiB).`);
 }
+if (perfetto.length) {
+  console.log('\n--perfetto (the trace parsed back as JSON):');
+  console.table(perfetto);
+}
 if (kernel.length) {
   console.log('\nBig kernel logs:');
   console.table(kernel);
 }
-writeFileSync(join(out, 'results.json'), JSON.stringify({ node: process.version, size, runs, rows, floor, memory, scale, dense, concurrent, kernel }, null, 2));
+writeFileSync(join(out, 'results.json'), JSON.stringify({ node: process.version, size, runs, rows, floor, memory, scale, dense, concurrent, perfetto, kernel }, null, 2));

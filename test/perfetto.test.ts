@@ -51,6 +51,13 @@ describe('--perfetto', () => {
       await analyzeCapture(join(root, 'fixtures', `${capture}.pcap`), { onCommand: (c) => void commands.push(c) });
       expect(begins.map((b) => `${b.tid}:${b.args!.submitFrame}:${b.name}`).sort()).toEqual(commands.map((c) => `${c.conn}:${c.submitFrame}:${c.opcodeName}`).sort());
       expect(begins.every((b) => Number.isInteger(b.ts) && b.ts! > 1.7e15)).toBe(true);
+      // Each track's events come in time order, as the capture is read.
+      const last = new Map<string, number>();
+      for (const e of events.filter((x) => x.ts !== undefined)) {
+        const track = `${e.pid}/${e.tid}`;
+        expect(e.ts!, `${e.name} on ${track}`).toBeGreaterThanOrEqual(last.get(track) ?? -Infinity);
+        last.set(track, e.ts!);
+      }
     });
   }
 
@@ -67,6 +74,7 @@ describe('--perfetto', () => {
     expect(instants.filter((n) => n.startsWith('safe time (kato+cqt, 30000 ms)'))).toHaveLength(2);
     expect(instants).toContain('io-timeout');
     expect(instants).toContain('host FIN');
+    expect(events.find((e) => e.name === 'host FIN')!.tid).toBeGreaterThan(1_000_000);
   });
 
   it('pdus refuses it, and analyze takes one capture only', () => {

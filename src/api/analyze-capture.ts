@@ -1,7 +1,7 @@
 import type { CaptureInput } from '../capture/capture-reader.js';
 import { inputName } from '../capture/capture-reader.js';
 import { Correlator } from '../correlate/correlator.js';
-import type { CommandRecord, RetryRule } from '../correlate/types.js';
+import type { CommandRecord, CommandStart, RetryRule } from '../correlate/types.js';
 import { DEFAULT_PORTS } from '../nvme-tcp/nvme-tcp-decoder.js';
 import { SCHEMA_VERSION, type Report } from '../report/types.js';
 import type { DecodeStats } from '../decode/types.js';
@@ -18,6 +18,8 @@ export interface AnalyzeOptions {
   rule?: RetryRule;
   /** Streams every command's timeline when it ends (the report keeps none); `captureStart` is the first packet's time. */
   onCommand?: (command: CommandRecord, captureStart: number) => void;
+  /** Streams every command when it is submitted (its identity; its fate comes with onCommand). */
+  onCommandStart?: (command: CommandStart, captureStart: number) => void;
   /** Record each command's steps for onCommand (default true); false saves the work when only the outcome is needed. */
   commandSteps?: boolean;
   onProgress?: (bytesRead: number, totalBytes: number | undefined) => void;
@@ -38,10 +40,12 @@ export async function analyzeCapture(input: CaptureInput, options: AnalyzeOption
   const ports = options.ports ?? DEFAULT_PORTS;
   let decode: DecodeStats | undefined;
   const onCommand = options.onCommand;
+  const onStart = options.onCommandStart;
   const kernelLogs = options.dmesg?.length ? await readKernelLogs(options.dmesg) : undefined;
   const correlator = new Correlator({
     katoMs: options.katoMs, cqtMs: options.cqtMs, rule, kernelLogs, dmesgOffsetMs: options.dmesgOffsetMs, allAssociations: options.allAssociations,
     onCommand: onCommand && ((c) => onCommand(c, decode?.firstTime ?? c.submitTime)), commandSteps: options.commandSteps,
+    onSubmit: onStart && ((c) => onStart(c, decode?.firstTime ?? c.submitTime)),
   });
   const run = await runPipeline(input, correlator.sink, {
     ports, onProgress: options.onProgress, afterChunk: options.afterChunk, name: options.name, onStart: (d) => (decode = d),

@@ -104,9 +104,10 @@ async function analyzeAll(captures: string[], o: CommonOptions): Promise<Outcome
         const trace = o.perfetto ? await perfettoFile(o.perfetto) : undefined;
         const report = await analyzeCapture(file, {
           ...analyzeOptions(o, progress), commandSteps: false,
+          onCommandStart: trace && ((c) => trace.writer.start(c)),
           onCommand: (c, t0) => {
             collected?.add(c, t0);
-            trace?.writer.command(c);
+            trace?.writer.end(c);
           },
         });
         trace?.close(report);
@@ -244,9 +245,10 @@ export async function runTimeline(capture: string, o: CommonOptions & { assoc?: 
   try {
     report = await analyzeCapture(capture, {
       ...analyzeOptions(o, progress),
+      onCommandStart: trace && ((c) => trace.writer.start(c)),
       onCommand: (c, t0) => {
         collected?.add(c, t0);
-        trace?.writer.command(c);
+        trace?.writer.end(c);
         if (o.assoc !== undefined && c.assoc !== o.assoc) return;
         if (o.qid !== undefined && c.qid !== o.qid) return;
         if (o.cid !== undefined && c.cid !== o.cid) return;

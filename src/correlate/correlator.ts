@@ -5,7 +5,7 @@ import { Model, type PathStats } from './model.js';
 import { RULE_FAMILIES } from './rules/index.js';
 import type { KernelLog } from '../kernel-log/types.js';
 import type {
-  AssociationSummary, CommandRecord, Finding, KernelLogReport, OpcodeStats, PathSummary, QueueSummary, RecoveryReport, RetryRule, Severity, StreamProblem,
+  AssociationSummary, CommandRecord, CommandStart, Finding, KernelLogReport, OpcodeStats, PathSummary, QueueSummary, RecoveryReport, RetryRule, Severity, StreamProblem,
 } from './types.js';
 
 export { LINUX_DEFAULT_KATO_MS } from './model.js';
@@ -17,6 +17,8 @@ export interface CorrelateOptions {
   rule: RetryRule;
   /** Receives every command when it ends; with `commandSteps` (default true), with its steps. */
   onCommand?: (command: CommandRecord) => void;
+  /** Receives every command when it is submitted. */
+  onSubmit?: (command: CommandStart) => void;
   commandSteps?: boolean;
   /** List every association in full (--all-associations). */
   allAssociations?: boolean;

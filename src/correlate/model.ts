@@ -9,7 +9,7 @@ import { PduType, type NvmeConnection, type PduEvent, type PduSink, type StreamD
 import { FrameIndex } from './frame-index.js';
 import { LatencyHistogram } from './histogram.js';
 import type {
-  AssociationSummary, CommandRecord, CrossControllerReset, FenceKind, OpcodeStats, Outcome, PathSummary, QueueSummary, Stamp, StreamProblem, TcpEvent, TimelineStep,
+  AssociationSummary, CommandRecord, CommandStart, CrossControllerReset, FenceKind, OpcodeStats, Outcome, PathSummary, QueueSummary, Stamp, StreamProblem, TcpEvent, TimelineStep,
 } from './types.js';
 
 /** Linux's default keep-alive timeout, used when the capture holds no Connect and --kato is not given. */
@@ -23,6 +23,8 @@ export interface ModelOptions {
   cqtMs?: number;
   /** Receives every command when it ends. */
   onCommand?: (command: CommandRecord) => void;
+  /** Receives every command when it is submitted. */
+  onSubmit?: (command: CommandStart) => void;
   /** Record each command's steps for onCommand (the timeline needs them; the HTML view does not). Default: true. */
   commandSteps?: boolean;
   /** Keep a time → frame index (for kernel log lines, which come without frames). */
@@ -557,6 +559,7 @@ export class Model implements PduSink {
       cmd.steps = [{ kind: 'submit', frame: p.frame, time: p.time, detail: `${this.opName(cmd)}${what ? ' ' + what : ''}` }];
     }
     q.open.set(sqe.cid, cmd);
+    if (this.options.onSubmit) this.options.onSubmit(this.startOf(cmd));
     if (q.orphans.size > 0) q.orphans.delete(sqe.cid);
     q.commands++;
     this.commandCount++;
@@ -1116,6 +1119,18 @@ export class Model implements PduSink {
   private isAerCompletion(q: Queue, p: PduEvent): boolean {
     const cmd = p.cqe ? q.open.get(p.cqe.cid) ?? q.orphans.get(p.cqe.cid) : undefined;
     return cmd !== undefined && cmd.admin && cmd.opcode === ADMIN_AER;
+  }
+
+  private startOf(cmd: Cmd): CommandStart {
+    const s: CommandStart = {
+      assoc: cmd.q.assoc?.id ?? 0, path: cmd.q.assoc ? assocPath(cmd.q.assoc) : '', conn: cmd.q.nvme.id, qid: cmd.q.qid ?? null, cid: cmd.cid,
+      opcode: cmd.opcode, opcodeName: this.opName(cmd), admin: cmd.admin, nsid: cmd.nsid, submitFrame: cmd.submit.frame, submitTime: cmd.submit.time,
+    };
+    if (cmd.slba !== undefined) {
+      s.slba = cmd.slba;
+      s.nlb = cmd.nlb;
+    }
+    return s;
   }
 
   private seenWhole(q: Queue): boolean {

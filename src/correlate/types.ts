@@ -314,6 +314,9 @@ export interface CommandRecord {
   retryOf?: number;
 }
 
+/** What is known of a command when it is submitted (onCommandStart): its identity, not yet its fate. */
+export type CommandStart = Pick<CommandRecord, 'assoc' | 'path' | 'conn' | 'qid' | 'cid' | 'opcode' | 'opcodeName' | 'admin' | 'nsid' | 'slba' | 'nlb' | 'submitFrame' | 'submitTime'>;
+
 export interface TcpEvent {
   conn: number;
   from: 'host' | 'controller';

@@ -1,4 +1,4 @@
-import { isRetryFinding, type CommandRecord, type Finding } from '../correlate/types.js';
+import { isRetryFinding, type CommandRecord, type CommandStart, type Finding } from '../correlate/types.js';
 import type { Report } from './types.js';
 
 /**
@@ -7,12 +7,14 @@ import type { Report } from './types.js';
  * named by opcode; TCP flags, last controller contact, the safe time and findings as instants; a
  * flow arrow from each original to its retry; kernel log lines on a process of their own.
  *
- * Written as the capture is read: a command's span goes out when the command ends, so memory holds
- * only which processes and tracks were named. `ts` is microseconds on the capture's own clock
+ * Written as the capture is read: a command's span opens when it is submitted and closes when it
+ * ends, so a track's events come in time order and memory holds only which tracks were named. `ts` is microseconds on the capture's own clock
  * (epoch), so a trace recorded on the same hosts lines up.
  */
 export class PerfettoWriter {
   private readonly named = new Set<string>();
+  /** Per track, the latest timestamp written: a span given up at a queue's end closes no earlier. */
+  private readonly lastTs = new Map<string, number>();
   private first = true;
   private spans = 0;
 
@@ -25,66 +27,71 @@ export class PerfettoWriter {
     return this.spans;
   }
 
-  /** One command: its span on its queue's track, from submission to completion (or its last step). */
-  command(c: CommandRecord): void {
-    this.track(c.assoc, c.conn, c.path, `${c.qid === null ? 'queue ?' : c.qid === 0 ? 'admin q0' : `I/O q${c.qid}`} (conn ${c.conn})`);
-    // Unique per command incarnation: a frame can carry several capsules of one queue, a CID recurs.
-    const id = `${c.conn}:${c.submitFrame}:${c.cid}`;
-    const end = c.completeTime ?? c.steps.at(-1)?.time ?? c.submitTime;
-    const args: Record<string, unknown> = { cid: `0x${c.cid.toString(16).padStart(4, '0')}`, submitFrame: c.submitFrame, outcome: c.outcome };
+  /** A command was submitted: its span opens on its queue's track (events of a track come in time order). */
+  start(c: CommandStart): void {
+    this.track(c.assoc, c.conn, c.path, queueName(c.qid, c.conn));
+    const args: Record<string, unknown> = { cid: `0x${c.cid.toString(16).padStart(4, '0')}`, submitFrame: c.submitFrame };
     if (c.slba !== undefined) Object.assign(args, { slba: c.slba, nlb: c.nlb });
+    this.event({ name: c.opcodeName, cat: c.admin ? 'admin' : 'io', id: spanId(c), pid: c.assoc, tid: c.conn, ph: 'b', ts: us(c.submitTime), args });
+  }
+
+  /** The command ended: its span closes, with how (completion frame, status, outcome, retry of). */
+  end(c: CommandRecord): void {
+    const args: Record<string, unknown> = { outcome: c.outcome };
     if (c.completeFrame !== undefined) args.completeFrame = c.completeFrame;
     if (c.status) args.status = c.status.name;
     if (c.retryOf !== undefined) args.retryOf = c.retryOf;
-    const base = { name: c.opcodeName, cat: c.admin ? 'admin' : 'io', id, pid: c.assoc, tid: c.conn };
-    this.event({ ...base, ph: 'b', ts: us(c.submitTime), args });
-    this.event({ ...base, ph: 'e', ts: us(Math.max(end, c.submitTime)) });
+    // Without a completion it was given up when its queue ended or its CID was reused: no earlier than what the track showed last.
+    const ts = c.completeTime !== undefined ? us(c.completeTime) : Math.max(us(c.submitTime), this.lastTs.get(`${c.assoc}/${c.conn}`) ?? 0);
+    this.event({ name: c.opcodeName, cat: c.admin ? 'admin' : 'io', id: spanId(c), pid: c.assoc, tid: c.conn, ph: 'e', ts, args });
     this.spans++;
   }
 
-  /** What the whole capture knows: TCP flags, findings with their times, retry arrows, kernel log lines. Closes the file. */
+  /** What the whole capture knows, in time order: TCP flags, findings, retry arrows, kernel log lines. Closes the file. */
   finish(report: Report): void {
+    const late: Record<string, unknown>[] = [];
+    const instant = (name: string, cat: string, pid: number, tid: number, time: number, args: Record<string, unknown>) =>
+      late.push({ name, cat, ph: 'i', s: 't', pid, tid, ts: us(time), args });
     for (const a of report.associations) {
       for (const q of a.queues) {
-        this.track(a.id, q.conn, a.path, `${q.qid === null ? 'queue ?' : q.qid === 0 ? 'admin q0' : `I/O q${q.qid}`} (conn ${q.conn})`);
-        for (const t of q.teardown) this.instant(`${t.from} ${t.kind.toUpperCase()}`, 'tcp', a.id, q.conn, t.time, { frame: t.frame, inFlight: t.inFlight });
+        // On a track of their own beside the queue's: the queue's track already holds its spans in time order.
+        this.track(a.id, TCP_TRACK + q.conn, a.path, `${queueName(q.qid, q.conn)} TCP`);
+        for (const t of q.teardown) instant(`${t.from} ${t.kind.toUpperCase()}`, 'tcp', a.id, TCP_TRACK + q.conn, t.time, { frame: t.frame, inFlight: t.inFlight });
       }
     }
-    for (const f of report.findings) this.finding(f);
+    for (const f of report.findings) this.finding(f, instant, late);
     for (const e of report.kernelLog?.events ?? []) {
       if (e.time === null) continue;
       const file = report.kernelLog!.sources[e.source]?.file ?? `log ${e.source}`;
       this.track(KERNEL_PID, e.source + 1, 'kernel logs', file);
-      this.instant(e.kind, 'kernel', KERNEL_PID, e.source + 1, e.time, { line: e.line, text: e.text, afterFrame: e.afterFrame, assoc: e.assoc });
+      instant(e.kind, 'kernel', KERNEL_PID, e.source + 1, e.time, { line: e.line, text: e.text, afterFrame: e.afterFrame, assoc: e.assoc });
     }
+    late.sort((x, y) => (x.ts as number) - (y.ts as number));
+    for (const e of late) this.event(e);
     this.write('\n]}\n');
   }
 
-  private finding(f: Finding): void {
+  private finding(f: Finding, instant: (name: string, cat: string, pid: number, tid: number, time: number, args: Record<string, unknown>) => void, late: Record<string, unknown>[]): void {
     const pid = f.assoc ?? 0;
     this.track(pid, 0, pid === 0 ? 'capture' : `association ${pid}`, 'findings');
-    this.instant(f.ruleId, `finding,${f.severity}`, pid, 0, f.time, { message: f.message, frames: f.frames, wiresharkFilter: f.wiresharkFilter });
+    instant(f.ruleId, `finding,${f.severity}`, pid, 0, f.time, { message: f.message, frames: f.frames, wiresharkFilter: f.wiresharkFilter });
     if (!isRetryFinding(f)) return;
     const d = f.details;
     const old = d.originalAssoc;
     this.track(old, 0, `association ${old}`, 'findings');
     if (d.lastControllerContactTime !== null) {
-      this.instant('last controller contact', 'contact', old, 0, d.lastControllerContactTime, { frame: d.lastControllerContactFrame });
-      this.instant(`safe time (${d.rule}, ${d.requiredMs} ms)`, 'contact', old, 0, d.lastControllerContactTime + d.requiredMs / 1000, { katoMs: d.katoMs, cqtMs: d.cqtMs });
+      instant('last controller contact', 'contact', old, 0, d.lastControllerContactTime, { frame: d.lastControllerContactFrame });
+      instant(`safe time (${d.rule}, ${d.requiredMs} ms)`, 'contact', old, 0, d.lastControllerContactTime + d.requiredMs / 1000, { katoMs: d.katoMs, cqtMs: d.cqtMs });
     }
     // A flow arrow from the original to its retry. Flows bind to thread slices (not async spans):
     // a 1 µs slice on each association's findings track carries each end.
     const flow = { name: 'retry', cat: 'retry', id: `${d.originalAssoc}:${d.originalFrame}>${d.retryFrame}` };
     const retryPid = f.assoc ?? d.retryAssoc;
     this.track(retryPid, 0, `association ${retryPid}`, 'findings');
-    this.event({ name: `original (frame ${d.originalFrame})`, cat: 'retry', ph: 'X', pid: old, tid: 0, ts: us(d.originalTime), dur: 1 });
-    this.event({ name: `retry (frame ${d.retryFrame})`, cat: 'retry', ph: 'X', pid: retryPid, tid: 0, ts: us(f.time), dur: 1 });
-    this.event({ ...flow, ph: 's', pid: old, tid: 0, ts: us(d.originalTime) });
-    this.event({ ...flow, ph: 'f', bp: 'e', pid: retryPid, tid: 0, ts: us(f.time) });
-  }
-
-  private instant(name: string, cat: string, pid: number, tid: number, time: number, args: Record<string, unknown>): void {
-    this.event({ name, cat, ph: 'i', s: 't', pid, tid, ts: us(time), args });
+    late.push({ name: `original (frame ${d.originalFrame})`, cat: 'retry', ph: 'X', pid: old, tid: 0, ts: us(d.originalTime), dur: 1 });
+    late.push({ name: `retry (frame ${d.retryFrame})`, cat: 'retry', ph: 'X', pid: retryPid, tid: 0, ts: us(f.time), dur: 1 });
+    late.push({ ...flow, ph: 's', pid: old, tid: 0, ts: us(d.originalTime) });
+    late.push({ ...flow, ph: 'f', bp: 'e', pid: retryPid, tid: 0, ts: us(f.time) });
   }
 
   /** Names a process and a thread the first time either is used. */
@@ -101,10 +108,23 @@ export class PerfettoWriter {
   }
 
   private event(e: Record<string, unknown>): void {
+    if (typeof e.ts === 'number') this.lastTs.set(`${e.pid}/${e.tid}`, e.ts);
     this.write((this.first ? '' : ',\n') + JSON.stringify(e));
     this.first = false;
   }
 }
+
+/** Unique per command incarnation: a frame can carry several capsules of one queue, a CID recurs. */
+function spanId(c: Pick<CommandRecord, 'conn' | 'submitFrame' | 'cid'>): string {
+  return `${c.conn}:${c.submitFrame}:${c.cid}`;
+}
+
+function queueName(qid: number | null, conn: number): string {
+  return `${qid === null ? 'queue ?' : qid === 0 ? 'admin q0' : `I/O q${qid}`} (conn ${conn})`;
+}
+
+/** TCP flags of connection N go on track TCP_TRACK + N of its association. */
+const TCP_TRACK = 1_000_000;
 
 /** Kernel log lines get a process of their own, apart from every association's. */
 const KERNEL_PID = 1_000_000_000;
