@@ -44,7 +44,10 @@ export async function readKernelLogs(files: readonly string[]): Promise<KernelLo
         if (isBlank(fileText(file))) throw new UsageError(`kernel log ${file} is empty`);
         throw new UsageError(`kernel log ${error.message}`);
       }
-      throw new UsageError(`cannot read kernel log ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      // A read that fails half-way (EIO, EISDIR) names the file; anything else is a bug.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code) throw new UsageError(`cannot read kernel log ${file}: ${code}`);
+      throw error;
     }
     logs.push(log);
   }

@@ -3,7 +3,7 @@ import { analyzeCapture, type AnalyzeOptions } from '../api/analyze-capture.js';
 import { listPdus } from '../api/list-pdus.js';
 import { DEFAULT_PORTS } from '../nvme-tcp/nvme-tcp-decoder.js';
 import { CaptureError, ExitCode, UsageError } from '../common/errors.js';
-import { SEVERITY_RANK, type KernelLogEvent, type Severity } from '../correlate/types.js';
+import { SEVERITY_RANK, type CommandRecord, type KernelLogEvent, type Severity } from '../correlate/types.js';
 import { renderJunit, type JunitCase } from '../report/junit.js';
 import { PduLineFormatter } from '../report/pdu-lines.js';
 import { escapeControl as safe, hex } from '../common/text.js';
@@ -37,8 +37,7 @@ function failing(report: Report, failOn: Severity | 'none'): number {
   return report.findings.filter((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[failOn]).length;
 }
 
-/** Deterministic JSON: same capture, same bytes. */
-/** A Perfetto trace streamed into `path` through a small buffer as commands end. */
+/** A Perfetto trace streamed into `path` through a small buffer as commands start and end. */
 async function perfettoFile(path: string) {
   const { PerfettoWriter } = await import('../report/perfetto.js');
   const fd = openSync(path, 'w');
@@ -61,6 +60,25 @@ async function perfettoFile(path: string) {
   };
 }
 
+/**
+ * The per-command outputs the options ask for (--html, --perfetto), fed from analyzeCapture's
+ * command hooks; `also` receives each ended command too (the timeline's own lines).
+ */
+async function perCommandOutputs(o: CommonOptions, also?: (c: CommandRecord, t0: number) => void) {
+  const collected = o.html ? new (await import('../report/html-report.js')).HtmlCollector() : undefined;
+  const trace = o.perfetto ? await perfettoFile(o.perfetto) : undefined;
+  const hooks: Pick<AnalyzeOptions, 'onCommandStart' | 'onCommand'> = {
+    onCommandStart: trace && ((c) => trace.writer.start(c)),
+    onCommand: (c, t0) => {
+      collected?.add(c, t0);
+      trace?.writer.end(c);
+      also?.(c, t0);
+    },
+  };
+  return { collected, hooks, close: (report: Report) => trace?.close(report) };
+}
+
+/** Deterministic JSON: same capture, same bytes. */
 export function reportJson(value: unknown): string {
   return JSON.stringify(value, null, 2) + '\n';
 }
@@ -100,18 +118,10 @@ async function analyzeAll(captures: string[], o: CommonOptions): Promise<Outcome
     const seconds = () => Math.round(performance.now() - started) / 1000;
     try {
       if (o.html || o.perfetto) {
-        const collected = o.html ? new (await import('../report/html-report.js')).HtmlCollector() : undefined;
-        const trace = o.perfetto ? await perfettoFile(o.perfetto) : undefined;
-        const report = await analyzeCapture(file, {
-          ...analyzeOptions(o, progress), commandSteps: false,
-          onCommandStart: trace && ((c) => trace.writer.start(c)),
-          onCommand: (c, t0) => {
-            collected?.add(c, t0);
-            trace?.writer.end(c);
-          },
-        });
-        trace?.close(report);
-        outcomes.push({ file, report, collected, seconds: seconds() });
+        const outputs = await perCommandOutputs(o);
+        const report = await analyzeCapture(file, { ...analyzeOptions(o, progress), commandSteps: false, ...outputs.hooks });
+        outputs.close(report);
+        outcomes.push({ file, report, collected: outputs.collected, seconds: seconds() });
       } else {
         const report = await analyzeCapture(file, analyzeOptions(o, progress));
         outcomes.push({ file, report, seconds: seconds() });
@@ -239,24 +249,16 @@ export async function runTimeline(capture: string, o: CommonOptions & { assoc?: 
   const writer = new LineWriter(process.stdout);
   const progress = Progress.forStderr(capture, o.quiet);
   const json = o.json === true;
-  const collected = o.html ? new (await import('../report/html-report.js')).HtmlCollector() : undefined;
-  const trace = o.perfetto ? await perfettoFile(o.perfetto) : undefined;
+  const outputs = await perCommandOutputs(o, (c, t0) => {
+    if (o.assoc !== undefined && c.assoc !== o.assoc) return;
+    if (o.qid !== undefined && c.qid !== o.qid) return;
+    if (o.cid !== undefined && c.cid !== o.cid) return;
+    writer.line(json ? JSON.stringify(c) : renderCommand(c, t0));
+  });
   let report: Report;
   try {
-    report = await analyzeCapture(capture, {
-      ...analyzeOptions(o, progress),
-      onCommandStart: trace && ((c) => trace.writer.start(c)),
-      onCommand: (c, t0) => {
-        collected?.add(c, t0);
-        trace?.writer.end(c);
-        if (o.assoc !== undefined && c.assoc !== o.assoc) return;
-        if (o.qid !== undefined && c.qid !== o.qid) return;
-        if (o.cid !== undefined && c.cid !== o.cid) return;
-        writer.line(json ? JSON.stringify(c) : renderCommand(c, t0));
-      },
-      afterChunk: () => writer.betweenChunks(),
-    });
-    trace?.close(report);
+    report = await analyzeCapture(capture, { ...analyzeOptions(o, progress), ...outputs.hooks, afterChunk: () => writer.betweenChunks() });
+    outputs.close(report);
   } finally {
     progress.done();
   }
@@ -292,6 +294,6 @@ export async function runTimeline(capture: string, o: CommonOptions & { assoc?: 
     for (const e of loose) writer.line(kernelLine(e, t0));
   }
   await writer.flush();
-  await writeArtifacts([{ file: capture, report, collected }], { ...o, json: typeof o.json === 'string' ? o.json : undefined });
+  await writeArtifacts([{ file: capture, report, collected: outputs.collected }], { ...o, json: typeof o.json === 'string' ? o.json : undefined });
   return ExitCode.clean;
 }

@@ -438,24 +438,21 @@ export class Model implements PduSink {
     if (a) {
       this.controllerContact(a, q.lastCtrl);
       // After the host closed the queue its packets reach no one: PDUs among them are counted in pdu().
-      const seen = !q.hostClosed || time < q.hostClosed.time;
-      if (seen && (!a.lastCtrlSeen || time >= a.lastCtrlSeen.time)) a.lastCtrlSeen = setStamp(a.lastCtrlSeen, frame, time);
+      if (!q.hostClosed || time < q.hostClosed.time) contactSeen(a, frame, time);
     }
     if (q.awaitingHead < q.awaitingLength && q.awaitingEnd[q.awaitingHead] <= peerAcked) this.arrived(q, peerAcked, frame, time);
   }
 
   tcpFlag(nvme: NvmeConnection, fromHost: boolean, kind: FlagKind, frame: number, time: number, outOfWindow: boolean): void {
     const q = this.queues.get(nvme.id);
+    const event: TcpEvent = { conn: nvme.id, from: fromHost ? 'host' : 'controller', kind, frame, time, inFlight: q ? q.open.size : 0 };
+    if (outOfWindow) event.outOfWindow = true;
     if (!q) {
       // After both streams ended: the queue is over, but its teardown still lists what came.
-      const event: TcpEvent = { conn: nvme.id, from: fromHost ? 'host' : 'controller', kind, frame, time, inFlight: 0 };
-      if (outOfWindow) event.outOfWindow = true;
       this.retired.get(nvme)?.push(event);
       return;
     }
     this.roleFix(q);
-    const event: TcpEvent = { conn: nvme.id, from: fromHost ? 'host' : 'controller', kind, frame, time, inFlight: q.open.size };
-    if (outOfWindow) event.outOfWindow = true;
     q.teardown.push(event);
     if (kind !== 'syn') {
       // Even an RST the peer discards says its sender has let the connection go.
@@ -857,7 +854,7 @@ export class Model implements PduSink {
     a.queues.push(q);
     if (q.lastCtrl) {
       this.controllerContact(a, q.lastCtrl);
-      if (!a.lastCtrlSeen || q.lastCtrl.time >= a.lastCtrlSeen.time) a.lastCtrlSeen = setStamp(a.lastCtrlSeen, q.lastCtrl.frame, q.lastCtrl.time);
+      contactSeen(a, q.lastCtrl.frame, q.lastCtrl.time);
     }
     if (q.lastHost && (!a.lastHost || q.lastHost.time > a.lastHost.time)) a.lastHost = setStamp(a.lastHost, q.lastHost.frame, q.lastHost.time);
   }
@@ -1095,15 +1092,11 @@ export class Model implements PduSink {
     } else entry.stats.unanswered++;
     const sink = this.options.onCommand;
     if (!sink) return;
-    const name = this.opName(cmd);
-    const record: CommandRecord = {
-      assoc: cmd.q.assoc?.id ?? 0, path: cmd.q.assoc ? assocPath(cmd.q.assoc) : '', conn: cmd.q.nvme.id, qid: cmd.q.qid ?? null, cid: cmd.cid, opcode: cmd.opcode, opcodeName: name,
-      admin: cmd.admin, nsid: cmd.nsid, submitFrame: cmd.submit.frame, submitTime: cmd.submit.time, outcome, steps: cmd.steps ?? [],
-    };
-    if (cmd.slba !== undefined) {
-      record.slba = cmd.slba;
-      record.nlb = cmd.nlb;
-    }
+    // The start's fields, then the fate: one object, in the key order the timeline's JSON lines have.
+    const record = this.identityOf(cmd) as CommandRecord;
+    record.outcome = outcome;
+    record.steps = cmd.steps ?? [];
+    withRange(record, cmd);
     if (done) {
       record.completeFrame = done.frame;
       record.completeTime = done.time;
@@ -1121,16 +1114,16 @@ export class Model implements PduSink {
     return cmd !== undefined && cmd.admin && cmd.opcode === ADMIN_AER;
   }
 
-  private startOf(cmd: Cmd): CommandStart {
-    const s: CommandStart = {
+  /** What a command is, for onSubmit and onCommand alike (its LBA range aside). */
+  private identityOf(cmd: Cmd): CommandStart {
+    return {
       assoc: cmd.q.assoc?.id ?? 0, path: cmd.q.assoc ? assocPath(cmd.q.assoc) : '', conn: cmd.q.nvme.id, qid: cmd.q.qid ?? null, cid: cmd.cid,
       opcode: cmd.opcode, opcodeName: this.opName(cmd), admin: cmd.admin, nsid: cmd.nsid, submitFrame: cmd.submit.frame, submitTime: cmd.submit.time,
     };
-    if (cmd.slba !== undefined) {
-      s.slba = cmd.slba;
-      s.nlb = cmd.nlb;
-    }
-    return s;
+  }
+
+  private startOf(cmd: Cmd): CommandStart {
+    return withRange(this.identityOf(cmd), cmd);
   }
 
   private seenWhole(q: Queue): boolean {
@@ -1210,6 +1203,11 @@ function awaitAck(q: Queue, cmd: Cmd, end: number): void {
   q.awaitingLength++;
 }
 
+/** A controller packet the host could see: the latest is the association's last contact in its header. */
+function contactSeen(a: Assoc, frame: number, time: number): void {
+  if (!a.lastCtrlSeen || time >= a.lastCtrlSeen.time) a.lastCtrlSeen = setStamp(a.lastCtrlSeen, frame, time);
+}
+
 function afterHostClose(a: Assoc, frame: number, time: number): void {
   const late = a.afterHostClose;
   if (!late) a.afterHostClose = { pdus: 1, first: { frame, time }, last: { frame, time } };
@@ -1230,6 +1228,14 @@ const NO_ORPHANS = new Map<number, Cmd>();
 function orphan(q: Queue, cmd: Cmd): void {
   if (q.orphans === NO_ORPHANS) q.orphans = new Map();
   (q.orphans as Map<number, Cmd>).set(cmd.cid, cmd);
+}
+
+function withRange<T extends CommandStart>(record: T, cmd: Cmd): T {
+  if (cmd.slba !== undefined) {
+    record.slba = cmd.slba;
+    record.nlb = cmd.nlb;
+  }
+  return record;
 }
 
 function endsKey(hostAddress: string, controller: string): string {

@@ -147,15 +147,15 @@ function conclude(ctx: RuleContext, candidates: CandidateIndex, assocs: AnchorAs
   let outside = 0;
   for (const log of ctx.kernelLogs) {
     let fromThisLog = 0;
+    const list = (ev: KernelLogEvent) => {
+      if (fromThisLog++ < EVENT_CAP) listed.push(ev);
+    };
     const byBoot = new Map(log.groups.map((g) => [g.boot, g]));
     // Streamed: a line is placed, used and let go; only what it proves (and the first lines, for the listing) stays.
     log.replay((e) => {
       total++;
       const g = byBoot.get(e.boot)!;
       const a = aligned.get(g);
-      const list = (ev: KernelLogEvent) => {
-        if (fromThisLog++ < EVENT_CAP) listed.push(ev);
-      };
       if (!a) return list(event(e, null, null, undefined, undefined, false));
       const time = logSeconds(e, captureStart) + a.offsetS!;
       if (time < captureStart - OUTSIDE_S || time > captureEnd + OUTSIDE_S) {
