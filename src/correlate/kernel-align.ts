@@ -48,11 +48,6 @@ export function logSeconds(e: KernelEvent, captureStart: number): number {
   return best;
 }
 
-/** The host device's path, from its `new ctrl` line in the same group: subsystem NQN and controller address. */
-export function devicePaths(group: LogGroup): Map<string, DevicePath> {
-  return group.paths;
-}
-
 export function onPath(a: AnchorAssoc, path: DevicePath): boolean {
   return (a.subnqn === undefined || path.subnqn === undefined || a.subnqn === path.subnqn) && sameAddress(a.controller, path.addr);
 }
@@ -65,7 +60,7 @@ function sameAddress(controller: string, addr: string): boolean {
 /** Every pairing of a log line with a capture event of the same identity. */
 function pairs(group: LogGroup, assocs: readonly AnchorAssoc[], seconds: (e: KernelEvent) => number): Pair[] {
   const out: Pair[] = [];
-  const paths = devicePaths(group);
+  const paths = group.paths;
   // The log keeps its first anchor lines: a few agreeing ones fix the offset; a storm's thousands would only cost time.
   for (const e of group.anchors) {
     for (const a of assocs) {

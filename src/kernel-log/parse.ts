@@ -173,7 +173,7 @@ export function readKernelLog(text: LogText, file: string, source: number): Kern
 }
 
 /** The keys a timeout line names a command by: its queue, and any queue of its kind (for queues the capture cannot number). */
-export function namedKeys(e: Pick<KernelEvent, 'qid' | 'cid' | 'tag'>): string[] {
+function namedKeys(e: Pick<KernelEvent, 'qid' | 'cid' | 'tag'>): string[] {
   const id = e.cid !== undefined ? `c${e.cid}` : e.tag !== undefined ? `t${e.tag}` : undefined;
   if (id === undefined || e.qid === undefined) return [];
   return [`${e.qid}:${id}`, `${e.qid === 0 ? 'admin' : 'io'}:${id}`];

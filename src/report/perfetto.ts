@@ -16,15 +16,9 @@ export class PerfettoWriter {
   /** Per track, the latest timestamp written: a span given up at a queue's end closes no earlier. */
   private readonly lastTs = new Map<string, number>();
   private first = true;
-  private spans = 0;
 
   constructor(private readonly write: (text: string) => void) {
     write('{"displayTimeUnit":"ms","traceEvents":[\n');
-  }
-
-  /** Spans written so far: one per command. */
-  get commands(): number {
-    return this.spans;
   }
 
   /** A command was submitted: its span opens on its queue's track (events of a track come in time order). */
@@ -44,7 +38,6 @@ export class PerfettoWriter {
     // Without a completion it was given up when its queue ended or its CID was reused: no earlier than what the track showed last.
     const ts = c.completeTime !== undefined ? us(c.completeTime) : Math.max(us(c.submitTime), this.lastTs.get(`${c.assoc}/${c.conn}`) ?? 0);
     this.event({ name: c.opcodeName, cat: c.admin ? 'admin' : 'io', id: spanId(c), pid: c.assoc, tid: c.conn, ph: 'e', ts, args });
-    this.spans++;
   }
 
   /** What the whole capture knows, in time order: TCP flags, findings, retry arrows, kernel log lines. Closes the file. */
