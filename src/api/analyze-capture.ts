@@ -6,6 +6,7 @@ import { DEFAULT_PORTS } from '../nvme-tcp/nvme-tcp-decoder.js';
 import { SCHEMA_VERSION, type Report } from '../report/types.js';
 import type { DecodeStats } from '../decode/types.js';
 import { readKernelLogs } from './kernel-logs.js';
+import { readKernelTraces } from './kernel-traces.js';
 import { runPipeline } from './pipeline.js';
 import { VERSION } from './version.js';
 
@@ -28,6 +29,8 @@ export interface AnalyzeOptions {
   name?: string;
   /** Kernel logs of the host and/or target (--dmesg): placed on the capture's clock and matched to its commands. */
   dmesg?: string[];
+  /** Kernel traces (--trace: tracefs text or trace-cmd report) of the host and/or target: aligned by the commands they set up. */
+  traces?: string[];
   /** Milliseconds added to wall-clock kernel log times (a known clock difference). */
   dmesgOffsetMs?: number;
   /** List every association in full; by default a path's uneventful ones are summarised and counted. */
@@ -42,8 +45,9 @@ export async function analyzeCapture(input: CaptureInput, options: AnalyzeOption
   const onCommand = options.onCommand;
   const onStart = options.onCommandStart;
   const kernelLogs = options.dmesg?.length ? await readKernelLogs(options.dmesg) : undefined;
+  const kernelTraces = options.traces?.length ? readKernelTraces(options.traces) : undefined;
   const correlator = new Correlator({
-    katoMs: options.katoMs, cqtMs: options.cqtMs, rule, kernelLogs, dmesgOffsetMs: options.dmesgOffsetMs, allAssociations: options.allAssociations,
+    katoMs: options.katoMs, cqtMs: options.cqtMs, rule, kernelLogs, kernelTraces, dmesgOffsetMs: options.dmesgOffsetMs, allAssociations: options.allAssociations,
     onCommand: onCommand && ((c) => onCommand(c, decode?.firstTime ?? c.submitTime)), commandSteps: options.commandSteps,
     onSubmit: onStart && ((c) => onStart(c, decode?.firstTime ?? c.submitTime)),
   });
@@ -93,6 +97,7 @@ export async function analyzeCapture(input: CaptureInput, options: AnalyzeOption
     opcodes: result.opcodes,
     findings: result.findings,
     kernelLog: result.kernelLog,
+    kernelTrace: result.kernelTrace,
     problems: {
       capture: run.problem ?? null,
       truncatedFrames: run.decode.truncatedFrames,

@@ -1,27 +1,8 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
+import { statSync } from 'node:fs';
+import { fileText, isBlank } from '../common/lines.js';
 import { UsageError } from '../common/errors.js';
-import { LogFormatError, readKernelLog, type LogText } from '../kernel-log/parse.js';
+import { LogFormatError, readKernelLog } from '../kernel-log/parse.js';
 import type { KernelLog } from '../kernel-log/types.js';
-
-/** Bytes read at a time: a log of any size is streamed through one buffer. */
-const CHUNK = 1 << 20;
-
-/** The file's text, chunk by chunk, from its start each time it is asked for (UTF-8 split anywhere). */
-function fileText(file: string): LogText {
-  return function* () {
-    const fd = openSync(file, 'r');
-    try {
-      const buffer = Buffer.allocUnsafe(CHUNK);
-      const decoder = new StringDecoder('utf8');
-      for (let n = readSync(fd, buffer, 0, CHUNK, null); n > 0; n = readSync(fd, buffer, 0, CHUNK, null)) yield decoder.write(buffer.subarray(0, n));
-      const rest = decoder.end();
-      if (rest) yield rest;
-    } finally {
-      closeSync(fd);
-    }
-  };
-}
 
 /**
  * Reads the --dmesg files before the capture (what alignment needs; the lines themselves are read
@@ -52,9 +33,4 @@ export async function readKernelLogs(files: readonly string[]): Promise<KernelLo
     logs.push(log);
   }
   return logs;
-}
-
-function isBlank(text: LogText): boolean {
-  for (const chunk of text()) if (chunk.trim() !== '') return false;
-  return true;
 }

@@ -22,7 +22,7 @@ function ports(o: CommonOptions): number[] | undefined {
 
 function analyzeOptions(o: CommonOptions, progress: Progress): AnalyzeOptions {
   return {
-    ports: ports(o), katoMs: o.kato, cqtMs: o.cqt, rule: o.rule, dmesg: o.dmesg, dmesgOffsetMs: o.dmesgOffset, allAssociations: o.allAssociations,
+    ports: ports(o), katoMs: o.kato, cqtMs: o.cqt, rule: o.rule, dmesg: o.dmesg, traces: o.trace, dmesgOffsetMs: o.dmesgOffset, allAssociations: o.allAssociations,
     onProgress: (bytes, total) => progress.update(bytes, total),
   };
 }

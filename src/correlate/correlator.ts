@@ -4,8 +4,9 @@ import type { LatencyHistogram } from './histogram.js';
 import { Model, type PathStats } from './model.js';
 import { RULE_FAMILIES } from './rules/index.js';
 import type { KernelLog } from '../kernel-log/types.js';
+import type { KernelTrace } from '../kernel-trace/types.js';
 import type {
-  AssociationSummary, CommandRecord, CommandStart, Finding, KernelLogReport, OpcodeStats, PathSummary, QueueSummary, RecoveryReport, RetryRule, Severity, StreamProblem,
+  AssociationSummary, CommandRecord, CommandStart, Finding, KernelLogReport, KernelTraceReport, OpcodeStats, PathSummary, QueueSummary, RecoveryReport, RetryRule, Severity, StreamProblem,
 } from './types.js';
 
 export { LINUX_DEFAULT_KATO_MS } from './model.js';
@@ -25,6 +26,8 @@ export interface CorrelateOptions {
   /** Kernel logs (--dmesg), already read, and the offset for wall-clock ones. */
   kernelLogs?: KernelLog[];
   dmesgOffsetMs?: number;
+  /** Kernel traces (--trace), already checked. */
+  kernelTraces?: KernelTrace[];
 }
 
 export interface CorrelationResult {
@@ -45,6 +48,7 @@ export interface CorrelationResult {
   streamProblemsDropped: number;
   commands: number;
   kernelLog: KernelLogReport | null;
+  kernelTrace: KernelTraceReport | null;
   recovery: RecoveryReport;
 }
 
@@ -57,16 +61,17 @@ function spread(h: LatencyHistogram): PathSummary['lifetimeMs'] {
 export class Correlator {
   private readonly model: Model;
   private readonly findings = new FindingCollector();
-  private readonly output: { kernelLog?: KernelLogReport; recovery?: RecoveryReport } = {};
+  private readonly output: { kernelLog?: KernelLogReport; kernelTrace?: KernelTraceReport; recovery?: RecoveryReport } = {};
 
   constructor(options: CorrelateOptions) {
     const kernelLogs = options.kernelLogs ?? [];
-    this.model = new Model({ ...options, frameIndex: kernelLogs.length > 0 });
+    const kernelTraces = options.kernelTraces ?? [];
+    this.model = new Model({ ...options, frameIndex: kernelLogs.length + kernelTraces.length > 0 });
     this.findings.onAdd = (assoc) => this.model.noteFinding(assoc);
     this.model.listen({ associationEnded: (a) => this.findings.forgetAssociation(a.id) });
     for (const family of RULE_FAMILIES) {
       this.model.listen(family.create({
-        model: this.model, findings: this.findings, policy: options.rule, kernelLogs, dmesgOffsetMs: options.dmesgOffsetMs ?? 0, output: this.output,
+        model: this.model, findings: this.findings, policy: options.rule, kernelLogs, kernelTraces, dmesgOffsetMs: options.dmesgOffsetMs ?? 0, output: this.output,
       }));
     }
   }
@@ -100,6 +105,7 @@ export class Correlator {
       streamProblemsDropped: m.streamProblemsDropped,
       commands: m.commandCount,
       kernelLog: this.output.kernelLog ?? null,
+      kernelTrace: this.output.kernelTrace ?? null,
       recovery: this.output.recovery ?? { episodes: [], episodesNotListed: 0, byPath: [] },
     };
   }

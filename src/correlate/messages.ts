@@ -55,6 +55,27 @@ function kernelText(d: RetryDetails): string {
   return text;
 }
 
+/** What the kernel trace adds to a retry's sentence: how the kernel ties it to its original, and what the target did. */
+function traceText(d: RetryDetails): string {
+  const k = d.kernelTrace;
+  if (!k) return '';
+  const line = (r: { line: number } | null | undefined) => (r ? ` (trace line ${r.line})` : '');
+  const ties = {
+    requeued: `; the kernel trace shows the same block request requeued${line(k.requeue)} and sent again`,
+    'failed-over': `; the kernel trace shows the original completed with a path status${line(k.original.completion)} and the same range sent again`,
+    'different-request': `; the kernel trace shows the retry is a different request${line(k.contradiction)}`,
+    unknown: '',
+  };
+  let text = ties[k.tie];
+  const t = k.target;
+  if (t) {
+    if (!t.original.received) text += '; the target\'s trace shows no arrival of the original: it did not reach the controller';
+    else if (t.original.completed && t.retry.completed) text += `; the target's trace shows it executed both (lines ${t.original.completed.line} and ${t.retry.completed.line})`;
+    else text += `; the target's trace shows the original arrive${line(t.original.received)}`;
+  }
+  return text;
+}
+
 export const MESSAGES = {
   retry(ruleId: RetryRuleId, d: RetryDetails): string {
     const head = `${commandLabel(d)} (frame ${d.originalFrame}) resubmitted in frame ${d.retryFrame} on association ${d.retryAssoc}`;
@@ -69,14 +90,19 @@ export const MESSAGES = {
         ? `; the new association's Connect declares KATO ${d.retryAssocKatoMs} ms` : '';
       body = `${head} ${gap}; ${ruleId === 'retry-before-kato' ? 'before' : 'after'} the required ${seconds(d.requiredMs)} (${d.rule}${assumed})${hint}`;
     }
-    return body + arrivalText(d.arrival, d.capsuleArrival) + resetText(ruleId, d) + kernelText(d) + (d.uncertain ? ' [uncertain: bytes missing from the capture]' : '');
+    return body + arrivalText(d.arrival, d.capsuleArrival) + resetText(ruleId, d) + kernelText(d) + traceText(d) + (d.uncertain ? ' [uncertain: bytes missing from the capture]' : '');
   },
   timeoutDuringRecovery(d: TimeoutDuringRecoveryDetails): string {
     const retried = d.retry ? `; retried in frame ${d.retry.frame} (${d.retry.ruleId})` : '';
     return `${d.opcode} CID ${hex(d.cid)} on queue ${d.qid} (frame ${d.submitFrame}) timed out after error recovery had started (kernel log lines ${d.recoveryStarted.line} and ${d.timeout.line}): the host failed it at once instead of waiting${retried}`;
   },
   duplicateExecution(d: DuplicateExecutionDetails): string {
-    return `${commandLabel(d)} ran twice: the controller completed the original (frame ${d.lateCompletionFrame}) after the host closed its queue, and the host resubmitted it (frame ${d.retryFrame})`;
+    const t = d.targetTrace;
+    const traced = t ? `target trace line${t.retry ? `s ${t.original.line} and ${t.retry.line}` : ` ${t.original.line}`}` : '';
+    if (d.lateCompletionFrame === null) {
+      return `${commandLabel(d)} ran twice: the target's own trace shows it completed the original and the retry (${traced}); the host resubmitted it in frame ${d.retryFrame} and never saw the original's completion`;
+    }
+    return `${commandLabel(d)} ran twice: the controller completed the original (frame ${d.lateCompletionFrame}) after the host closed its queue, and the host resubmitted it (frame ${d.retryFrame})${t ? `; executed twice per the ${traced}` : ''}`;
   },
   staleData(d: StaleDataDetails, opcode: string, retryAssoc: number): string {
     return `write data for ${opcode} (frame ${d.originalFrame}) left on the old connection after its retry (frame ${d.retryFrame}) was submitted on association ${retryAssoc}`;
@@ -133,6 +159,7 @@ export const MESSAGES = {
     arrival: (what: 'capsule' | 'data') => `controller's TCP ACK covers the ${what === 'capsule' ? 'command capsule' : 'last H2CData'}`,
     lastContact: (assoc: number) => `last packet from the controller of association ${assoc}`,
     kernel: (what: string, text: string, line: number) => `kernel log (${what}, line ${line}): ${text}`,
+    trace: (what: string, line: number) => `kernel trace line ${line}: ${what}`,
     fence: (kind: string) => `old association fenced (${kind})`,
     teardown: (from: string, kind: string) => `${from} ${kind.toUpperCase()} on the original's queue`,
     retry: (assoc: number) => `retry submitted on association ${assoc}`,

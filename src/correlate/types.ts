@@ -26,12 +26,17 @@ export interface CrossControllerReset extends Stamp {
 /** One link of a retry's evidence chain, in time order. */
 export interface EvidenceStep {
   step:
-    | 'original-sent' | 'arrival' | 'last-controller-contact' | 'fence' | 'teardown' | 'kernel-log' | 'retry'
+    | 'original-sent' | 'arrival' | 'last-controller-contact' | 'fence' | 'teardown' | 'kernel-log' | 'kernel-trace' | 'retry'
     | 'r2t-after-retry' | 'c2h-data-after-retry' | 'completion-after-retry';
-  /** The packet; for a kernel-log step, the last frame captured before the line's aligned time (null: before the capture). */
+  /** The packet; for a kernel-log or kernel-trace step, the last frame captured before the line's aligned time (null: before the capture). */
   frame: number | null;
   time: number;
   what: string;
+}
+
+/** A step from a kernel log or trace line: its frame is the last one captured before the line, not the line's own. */
+export function isLineStep(step: EvidenceStep['step']): boolean {
+  return step === 'kernel-log' || step === 'kernel-trace';
 }
 
 /** A kernel log line that bears on a finding. */
@@ -53,6 +58,51 @@ export interface RetryKernelEvidence {
   originalTimeout: KernelLine | null;
   /** The original timed out while error recovery was already running: failed at once and retried without waiting. */
   duringRecovery: boolean;
+}
+
+/** A kernel trace line (--trace) that bears on a finding: which file, which line, placed on the capture's clock. */
+export interface TraceLineRef {
+  /** Index of the --trace file and the line in it (1-based). */
+  source: number;
+  line: number;
+  time: number;
+  afterFrame: number | null;
+  text: string;
+}
+
+/** What the host's trace says of one command: when the kernel set it up, and how it completed it. */
+export interface TracedCommand {
+  setup: TraceLineRef | null;
+  /** Milliseconds from the setup to the capsule leaving (as the capture saw it): the time in the host's queues. */
+  wireDelayMs: number | null;
+  /** The block request the command carried: device, first 512-byte sector, sector count. */
+  request: { dev: string; sector: number; sectors: number } | null;
+  /** nvme_complete_rq: the status the host completed it with (0x371 host aborted, a path error …) and its retry count. */
+  completion: (TraceLineRef & { status: number; statusName: string; retries: number | null }) | null;
+}
+
+/** What the target's trace says of one command: that the controller received and completed it. */
+export interface TargetTraced {
+  received: TraceLineRef | null;
+  completed: (TraceLineRef & { status: number }) | null;
+}
+
+/** What --trace adds to a retry finding. */
+export interface RetryTraceEvidence {
+  /**
+   * How the kernel ties the retry to its original: requeued (the same block request went back to the queue and
+   * was sent again), failed-over (completed with a path status and resubmitted, no requeue line), different-request
+   * (the original's request ended or a new one for the range was queued before the retry), unknown (a setup not found).
+   */
+  tie: 'requeued' | 'failed-over' | 'different-request' | 'unknown';
+  original: TracedCommand;
+  retry: TracedCommand;
+  /** The first block_rq_requeue of the original's request after its completion (the decision to retry), and how many followed. */
+  requeue: (TraceLineRef & { count: number }) | null;
+  /** The line that contradicts the tie (the original's request completing, a new request for the range), when tie is different-request. */
+  contradiction: TraceLineRef | null;
+  /** From a target-side trace (nvmet events for the controller); null when no trace shows the target. */
+  target: { original: TargetTraced; retry: TargetTraced } | null;
 }
 
 /** What the controller did for an original after its retry was sent. */
@@ -113,6 +163,8 @@ export interface RetryDetails extends RetryIdentity {
    * controller: when it gave up, and the retry's margin to that moment (negative: the retry came first).
    */
   controllerGaveUpAt?: KernelLine & { timerSeconds: number; marginMs: number };
+  /** With --trace: what the kernel's own trace says of the original and the retry. */
+  kernelTrace?: RetryTraceEvidence;
 }
 
 export interface TimeoutDuringRecoveryDetails {
@@ -125,12 +177,17 @@ export interface TimeoutDuringRecoveryDetails {
   recoveryStarted: KernelLine;
   /** The retry finding of this command, if it was retried: its rule and frame. */
   retry: { ruleId: RetryRuleId; frame: number } | null;
+  /** With --trace: the host's nvme_complete_rq for the command, the exact moment it was failed back. */
+  failedBack?: TraceLineRef & { status: number; statusName: string };
 }
 
 export interface DuplicateExecutionDetails extends RetryIdentity {
-  lateCompletionFrame: number;
-  lateCompletionTime: number;
+  /** The original's completion the capture saw after the host closed its queue; null when only the target's trace shows it ran. */
+  lateCompletionFrame: number | null;
+  lateCompletionTime: number | null;
   hostClosedFrame: number | null;
+  /** With --trace: the target's own lines completing the original and the retry. */
+  targetTrace?: { original: TraceLineRef; retry: TraceLineRef | null };
 }
 
 export interface StaleDataDetails {
@@ -455,6 +512,33 @@ export interface KernelLogReport {
   warnings: string[];
   /** What the log taught that the capture could not say (a queue's number, say). */
   notes: string[];
+}
+
+/** How one --trace file was laid on the capture's clock. */
+export interface KernelTraceAlignment {
+  source: number;
+  /** anchors: commands the trace set up (or the target received) paired with the capture's SQEs; none: not placed. */
+  method: 'anchors' | 'none';
+  /** Capture time minus trace time, seconds: the median of the anchors that agree. */
+  offsetS: number | null;
+  /** Anchors that agree (within the window), of all pairings tried. */
+  anchors: number;
+  pairings: number;
+  /** The first agreeing anchors: the trace line, the capture frame, and its offset. */
+  sample: { line: number; frame: number; event: string; offsetS: number }[];
+  /** Largest distance of an agreeing anchor from the offset used, ms. */
+  residualMs: number | null;
+  message: string;
+}
+
+export interface KernelTraceReport {
+  sources: { file: string; format: string; lines: number; events: number; decoded: number; malformed: number; longLines: number }[];
+  alignment: KernelTraceAlignment[];
+  /** Retry findings the trace spoke to, and how it tied each to its original. */
+  retries: { traced: number; requeued: number; failedOver: number; differentRequest: number; unknown: number };
+  /** Commands the target's trace shows executed twice (original and retry both completed). */
+  executedTwice: number;
+  warnings: string[];
 }
 
 /** A path (host NQN + subsystem NQN + controller address) over the whole capture: aggregates of every association it had. */

@@ -1,3 +1,4 @@
+import { eachLine, type LogText } from '../common/lines.js';
 import type { KernelEvent, KernelEventKind, KernelLog, LogClock, LogFormat, LogGroup } from './types.js';
 
 const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
@@ -54,53 +55,12 @@ function message(m: RegExpExecArray): string {
 /** A journal's boot separator (journalctl -b all, --list-boots output). */
 const BOOT_LINE = /^-- (?:Boot [0-9a-f]+|Reboot) --$/;
 
-/** Characters of a line kept: every NVMe message is far shorter; the rest of a longer line is skipped unread. */
-export const MAX_LINE_CHARS = 8192;
 /** Anchor and probe lines kept per boot for alignment (the rest are read again when the log is replayed). */
 const ANCHORS_KEPT = 64;
 const PROBES_KEPT = 64;
 
 export class LogFormatError extends Error {}
-
-/** A log's text, readable from its start as often as needed: chunks of any size, split anywhere. */
-export type LogText = () => Iterable<string>;
-
-/**
- * Lines of `text`, each cut to MAX_LINE_CHARS, with its 1-based number; `long` counts the cut ones.
- * Holds one line at a time (never a whole file, never a whole long line).
- */
-function eachLine(text: LogText, visit: (line: string, n: number) => void): { lines: number; long: number } {
-  let pending = '';
-  let cut = false;
-  let n = 0;
-  let long = 0;
-  const take = (chunk: string, from: number, to: number) => {
-    if (cut) return;
-    const room = MAX_LINE_CHARS - pending.length;
-    if (to - from > room) {
-      pending += chunk.slice(from, from + room);
-      cut = true;
-    } else pending += chunk.slice(from, to);
-  };
-  const end = () => {
-    n++;
-    if (cut) long++;
-    visit(pending.endsWith('\r') ? pending.slice(0, -1) : pending, n);
-    pending = '';
-    cut = false;
-  };
-  for (const chunk of text()) {
-    let from = 0;
-    for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', from)) {
-      take(chunk, from, nl);
-      end();
-      from = nl + 1;
-    }
-    take(chunk, from, chunk.length);
-  }
-  if (pending !== '' || cut) end();
-  return { lines: n, long };
-}
+export { MAX_LINE_CHARS, type LogText } from '../common/lines.js';
 
 /**
  * Every NVMe event of a log in file order: recognises its timestamp layout, keeps the NVMe lines

@@ -1,9 +1,9 @@
-import { isRetryFinding, type EvidenceStep, type Finding } from '../correlate/types.js';
+import { isLineStep, isRetryFinding, type EvidenceStep, type Finding } from '../correlate/types.js';
 
 /** What a frame is to a retry finding, from its evidence step. */
 const ROLE: Record<EvidenceStep['step'], string> = {
   'original-sent': 'original', arrival: 'controller ACK: the original arrived', 'last-controller-contact': 'last controller contact',
-  fence: 'fence', teardown: 'teardown of the old queue', 'kernel-log': 'kernel log', retry: 'retry',
+  fence: 'fence', teardown: 'teardown of the old queue', 'kernel-log': 'kernel log', 'kernel-trace': 'kernel trace', retry: 'retry',
   'r2t-after-retry': 'R2T for the original after the retry', 'c2h-data-after-retry': 'C2HData for the original after the retry',
   'completion-after-retry': 'completion of the original after the retry',
 };
@@ -16,7 +16,7 @@ export function frameComments(findings: readonly Finding[]): Map<number, string[
   const comments = new Map<number, string[]>();
   for (const f of findings) {
     const roles = new Map<number, string>();
-    if (isRetryFinding(f)) for (const e of f.details.evidence) if (e.frame !== null && e.step !== 'kernel-log' && !roles.has(e.frame)) roles.set(e.frame, ROLE[e.step]);
+    if (isRetryFinding(f)) for (const e of f.details.evidence) if (e.frame !== null && !isLineStep(e.step) && !roles.has(e.frame)) roles.set(e.frame, ROLE[e.step]);
     for (const frame of f.frames) {
       const role = roles.get(frame);
       const text = `nvme-tcp-timeline [${f.severity}] ${f.ruleId}: ${f.message}${role ? ` — ${role}` : ''}`;

@@ -309,7 +309,7 @@ export function clientMain(): void {
         r.evidence.forEach((e, k) => {
           el('circle', {
             cx: v.x(e.t), cy: laneY[e.lane] + LANE_H / 2, r: 3.5, class: `evidence ${e.step}`, 'data-finding': r.finding, 'data-t': e.t,
-            'data-frames': e.frame === null ? '' : String(e.frame), 'data-tip': `${k + 1}. ${e.step}: ${e.what}\n${e.step === 'kernel-log' ? 'after frame' : 'frame'} ${e.frame ?? '-'} at ${fmt(e.t)}`,
+            'data-frames': e.frame === null ? '' : String(e.frame), 'data-tip': `${k + 1}. ${e.step}: ${e.what}\n${e.step.startsWith('kernel-') ? 'after frame' : 'frame'} ${e.frame ?? '-'} at ${fmt(e.t)}`,
           }, plot);
         });
       }

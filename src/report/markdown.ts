@@ -1,5 +1,5 @@
 import { count, escapeControl } from '../common/text.js';
-import { isRetryFinding, SEVERITY_RANK, type Finding, type RetryFinding, type RuleId } from '../correlate/types.js';
+import { isLineStep, isRetryFinding, SEVERITY_RANK, type Finding, type RetryFinding, type RuleId } from '../correlate/types.js';
 import type { Report } from './types.js';
 
 /** Rules that can fire once per command or segment: counted in one table row each, not listed. */
@@ -112,7 +112,7 @@ function retrySection(f: RetryFinding, rel: (t: number) => string): string[] {
   const out = [`### ${f.severity} · ${f.ruleId} · ${mdText(`${d.opcode}${d.slba !== null ? ` SLBA ${d.slba} NLB ${d.nlb}` : ''}`)}`, '', mdText(f.message), ''];
   out.push(row(['step', 'frame', 'time', 'what']), row(['---', '---', '---', '---']));
   for (const e of d.evidence) {
-    out.push(row([e.step, e.frame === null ? '-' : e.step === 'kernel-log' ? `after ${e.frame}` : e.frame, rel(e.time), mdText(e.what)]));
+    out.push(row([e.step, e.frame === null ? '-' : isLineStep(e.step) ? `after ${e.frame}` : e.frame, rel(e.time), mdText(e.what)]));
   }
   out.push('', `Wireshark: ${mdCode(f.wiresharkFilter)} · associations ${d.originalAssoc} → ${d.retryAssoc}` +
     ` · KATO ${d.katoMs} ms (${d.katoSource}) · gap ${d.gapMs === null ? '-' : `${(d.gapMs / 1000).toFixed(3)} s`} · trigger ${mdText(d.trigger)}`);

@@ -3,7 +3,7 @@ import Table from 'cli-table3';
 import { count, escapeControl as safe } from '../common/text.js';
 import { findingPlace } from '../correlate/messages.js';
 import { RULE_FAMILIES } from '../correlate/rules/index.js';
-import { isRetryFinding, SEVERITY_RANK, type Finding, type RetryDetails, type Severity, type TcpEvent } from '../correlate/types.js';
+import { isLineStep, isRetryFinding, SEVERITY_RANK, type Finding, type RetryDetails, type Severity, type TcpEvent } from '../correlate/types.js';
 import type { Report } from './types.js';
 import { append, maxOf } from '../common/numbers.js';
 
@@ -234,7 +234,7 @@ function kernelLogLines(report: Report, c: ChalkInstance, rel: (t: number) => st
 
 /** A retry's evidence chain, one step a line, in time order. */
 export function evidenceLines(d: RetryDetails, t0: number): string[] {
-  return d.evidence.map((e, i) => `${i + 1}. ${(e.time - t0).toFixed(3)}s ${e.step === 'kernel-log' ? `after frame ${e.frame ?? '-'}` : `frame ${e.frame}`}: ${safe(e.what)}`);
+  return d.evidence.map((e, i) => `${i + 1}. ${(e.time - t0).toFixed(3)}s ${isLineStep(e.step) ? `after frame ${e.frame ?? '-'}` : `frame ${e.frame}`}: ${safe(e.what)}`);
 }
 
 function paint(c: ChalkInstance, s: Severity): string {

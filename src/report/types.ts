@@ -1,5 +1,5 @@
 import type { CaptureProblem } from '../capture/types.js';
-import type { AssociationSummary, Finding, KernelLogReport, OpcodeStats, PathSummary, QueueSummary, RecoveryReport, RetryRule, Severity, StreamProblem } from '../correlate/types.js';
+import type { AssociationSummary, Finding, KernelLogReport, KernelTraceReport, OpcodeStats, PathSummary, QueueSummary, RecoveryReport, RetryRule, Severity, StreamProblem } from '../correlate/types.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -54,6 +54,8 @@ export interface Report {
   findings: Finding[];
   /** With --dmesg: the logs, how they were aligned, and their NVMe events on the capture's clock. */
   kernelLog: KernelLogReport | null;
+  /** With --trace: how each trace was placed, and what it tied (the lines themselves are in the findings). */
+  kernelTrace: KernelTraceReport | null;
   problems: {
     capture: CaptureProblem | null;
     truncatedFrames: number;

@@ -2,8 +2,9 @@ import { PduType, type PduEvent } from '../../nvme-tcp/types.js';
 import { frameFilter } from '../findings.js';
 import { MESSAGES, commandLabel } from '../messages.js';
 import { pathOf, round3, type Assoc, type Cmd, type Queue } from '../model.js';
-import type {
-  AfterRetryActivity, CrossControllerReset, EvidenceStep, FenceKind, RetryDetails, RetryFinding, RetryRule, RetryRuleId, Stamp, TcpEvent,
+import {
+  isLineStep, type AfterRetryActivity, type CrossControllerReset, type EvidenceStep, type FenceKind, type RetryDetails, type RetryFinding, type RetryRule,
+  type RetryRuleId, type Stamp, type TcpEvent,
 } from '../types.js';
 import type { RuleContext, RuleFamily } from './rule.js';
 
@@ -161,7 +162,7 @@ export function settle(f: RetryFinding): void {
   const d = f.details;
   d.evidence.sort((x, y) => x.time - y.time || (x.frame ?? 0) - (y.frame ?? 0));
   const frames = new Set(f.frames);
-  for (const step of d.evidence) if (step.frame !== null && step.step !== 'kernel-log') frames.add(step.frame);
+  for (const step of d.evidence) if (step.frame !== null && !isLineStep(step.step)) frames.add(step.frame);
   f.frames = [...frames].sort((x, y) => x - y);
   f.wiresharkFilter = frameFilter(f.frames);
   f.message = MESSAGES.retry(f.ruleId, d);

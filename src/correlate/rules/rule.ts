@@ -1,7 +1,8 @@
 import type { FindingCollector } from '../findings.js';
 import type { Model, ModelListener } from '../model.js';
 import type { KernelLog } from '../../kernel-log/types.js';
-import type { KernelLogReport, RecoveryReport, RetryRule, RuleId } from '../types.js';
+import type { KernelTrace } from '../../kernel-trace/types.js';
+import type { KernelLogReport, KernelTraceReport, RecoveryReport, RetryRule, RuleId } from '../types.js';
 
 export interface RuleContext {
   readonly model: Model;
@@ -9,10 +10,12 @@ export interface RuleContext {
   readonly policy: RetryRule;
   /** --dmesg logs, already read; empty without. */
   readonly kernelLogs: readonly KernelLog[];
+  /** --trace files, already checked; empty without. */
+  readonly kernelTraces: readonly KernelTrace[];
   /** --dmesg-offset, for logs with wall-clock times. */
   readonly dmesgOffsetMs: number;
   /** Report parts a family produces besides findings. */
-  readonly output: { kernelLog?: KernelLogReport; recovery?: RecoveryReport };
+  readonly output: { kernelLog?: KernelLogReport; kernelTrace?: KernelTraceReport; recovery?: RecoveryReport };
 }
 
 /**

@@ -1,0 +1,69 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+
+/** Characters of a line kept: every NVMe message is far shorter; the rest of a longer line is skipped unread. */
+export const MAX_LINE_CHARS = 8192;
+
+/** A text file (kernel log, trace), readable from its start as often as needed: chunks of any size, split anywhere. */
+export type LogText = () => Iterable<string>;
+
+/** Bytes read at a time: a file of any size is streamed through one buffer. */
+const CHUNK = 1 << 20;
+
+/** The file's text, chunk by chunk, from its start each time it is asked for (UTF-8 split anywhere). */
+export function fileText(file: string): LogText {
+  return function* () {
+    const fd = openSync(file, 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(CHUNK);
+      const decoder = new StringDecoder('utf8');
+      for (let n = readSync(fd, buffer, 0, CHUNK, null); n > 0; n = readSync(fd, buffer, 0, CHUNK, null)) yield decoder.write(buffer.subarray(0, n));
+      const rest = decoder.end();
+      if (rest) yield rest;
+    } finally {
+      closeSync(fd);
+    }
+  };
+}
+
+export function isBlank(text: LogText): boolean {
+  for (const chunk of text()) if (chunk.trim() !== '') return false;
+  return true;
+}
+
+/**
+ * Lines of `text`, each cut to MAX_LINE_CHARS, with its 1-based number; `long` counts the cut ones.
+ * Holds one line at a time (never a whole file, never a whole long line).
+ */
+export function eachLine(text: LogText, visit: (line: string, n: number) => void): { lines: number; long: number } {
+  let pending = '';
+  let cut = false;
+  let n = 0;
+  let long = 0;
+  const take = (chunk: string, from: number, to: number) => {
+    if (cut) return;
+    const room = MAX_LINE_CHARS - pending.length;
+    if (to - from > room) {
+      pending += chunk.slice(from, from + room);
+      cut = true;
+    } else pending += chunk.slice(from, to);
+  };
+  const end = () => {
+    n++;
+    if (cut) long++;
+    visit(pending.endsWith('\r') ? pending.slice(0, -1) : pending, n);
+    pending = '';
+    cut = false;
+  };
+  for (const chunk of text()) {
+    let from = 0;
+    for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', from)) {
+      take(chunk, from, nl);
+      end();
+      from = nl + 1;
+    }
+    take(chunk, from, chunk.length);
+  }
+  if (pending !== '' || cut) end();
+  return { lines: n, long };
+}
