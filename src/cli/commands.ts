@@ -207,7 +207,7 @@ export async function runCheck(captures: string[], o: CommonOptions): Promise<nu
 }
 
 export async function runPdus(capture: string, o: CommonOptions & { includeIncomplete?: boolean }): Promise<number> {
-  if (o.html || o.perfetto || o.junit || o.dmesg || o.annotate || o.markdown) throw new UsageError('pdus lists PDUs only: --html, --perfetto, --junit, --markdown, --dmesg and --annotate go with analyze, timeline or check');
+  if (o.html || o.perfetto || o.junit || o.dmesg || o.trace || o.annotate || o.markdown) throw new UsageError('pdus lists PDUs only: --html, --perfetto, --junit, --markdown, --dmesg, --trace and --annotate go with analyze, timeline or check');
   await checkOutputs(o);
   // `--json FILE` puts the JSON lines in FILE instead of on stdout.
   const file = typeof o.json === 'string' ? createWriteStream(o.json) : undefined;

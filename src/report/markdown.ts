@@ -103,6 +103,16 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
       out.push(`- ${mdCode(src.file)} (${src.format}): ${a ? mdText(`${a.method === 'none' ? 'not aligned' : `aligned by ${a.method}`}: ${a.message}`) : 'no NVMe line'}`);
     }
   }
+  const t = report.kernelTrace;
+  if (t) {
+    out.push('', '### Kernel traces', '');
+    for (const [i, src] of t.sources.entries()) {
+      const a = t.alignment[i];
+      out.push(`- ${mdCode(src.file)} (${src.format}): ${mdText(`${a.method === 'none' ? 'not aligned' : 'aligned by anchors'}: ${a.message}`)}`);
+    }
+    const r = t.retries;
+    if (r.traced > 0) out.push(`- ${mdText(`retries traced: ${r.traced} (requeued ${r.requeued}, failed over ${r.failedOver}, different request ${r.differentRequest}, not tied ${r.unknown}); executed twice by the target: ${t.executedTwice}`)}`);
+  }
   out.push('', '---', `${mdText(`${report.tool.name} ${report.tool.version}`)}${options.commandLine ? ` · ${mdCode(options.commandLine)}` : ''}`);
   return out.join('\n') + '\n';
 }

@@ -85,6 +85,7 @@ export function renderText(report: Report, options: TextOptions): string {
     if (more > 0) out.push(c.dim(`  ${count(more, 'more connection')} like these`));
   }
   if (report.kernelLog) out.push('', ...kernelLogLines(report, c, rel));
+  if (report.kernelTrace) out.push('', ...kernelTraceLines(report, c));
   if (report.opcodes.length) {
     out.push('');
     const table = new Table({
@@ -210,6 +211,25 @@ function pathLines(report: Report, c: ChalkInstance, rel: (t: number) => string)
 /** Kernel lines worth a line on the summary screen; the JSON report has them all. */
 const KERNEL_SHOWN = new Set(['io-timeout', 'error-recovery', 'keep-alive-failed', 'reconnected', 'new-ctrl', 'removing-ctrl', 'keep-alive-expired', 'fatal-error', 'no-usable-path']);
 const KERNEL_LINES_MAX = 30;
+
+function kernelTraceLines(report: Report, c: ChalkInstance): string[] {
+  const k = report.kernelTrace!;
+  const out: string[] = [];
+  for (const [i, src] of k.sources.entries()) {
+    out.push(c.bold(`Kernel trace ${safe(src.file)}`) + `  ${src.format}, ${count(src.lines, 'line')}, ${count(src.decoded, 'nvme/nvmet/block event')}`);
+    const a = k.alignment[i];
+    const sample = a.sample.length ? ` — lines ${a.sample.map((x) => x.line).join(', ')} ↔ frames ${a.sample.map((x) => x.frame).join(', ')}` : '';
+    out.push(`  ${a.method === 'none' ? c.yellow('not aligned') : 'aligned by anchors'}: ${safe(a.message)}${sample}`);
+  }
+  const r = k.retries;
+  if (r.traced > 0) {
+    const ties = [[r.requeued, 'requeued'], [r.failedOver, 'failed over'], [r.differentRequest, 'a different request'], [r.unknown, 'not tied']] as const;
+    out.push(`  ${(r.traced === 1 ? '1 retry' : `${r.traced} retries`)} traced: ${ties.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`).join(', ')}` +
+      (k.executedTwice ? c.red(`; ${count(k.executedTwice, 'command')} executed twice by the target`) : ''));
+  }
+  for (const w of k.warnings) out.push(c.yellow(`  warning: ${safe(w)}`));
+  return out;
+}
 
 function kernelLogLines(report: Report, c: ChalkInstance, rel: (t: number) => string): string[] {
   const k = report.kernelLog!;

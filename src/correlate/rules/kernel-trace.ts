@@ -326,7 +326,8 @@ function ranTwice(ctx: RuleContext, t: Track, k: RetryTraceEvidence): boolean {
   const init = t.original.target.init;
   if (!done || done.status !== 0 || !init?.cmd.opcode || init.cmd.kind !== 'io' || !isDataChanging(init.cmd.opcode, false)) return false;
   const d = t.finding.details;
-  const targetTrace = { original: done, retry: retried };
+  const lineOf = ({ source, line, time, afterFrame, text }: TraceLineRef): TraceLineRef => ({ source, line, time, afterFrame, text });
+  const targetTrace = { original: lineOf(done), retry: retried && lineOf(retried) };
   const existing = ctx.findings.stored().find((f): f is FindingOf<'duplicate-execution'> => f.ruleId === 'duplicate-execution' && f.details.originalFrame === d.originalFrame);
   if (existing) {
     existing.details.targetTrace = targetTrace;
