@@ -219,6 +219,40 @@ describe('--trace: a retry and its original, tied by the kernel', () => {
     expect(retry.message).toContain('the target\'s trace shows no arrival of the original: it did not reach the controller');
   });
 
+  it('timeout-during-recovery: the trace gives the moment the host failed the command back', async () => {
+    const s = new Scenario();
+    const tr = new TraceText();
+    const a1 = associate(s, tr, 1);
+    s.wait(500);
+    const sent = s.time;
+    for (const [cid, slba] of [[0x4052, 14100], [0x4053, 14200]]) {
+      tr.setup(s.time - 0.0002, 0, 1, cid, writeCmd(slba));
+      a1.io.host(ioCmd(WRITE, cid, slba, 1));
+    }
+    s.wait(3000);
+    const iso = (t: number, text: string) => `${new Date(Math.floor(t * 1000)).toISOString().replace(/\.(\d{3})Z$/, `,$1${String(Math.floor((t * 1e6) % 1000)).padStart(3, '0')}+00:00`)} ${text}`;
+    const log = [
+      iso(sent + 3.0, 'nvme nvme0: I/O tag 82 (4052) type 4 opcode 0x1 (Write) QID 1 timeout'),
+      iso(sent + 3.0005, 'nvme nvme0: starting error recovery'),
+      iso(sent + 3.01, 'nvme nvme0: I/O tag 83 (4053) type 4 opcode 0x1 (Write) QID 1 timeout'),
+    ].join('\n');
+    tr.complete(sent + 3.001, 0, 1, 0x4052, 0x371);
+    const failed = tr.complete(sent + 3.0102, 0, 1, 0x4053, 0x371);
+    a1.io.fin(true);
+    a1.admin.fin(true);
+    const logFile = join(dir, 'during.dmesg.txt');
+    writeFileSync(logFile, log + '\n');
+    async function* once(bytes: Uint8Array) {
+      yield bytes;
+    }
+    const r = await analyzeCapture(once(s.pcap()), { name: 'scenario.pcap', traces: [tr.file()], dmesg: [logFile] });
+    expect(schemaErrors(JSON.parse(JSON.stringify(r)))).toEqual([]);
+    const during = r.findings.filter((f): f is FindingOf<'timeout-during-recovery'> => f.ruleId === 'timeout-during-recovery');
+    expect(during.map((f) => f.cid)).toEqual([0x4053]);
+    expect(during[0].details.failedBack).toMatchObject({ line: failed, status: 0x371, statusName: 'Command Aborted By Host' });
+    expect(during[0].details.failedBack!.time).toBeCloseTo(sent + 3.0102, 3);
+  });
+
   it('a trace whose anchors match nothing in the capture is a warning, and changes no verdict', async () => {
     const s = new Scenario();
     const tr = new TraceText();

@@ -14,6 +14,8 @@ import type { RuleContext, RuleFamily } from './rule.js';
 
 /** How long before a command reached the wire the kernel may have set it up (queued behind others, under load). */
 const SETUP_BEFORE_S = 1;
+/** How long before its timeout line a command may have been set up: any I/O timeout a host is configured with. */
+const TIMEOUT_BEFORE_S = 3600;
 
 /** One command a finding names, as the trace is searched for it: its queue, CID and range, and what the trace showed. */
 interface Watched {
@@ -26,8 +28,9 @@ interface Watched {
   len: number | undefined;
   /** When the capture saw it leave; undefined when only an upper bound is known. */
   sentAt: number | undefined;
-  /** The setup must precede this (capture time). */
+  /** The setup must precede this (capture time), by at most `lookback` seconds: the last such one is the command's. */
   until: number;
+  lookback: number;
   host: { setup?: TraceSetup; setupAt?: number; request?: TraceBlock; awaitIssue: boolean; completion?: TraceCompletion; completionAt?: number };
   target: { init?: TraceSetup; initAt?: number; complete?: TraceCompletion; completeAt?: number };
 }
@@ -117,7 +120,8 @@ function conclude(ctx: RuleContext, alignment: KernelTraceAlignment[], cntlids: 
 }
 
 function watch(assoc: number, cntlid: number | undefined, qid: number, cid: number, slba: number | null, nlb: number | null, sentAt: number | undefined, until: number): Watched {
-  return { assoc, cntlid, qid, cid, slba: slba ?? undefined, len: nlb === null ? undefined : nlb - 1, sentAt, until, host: { awaitIssue: false }, target: {} };
+  const lookback = sentAt === undefined ? TIMEOUT_BEFORE_S : SETUP_BEFORE_S;
+  return { assoc, cntlid, qid, cid, slba: slba ?? undefined, len: nlb === null ? undefined : nlb - 1, sentAt, until, lookback, host: { awaitIssue: false }, target: {} };
 }
 
 function trackOf(f: RetryFinding, cntlids: Map<number, number | undefined>): Track {
@@ -195,7 +199,7 @@ const fits = (w: Watched, e: TraceSetup) => (w.slba === undefined || e.cmd.slba 
 function setupStep(w: Watched, e: TraceSetup, at: number, tolerance: number, awaiting: Map<number, Watched>): number {
   if (!fits(w, e)) return 0;
   if (e.kind === 'nvme_setup_cmd') {
-    if (at > w.until + tolerance || at < w.until - SETUP_BEFORE_S) return 0;
+    if (at > w.until + tolerance || at < w.until - w.lookback) return 0;
     // A later setup of the same CID before the send is the one that was sent: what followed the earlier one is dropped.
     w.host = { setup: e, setupAt: at, awaitIssue: true };
     awaiting.set(e.pid, w);
