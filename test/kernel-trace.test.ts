@@ -326,5 +326,14 @@ describe('--trace on the command line', () => {
     expect(a.stdout).toContain('block_rq_requeue:');
     const c = run('check', capture, '--trace', trace, '--fail-on', 'error');
     expect(c.status).toBe(1);
+    // The timeline puts the lines the findings cite under their association, in time order with the TCP events.
+    const t = run('timeline', capture, '--trace', trace, '--assoc', '1');
+    expect(t.status).toBe(0);
+    const rows = t.stdout.split('\n');
+    const requeue = rows.findIndex((l) => l.includes('twin-early-retry.trace.txt:287 after frame 117'));
+    expect(requeue).toBeGreaterThan(rows.findIndex((l) => l.includes('host FIN frame 117')));
+    expect(rows[requeue]).toContain('block_rq_requeue: 259,0 WS () 112800 + 8');
+    const lines = run('timeline', capture, '--trace', trace, '--json', '--cid', '0x52').stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.kernelTraceLine).map((l) => l.kernelTraceLine.line)).toEqual([281, 286, 287]);
   });
 });

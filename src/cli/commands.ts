@@ -3,7 +3,7 @@ import { analyzeCapture, type AnalyzeOptions } from '../api/analyze-capture.js';
 import { listPdus } from '../api/list-pdus.js';
 import { DEFAULT_PORTS } from '../nvme-tcp/nvme-tcp-decoder.js';
 import { CaptureError, ExitCode, UsageError } from '../common/errors.js';
-import { SEVERITY_RANK, type CommandRecord, type KernelLogEvent, type Severity } from '../correlate/types.js';
+import { isRetryFinding, SEVERITY_RANK, type CommandRecord, type KernelLogEvent, type Severity, type TraceLineRef } from '../correlate/types.js';
 import { renderJunit, type JunitCase } from '../report/junit.js';
 import { PduLineFormatter } from '../report/pdu-lines.js';
 import { escapeControl as safe, hex } from '../common/text.js';
@@ -244,6 +244,26 @@ function kernelLine(e: KernelLogEvent, t0: number): string {
   return `  kernel ${e.side} ${when}: ${safe(e.text)}${command}`;
 }
 
+/** The trace lines the findings cite, with the association and command each is about (the timeline's trace rows). */
+function tracedLines(report: Report): { assoc: number; cid: number; line: TraceLineRef }[] {
+  const out: { assoc: number; cid: number; line: TraceLineRef }[] = [];
+  for (const f of report.findings) {
+    if (!isRetryFinding(f) || !f.details.kernelTrace) continue;
+    const d = f.details;
+    const k = d.kernelTrace!;
+    const side = (assoc: number, cid: number, refs: (TraceLineRef | null | undefined)[]) => {
+      for (const line of refs) if (line) out.push({ assoc, cid, line });
+    };
+    side(d.originalAssoc, d.originalCid, [k.original.setup, k.original.completion, k.requeue, k.contradiction, k.target?.original.received, k.target?.original.completed]);
+    side(d.retryAssoc, f.cid ?? -1, [k.retry.setup, k.retry.completion, k.target?.retry.received, k.target?.retry.completed]);
+  }
+  return out;
+}
+
+function traceLine(t: TraceLineRef, t0: number, files: string[]): string {
+  return `  trace ${safe(files[t.source] ?? '?')}:${t.line} after frame ${t.afterFrame ?? '-'} +${(t.time - t0).toFixed(6)}s: ${safe(t.text)}`;
+}
+
 export async function runTimeline(capture: string, o: CommonOptions & { assoc?: number; qid?: number; cid?: number }): Promise<number> {
   await checkOutputs(o);
   const writer = new LineWriter(process.stdout);
@@ -263,8 +283,11 @@ export async function runTimeline(capture: string, o: CommonOptions & { assoc?: 
     progress.done();
   }
   const kernel = (report.kernelLog?.events ?? []).filter((e) => o.cid === undefined || e.command?.cid === o.cid);
+  const traced = tracedLines(report).filter((t) => o.cid === undefined || t.cid === o.cid);
+  const traceFiles = report.kernelTrace?.sources.map((x) => x.file) ?? [];
   if (json) {
     for (const e of kernel) writer.line(JSON.stringify({ kernelEvent: e }));
+    for (const t of traced) writer.line(JSON.stringify({ kernelTraceLine: { ...t.line, file: traceFiles[t.line.source], assoc: t.assoc, cid: t.cid } }));
   } else {
     const t0 = report.capture.firstTime ?? 0;
     if (report.associationsNotListed > 0) {
@@ -287,6 +310,7 @@ export async function runTimeline(capture: string, o: CommonOptions & { assoc?: 
         }
       }
       for (const e of kernel) if (e.assoc === a.id && e.time !== null) story.push({ time: e.time, text: kernelLine(e, t0) });
+      for (const t of traced) if (t.assoc === a.id) story.push({ time: t.line.time, text: traceLine(t.line, t0, traceFiles) });
       for (const s of story.sort((x, y) => x.time - y.time)) writer.line(s.text);
     }
     const loose = kernel.filter((e) => e.assoc === null || e.time === null);
