@@ -162,6 +162,28 @@ describe('HTML timeline', () => {
     await page.close();
   });
 
+  it('with --trace: a kernel-trace lane under each association the trace speaks of, the cited line on hover', async () => {
+    const file = join(dir, 'twin-trace.html');
+    const run = spawnSync(process.execPath, [join(__dirname, '..', 'bin', 'nvme-tcp-timeline.js'), 'analyze', 'fixtures/twins/twin-early-retry.pcap',
+      '--trace', 'fixtures/twins/twin-early-retry.trace.txt', '--html', file, '--fail-on', 'none'], { cwd: join(__dirname, '..') });
+    expect(run.status).toBe(0);
+    const { page, errors } = await open(file);
+    const lanes = await page.$$eval('g.lane text', (els) => els.map((e) => e.textContent));
+    expect(lanes.filter((l) => l === 'kernel trace')).toHaveLength(2);
+    expect(lanes.indexOf('kernel trace')).toBe(lanes.indexOf('I/O q1  conn 2') + 1);
+    // Association 1: the two setups, the two aborts and the two first requeues; association 2: setups, target lines, completions.
+    expect(await page.locator('path.kernel.trace').count()).toBe(14);
+    const tips = await page.$$eval('path.kernel.trace', (els) => els.map((e) => e.getAttribute('data-tip') ?? ''));
+    expect(tips.some((t) => t.startsWith('trace line 287: ') && t.includes('block_rq_requeue'))).toBe(true);
+    const first = page.locator('path.kernel.trace').first();
+    const box = (await first.boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height - 2);
+    expect(await page.locator('#tip').textContent()).toContain('nvme_setup_cmd');
+    await page.screenshot({ path: join(artifacts, 'twin-trace.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   /** A page of `n` commands on two I/O queues, one every millisecond, every 97th an error. */
   async function pageOf(n: number): Promise<string> {
     const s = new Scenario();

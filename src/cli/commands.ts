@@ -3,7 +3,8 @@ import { analyzeCapture, type AnalyzeOptions } from '../api/analyze-capture.js';
 import { listPdus } from '../api/list-pdus.js';
 import { DEFAULT_PORTS } from '../nvme-tcp/nvme-tcp-decoder.js';
 import { CaptureError, ExitCode, UsageError } from '../common/errors.js';
-import { isRetryFinding, SEVERITY_RANK, type CommandRecord, type KernelLogEvent, type Severity, type TraceLineRef } from '../correlate/types.js';
+import { SEVERITY_RANK, type CommandRecord, type KernelLogEvent, type Severity, type TraceLineRef } from '../correlate/types.js';
+import { tracedLines } from '../report/traced-lines.js';
 import { renderJunit, type JunitCase } from '../report/junit.js';
 import { PduLineFormatter } from '../report/pdu-lines.js';
 import { escapeControl as safe, hex } from '../common/text.js';
@@ -242,22 +243,6 @@ function kernelLine(e: KernelLogEvent, t0: number): string {
   const when = e.time === null ? 'not aligned' : `after frame ${e.afterFrame ?? '-'} +${(e.time - t0).toFixed(6)}s`;
   const command = e.command ? `  → command of frame ${e.command.frame} (q${e.command.qid} cid ${hex(e.command.cid)})` : '';
   return `  kernel ${e.side} ${when}: ${safe(e.text)}${command}`;
-}
-
-/** The trace lines the findings cite, with the association and command each is about (the timeline's trace rows). */
-function tracedLines(report: Report): { assoc: number; cid: number; line: TraceLineRef }[] {
-  const out: { assoc: number; cid: number; line: TraceLineRef }[] = [];
-  for (const f of report.findings) {
-    if (!isRetryFinding(f) || !f.details.kernelTrace) continue;
-    const d = f.details;
-    const k = d.kernelTrace!;
-    const side = (assoc: number, cid: number, refs: (TraceLineRef | null | undefined)[]) => {
-      for (const line of refs) if (line) out.push({ assoc, cid, line });
-    };
-    side(d.originalAssoc, d.originalCid, [k.original.setup, k.original.completion, k.requeue, k.contradiction, k.target?.original.received, k.target?.original.completed]);
-    side(d.retryAssoc, f.cid ?? -1, [k.retry.setup, k.retry.completion, k.target?.retry.received, k.target?.retry.completed]);
-  }
-  return out;
 }
 
 function traceLine(t: TraceLineRef, t0: number, files: string[]): string {

@@ -2,6 +2,7 @@ import { commandLabel } from '../correlate/messages.js';
 import { isRetryFinding, type CommandRecord, type Outcome, type RetryDetails } from '../correlate/types.js';
 import { count } from '../common/text.js';
 import { findingPlace } from '../correlate/messages.js';
+import { tracedLines } from './traced-lines.js';
 import type { Report } from './types.js';
 
 /** Outcome codes in the embedded data (kept short: thousands of commands). */
@@ -168,6 +169,7 @@ function detailCapture(report: Report, collected: HtmlCollector): HtmlCapture {
   const groups: HtmlCapture['groups'] = [];
   const kernelEvents = report.kernelLog?.events.filter((e) => e.time !== null && e.assoc !== null) ?? [];
   const kernel: HtmlCapture['kernel'] = [];
+  const traced = tracedLines(report);
   for (const a of report.associations) {
     const g = { title: `Association ${a.id}  cntlid ${a.cntlid ?? '?'}  KATO ${a.katoMs} ms (${a.katoSource})${a.cqtMs ? `  CQT ${a.cqtMs} ms` : ''}`, subtitle: a.path, lanes: [] as number[] };
     for (const q of a.queues) {
@@ -185,6 +187,14 @@ function detailCapture(report: Report, collected: HtmlCollector): HtmlCapture {
       lanes.push({ label: `${side} kernel log`, assoc: a.id, qid: null, conn: -1 });
       g.lanes.push(lane);
       for (const e of mine) kernel.push({ lane, t: round(e.time! - t0), kind: e.kind, text: e.text, afterFrame: e.afterFrame, commandFrame: e.command?.frame ?? null });
+    }
+    // And one for the kernel trace lines the findings cite about it (--trace).
+    const cited = traced.filter((x) => x.assoc === a.id);
+    if (cited.length > 0) {
+      const lane = lanes.length;
+      lanes.push({ label: 'kernel trace', assoc: a.id, qid: null, conn: -1 });
+      g.lanes.push(lane);
+      for (const { line } of cited) kernel.push({ lane, t: round(line.time - t0), kind: 'trace', text: `trace line ${line.line}: ${line.text}`, afterFrame: line.afterFrame, commandFrame: null });
     }
     groups.push(g);
   }
