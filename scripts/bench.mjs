@@ -14,15 +14,16 @@ if ('help' in args || 'h' in args || process.argv.includes('-h')) {
   --size 1G              size of each synthetic capture (K, M, G)
   --runs 5               runs per measurement (the median is printed)
   --tshark-size 100M     size of the cut tshark is timed on
-  --profiles tso,mtu,small
+  --profiles tso,mtu,small   (0: none)
   --formats pcap,pcapng
-  --rss-sizes 10M,1G,5G  capture sizes for the peak-RSS check
+  --rss-sizes 10M,1G,5G  capture sizes for the peak-RSS check (0: none)
   --storm 20000          associations in the reconnect-storm capture (0: skip)
   --fleet 64x24          controllers x hours of the day-long keep-alive capture (0: skip)
   --dense 5000,10000,20000   associations of the dense storms (30 s of capture each; 0: skip)
   --concurrent 4000      hosts of the concurrent fleet (5 connections each, 40 s), against 10 hosts
                          and the same packet count (0: skip)
   --kernel-log 1000000   lines of the big kernel log, beside one 50 MB line (0: skip)
+  --trace 1G             size of the big kernel trace (--trace) beside the twin capture (0: skip)
 Captures are generated into bench-out/ (not committed) and reused.
 `);
   process.exit(0);
@@ -30,7 +31,7 @@ Captures are generated into bench-out/ (not committed) and reused.
 const size = parseSize(args.size ?? '1G');
 const runs = Number(args.runs ?? 5);
 const tsharkSize = parseSize(args['tshark-size'] ?? '100M');
-const profiles = (args.profiles ?? 'tso,mtu,small').split(',');
+const profiles = (args.profiles ?? 'tso,mtu,small').split(',').filter((p) => p && p !== '0');
 const formats = (args.formats ?? 'pcap,pcapng').split(',');
 const out = join(import.meta.dirname, '..', 'bench-out');
 const cli = join(import.meta.dirname, 'run-measured.mjs');
@@ -164,7 +165,7 @@ const floor = (() => {
 
 // Memory against capture size: analyze and pdus --json on the small-command profile (most PDUs per byte).
 const memory = [];
-for (const text of (args['rss-sizes'] ?? '10M,1G').split(',')) {
+for (const text of (args['rss-sizes'] ?? '10M,1G').split(',').filter((t) => t && t !== '0')) {
   const file = generate('small', 'pcap', parseSize(text));
   warm(file);
   for (const command of ['analyze', 'pdus']) {
@@ -306,6 +307,54 @@ if (logLines > 0) {
   }
 }
 
+// A big kernel trace: the lab's real trace of twin-early-retry, then synthetic I/O (host setup, block issue,
+// target init and complete, host complete) after it, up to the size asked: bounded memory, cost per MB.
+const traceRows = [];
+const traceBytes = parseSize(args.trace ?? '1G');
+if (traceBytes > 0) {
+  const twins = join(import.meta.dirname, '..', 'fixtures', 'twins');
+  const file = join(out, `trace-${args.trace ?? '1G'}.txt`);
+  if (!existsSync(file) || statSync(file).size < traceBytes) {
+    const real = readFileSync(join(twins, 'twin-early-retry.trace.txt'), 'utf8');
+    const fd = openSync(file, 'w');
+    writeSync(fd, real);
+    let written = Buffer.byteLength(real);
+    let t = 40;
+    for (let i = 0; written < traceBytes; ) {
+      let text = '';
+      for (let k = 0; k < 2000; k++, i++, t += 0.00005) {
+        const cid = i & 0x7f;
+        const ts = (d) => (t + d).toFixed(6).padStart(12);
+        text += `    kworker/1:1H-115     [001] ..... ${ts(0)}: nvme_setup_cmd: nvme0: disk=nvme0n1, qid=1, cmdid=${cid}, nsid=1, flags=0x0, meta=0x0, cmd=(nvme_cmd_write slba=${i}, len=0, ctrl=0x0, dsmgmt=0, reftag=0)\n` +
+          `    kworker/1:1H-115     [001] ..... ${ts(0.000001)}: block_rq_issue: 259,0 WS 4096 () ${i * 8} + 8 [kworker/1:1H]\n` +
+          `    kworker/0:1H-42      [000] ..... ${ts(0.00001)}: nvmet_req_init: nvmet2: disk=/dev/nullb0, qid=1, cmdid=${cid}, nsid=1, flags=0x40, meta=0x0, cmd=(nvme_cmd_write, slba=${i}, len=0, ctrl=0x0, dsmgmt=0, reftag=0)\n` +
+          `    kworker/0:1H-42      [000] ..... ${ts(0.00002)}: nvmet_req_complete: nvmet2: disk=/dev/nullb0, qid=1, cmdid=${cid}, res=0x0, status=0x0\n` +
+          `     ksoftirqd/0-14      [000] ..s.. ${ts(0.00003)}: nvme_complete_rq: nvme0: disk=nvme0n1, qid=1, cmdid=${cid}, res=0x0, retries=0, flags=0x0, status=0x0\n` +
+          `     ksoftirqd/0-14      [000] ..s.. ${ts(0.00004)}: block_rq_complete: 259,0 WS () ${i * 8} + 8 [0]\n`;
+      }
+      writeSync(fd, text);
+      written += Buffer.byteLength(text);
+    }
+    closeSync(fd);
+  }
+  warm(file);
+  const capture = join(twins, 'twin-early-retry.pcap');
+  const mb = statSync(file).size / 1e6;
+  const plain = measuredRow('twin-early-retry.pcap', capture);
+  const m = measuredRow(`twin-early-retry.pcap --trace (${mb.toFixed(0)} MB)`, capture, ['--trace', file]);
+  const readFloor = median(Array.from({ length: 3 }, () => {
+    const t = process.hrtime.bigint();
+    spawnSync(process.execPath, ['-e', `const fs=require('node:fs');const fd=fs.openSync(process.argv[1],'r');const b=Buffer.allocUnsafe(1<<20);let n;while((n=fs.readSync(fd,b,0,b.length,null))>0){}`, file]);
+    return Number(process.hrtime.bigint() - t) / 1e9;
+  }));
+  const k = m.report.kernelTrace;
+  traceRows.push({
+    capture: m.capture, seconds: +m.seconds.toFixed(2), 'peak RSS MiB': +m.rssMiB.toFixed(1), 'without --trace s': +plain.seconds.toFixed(2),
+    'MB/s': +(mb / (m.seconds - plain.seconds)).toFixed(0), 'bare read s': +readFloor.toFixed(2), aligned: k.alignment[0].method, 'retries requeued': k.retries.requeued,
+  });
+  console.error(JSON.stringify(traceRows.at(-1)));
+}
+
 console.log(`\nnvme-tcp-timeline benchmark — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; median of ${runs} runs, page-cached files\n`);
 console.table(rows);
 if (floor) {
@@ -345,4 +394,8 @@ if (kernel.length) {
   console.log('\nBig kernel logs:');
   console.table(kernel);
 }
-writeFileSync(join(out, 'results.json'), JSON.stringify({ node: process.version, size, runs, rows, floor, memory, scale, dense, concurrent, perfetto, kernel }, null, 2));
+if (traceRows.length) {
+  console.log('\nBig kernel trace (--trace; MB/s over the run without it):');
+  console.table(traceRows);
+}
+writeFileSync(join(out, 'results.json'), JSON.stringify({ node: process.version, size, runs, rows, floor, memory, scale, dense, concurrent, perfetto, kernel, trace: traceRows }, null, 2));

@@ -33,9 +33,10 @@ export function isBlank(text: LogText): boolean {
 
 /**
  * Lines of `text`, each cut to MAX_LINE_CHARS, with its 1-based number; `long` counts the cut ones.
+ * A visit that returns false stops the reading there.
  * Holds one line at a time (never a whole file, never a whole long line).
  */
-export function eachLine(text: LogText, visit: (line: string, n: number) => void): { lines: number; long: number } {
+export function eachLine(text: LogText, visit: (line: string, n: number) => void | false): { lines: number; long: number } {
   let pending = '';
   let cut = false;
   let n = 0;
@@ -48,10 +49,11 @@ export function eachLine(text: LogText, visit: (line: string, n: number) => void
       cut = true;
     } else pending += chunk.slice(from, to);
   };
+  let stopped = false;
   const end = () => {
     n++;
     if (cut) long++;
-    visit(pending.endsWith('\r') ? pending.slice(0, -1) : pending, n);
+    stopped = visit(pending.endsWith('\r') ? pending.slice(0, -1) : pending, n) === false;
     pending = '';
     cut = false;
   };
@@ -60,6 +62,8 @@ export function eachLine(text: LogText, visit: (line: string, n: number) => void
     for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', from)) {
       take(chunk, from, nl);
       end();
+      // Leaving the loop closes the text's file (its generator's finally).
+      if (stopped) return { lines: n, long };
       from = nl + 1;
     }
     take(chunk, from, chunk.length);

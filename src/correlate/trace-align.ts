@@ -1,9 +1,9 @@
-import type { KernelTrace, TraceCommand, TraceEvent, TraceSetup } from '../kernel-trace/types.js';
+import type { KernelTrace, TraceCommand, TraceCounts, TraceEvent, TraceSetup } from '../kernel-trace/types.js';
 import type { KernelTraceAlignment } from './types.js';
 
 /** Submissions kept for alignment: enough to fix an offset, bounded whatever the capture's size. */
 const SAMPLE_CAP = 4096;
-/** Pairings collected per trace before the rest are ignored (each costs 8 bytes). */
+/** Pairings collected per trace before the rest are ignored (each a small object). */
 const PAIRINGS_CAP = 1 << 18;
 /**
  * Anchors within this window of each other agree: setting a command up and sending it (or receiving
@@ -77,35 +77,46 @@ class Thinned {
  * capture sampled votes for an offset; the densest window of votes wins, and its median is the
  * offset. A second window nearly as dense elsewhere means the anchors disagree: not placed.
  */
-export function alignTrace(trace: KernelTrace, sample: Map<string, SampledSubmission[]>): KernelTraceAlignment {
-  const offsets: number[] = [];
-  const votes: { line: number; frame: number; event: string; offsetS: number }[] = [];
+export function alignTrace(trace: KernelTrace, sample: Map<string, SampledSubmission[]>): { alignment: KernelTraceAlignment; counts: TraceCounts } {
+  const votes: Vote[] = [];
   let pairings = 0;
-  trace.replay((e: TraceEvent) => {
+  const counts = trace.replay((e: TraceEvent) => {
     if ((e.kind !== 'nvme_setup_cmd' && e.kind !== 'nvmet_req_init') || pairings >= PAIRINGS_CAP) return;
     const key = setupKey(e);
     const paired = key === undefined ? undefined : sample.get(key);
     if (!paired) return;
     for (const s of paired) {
       pairings++;
-      offsets.push(s.time - e.time);
-      if (votes.length < PAIRINGS_CAP) votes.push({ line: e.line, frame: s.frame, event: e.kind, offsetS: s.time - e.time });
+      votes.push({ line: e.line, frame: s.frame, event: e.kind, offsetS: s.time - e.time });
     }
-  });
+  }, ['nvme_setup_cmd', 'nvmet_req_init']);
+  return { alignment: placed(trace.source, votes, pairings), counts };
+}
+
+/** An anchor's vote: the trace line, the frame it paired with, and the offset that pairing implies. */
+interface Vote {
+  line: number;
+  frame: number;
+  event: string;
+  offsetS: number;
+}
+
+/** The offset the votes agree on, or why there is none. */
+function placed(source: number, votes: Vote[], pairings: number): KernelTraceAlignment {
   const none = (message: string): KernelTraceAlignment => ({
-    source: trace.source, method: 'none', offsetS: null, anchors: 0, pairings, sample: [], residualMs: null, message,
+    source, method: 'none', offsetS: null, anchors: 0, pairings, sample: [], residualMs: null, message,
   });
-  if (offsets.length === 0) return none('no command the trace sets up or receives is in the capture (same queue, CID and opcode): not placed');
-  const sorted = Float64Array.from(offsets).sort();
+  if (votes.length === 0) return none('no command the trace sets up or receives is in the capture (same queue, CID and opcode): not placed');
+  const sorted = Float64Array.from(votes, (v) => v.offsetS).sort();
   const best = densest(sorted, -Infinity, Infinity);
   const rival = Math.max(densest(sorted, -Infinity, sorted[best.from] - 10 * WINDOW_S).count, densest(sorted, sorted[best.to - 1] + 10 * WINDOW_S, Infinity).count);
-  if (best.count < 2 && offsets.length > 1) return none(`${offsets.length} pairings with the capture, no two agreeing on an offset: not placed`);
+  if (best.count < 2 && votes.length > 1) return none(`${votes.length} pairings with the capture, no two agreeing on an offset: not placed`);
   if (rival * 5 >= best.count * 4) return none(`its anchors disagree: ${best.count} agree on one offset, ${rival} on another: not placed`);
   const offsetS = sorted[(best.from + best.to - 1) >> 1];
   const residual = Math.max(offsetS - sorted[best.from], sorted[best.to - 1] - offsetS);
   const agreeing = votes.filter((v) => Math.abs(v.offsetS - offsetS) <= residual);
   return {
-    source: trace.source, method: 'anchors', offsetS: round6(offsetS), anchors: best.count, pairings,
+    source, method: 'anchors', offsetS: round6(offsetS), anchors: best.count, pairings,
     sample: agreeing.slice(0, SAMPLE_LISTED).map((v) => ({ ...v, offsetS: round6(v.offsetS) })), residualMs: Math.round(residual * 1e6) / 1e3,
     message: `${best.count} of ${pairings} pairings agree within ${Math.round(residual * 1e6) / 1e3} ms`,
   };

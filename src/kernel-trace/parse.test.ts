@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isFailoverStatus, parseKernelTrace, parseTraceLine, readKernelTrace, sameCid, TraceFormatError } from './parse.js';
+import { detached, isFailoverStatus, parseKernelTrace, parseTraceLine, readKernelTrace, sameCid, TraceFormatError } from './parse.js';
 import type { TraceBlock, TraceCompletion, TraceSetup } from './types.js';
 
 /** Sample lines written from the format strings of drivers/nvme/{host,target}/trace.h and include/trace/events/block.h. */
@@ -100,12 +100,13 @@ describe('parseTraceLine: NVMe and block events', () => {
 describe('readKernelTrace', () => {
   const text = ['# tracer: nop', '#', SETUP_61, 'garbage', 'x-1 [000] ..... 1.0: nvme_setup_cmd: nvme0: broken', 'x-1 [000] ..... 2.0: sched_switch: prev=a next=b'].join('\n');
 
-  it('counts lines, events, decoded and malformed ones, names the format, and replays the same events whatever the chunking', () => {
+  it('names the format, and each replay counts lines, events, decoded and malformed ones and hands over the same events whatever the chunking', () => {
     const t = parseKernelTrace(text, 'trace.txt', 1);
-    expect(t).toMatchObject({ file: 'trace.txt', source: 1, format: 'tracefs', lines: 6, events: 3, decoded: 1, malformed: 1, longLines: 0 });
+    expect(t).toMatchObject({ file: 'trace.txt', source: 1, format: 'tracefs' });
     const lines = (tr: typeof t) => {
       const out: string[] = [];
-      tr.replay((e) => out.push(`${e.line}:${e.kind}`));
+      const counts = tr.replay((e) => out.push(`${e.line}:${e.kind}`));
+      expect(counts).toEqual({ lines: 6, events: 3, decoded: 1, malformed: 1, longLines: 0 });
       return out;
     };
     expect(lines(t)).toEqual(['3:nvme_setup_cmd', '6:other']);
@@ -113,12 +114,38 @@ describe('readKernelTrace', () => {
       const chunks = () => Array.from({ length: Math.ceil(text.length / size) }, (_, i) => text.slice(i * size, (i + 1) * size));
       expect(lines(readKernelTrace(chunks, 'trace.txt', 1)), `chunks of ${size}`).toEqual(['3:nvme_setup_cmd', '6:other']);
     }
+    // Asked for some kinds, a replay decodes only those: the rest are counted by name, their bodies never read (so never malformed).
+    const only: string[] = [];
+    expect(t.replay((e) => only.push(e.kind), ['block_rq_issue'])).toEqual({ lines: 6, events: 3, decoded: 2, malformed: 0, longLines: 0 });
+    expect(only).toEqual([]);
     expect(parseKernelTrace(`cpus=2\n${SETUP_61}`).format).toBe('trace-cmd');
     expect(parseKernelTrace('  kworker/1:1H-115   [001]    13.508084: sched_switch: x').format).toBe('trace-cmd');
+  });
+
+  it('the check reads no further than the first event line', () => {
+    let chunks = 0;
+    const text = function* () {
+      for (let i = 0; i < 1000; i++) {
+        chunks++;
+        yield `${SETUP_61}\n`;
+      }
+    };
+    readKernelTrace(text, 'big.txt', 0);
+    expect(chunks).toBeLessThanOrEqual(2);
   });
 
   it('a file with no event line is not a trace', () => {
     expect(() => parseKernelTrace('# tracer: nop\n#\nhello\n', 'prose.txt')).toThrow(TraceFormatError);
     expect(() => parseKernelTrace('[   1.000000] nvme nvme0: new ctrl\n', 'dmesg.txt')).toThrow(/dmesg\.txt: no trace event line in 1 lines/);
+  });
+});
+
+describe('detached', () => {
+  it('is an equal copy that shares no object with the event read', () => {
+    const e = parseTraceLine(SETUP_61) as TraceSetup;
+    const d = detached(e);
+    expect(d).toEqual(JSON.parse(JSON.stringify(e)));
+    expect(d).not.toBe(e);
+    expect(d.cmd).not.toBe(e.cmd);
   });
 });

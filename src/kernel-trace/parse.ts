@@ -1,5 +1,5 @@
 import { eachLine, type LogText } from '../common/lines.js';
-import type { KernelTrace, TraceBlock, TraceCommand, TraceEvent, TraceFormat } from './types.js';
+import type { KernelTrace, TraceCommand, TraceEvent, TraceFormat } from './types.js';
 
 export class TraceFormatError extends Error {}
 
@@ -64,36 +64,64 @@ const TARGET_COMPLETE = /^nvmet(\d+|_): (?:disk=([^,\s]+), )?qid=(\d+), cmdid=(\
 // include/trace/events/block.h: insert/issue print the byte count, requeue/complete do not; 6.10+ add `ioprio` before the comm or error.
 const BLOCK = /^(\d+,\d+) (\S+) (?:(\d+) )?\(([^)]*)\) (\d+) \+ (\d+)(?: \S+,\d+,\d+)? \[([^\]]*)\]/;
 
-/** One event line, decoded; undefined when the line is no event line (a header, a comment, garbage); `malformed` when its body did not parse. */
-export function parseTraceLine(text: string, source = 0, line = 1): TraceEvent | 'malformed' | undefined {
+/** The event kinds this reader decodes; any other event is `other`. */
+export type DecodedKind = Exclude<TraceEvent['kind'], 'other'>;
+const KIND = {
+  nvme_setup_cmd: 'nvme_setup_cmd', nvmet_req_init: 'nvmet_req_init', nvme_complete_rq: 'nvme_complete_rq', nvmet_req_complete: 'nvmet_req_complete',
+  nvme_async_event: 'nvme_async_event', block_rq_insert: 'block_rq_insert', block_rq_issue: 'block_rq_issue', block_rq_requeue: 'block_rq_requeue',
+  block_rq_complete: 'block_rq_complete',
+} as const;
+const DECODED = new Set<string>(Object.keys(KIND));
+
+/**
+ * A copy of an event that holds none of the text it was read from (its strings are slices of a
+ * whole read chunk): for the few events a reader keeps past the line.
+ */
+export function detached<E extends TraceEvent>(e: E): E {
+  return JSON.parse(JSON.stringify(e)) as E;
+}
+
+/**
+ * One event line, decoded; undefined when the line is no event line (a header, a comment, garbage);
+ * `malformed` when its body did not parse; when its kind is not in `kinds`, its body is not read: `skipped`, or
+ * `skipped-known` for a kind this reader decodes.
+ * Objects are written out whole (no spread): a trace can hold millions of lines.
+ */
+export function parseTraceLine(text: string, source = 0, line = 1, kinds?: ReadonlySet<string>): TraceEvent | 'malformed' | 'skipped' | 'skipped-known' | undefined {
   const m = EVENT_LINE.exec(text);
   if (!m) return undefined;
-  const base = { source, line, task: m[1].trim(), pid: Number(m[2]), cpu: Number(m[3]), time: Number(m[5]), text: text.trim() };
   const event = m[6];
+  if (kinds && !kinds.has(event)) return DECODED.has(event) ? 'skipped-known' : 'skipped';
+  // Match groups are slices of the line, and the line of its whole read chunk: a kind kept in a
+  // vote would keep the chunk alive. Known kinds are the literals below, never the slice.
+  const task = m[1].trim();
+  const pid = Number(m[2]);
+  const cpu = Number(m[3]);
+  const time = Number(m[5]);
   const body = m[7];
-  const ctrl = (s: string) => (s === '_' ? undefined : Number(s));
+  text = text.trim();
   switch (event) {
     case 'nvme_setup_cmd':
     case 'nvmet_req_init': {
       const b = (event === 'nvme_setup_cmd' ? SETUP : TARGET_INIT).exec(body);
       if (!b) return 'malformed';
       const qid = Number(b[3]);
-      return { ...base, kind: event, ctrl: ctrl(b[1]), disk: b[2], qid, cmdid: Number(b[4]), nsid: Number(b[5]), cmd: command(b[6], qid) };
+      return { source, line, task, pid, cpu, time, text, kind: KIND[event], ctrl: ctrlOf(b[1]), disk: b[2], qid, cmdid: Number(b[4]), nsid: Number(b[5]), cmd: command(b[6], qid) };
     }
     case 'nvme_complete_rq': {
       const b = COMPLETE.exec(body);
       if (!b) return 'malformed';
-      return { ...base, kind: event, ctrl: Number(b[1]), disk: b[2], qid: Number(b[3]), cmdid: Number(b[4]), result: b[5], retries: Number(b[6]), status: num(b[7]) };
+      return { source, line, task, pid, cpu, time, text, kind: KIND[event], ctrl: Number(b[1]), disk: b[2], qid: Number(b[3]), cmdid: Number(b[4]), result: b[5], retries: Number(b[6]), status: num(b[7]) };
     }
     case 'nvmet_req_complete': {
       const b = TARGET_COMPLETE.exec(body);
       if (!b) return 'malformed';
-      return { ...base, kind: event, ctrl: ctrl(b[1]), disk: b[2], qid: Number(b[3]), cmdid: Number(b[4]), result: b[5], retries: undefined, status: num(b[6]) };
+      return { source, line, task, pid, cpu, time, text, kind: KIND[event], ctrl: ctrlOf(b[1]), disk: b[2], qid: Number(b[3]), cmdid: Number(b[4]), result: b[5], retries: undefined, status: num(b[6]) };
     }
     case 'nvme_async_event': {
       const b = ASYNC.exec(body);
       if (!b) return 'malformed';
-      return { ...base, kind: event, ctrl: Number(b[1]), result: num(b[2]) };
+      return { source, line, task, pid, cpu, time, text, kind: KIND[event], ctrl: Number(b[1]), result: num(b[2]) };
     }
     case 'block_rq_insert':
     case 'block_rq_issue':
@@ -101,15 +129,17 @@ export function parseTraceLine(text: string, source = 0, line = 1): TraceEvent |
     case 'block_rq_complete': {
       const b = BLOCK.exec(body);
       if (!b) return 'malformed';
-      const e: TraceBlock = {
-        ...base, kind: event, dev: b[1], rwbs: b[2], sector: Number(b[5]), sectors: Number(b[6]),
-        error: event === 'block_rq_complete' && /^-?\d+$/.test(b[7]) ? Number(b[7]) : undefined,
-      };
-      return e;
+      const error = event === 'block_rq_complete' && /^-?\d+$/.test(b[7]) ? Number(b[7]) : undefined;
+      return { source, line, task, pid, cpu, time, text, kind: KIND[event], dev: b[1], rwbs: b[2], sector: Number(b[5]), sectors: Number(b[6]), error };
     }
     default:
-      return { ...base, kind: 'other', event };
+      return { source, line, task, pid, cpu, time, text, kind: 'other', event };
   }
+}
+
+/** A target controller id as the tracepoint names it: `_` before the Connect made one. */
+function ctrlOf(s: string): number | undefined {
+  return s === '_' ? undefined : Number(s);
 }
 
 /** A Linux CID and a tracepoint's cmdid name the same command: equal, or the cmdid is the tag alone (versions that print CID & 0xfff). */
@@ -123,33 +153,43 @@ export function isFailoverStatus(status: number): boolean {
 }
 
 /**
- * Reads a trace once to check it is one (a file without an event line is not) and count it; the
- * events themselves are handed over by `replay`, streamed each time (a trace can be gigabytes).
+ * Checks that a text is a trace (reading up to its first event line: a file with none is not) and
+ * names its format. The events are handed over by `replay`, streamed from the start each time (a
+ * trace can be gigabytes), which also counts what it read.
  */
 export function readKernelTrace(text: LogText, file: string, source: number): KernelTrace {
   let format: TraceFormat | undefined;
-  let events = 0;
-  let decoded = 0;
-  let malformed = 0;
-  const counts = eachLine(text, (line, n) => {
+  let found = false;
+  const read = eachLine(text, (line) => {
     // tracefs starts with its `# tracer:` header; trace-cmd report with `cpus=N` (or `version = N`).
     if (format === undefined && line.trim() !== '') format = line.startsWith('#') ? 'tracefs' : /^(?:cpus=\d+|version = \d+)/.test(line) ? 'trace-cmd' : undefined;
-    const e = parseTraceLine(line, source, n);
-    if (e === undefined) return;
+    if (!EVENT_LINE.test(line)) return;
     // A headerless file: trace_pipe and tracefs write latency flags, trace-cmd report does not by default.
     format ??= FLAGS.test(line) ? 'tracefs' : 'trace-cmd';
-    if (e === 'malformed') malformed++;
-    else if (e.kind !== 'other') decoded++;
-    events++;
+    found = true;
+    return false;
   });
-  if (events === 0) throw new TraceFormatError(`${file}: no trace event line in ${counts.lines} lines (expected the text of /sys/kernel/tracing/trace or trace-cmd report)`);
+  if (!found) throw new TraceFormatError(`${file}: no trace event line in ${read.lines} lines (expected the text of /sys/kernel/tracing/trace or trace-cmd report)`);
   return {
-    file, source, format: format ?? 'tracefs', lines: counts.lines, events, decoded, malformed, longLines: counts.long,
-    replay(visit) {
-      eachLine(text, (line, n) => {
-        const e = parseTraceLine(line, source, n);
-        if (e !== undefined && e !== 'malformed') visit(e);
+    file, source, format: format ?? 'tracefs',
+    replay(visit, kinds) {
+      const wanted = kinds ? new Set<string>(kinds) : undefined;
+      let events = 0;
+      let decoded = 0;
+      let malformed = 0;
+      const counts = eachLine(text, (line, n) => {
+        const e = parseTraceLine(line, source, n, wanted);
+        if (e === undefined) return;
+        events++;
+        if (e === 'skipped-known') decoded++;
+        else if (e === 'skipped') return;
+        else if (e === 'malformed') malformed++;
+        else {
+          if (e.kind !== 'other') decoded++;
+          visit(e);
+        }
       });
+      return { lines: counts.lines, longLines: counts.long, events, decoded, malformed };
     },
   };
 }

@@ -85,18 +85,25 @@ export interface TraceOther extends TraceLine {
 
 export type TraceEvent = TraceSetup | TraceCompletion | TraceAsyncEvent | TraceBlock | TraceOther;
 
+/** What one reading of a trace went through. */
+export interface TraceCounts {
+  lines: number;
+  /** Event lines (every tracepoint, NVMe and block or not). */
+  events: number;
+  /** Event lines of the tracepoints this reader decodes (of kinds a reading did not ask for: by their name alone). */
+  decoded: number;
+  /** Lines of the kinds the reading decoded whose body did not parse: skipped. */
+  malformed: number;
+  longLines: number;
+}
+
 export interface KernelTrace {
   file: string;
   source: number;
   format: TraceFormat;
-  lines: number;
-  /** Event lines (every tracepoint, NVMe and block or not). */
-  events: number;
-  /** Event lines of the tracepoints this reader decodes. */
-  decoded: number;
-  /** Lines that looked like events but whose body did not parse: skipped. */
-  malformed: number;
-  longLines: number;
-  /** Reads the trace again from its start, handing over every event in file order (nothing is kept). */
-  replay(visit: (e: TraceEvent) => void): void;
+  /**
+   * Reads the trace again from its start, handing over every event in file order (nothing is kept);
+   * with `kinds`, only those are decoded and handed over (the rest are counted, their bodies unread).
+   */
+  replay(visit: (e: TraceEvent) => void, kinds?: readonly TraceEvent['kind'][]): TraceCounts;
 }

@@ -1,6 +1,6 @@
 import { hex } from '../../common/text.js';
-import { isFailoverStatus, sameCid } from '../../kernel-trace/parse.js';
-import type { KernelTrace, TraceBlock, TraceCompletion, TraceEvent, TraceSetup } from '../../kernel-trace/types.js';
+import { detached, isFailoverStatus, sameCid } from '../../kernel-trace/parse.js';
+import type { KernelTrace, TraceBlock, TraceCompletion, TraceCounts, TraceEvent, TraceSetup } from '../../kernel-trace/types.js';
 import { FABRICS_OPCODE, isDataChanging, statusName } from '../../nvme-tcp/opcodes.js';
 import { MESSAGES } from '../messages.js';
 import type { Assoc } from '../model.js';
@@ -68,14 +68,17 @@ export const kernelTrace: RuleFamily = {
       },
       finish() {
         const bySample = sample.byKey();
-        const alignment = ctx.kernelTraces.map((t) => alignTrace(t, bySample));
-        ctx.output.kernelTrace = conclude(ctx, alignment, cntlids);
+        const placed = ctx.kernelTraces.map((t) => alignTrace(t, bySample));
+        ctx.output.kernelTrace = conclude(ctx, placed, cntlids);
       },
     };
   },
 };
 
-function conclude(ctx: RuleContext, alignment: KernelTraceAlignment[], cntlids: Map<number, number | undefined>): KernelTraceReport {
+function conclude(ctx: RuleContext, placed: { alignment: KernelTraceAlignment; counts: TraceCounts }[], cntlids: Map<number, number | undefined>): KernelTraceReport {
+  const alignment = placed.map((p) => p.alignment);
+  // The scan decodes every kind the alignment pass skipped: its counts are the complete ones.
+  const read = placed.map((p) => p.counts);
   const warnings: string[] = [];
   const findings = ctx.findings.stored();
   const tracks = findings.filter(isRetryFinding).map((f) => trackOf(f, cntlids));
@@ -84,13 +87,18 @@ function conclude(ctx: RuleContext, alignment: KernelTraceAlignment[], cntlids: 
   let matched = 0;
   for (const trace of ctx.kernelTraces) {
     const a = alignment[trace.source];
+    const c = read[trace.source];
+    if (c.decoded === 0) warnings.push(`${trace.file}: no nvme, nvmet or block event in ${c.events} event lines: nothing to match`);
     if (a.method === 'none' || a.offsetS === null) {
       warnings.push(`${trace.file}: ${a.message}`);
       continue;
     }
+    // No finding for the trace to speak to: the alignment pass was all it needed.
+    if (tracks.length === 0 && timeouts.length === 0) continue;
     const tolerance = (a.residualMs ?? 0) / 1000 + 0.002;
-    matched += scan(trace, a.offsetS, tolerance, tracks, timeouts.map((t) => t.w), targetCovered);
-    if (trace.decoded === 0) warnings.push(`${trace.file}: no nvme, nvmet or block event in ${trace.events} event lines: nothing to match`);
+    const scanned = scan(trace, a.offsetS, tolerance, tracks, timeouts.map((t) => t.w), targetCovered);
+    matched += scanned.matched;
+    read[trace.source] = scanned.counts;
   }
   if (matched === 0 && alignment.some((a) => a.method === 'anchors')) warnings.push('the traces place on the capture, but no line names a command a finding is about');
   const ref = refMaker(ctx);
@@ -114,7 +122,7 @@ function conclude(ctx: RuleContext, alignment: KernelTraceAlignment[], cntlids: 
     if (c) f.details.failedBack = { ...ref(c, w.host.completionAt!), status: c.status, statusName: traceStatus(c.status) };
   }
   return {
-    sources: ctx.kernelTraces.map((t) => ({ file: t.file, format: t.format, lines: t.lines, events: t.events, decoded: t.decoded, malformed: t.malformed, longLines: t.longLines })),
+    sources: ctx.kernelTraces.map((t) => ({ file: t.file, format: t.format, ...read[t.source] })),
     alignment, retries: counts, executedTwice, warnings,
   };
 }
@@ -139,14 +147,18 @@ function timeoutWatch(f: FindingOf<'timeout-during-recovery'>): Watched {
   return watch(f.assoc ?? -1, undefined, d.qid, d.cid, null, null, undefined, d.timeout.time);
 }
 
+/** Every kind the scan reads (the async event and unknown tracepoints are only counted). */
+const SCANNED: TraceEvent['kind'][] = [
+  'nvme_setup_cmd', 'nvmet_req_init', 'nvme_complete_rq', 'nvmet_req_complete', 'block_rq_insert', 'block_rq_issue', 'block_rq_requeue', 'block_rq_complete',
+];
 const tagKey = (qid: number, cid: number) => qid * 0x1000 + (cid & 0xfff);
 const requestKey = (r: TraceBlock) => `${r.dev}:${r.sector}:${r.sectors}`;
 
 /**
- * One pass over a trace: each event is looked up by its queue and tag (setups, completions) or its
+ * One pass over a trace: events kept are detached from the text read (see `detached`); each is looked up by its queue and tag (setups, completions) or its
  * block request (requeues), never compared with every watched command. Returns the lines matched.
  */
-function scan(trace: KernelTrace, offsetS: number, tolerance: number, tracks: Track[], extra: Watched[], targetCovered: Set<number>): number {
+function scan(trace: KernelTrace, offsetS: number, tolerance: number, tracks: Track[], extra: Watched[], targetCovered: Set<number>): { matched: number; counts: TraceCounts } {
   const byTag = new Map<number, Watched[]>();
   const index = (w: Watched) => {
     const k = tagKey(w.qid, w.cid);
@@ -159,7 +171,7 @@ function scan(trace: KernelTrace, offsetS: number, tolerance: number, tracks: Tr
   const byRequest = new Map<string, Track[]>();
   const awaiting = new Map<number, Watched>();
   let matched = 0;
-  trace.replay((e) => {
+  const counts = trace.replay((e) => {
     const at = e.time + offsetS;
     if (e.kind === 'nvmet_req_init' || e.kind === 'nvmet_req_complete') {
       if (e.ctrl !== undefined) targetCovered.add(e.ctrl);
@@ -168,7 +180,7 @@ function scan(trace: KernelTrace, offsetS: number, tolerance: number, tracks: Tr
       const w = awaiting.get(e.pid);
       awaiting.delete(e.pid);
       if (w?.host.awaitIssue) {
-        w.host.request = e;
+        w.host.request = detached(e);
         w.host.awaitIssue = false;
         for (const t of tracks) if (t.original === w) addTo(byRequest, requestKey(e), t);
       }
@@ -183,8 +195,8 @@ function scan(trace: KernelTrace, offsetS: number, tolerance: number, tracks: Tr
     } else if (e.kind === 'nvme_complete_rq' || e.kind === 'nvmet_req_complete') {
       for (const w of byTag.get(tagKey(e.qid, e.cmdid)) ?? []) if (sameCid(w.cid, e.cmdid)) matched += completionStep(w, e, at);
     }
-  });
-  return matched;
+  }, SCANNED);
+  return { matched, counts };
 }
 
 function addTo(map: Map<string, Track[]>, key: string, t: Track): void {
@@ -201,12 +213,12 @@ function setupStep(w: Watched, e: TraceSetup, at: number, tolerance: number, awa
   if (e.kind === 'nvme_setup_cmd') {
     if (at > w.until + tolerance || at < w.until - w.lookback) return 0;
     // A later setup of the same CID before the send is the one that was sent: what followed the earlier one is dropped.
-    w.host = { setup: e, setupAt: at, awaitIssue: true };
+    w.host = { setup: detached(e), setupAt: at, awaitIssue: true };
     awaiting.set(e.pid, w);
     return 1;
   }
   if (w.sentAt === undefined || w.target.init || e.ctrl === undefined || (w.cntlid !== undefined && e.ctrl !== w.cntlid) || at < w.sentAt - tolerance) return 0;
-  w.target.init = e;
+  w.target.init = detached(e);
   w.target.initAt = at;
   return 1;
 }
@@ -215,13 +227,13 @@ function completionStep(w: Watched, e: TraceCompletion, at: number): number {
   if (e.kind === 'nvme_complete_rq') {
     const s = w.host.setup;
     if (!s || w.host.completion || e.line < s.line || e.ctrl !== s.ctrl) return 0;
-    w.host.completion = e;
+    w.host.completion = detached(e);
     w.host.completionAt = at;
     return 1;
   }
   const init = w.target.init;
   if (!init || w.target.complete || e.line < init.line || e.ctrl !== init.ctrl) return 0;
-  w.target.complete = e;
+  w.target.complete = detached(e);
   w.target.completeAt = at;
   return 1;
 }
@@ -233,12 +245,12 @@ function blockStep(t: Track, e: TraceBlock, at: number): number {
   if (!done || e.line < done.line || (retrySetup && e.line > retrySetup.line)) return 0;
   if (e.kind === 'block_rq_requeue') {
     if (t.requeue) t.requeue.count++;
-    else t.requeue = { e, at, count: 1 };
+    else t.requeue = { e: detached(e), at, count: 1 };
     return 1;
   }
   // A new request for the range, or the old one ended with an error: whatever comes next is not the original sent again.
   if ((e.kind === 'block_rq_insert' || (e.kind === 'block_rq_complete' && (e.error ?? 0) !== 0)) && !t.contradiction) {
-    t.contradiction = { e, at };
+    t.contradiction = { e: detached(e), at };
     return 1;
   }
   return 0;
