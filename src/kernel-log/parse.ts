@@ -1,4 +1,4 @@
-import { eachLine, type LogText } from '../common/lines.js';
+import { eachLine, ownText, type LogText } from '../common/lines.js';
 import type { KernelEvent, KernelEventKind, KernelLog, LogClock, LogFormat, LogGroup } from './types.js';
 
 const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
@@ -100,6 +100,8 @@ function scan(text: LogText, file: string, source: number, visit: (e: KernelEven
     const event = decodeLine(message(m).trim());
     if (!event) return;
     events++;
+    // Kept lines (anchors, probes, the report's listing) must not keep their read chunk alive.
+    for (const key of ['text', 'device', 'subnqn', 'hostnqn', 'addr'] as const) if (event[key] !== undefined) event[key] = ownText(event[key]);
     visit({ source, line: n, clock, boot, ...event });
   });
   if (!layout) throw new LogFormatError(`${file}: no line has a kernel log timestamp (dmesg, dmesg -T or --time-format iso, journalctl -k -o short-precise, short-iso-precise or short-monotonic, or syslog with ISO times)`);

@@ -73,13 +73,7 @@ const KIND = {
 } as const;
 const DECODED = new Set<string>(Object.keys(KIND));
 
-/**
- * A copy of an event that holds none of the text it was read from (its strings are slices of a
- * whole read chunk): for the few events a reader keeps past the line.
- */
-export function detached<E extends TraceEvent>(e: E): E {
-  return JSON.parse(JSON.stringify(e)) as E;
-}
+export { detached } from '../common/lines.js';
 
 /**
  * One event line, decoded; undefined when the line is no event line (a header, a comment, garbage);
