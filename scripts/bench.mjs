@@ -299,8 +299,19 @@ if (logLines > 0) {
   }
   const longFile = join(out, 'journal-long-line.txt');
   if (!existsSync(longFile)) writeFileSync(longFile, `[    1.000000] nvme nvme0: ${'x'.repeat(50 * 2 ** 20)}\n`);
+  // 300 NVMe lines, each 3,000 other lines apart: each listed line in another read chunk.
+  const sparseFile = join(out, 'journal-sparse.txt');
+  if (!existsSync(sparseFile)) {
+    const fd = openSync(sparseFile, 'w');
+    for (let i = 0, t = 100; i < 300; i++) {
+      let text = `[${t.toFixed(6).padStart(12)}] nvme nvme0: queue 1: timeout request 0x${i.toString(16)} type 4\n`;
+      for (let k = 0; k < 3000; k++, t += 0.00001) text += `[${t.toFixed(6).padStart(12)}] audit: type=1400 audit(0.0:1): apparmor="DENIED" operation="open" profile="snap" name="/x/y/z" pid=1234 comm="foo"\n`;
+      writeSync(fd, text);
+    }
+    closeSync(fd);
+  }
   const capture = join(import.meta.dirname, '..', 'fixtures', 'early-retry.pcap');
-  for (const [label, log] of [[`${logLines.toLocaleString('en')} lines`, manyFile], ['one 50 MB line', longFile]]) {
+  for (const [label, log] of [[`${logLines.toLocaleString('en')} lines`, manyFile], ['one 50 MB line', longFile], ['300 NVMe lines in 100 MB', sparseFile]]) {
     const m = measuredRow(`early-retry.pcap --dmesg (${label})`, capture, ['--dmesg', log]);
     kernel.push({ capture: m.capture, seconds: +m.seconds.toFixed(2), 'peak RSS MiB': +m.rssMiB.toFixed(1), 'events listed': m.report.kernelLog.events.length, 'not listed': m.report.kernelLog.eventsNotListed });
     console.error(JSON.stringify(kernel.at(-1)));
