@@ -16,7 +16,7 @@ interface TraceEvent {
 }
 
 function trace(capture: string, extra: string[] = []): TraceEvent[] {
-  const out = join(dir, `${capture}.json`);
+  const out = join(dir, `${capture.replace(/\//g, '-')}.json`);
   const r = spawnSync(process.execPath, [cli, 'analyze', join(root, 'fixtures', `${capture}.pcap`), '--perfetto', out, '--quiet', '--fail-on', 'none', ...extra], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
   const parsed = JSON.parse(readFileSync(out, 'utf8'));
@@ -75,6 +75,18 @@ describe('--perfetto', () => {
     expect(instants).toContain('io-timeout');
     expect(instants).toContain('host FIN');
     expect(events.find((e) => e.name === 'host FIN')!.tid).toBeGreaterThan(1_000_000);
+  });
+
+  it('with --dmesg and --trace: the log and the trace each on a named track of the kernel process, the cited trace lines as instants', () => {
+    const twin = join(root, 'fixtures', 'twins');
+    const events = trace('twins/twin-early-retry', ['--dmesg', join(twin, 'twin-early-retry.dmesg.txt'), '--trace', join(twin, 'twin-early-retry.trace.txt')]);
+    const threads = events.filter((e) => e.name === 'thread_name' && e.pid === events.find((x) => x.cat === 'kernel-trace')!.pid);
+    expect(threads.map((t) => t.args!.name)).toEqual([join(twin, 'twin-early-retry.dmesg.txt'), join(twin, 'twin-early-retry.trace.txt')]);
+    const cited = events.filter((e) => e.cat === 'kernel-trace');
+    expect(cited.map((e) => e.name)).toContain('block_rq_requeue');
+    expect(cited.find((e) => e.args!.line === 287)!.args!.text).toContain('block_rq_requeue: 259,0 WS () 112800 + 8');
+    const ts = cited.map((e) => e.ts!);
+    expect(ts).toEqual([...ts].sort((a, b) => a - b));
   });
 
   it('pdus refuses it, and analyze takes one capture only', () => {

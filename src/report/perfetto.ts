@@ -1,4 +1,5 @@
 import { isRetryFinding, type CommandRecord, type CommandStart, type Finding } from '../correlate/types.js';
+import { tracedLines } from './traced-lines.js';
 import type { Report } from './types.js';
 
 /**
@@ -58,6 +59,13 @@ export class PerfettoWriter {
       const file = report.kernelLog!.sources[e.source]?.file ?? `log ${e.source}`;
       this.track(KERNEL_PID, e.source + 1, 'kernel logs', file);
       instant(e.kind, 'kernel', KERNEL_PID, e.source + 1, e.time, { line: e.line, text: e.text, afterFrame: e.afterFrame, assoc: e.assoc });
+    }
+    // The trace lines the findings cite, one track per --trace file after the logs' tracks.
+    const logs = report.kernelLog?.sources.length ?? 0;
+    for (const { assoc, cid, line } of tracedLines(report)) {
+      const file = report.kernelTrace!.sources[line.source]?.file ?? `trace ${line.source}`;
+      this.track(KERNEL_PID, logs + line.source + 1, 'kernel logs', file);
+      instant(/: (\w+): /.exec(line.text)?.[1] ?? 'trace', 'kernel-trace', KERNEL_PID, logs + line.source + 1, line.time, { line: line.line, text: line.text, afterFrame: line.afterFrame, assoc, cid });
     }
     late.sort((x, y) => (x.ts as number) - (y.ts as number));
     for (const e of late) this.event(e);
