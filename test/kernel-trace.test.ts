@@ -295,6 +295,34 @@ describe('--trace on the lab\'s twin captures (host side)', () => {
   }
 });
 
+describe('--trace beside --dmesg: the log\'s offset checks the trace\'s, never replaces it', () => {
+  const name = 'twin-early-retry';
+  const log = join(twins, `${name}.dmesg.txt`);
+
+  it('a global trace clock reads as dmesg: the two offsets agree within milliseconds', async () => {
+    const r = await analyzeCapture(join(twins, `${name}.pcap`), { traces: [join(twins, `${name}.trace.txt`)], dmesg: [log] });
+    const [a] = r.kernelTrace!.alignment;
+    expect(Math.abs(a.dmesgDifferenceMs!)).toBeLessThan(3);
+    expect(a.message).toContain('the trace clock reads as dmesg\'s: global');
+  });
+
+  it('a local clock 50 ms ahead of dmesg is placed by its own anchors and the difference is stated', async () => {
+    const shifted = readFileSync(join(twins, `${name}.trace.txt`), 'utf8').replace(/(\s)(\d+\.\d{6}):/g, (_, sp: string, t: string) => `${sp}${(Number(t) + 0.05).toFixed(6)}:`);
+    const file = join(dir, 'local-clock.trace.txt');
+    writeFileSync(file, shifted);
+    const plain = await analyzeCapture(join(twins, `${name}.pcap`), { traces: [join(twins, `${name}.trace.txt`)] });
+    const r = await analyzeCapture(join(twins, `${name}.pcap`), { traces: [file], dmesg: [log] });
+    const [a] = r.kernelTrace!.alignment;
+    expect(a.offsetS!).toBeCloseTo(plain.kernelTrace!.alignment[0].offsetS! - 0.05, 4);
+    expect(a.dmesgDifferenceMs!).toBeLessThan(-45);
+    expect(a.dmesgDifferenceMs!).toBeGreaterThan(-55);
+    expect(a.message).toContain('not dmesg\'s');
+    // The verdicts' evidence is the same lines as with the unshifted trace.
+    const lines = (x: typeof r) => x.findings.filter(isRetryFinding).map((f) => f.details.kernelTrace!.requeue!.line);
+    expect(lines(r)).toEqual(lines(plain));
+  });
+});
+
 describe('--trace on the command line', () => {
   const cli = join(__dirname, '..', 'bin', 'nvme-tcp-timeline.js');
   const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });

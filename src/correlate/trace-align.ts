@@ -104,7 +104,7 @@ interface Vote {
 /** The offset the votes agree on, or why there is none. */
 function placed(source: number, votes: Vote[], pairings: number): KernelTraceAlignment {
   const none = (message: string): KernelTraceAlignment => ({
-    source, method: 'none', offsetS: null, anchors: 0, pairings, sample: [], residualMs: null, message,
+    source, method: 'none', offsetS: null, anchors: 0, pairings, sample: [], residualMs: null, dmesgDifferenceMs: null, message,
   });
   if (votes.length === 0) return none('no command the trace sets up or receives is in the capture (same queue, CID and opcode): not placed');
   const sorted = Float64Array.from(votes, (v) => v.offsetS).sort();
@@ -117,7 +117,7 @@ function placed(source: number, votes: Vote[], pairings: number): KernelTraceAli
   const agreeing = votes.filter((v) => Math.abs(v.offsetS - offsetS) <= residual);
   return {
     source, method: 'anchors', offsetS: round6(offsetS), anchors: best.count, pairings,
-    sample: agreeing.slice(0, SAMPLE_LISTED).map((v) => ({ ...v, offsetS: round6(v.offsetS) })), residualMs: Math.round(residual * 1e6) / 1e3,
+    sample: agreeing.slice(0, SAMPLE_LISTED).map((v) => ({ ...v, offsetS: round6(v.offsetS) })), residualMs: Math.round(residual * 1e6) / 1e3, dmesgDifferenceMs: null,
     message: `${best.count} of ${pairings} pairings agree within ${Math.round(residual * 1e6) / 1e3} ms`,
   };
 }

@@ -528,6 +528,11 @@ export interface KernelTraceAlignment {
   sample: { line: number; frame: number; event: string; offsetS: number }[];
   /** Largest distance of an agreeing anchor from the offset used, ms. */
   residualMs: number | null;
+  /**
+   * With --dmesg placed by anchors: this offset minus the log's, ms. Near 0 the trace clock reads as
+   * the log's (`global`); tens of ms and more, it does not (`local` on a stable TSC). A check, never a substitute.
+   */
+  dmesgDifferenceMs: number | null;
   message: string;
 }
 

@@ -77,6 +77,7 @@ export const kernelTrace: RuleFamily = {
 
 function conclude(ctx: RuleContext, placed: { alignment: KernelTraceAlignment; counts: TraceCounts }[], cntlids: Map<number, number | undefined>): KernelTraceReport {
   const alignment = placed.map((p) => p.alignment);
+  compareWithLog(ctx, alignment);
   // The scan decodes every kind the alignment pass skipped: its counts are the complete ones.
   const read = placed.map((p) => p.counts);
   const warnings: string[] = [];
@@ -125,6 +126,20 @@ function conclude(ctx: RuleContext, placed: { alignment: KernelTraceAlignment; c
     sources: ctx.kernelTraces.map((t) => ({ file: t.file, format: t.format, ...read[t.source] })),
     alignment, retries: counts, executedTwice, warnings,
   };
+}
+
+/** The --dmesg offset (placed by anchors on the uptime clock) as a check of each trace's: how far apart they are. */
+function compareWithLog(ctx: RuleContext, alignment: KernelTraceAlignment[]): void {
+  const log = ctx.output.kernelLog?.alignment.find((a) => a.method === 'anchors' && a.offsetS !== null);
+  if (!log) return;
+  for (const a of alignment) {
+    if (a.offsetS === null) continue;
+    const ms = Math.round((a.offsetS - log.offsetS!) * 1e6) / 1e3;
+    a.dmesgDifferenceMs = ms;
+    a.message += Math.abs(ms) <= Math.max(2, log.residualMs ?? 0) + (a.residualMs ?? 0)
+      ? `; within ${Math.abs(ms)} ms of the kernel log's offset (the trace clock reads as dmesg's: global)`
+      : `; ${ms} ms from the kernel log's offset (the trace clock is not dmesg's: local, say)`;
+  }
 }
 
 function watch(assoc: number, cntlid: number | undefined, qid: number, cid: number, slba: number | null, nlb: number | null, sentAt: number | undefined, until: number): Watched {
