@@ -44,7 +44,7 @@ export async function analyzeCapture(input: CaptureInput, options: AnalyzeOption
   let decode: DecodeStats | undefined;
   const onCommand = options.onCommand;
   const onStart = options.onCommandStart;
-  const kernelLogs = options.dmesg?.length ? await readKernelLogs(options.dmesg) : undefined;
+  const kernelLogs = options.dmesg?.length ? readKernelLogs(options.dmesg) : undefined;
   const kernelTraces = options.traces?.length ? readKernelTraces(options.traces) : undefined;
   const correlator = new Correlator({
     katoMs: options.katoMs, cqtMs: options.cqtMs, rule, kernelLogs, kernelTraces, dmesgOffsetMs: options.dmesgOffsetMs, allAssociations: options.allAssociations,
