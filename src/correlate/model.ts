@@ -5,7 +5,7 @@ import type { FlagKind } from '../reassembly/types.js';
 import {
   ADMIN_CROSS_CONTROLLER_RESET, ADMIN_KEEP_ALIVE, FABRICS_OPCODE, FCTYPE_CONNECT, FCTYPE_PROPERTY_GET, FCTYPE_PROPERTY_SET, isDataChanging, opcodeName, PROPERTY_CC, statusName,
 } from '../nvme-tcp/opcodes.js';
-import { PduType, type NvmeConnection, type PduEvent, type PduSink, type StreamDiagnostic } from '../nvme-tcp/types.js';
+import { PduType, type NvmeConnection, type PduEvent, type PduSink, type Sqe, type StreamDiagnostic } from '../nvme-tcp/types.js';
 import { FrameIndex } from './frame-index.js';
 import { LatencyHistogram } from './histogram.js';
 import type {
@@ -67,6 +67,19 @@ export interface Completion extends Stamp {
 }
 
 /** One command instance: a CID on a queue from its capsule to its completion. */
+/** A controller instance as a Cross-Controller Reset names it: id, uniquifier, random number (hex). */
+export interface ControllerInstance {
+  cntlid: number;
+  ciu: number;
+  cirn: string;
+}
+
+/** The impacted controller a Cross-Controller Reset SQE names (base specification 2.3, Figure 522). */
+function resetTarget(sqe: Sqe): ControllerInstance {
+  const hex32 = (v: number) => v.toString(16).padStart(8, '0');
+  return { cntlid: sqe.cdw10 & 0xffff, ciu: (sqe.cdw10 >>> 16) & 0xff, cirn: `0x${hex32(sqe.cdw13)}${hex32(sqe.cdw12)}` };
+}
+
 export interface Cmd {
   q: Queue;
   cid: number;
@@ -85,8 +98,8 @@ export interface Cmd {
   done: Completion | undefined;
   dataChanging: boolean;
   property: { offset: number; value?: number } | undefined;
-  /** Cross-Controller Reset: the impacted controller's id. */
-  resetsCntlid: number | undefined;
+  /** Cross-Controller Reset: the impacted controller instance (CDW10 ICID and CIU, CDW12–13 CIRN). */
+  resets: ControllerInstance | undefined;
   steps: TimelineStep[] | undefined;
   /** Completion that arrived after the host had closed the queue: the controller ran it, the host never knew. */
   late: Stamp | undefined;
@@ -265,6 +278,8 @@ export interface Assoc {
   cqtMs: number;
   cqtSource: AssociationSummary['cqtSource'];
   tbkas: boolean;
+  /** From Identify Controller: which instance of its controller id this is (what a Cross-Controller Reset must name). */
+  instance: (ControllerInstance & { ccrl: number }) | undefined;
   inferred: boolean;
   queues: Queue[];
   first: Stamp;
@@ -546,7 +561,7 @@ export class Model implements PduSink {
       q, cid: sqe.cid, opcode: sqe.opcode, fctype: sqe.fctype, admin, nsid: sqe.nsid, slba: sqe.slba, nlb: sqe.nlb,
       dataLength: sqe.dataLength, submit: { frame: p.frame, time: p.time }, key: undefined, sameKey: undefined, done: undefined,
       dataChanging: isDataChanging(sqe.opcode, admin), property: sqe.property,
-      resetsCntlid: admin && sqe.opcode === ADMIN_CROSS_CONTROLLER_RESET ? sqe.cdw10 & 0xffff : undefined, steps: undefined,
+      resets: admin && sqe.opcode === ADMIN_CROSS_CONTROLLER_RESET ? resetTarget(sqe) : undefined, steps: undefined,
       late: undefined, retriedBy: undefined, retryOf: undefined, gapWhileOpen: false, outcome: undefined,
       capsuleEnd: -1, capsuleAckFrame: -1, capsuleAckTime: 0, dataEnd: -1, dataAckFrame: -1, dataAckTime: 0,
     };
@@ -622,6 +637,7 @@ export class Model implements PduSink {
     if (p.identify && cmd.q.assoc) {
       const a = cmd.q.assoc;
       a.tbkas = p.identify.tbkas;
+      a.instance = { cntlid: p.identify.cntlid, ciu: p.identify.ciu, cirn: p.identify.cirn, ccrl: p.identify.ccrl };
       if (p.identify.cqtMs > 0) {
         a.cqtMs = p.identify.cqtMs;
         a.cqtSource = 'identify';
@@ -666,7 +682,7 @@ export class Model implements PduSink {
         a.enabled = 'no';
       } else a.enabled = 'yes';
     }
-    if (cmd.resetsCntlid !== undefined) this.crossControllerReset(cmd, done, dw0);
+    if (cmd.resets) this.crossControllerReset(cmd, done, dw0);
     for (const h of this.on.commandCompleted) h(cmd, p);
     this.finish(cmd, ok ? 'completed' : 'error');
   }
@@ -679,7 +695,10 @@ export class Model implements PduSink {
   private crossControllerReset(cmd: Cmd, done: Completion, dw0: number): void {
     const from = cmd.q.assoc!;
     const ok = done.sct === 0 && done.sc === 0;
-    const impacted = (a: Assoc) => a !== from && a.cntlid === cmd.resetsCntlid && a.subnqn !== undefined && a.subnqn === from.subnqn && a.first.time <= done.time;
+    const named = cmd.resets!;
+    // The controller id alone may be a later instance's: where Identify gave CIU and CIRN, they must match too.
+    const instance = (a: Assoc) => !a.instance || (a.instance.ciu === named.ciu && a.instance.cirn === named.cirn);
+    const impacted = (a: Assoc) => a !== from && a.cntlid === named.cntlid && instance(a) && a.subnqn !== undefined && a.subnqn === from.subnqn && a.first.time <= done.time;
     let target: Assoc | undefined;
     const consider = (a: Assoc) => {
       if (impacted(a) && (!target || a.first.time > target.first.time)) target = a;
@@ -828,7 +847,7 @@ export class Model implements PduSink {
       id: ++this.assocCount, hostnqn: undefined, subnqn: undefined, hostAddress: hostAddressOf(q), controller: q.controller,
       cntlid: undefined,
       katoMs: this.options.katoMs ?? LINUX_DEFAULT_KATO_MS, katoSource: this.options.katoMs !== undefined ? '--kato' : 'assumed',
-      cqtMs: this.options.cqtMs ?? 0, cqtSource: this.options.cqtMs !== undefined ? '--cqt' : 'none', tbkas: false, inferred,
+      cqtMs: this.options.cqtMs ?? 0, cqtSource: this.options.cqtMs !== undefined ? '--cqt' : 'none', tbkas: false, instance: undefined, inferred,
       queues: [], first: { frame, time }, lastCtrl: undefined, lastCtrlSeen: undefined, afterHostClose: undefined, lastHost: undefined, enabled: inferred ? 'unknown' : 'no', fences: [], resets: [], termReq: undefined,
       silence: undefined, kaSent: 0, kaAnswered: 0, kaLast: undefined, kaClock: undefined, kaIntervals: new LatencyHistogram(),
       kaMaxInterval: undefined, kaMaxRtt: undefined, kaOpen: [], hostTeardown: undefined, connected: undefined, ioConnected: undefined,
@@ -1156,6 +1175,7 @@ export class Model implements PduSink {
     return {
       id: a.id, path: pathOf(a), hostnqn: a.hostnqn ?? null, subnqn: a.subnqn ?? null, host: a.hostAddress, controller: a.controller,
       cntlid: a.cntlid ?? null, katoMs: a.katoMs, katoSource: a.katoSource, cqtMs: a.cqtMs, cqtSource: a.cqtSource, tbkas: a.tbkas,
+      ...(a.instance ? { instance: { ciu: a.instance.ciu, cirn: a.instance.cirn, ccrl: a.instance.ccrl } } : {}),
       inferred: a.inferred, firstFrame: a.first.frame, firstTime: a.first.time,
       lastControllerContact: a.lastCtrlSeen ? { ...a.lastCtrlSeen } : null,
       controllerAfterHostClose: a.afterHostClose

@@ -436,6 +436,8 @@ export interface AssociationSummary {
   katoSource: 'connect' | '--kato' | 'assumed';
   cqtMs: number;
   cqtSource: 'identify' | '--cqt' | 'none';
+  /** From Identify Controller (TP8028 fields): the controller instance's CIU, CIRN (hex) and CCRL; absent when no Identify was captured. */
+  instance?: { ciu: number; cirn: string; ccrl: number };
   tbkas: boolean;
   inferred: boolean;
   firstFrame: number;

@@ -15,6 +15,11 @@ export function u64(b: Uint8Array, o: number): number {
   return u32(b, o + 4) * 4294967296 + u32(b, o);
 }
 
+/** A little-endian 64-bit value as 16 hex digits (exact: identifiers, not quantities). */
+export function hex64(b: Uint8Array, o: number): string {
+  return `0x${u32(b, o + 4).toString(16).padStart(8, '0')}${u32(b, o).toString(16).padStart(8, '0')}`;
+}
+
 /**
  * Decodes the 64-byte SQE at b[o]. `isAdmin`: the queue is the admin queue (its opcodes carry no LBA
  * range); undefined = not known. `into`: an SQE to overwrite instead of allocating one (every field is
@@ -109,5 +114,8 @@ export function decodeIdentifyController(b: Uint8Array): IdentifyController {
     kasMs: u16(b, 320) * 100,
     cqtMs: u16(b, 386),
     subnqn: readFixedString(b, 768, 256),
+    ciu: b[135],
+    cirn: hex64(b, 136),
+    ccrl: b[1807],
   };
 }

@@ -82,6 +82,14 @@ export interface IdentifyController {
   model: string;
   firmware: string;
   subnqn: string;
+  /**
+   * The controller instance a Cross-Controller Reset names (TP8028; base specification 2.3,
+   * Figure 328): Controller Instance Uniquifier (byte 135), Controller Instance Random Number
+   * (bytes 143:136, hex), and the Cross-Controller Reset Limit (byte 1807, a Fabrics field).
+   */
+  ciu: number;
+  cirn: string;
+  ccrl: number;
 }
 
 /** One decoded PDU, handed to the correlation stage. */

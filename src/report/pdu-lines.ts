@@ -90,7 +90,7 @@ function keyFields(p: PduEvent): string {
   if (p.icreq) f.push(`pfv ${p.icreq.pfv} hpda ${p.icreq.hpda} digest ${p.icreq.hdgst ? 'H' : ''}${p.icreq.ddgst ? 'D' : ''}${!p.icreq.hdgst && !p.icreq.ddgst ? 'none' : ''} maxr2t ${p.icreq.maxr2t}`);
   if (p.icresp) f.push(`pfv ${p.icresp.pfv} cpda ${p.icresp.cpda} digest ${p.icresp.hdgst ? 'H' : ''}${p.icresp.ddgst ? 'D' : ''}${!p.icresp.hdgst && !p.icresp.ddgst ? 'none' : ''} maxh2cdata ${p.icresp.maxh2cdata}`);
   if (p.term) f.push(`fes ${hex(p.term.fes)} fei ${hex(p.term.fei, 8)}`);
-  if (p.identify) f.push(`identify cntlid ${hex(p.identify.cntlid)} cqt ${p.identify.cqtMs}ms ctratt ${hex(p.identify.ctratt, 8)}`);
+  if (p.identify) f.push(`identify cntlid ${hex(p.identify.cntlid)} cqt ${p.identify.cqtMs}ms ctratt ${hex(p.identify.ctratt, 8)} ciu ${p.identify.ciu} cirn ${p.identify.cirn} ccrl ${p.identify.ccrl}`);
   if (p.hdgstOk !== undefined) f.push(`hdgst ${p.hdgstOk ? 'ok' : 'BAD'}`);
   if (p.ddgstOk !== undefined) f.push(`ddgst ${p.ddgstOk ? 'ok' : 'BAD'}`);
   if (p.violation) f.push(`VIOLATION: ${p.violation}`);

@@ -295,12 +295,18 @@ export function identifyController(cid: number): Uint8Array {
   return capsuleCmd({ opcode: 0x06, cid, cdw10: 1, dataLength: 4096 });
 }
 
-export function identifyData(cqtMs: number, tbkas: boolean, cntlid = 1): Uint8Array {
+/** Identify Controller data; `instance`: the TP8028 fields CIU (byte 135), CIRN (143:136, little-endian) and CCRL (1807). */
+export function identifyData(cqtMs: number, tbkas: boolean, cntlid = 1, instance?: { ciu: number; cirn: bigint; ccrl: number }): Uint8Array {
   const d = new Uint8Array(4096);
   d[78] = cntlid & 255;
   d[79] = cntlid >> 8;
   if (tbkas) d[96] = 1 << 6;
   d[386] = cqtMs & 255;
   d[387] = cqtMs >> 8;
+  if (instance) {
+    d[135] = instance.ciu;
+    new DataView(d.buffer).setBigUint64(136, instance.cirn, true);
+    d[1807] = instance.ccrl;
+  }
   return d;
 }

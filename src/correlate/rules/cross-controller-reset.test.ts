@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeCapture } from '../../api/analyze-capture.js';
 import { decodeLine } from '../../kernel-log/parse.js';
-import { capsuleCmd, capsuleResp, ioCmd } from '../../test-support/builders.js';
+import { c2hData, capsuleCmd, capsuleResp, identifyController, identifyData, ioCmd } from '../../test-support/builders.js';
 import { connectAssociation, Scenario } from '../../test-support/scenario.js';
 import { isRetryFinding, type RetryFinding } from '../types.js';
 
@@ -17,9 +17,14 @@ async function* once(bytes: Uint8Array) {
  * with a write in flight; the host sends a Cross-Controller Reset for `impacted` on path B, which
  * answers it as given, then retries the write on path B 2 s after A's last contact (KATO 30 s).
  */
-async function fencing(answer: { sct?: number; sc?: number; dw0?: number } | undefined, impacted = 1): Promise<RetryFinding> {
+async function fencing(answer: { sct?: number; sc?: number; dw0?: number } | undefined, impacted = 1, identifiedCiu?: number): Promise<RetryFinding> {
   const s = new Scenario();
   const a = connectAssociation(s, { ctrl: '10.0.0.2', katoMs: 30000, cntlid: 1 });
+  if (identifiedCiu !== undefined) {
+    // Controller 1 tells its instance; the CCR below names CIU 7 and CIRN 0x0123456789abcdef.
+    a.admin.host(identifyController(0x0a));
+    a.admin.ctrl(c2hData(0x0a, 0, identifyData(0, false, 1, { ciu: identifiedCiu, cirn: 0x0123456789abcdefn, ccrl: 4 }), { last: true, success: true }));
+  }
   const b = connectAssociation(s, { ctrl: '10.0.0.3', katoMs: 30000, cntlid: 2 });
   s.wait(100);
   a.io[0].host(ioCmd(WRITE, 0x41, 2100, 8)); // into the cut
@@ -69,6 +74,24 @@ describe('Cross-Controller Reset (TP8028) as a fence', () => {
     expect(f.ruleId).toBe('retry-before-kato');
     expect(f.details.crossControllerReset).toMatchObject({ outcome: 'pending' });
     expect(f.message).toContain('completed without resetting it at once (IRS clear)');
+  });
+
+  it('the instance Identify reported (CIU, CIRN) must be the one the CCR names: the same one fences, another does not', async () => {
+    const same = await fencing({ dw0: 1 }, 1, 7);
+    expect(same.ruleId).toBe('retry-after-fence');
+    // Controller id 1 again, but a later instance (CIU 8): the reset was for a controller that is gone.
+    const stale = await fencing({ dw0: 1 }, 1, 8);
+    expect(stale.ruleId).toBe('retry-before-kato');
+    expect(stale.details.crossControllerReset).toBeNull();
+  });
+
+  it('Identify Controller\'s CIU, CIRN and CCRL are decoded and reported per association', async () => {
+    const s = new Scenario();
+    const a = connectAssociation(s, { katoMs: 30000, cntlid: 1 });
+    a.admin.host(identifyController(0x0a));
+    a.admin.ctrl(c2hData(0x0a, 0, identifyData(0, false, 1, { ciu: 0xc3, cirn: 0xfedcba9876543210n, ccrl: 4 }), { last: true, success: true }));
+    const r = await analyzeCapture(once(s.pcap()), { name: 'identify.pcap' });
+    expect(r.associations[0].instance).toEqual({ ciu: 0xc3, cirn: '0xfedcba9876543210', ccrl: 4 });
   });
 
   it('a CCR naming another controller fences nothing', async () => {
