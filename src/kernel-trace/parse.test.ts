@@ -137,6 +137,8 @@ describe('readKernelTrace', () => {
   it('a file with no event line is not a trace', () => {
     expect(() => parseKernelTrace('# tracer: nop\n#\nhello\n', 'prose.txt')).toThrow(TraceFormatError);
     expect(() => parseKernelTrace('[   1.000000] nvme nvme0: new ctrl\n', 'dmesg.txt')).toThrow(/dmesg\.txt: no trace event line in 1 lines/);
+    // A clock that counts ticks cannot be laid on a capture's seconds: said so, not "no event line".
+    expect(() => parseKernelTrace('  kworker/1:1H-115 [001] ..... 123456789012: nvme_setup_cmd: nvme0: qid=1\n', 'tsc.txt')).toThrow(/tsc\.txt: its timestamps are clock ticks/);
   });
 });
 

@@ -9,6 +9,8 @@ export class TraceFormatError extends Error {}
  * `trace-cmd report` writes no flags unless asked (-l) and pads the event name.
  */
 const FLAGS = /\]\s+[.a-zA-Z0-9]{4,5}\s+\d+\.\d+:/;
+/** An event line whose timestamp is a bare count (the x86-tsc and counter trace clocks). */
+const TICKS_LINE = /^\s*.+?-\d+\s+(?:\(\s*(?:\d+|-+)\)\s+)?\[\d+\]\s+(?:[.a-zA-Z0-9]{4,5}\s+)?\d+:\s+\w+:/;
 const EVENT_LINE = /^\s*(.+?)-(\d+)\s+(?:\(\s*(?:\d+|-+)\)\s+)?\[(\d+)\]\s+(?:([.a-zA-Z0-9]{4,5})\s+)?(\d+\.\d+):\s+(\w+):\s*(.*)$/;
 
 /** The kernel's opcode names (include/trace/events + drivers/nvme/host/trace.h's show_*_opcode_name). */
@@ -154,7 +156,9 @@ export function isFailoverStatus(status: number): boolean {
 export function readKernelTrace(text: LogText, file: string, source: number): KernelTrace {
   let format: TraceFormat | undefined;
   let found = false;
+  let ticks = false;
   const read = eachLine(text, (line) => {
+    ticks ||= TICKS_LINE.test(line);
     // tracefs starts with its `# tracer:` header; trace-cmd report with `cpus=N` (or `version = N`).
     if (format === undefined && line.trim() !== '') format = line.startsWith('#') ? 'tracefs' : /^(?:cpus=\d+|version = \d+)/.test(line) ? 'trace-cmd' : undefined;
     if (!EVENT_LINE.test(line)) return;
@@ -163,6 +167,9 @@ export function readKernelTrace(text: LogText, file: string, source: number): Ke
     found = true;
     return false;
   });
+  if (!found && ticks) {
+    throw new TraceFormatError(`${file}: its timestamps are clock ticks, not seconds (trace_clock x86-tsc or counter): record with the local, global, mono or boot clock`);
+  }
   if (!found) throw new TraceFormatError(`${file}: no trace event line in ${read.lines} lines (expected the text of /sys/kernel/tracing/trace or trace-cmd report)`);
   return {
     file, source, format: format ?? 'tracefs',
