@@ -1,4 +1,5 @@
 import type { KernelTrace, TraceCommand, TraceCounts, TraceEvent, TraceSetup } from '../kernel-trace/types.js';
+import { round6 } from './kernel-align.js';
 import type { KernelTraceAlignment } from './types.js';
 
 /** Submissions kept for alignment: enough to fix an offset, bounded whatever the capture's size. */
@@ -115,10 +116,11 @@ function placed(source: number, votes: Vote[], pairings: number): KernelTraceAli
   const offsetS = sorted[(best.from + best.to - 1) >> 1];
   const residual = Math.max(offsetS - sorted[best.from], sorted[best.to - 1] - offsetS);
   const agreeing = votes.filter((v) => Math.abs(v.offsetS - offsetS) <= residual);
+  const residualMs = Math.round(residual * 1e6) / 1e3;
   return {
     source, method: 'anchors', offsetS: round6(offsetS), anchors: best.count, pairings,
-    sample: agreeing.slice(0, SAMPLE_LISTED).map((v) => ({ ...v, offsetS: round6(v.offsetS) })), residualMs: Math.round(residual * 1e6) / 1e3, dmesgDifferenceMs: null,
-    message: `${best.count} of ${pairings} pairings agree within ${Math.round(residual * 1e6) / 1e3} ms`,
+    sample: agreeing.slice(0, SAMPLE_LISTED).map((v) => ({ ...v, offsetS: round6(v.offsetS) })), residualMs, dmesgDifferenceMs: null,
+    message: `${best.count} of ${pairings} pairings agree within ${residualMs} ms`,
   };
 }
 
@@ -135,8 +137,4 @@ function densest(sorted: Float64Array, lo: number, hi: number): { from: number; 
     if (to + 1 - from > best.count) best = { from, to: to + 1, count: to + 1 - from };
   }
   return best;
-}
-
-export function round6(v: number): number {
-  return Math.round(v * 1e6) / 1e6;
 }

@@ -4,7 +4,8 @@ import type { KernelTrace, TraceBlock, TraceCompletion, TraceCounts, TraceEvent,
 import { FABRICS_OPCODE, isDataChanging, statusName } from '../../nvme-tcp/opcodes.js';
 import { MESSAGES } from '../messages.js';
 import type { Assoc } from '../model.js';
-import { alignTrace, round6, submissionKey, SubmissionSample } from '../trace-align.js';
+import { round6 } from '../kernel-align.js';
+import { alignTrace, submissionKey, SubmissionSample } from '../trace-align.js';
 import {
   isRetryFinding, type DuplicateExecutionDetails, type Finding, type FindingOf, type KernelTraceAlignment, type KernelTraceReport, type RetryFinding,
   type RetryTraceEvidence, type TargetTraced, type TraceLineRef, type TracedCommand,
