@@ -81,7 +81,7 @@ describe('damaged captures', () => {
     expect(new Set(r.findings.map((f) => f.ruleId))).toEqual(new Set(['unknown-pdu']));
   });
 
-  it('NVMe/TCP over TLS is recognised once, not hunted through as garbage', async () => {
+  it('NVMe/TCP over TLS without a key log is recognised and said once per connection, not hunted through as garbage', async () => {
     const s = new Scenario();
     const c = s.connection('10.0.0.1', '10.0.0.2');
     const hello = new Uint8Array(300).fill(0xab);
@@ -89,8 +89,10 @@ describe('damaged captures', () => {
     c.host(hello).ctrl(new Uint8Array([0x16, 0x03, 0x03, 0x00, 0x7a, 0x02, ...new Uint8Array(122)]));
     for (let i = 0; i < 10; i++) c.host(new Uint8Array(500).fill(i)).ctrl(new Uint8Array(700).fill(i));
     const r = await analyzeBytes(s.pcap());
-    expect(r.findings.map((f) => [f.ruleId, f.details.kind])).toEqual([['unknown-pdu', 'tls']]);
-    expect(r.findings[0].message).toContain('NVMe/TCP over TLS is encrypted');
+    expect(r.findings.map((f) => [f.ruleId, f.severity])).toEqual([['tls-not-decrypted', 'info']]);
+    expect(r.findings[0].message).toBe('connection 1: TLS 1.3, not decrypted: give --tls-keylog FILE (the SSLKEYLOGFILE of tlshd on the host or the target)');
+    expect(r.tls).toMatchObject({ connections: 1, decrypted: 0, byDecryption: { 'no-keylog': 1 } });
+    expect(r.problems.streams.filter((p) => p.kind !== 'tls')).toEqual([]);
     expectSchema(r);
     expect(r.summary.pdus).toBe(0);
   });

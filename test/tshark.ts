@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { listPdus } from '../src/api/list-pdus.js';
+import { F, frame, ipPacket, pcapFile } from '../src/test-support/builders.js';
 
 export function tsharkAvailable(): boolean {
   try {
@@ -28,14 +30,14 @@ export function tsharkPdus(path: string, port = 4420): Map<number, string> {
 }
 
 /** The same view from our `pdus`: types in order, CIDs as a set (tshark lists fabrics CIDs in another field). */
-export async function ourPdus(path: string, ports = [4420]): Promise<Map<number, string>> {
+export async function ourPdus(path: string, ports = [4420], tlsKeylogs?: string[]): Promise<Map<number, string>> {
   const perFrame = new Map<number, { types: number[]; cids: Set<number> }>();
   await listPdus(path, (p) => {
     let e = perFrame.get(p.frame);
     if (!e) perFrame.set(p.frame, (e = { types: [], cids: new Set() }));
     e.types.push(p.type);
     if (p.cid !== undefined) e.cids.add(p.cid);
-  }, { ports });
+  }, { ports, tlsKeylogs });
   const rows = new Map<number, string>();
   for (const [frame, e] of perFrame) rows.set(frame, `${e.types.join(',')}|${[...e.cids].sort((a, b) => a - b).join(',')}`);
   return rows;
@@ -62,4 +64,35 @@ export function disagreements(ours: Map<number, string>, theirs: Map<number, str
   }
   if (!oursMayHaveMore) for (const [frame, row] of ours) if (!theirs.has(frame)) out.push(`frame ${frame}: ours ${row}, tshark none`);
   return out;
+}
+
+/**
+ * tshark's view of NVMe/TCP over TLS, where tshark 4.0 has no NVMe/TCP-over-TLS hand-off: its TLS
+ * dissector decrypts with the key log (`-o tls.keylog_file`, port 4420 decoded as TLS), the
+ * application bytes it shows per frame are written as a plain capture (same addresses, ports and
+ * direction, one segment per decrypted frame), tshark dissects that as NVMe/TCP, and its frames are
+ * mapped back. Both the decryption and the PDU dissection are tshark's.
+ */
+export function tsharkTlsPdus(path: string, keyLog: string, plainPath: string, port = 4420): Map<number, string> {
+  const out = execFileSync('tshark', [
+    '-r', path, '-d', `tcp.port==${port},tls`, '-o', `tls.keylog_file:${keyLog}`, '-T', 'fields', '-E', 'separator=/t',
+    '-e', 'frame.number', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'tcp.srcport', '-e', 'ip.dst', '-e', 'tcp.dstport', '-e', 'data.data',
+  ], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] });
+  const seq = new Map<string, number>();
+  const packets: { time: number; data: Uint8Array }[] = [];
+  const original: number[] = [];
+  for (const line of out.split('\n')) {
+    const [number, time, src, sport, dst, dport, data] = line.split('\t');
+    if (!data) continue;
+    const payload = Buffer.from(data.replace(/,/g, ''), 'hex');
+    const key = `${src}:${sport}>${dst}:${dport}`;
+    const next = seq.get(key) ?? 1000;
+    seq.set(key, next + payload.length);
+    packets.push({ time: Number(time), data: frame('ethernet', ipPacket({ src, dst, sport: Number(sport), dport: Number(dport), seq: next, ack: 0, flags: F.ACK | F.PSH, payload })) });
+    original.push(Number(number));
+  }
+  writeFileSync(plainPath, pcapFile(1, packets));
+  const rows = new Map<number, string>();
+  for (const [plainFrame, row] of tsharkPdus(plainPath, port)) rows.set(original[plainFrame - 1], row);
+  return rows;
 }

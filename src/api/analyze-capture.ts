@@ -9,6 +9,8 @@ import { readKernelLogs } from './kernel-logs.js';
 import { readKernelTraces } from './kernel-traces.js';
 import { runPipeline } from './pipeline.js';
 import { VERSION } from './version.js';
+import type { TlsKeyLog } from '../tls/keylog.js';
+import type { TlsReport } from '../correlate/types.js';
 
 export interface AnalyzeOptions {
   ports?: number[];
@@ -31,6 +33,8 @@ export interface AnalyzeOptions {
   dmesg?: string[];
   /** Kernel traces (--trace: tracefs text or trace-cmd report) of the host and/or target: aligned by the commands they set up. */
   traces?: string[];
+  /** NSS key logs (SSLKEYLOGFILE of tlshd, --tls-keylog) for NVMe/TCP over TLS. */
+  tlsKeylogs?: string[];
   /** Milliseconds added to wall-clock kernel log times (a known clock difference). */
   dmesgOffsetMs?: number;
   /** List every association in full; by default a path's uneventful ones are summarised and counted. */
@@ -54,6 +58,7 @@ export async function analyzeCapture(input: CaptureInput, options: AnalyzeOption
   const run = await runPipeline(input, correlator.sink, {
     ports, onProgress: options.onProgress, afterChunk: options.afterChunk, name: options.name, onStart: (d) => (decode = d),
     reuseEvents: true, // the model copies what it keeps
+    tlsKeylogs: options.tlsKeylogs,
   });
   const result = correlator.result();
   const counts = result.findingTotals;
@@ -98,6 +103,7 @@ export async function analyzeCapture(input: CaptureInput, options: AnalyzeOption
     findings: result.findings,
     kernelLog: result.kernelLog,
     kernelTrace: result.kernelTrace,
+    tls: tlsReport(result.tls, run.tlsKeyLog),
     problems: {
       capture: run.problem ?? null,
       truncatedFrames: run.decode.truncatedFrames,
@@ -108,4 +114,17 @@ export async function analyzeCapture(input: CaptureInput, options: AnalyzeOption
       streamsNotListed: result.streamProblemsDropped,
     },
   };
+}
+
+/** The TLS connections the rules summarised, with what the key logs held; null when neither exists. */
+function tlsReport(found: TlsReport | null, keyLog: TlsKeyLog | undefined): TlsReport | null {
+  if (!found && !keyLog) return null;
+  const report = found ?? { connections: 0, decrypted: 0, byDecryption: {}, keyLog: null, list: [], notListed: 0 };
+  if (keyLog) {
+    report.keyLog = {
+      files: keyLog.files, sessions: keyLog.sessionCount, secretLines: keyLog.secretLines, otherLines: keyLog.otherLines,
+      ignoredLines: keyLog.ignoredLines, firstIgnored: keyLog.firstIgnored ?? null,
+    };
+  }
+  return report;
 }

@@ -7,6 +7,8 @@ import { TcpReassembler } from '../reassembly/tcp-reassembler.js';
 import { DEFAULT_LIMITS, type ReassemblyStats } from '../reassembly/types.js';
 import { DEFAULT_PORTS, NvmeTcpDecoder } from '../nvme-tcp/nvme-tcp-decoder.js';
 import type { PduSink } from '../nvme-tcp/types.js';
+import type { TlsKeyLog } from '../tls/keylog.js';
+import { readTlsKeyLogs } from './tls-keylogs.js';
 
 export interface PipelineOptions {
   /** TCP ports that carry NVMe/TCP (an ICReq on any other port is found too). */
@@ -24,6 +26,8 @@ export interface PipelineOptions {
    * callers (listPdus) can be kept.
    */
   reuseEvents?: boolean;
+  /** NSS key log files (SSLKEYLOGFILE) with the secrets of NVMe/TCP-over-TLS connections. */
+  tlsKeylogs?: readonly string[];
 }
 
 export interface PipelineResult {
@@ -34,6 +38,8 @@ export interface PipelineResult {
   pdus: number;
   /** TCP connections that carried NVMe/TCP. */
   nvmeConnections: number;
+  /** The --tls-keylog files as read (undefined without). */
+  tlsKeyLog: TlsKeyLog | undefined;
 }
 
 /**
@@ -41,7 +47,8 @@ export interface PipelineResult {
  * into `sink`. The only asynchronous step is reading the file.
  */
 export async function runPipeline(input: CaptureInput, sink: PduSink, options: PipelineOptions = {}): Promise<PipelineResult> {
-  const nvme = new NvmeTcpDecoder(sink, { ports: options.ports ?? DEFAULT_PORTS, reuseEvents: options.reuseEvents });
+  const tlsKeyLog = options.tlsKeylogs?.length ? readTlsKeyLogs(options.tlsKeylogs) : undefined;
+  const nvme = new NvmeTcpDecoder(sink, { ports: options.ports ?? DEFAULT_PORTS, reuseEvents: options.reuseEvents, tlsKeyLog });
   const reassembler = new TcpReassembler(nvme, DEFAULT_LIMITS);
   const decoder = new PacketDecoder(reassembler);
   options.onStart?.(decoder.stats);
@@ -54,7 +61,7 @@ export async function runPipeline(input: CaptureInput, sink: PduSink, options: P
     const name = typeof input === 'string' ? (input === '-' ? '<stdin>' : input) : options.name ?? '<stream>';
     throw new CaptureError(name, undefined, `unsupported link type ${unsupported.join(', ')} (supported: ${supportedList()})`);
   }
-  return { capture: read.info, problem: read.problem, decode: stats, reassembly: reassembler.stats, pdus: nvme.pduCount, nvmeConnections: nvme.connectionCount };
+  return { capture: read.info, problem: read.problem, decode: stats, reassembly: reassembler.stats, pdus: nvme.pduCount, nvmeConnections: nvme.connectionCount, tlsKeyLog };
 }
 
 function sumValues(record: Record<string, number>): number {

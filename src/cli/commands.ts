@@ -24,6 +24,7 @@ function ports(o: CommonOptions): number[] | undefined {
 function analyzeOptions(o: CommonOptions, progress: Progress): AnalyzeOptions {
   return {
     ports: ports(o), katoMs: o.kato, cqtMs: o.cqt, rule: o.rule, dmesg: o.dmesg, traces: o.trace, dmesgOffsetMs: o.dmesgOffset, allAssociations: o.allAssociations,
+    tlsKeylogs: o.tlsKeylog,
     onProgress: (bytes, total) => progress.update(bytes, total),
   };
 }
@@ -222,7 +223,7 @@ export async function runPdus(capture: string, o: CommonOptions & { includeIncom
       formatter.setStart(decode?.firstTime ?? pdu.time);
       writer.line(formatter.format(pdu));
     }, {
-      ports: ports(o), includeIncomplete: o.includeIncomplete,
+      ports: ports(o), includeIncomplete: o.includeIncomplete, tlsKeylogs: o.tlsKeylog,
       onStart: (d) => (decode = d),
       onProgress: (b, t) => progress.update(b, t),
       afterChunk: () => writer.betweenChunks(),

@@ -21,6 +21,7 @@ export interface CommonOptions {
   dmesg?: string[];
   dmesgOffset?: number;
   trace?: string[];
+  tlsKeylog?: string[];
   annotate?: string;
   markdown?: string | true;
   allAssociations?: boolean;
@@ -74,6 +75,7 @@ function commonOptions(): Option[] {
     new Option('--annotate <out.pcapng>', 'write the capture as pcapng with a packet comment on every frame a finding names (open it in Wireshark)'),
     new Option('--dmesg <file>', 'kernel log of the host and/or target (dmesg, dmesg -T/--time-format iso, journalctl -k, syslog); repeat for several').argParser(collect),
     new Option('--trace <file>', 'kernel trace of the host and/or target (cat /sys/kernel/tracing/trace, trace-cmd report) with nvme, nvmet and block events; repeat for several').argParser(collect),
+    new Option('--tls-keylog <file>', 'TLS key log (SSLKEYLOGFILE of tlshd on the host or target) to decrypt NVMe/TCP over TLS; repeat for several').argParser(collect),
     new Option('--dmesg-offset <ms>', 'milliseconds to add to wall-clock kernel log times (a known clock difference)').argParser(integer('--dmesg-offset')),
     new Option('--fail-on <severity>', 'exit 1 when a finding reaches this severity (none: never)').choices(SEVERITIES).default('error'),
     new Option('--no-color', 'plain output even on a terminal'),

@@ -3,10 +3,12 @@ import { FindingCollector } from './findings.js';
 import type { LatencyHistogram } from './histogram.js';
 import { Model, type PathStats } from './model.js';
 import { RULE_FAMILIES } from './rules/index.js';
+import type { RuleContext } from './rules/rule.js';
 import type { KernelLog } from '../kernel-log/types.js';
 import type { KernelTrace } from '../kernel-trace/types.js';
 import type {
   AssociationSummary, CommandRecord, CommandStart, Finding, KernelLogReport, KernelTraceReport, OpcodeStats, PathSummary, QueueSummary, RecoveryReport, RetryRule, Severity, StreamProblem,
+  TlsReport,
 } from './types.js';
 
 export { LINUX_DEFAULT_KATO_MS } from './model.js';
@@ -49,6 +51,7 @@ export interface CorrelationResult {
   commands: number;
   kernelLog: KernelLogReport | null;
   kernelTrace: KernelTraceReport | null;
+  tls: TlsReport | null;
   recovery: RecoveryReport;
 }
 
@@ -61,7 +64,7 @@ function spread(h: LatencyHistogram): PathSummary['lifetimeMs'] {
 export class Correlator {
   private readonly model: Model;
   private readonly findings = new FindingCollector();
-  private readonly output: { kernelLog?: KernelLogReport; kernelTrace?: KernelTraceReport; recovery?: RecoveryReport } = {};
+  private readonly output: RuleContext['output'] = {};
 
   constructor(options: CorrelateOptions) {
     const kernelLogs = options.kernelLogs ?? [];
@@ -106,6 +109,7 @@ export class Correlator {
       commands: m.commandCount,
       kernelLog: this.output.kernelLog ?? null,
       kernelTrace: this.output.kernelTrace ?? null,
+      tls: this.output.tls ?? null,
       recovery: this.output.recovery ?? { episodes: [], episodesNotListed: 0, byPath: [] },
     };
   }

@@ -8,6 +8,7 @@ export const RULE_CAP = 100;
 /** Rules that can fire once per command or segment: capped per association. */
 const NOISY = new Set<RuleId>([
   'unanswered-command', 'error-status', 'capture-gap', 'protocol-violation', 'unknown-pdu', 'cid-reuse-in-flight', 'digest-mismatch',
+  'tls-not-decrypted',
 ]);
 
 /** What a rule reports: a finding without its filter, which is derived from the frames unless given. */

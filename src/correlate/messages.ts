@@ -5,7 +5,7 @@
 import type {
   AfterRetryActivity, CaptureGapDetails, CidReuseDetails, ConnectionResetDetails, DigestMismatchDetails, DuplicateExecutionDetails,
   ErrorStatusDetails, KeepAliveLateDetails, KeepAliveTimeoutDetails, OriginalAliveDetails, RetryDetails, RetryRuleId, StaleDataDetails,
-  Finding, Stamp, TermReqDetails, TimeoutDuringRecoveryDetails, UnansweredDetails, UnknownPduDetails,
+  Finding, Stamp, TermReqDetails, TimeoutDuringRecoveryDetails, TlsNotDecryptedDetails, UnansweredDetails, UnknownPduDetails,
 } from './types.js';
 import { hex } from '../common/text.js';
 
@@ -150,8 +150,11 @@ export const MESSAGES = {
   },
   unknownPdu(d: UnknownPduDetails, conn: number, text: string): string {
     if (d.kind === 'unknown-type') return `unknown PDU type 0x${d.type.toString(16)} (${d.plen} bytes) on connection ${conn}`;
-    if (d.kind === 'tls') return `connection ${d.conn}: ${text}`;
     return `connection ${d.conn} ${d.dir}: ${text} (stream offset ${d.streamOffset})`;
+  },
+  tlsNotDecrypted(d: TlsNotDecryptedDetails, reason: string): string {
+    const read = d.records > 0 ? `; ${d.records} records were opened before that` : '';
+    return `connection ${d.conn}: ${reason}${read}`;
   },
   /** Words for an evidence step. */
   evidence: {

@@ -1,4 +1,5 @@
 import type { Direction } from '../nvme-tcp/types.js';
+import type { TlsDecryption } from '../tls/types.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 export const SEVERITY_RANK: Record<Severity, number> = { info: 1, warning: 2, error: 3 };
@@ -273,8 +274,48 @@ export type CaptureGapDetails =
 
 export type UnknownPduDetails =
   | { kind: 'unknown-type'; type: number; plen: number; hlen: number; dir: Direction }
-  | { kind: 'tls'; conn: number; dir: Direction }
   | { kind: 'garbage' | 'resync'; conn: number; dir: Direction; streamOffset: number; bytes: number };
+
+/** A TLS connection whose records were not (all) opened: why, and how much was read. */
+export interface TlsNotDecryptedDetails {
+  conn: number;
+  decryption: TlsDecryption;
+  version: string | null;
+  cipher: string | null;
+  clientRandom: string | null;
+  records: number;
+  undecryptedBytes: number;
+}
+
+/** One TLS connection in the report's `tls` section. */
+export interface TlsConnectionSummary {
+  conn: number;
+  host: string;
+  controller: string;
+  firstFrame: number;
+  version: string | null;
+  cipher: string | null;
+  decryption: TlsDecryption;
+  reason: string | null;
+  records: number;
+  plaintextBytes: number;
+  undecryptedBytes: number;
+  handshakeRecords: number;
+  keyUpdates: number;
+  alerts: string[];
+  resyncs: number;
+}
+
+/** NVMe/TCP over TLS: how many connections, how many were decrypted, and each (listed up to a cap). */
+export interface TlsReport {
+  connections: number;
+  decrypted: number;
+  byDecryption: Partial<Record<TlsDecryption, number>>;
+  /** --tls-keylog as read: null without one. */
+  keyLog: { files: string[]; sessions: number; secretLines: number; otherLines: number; ignoredLines: number; firstIgnored: { file: string; line: number } | null } | null;
+  list: TlsConnectionSummary[];
+  notListed: number;
+}
 
 /** The count line that stands for a noisy rule's findings past its cap. */
 export interface SuppressedDetails {
@@ -301,6 +342,7 @@ export interface FindingDetails {
   'digest-mismatch': DigestMismatchDetails | SuppressedDetails;
   'capture-gap': CaptureGapDetails | SuppressedDetails;
   'unknown-pdu': UnknownPduDetails | SuppressedDetails;
+  'tls-not-decrypted': TlsNotDecryptedDetails | SuppressedDetails;
 }
 
 export type RuleId = keyof FindingDetails;

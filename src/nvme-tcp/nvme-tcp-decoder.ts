@@ -6,6 +6,8 @@ import { CONTROLLER_TYPES, EXPECTED_HLEN, HOST_TYPES } from './header-rules.js';
 import { LastHitMap } from '../common/last-hit-map.js';
 import { ADMIN_IDENTIFY, FABRICS_OPCODE, FCTYPE_CONNECT } from './opcodes.js';
 import { PduFramer, type BodyPlan, type FramedPdu, type FramerCallbacks } from './pdu-framer.js';
+import type { TlsKeyLog } from '../tls/keylog.js';
+import { TlsSession } from '../tls/tls-session.js';
 import {
   PDU_TYPE_NAMES, PduFlag, PduType, type Cqe, type Direction, type NvmeConnection, type PduEvent, type PduSink, type Sqe,
 } from './types.js';
@@ -26,6 +28,8 @@ export interface DecoderOptions {
    * half of what a day-long keep-alive capture allocated, and so of its garbage-collection time.
    */
   reuseEvents?: boolean;
+  /** Secrets for NVMe/TCP over TLS (--tls-keylog); without, TLS connections are recognised and counted, not decoded. */
+  tlsKeyLog?: TlsKeyLog;
 }
 
 interface SideState {
@@ -47,6 +51,8 @@ interface ConnState {
   /** Identify commands in flight on this queue, by CID: their data is collected. */
   /** Identify Controller commands in flight, by CID, and their data as it arrives: created on the first one. */
   identify: Map<number, Uint8Array | undefined> | undefined;
+  /** NVMe/TCP over TLS: the record layer between TCP and the framers. */
+  tls: TlsSession | undefined;
 }
 
 /**
@@ -58,6 +64,7 @@ interface ConnState {
 export class NvmeTcpDecoder implements StreamSink {
   private readonly ports: Set<number>;
   private readonly reuseEvents: boolean;
+  private readonly tlsKeyLog: TlsKeyLog | undefined;
   private readonly states = new LastHitMap<TcpConnection, ConnState>();
   /** Connections whose streams are over but whose TCP tombstone still sees late flags and bytes: only their identity is kept. */
   private readonly retired = new WeakMap<TcpConnection, NvmeConnection>();
@@ -75,6 +82,7 @@ export class NvmeTcpDecoder implements StreamSink {
   ) {
     this.ports = new Set(options.ports);
     this.reuseEvents = options.reuseEvents ?? false;
+    this.tlsKeyLog = options.tlsKeyLog;
   }
 
   opened(tcp: TcpConnection, firstPayload: Uint8Array | undefined): boolean {
@@ -95,7 +103,7 @@ export class NvmeTcpDecoder implements StreamSink {
       nvme.hostSide = 0;
       nvme.roleSource = 'syn';
     }
-    const state: ConnState = { nvme, status, announced: false, sides: [newSide(), newSide()], identify: undefined };
+    const state: ConnState = { nvme, status, announced: false, sides: [newSide(), newSide()], identify: undefined, tls: undefined };
     state.sides[0].framer = this.newFramer(state, 0);
     state.sides[1].framer = this.newFramer(state, 1);
     nvme.bytes = [state.sides[0].framer!.account, state.sides[1].framer!.account];
@@ -107,7 +115,9 @@ export class NvmeTcpDecoder implements StreamSink {
   packet(tcp: TcpConnection, side: Side, frame: number, time: number, peerAcked: number): void {
     const s = this.states.get(tcp);
     if (!s || !s.announced) return;
-    this.sink.packet(s.nvme, this.fromHost(s.nvme, side), frame, time, peerAcked);
+    // Under TLS the peer acknowledges ciphertext: the PDUs it has are those of the whole records acknowledged.
+    const acked = s.tls && peerAcked >= 0 ? s.tls.plainAcked((side ^ 1) as Side, peerAcked) : peerAcked;
+    this.sink.packet(s.nvme, this.fromHost(s.nvme, side), frame, time, acked);
   }
 
   data(tcp: TcpConnection, side: Side, bytes: Uint8Array, offset: number, length: number, frame: number, time: number): boolean {
@@ -124,22 +134,34 @@ export class NvmeTcpDecoder implements StreamSink {
     }
     const framer = s.sides[side].framer;
     if (!framer) return true; // the side already ended: nothing more to frame
-    if (framer.streamOffset === 0 && s.nvme.tcp.sawOpen && looksLikeTlsHandshake(bytes, offset, length)) {
-      // NVMe/TCP over TLS (TP 8011): the PDUs are encrypted. Say so once instead of hunting through ciphertext.
-      this.sink.diagnostic({
-        conn: s.nvme.id, dir: this.dir(s.nvme, side), kind: 'tls', frame, time, streamOffset: 0, length,
-        message: 'the connection starts a TLS handshake: NVMe/TCP over TLS is encrypted and cannot be decoded',
-      }, s.nvme);
-      this.closed(tcp);
-      return false;
-    }
-    framer.push(bytes, offset, length, frame, time);
+    if (!s.tls && framer.streamOffset === 0 && looksLikeTlsRecord(bytes, offset, length)) this.startTls(s, frame, time);
+    if (s.tls) s.tls.push(side, bytes, offset, length, frame, time);
+    else framer.push(bytes, offset, length, frame, time);
     return true;
+  }
+
+  /** NVMe/TCP over TLS (TP 8011): the record layer opens what it has keys for and hands the plaintext to the framers. */
+  private startTls(s: ConnState, frame: number, time: number): void {
+    const nvme = s.nvme;
+    s.tls = new TlsSession({
+      plaintext: (side, b, o, n, f, t) => s.sides[side].framer?.push(b, o, n, f, t),
+      lost: (side, n, f, t, cause) => this.lost(s, side, n, f, t, cause),
+      problem: (side, f, t, streamOffset, length, message) => {
+        this.sink.diagnostic({ conn: nvme.id, dir: this.dir(nvme, side), kind: 'tls', frame: f, time: t, streamOffset, length, message }, nvme);
+      },
+    }, this.tlsKeyLog, frame, time);
+    nvme.tls = s.tls.status;
   }
 
   gap(tcp: TcpConnection, side: Side, length: number, frame: number, time: number, cause: GapCause): void {
     const s = this.states.get(tcp);
     if (!s || !s.announced) return;
+    if (s.tls) s.tls.gap(side, length, frame, time, cause);
+    else this.lost(s, side, length, frame, time, cause);
+  }
+
+  /** `length` bytes of a side's (plaintext) stream will never be framed. */
+  private lost(s: ConnState, side: Side, length: number, frame: number, time: number, cause: GapCause): void {
     const framer = s.sides[side].framer;
     if (!framer) return;
     this.sink.diagnostic({
@@ -163,7 +185,7 @@ export class NvmeTcpDecoder implements StreamSink {
     const s = this.states.get(tcp);
     if (!s || !s.announced) return;
     // The side's byte stream is complete: whatever its framer still holds is final now.
-    this.endSide(s.sides[side], frame, time);
+    this.endSide(s, side, frame, time);
   }
 
   afterEnd(tcp: TcpConnection, side: Side, length: number, frame: number, time: number): void {
@@ -181,8 +203,8 @@ export class NvmeTcpDecoder implements StreamSink {
     if (s.announced) {
       const last = Math.max(tcp.sides[0].lastFrame, tcp.sides[1].lastFrame);
       const lastTime = Math.max(tcp.sides[0].lastTime, tcp.sides[1].lastTime);
-      this.endSide(s.sides[0], last, lastTime);
-      this.endSide(s.sides[1], last, lastTime);
+      this.endSide(s, 0, last, lastTime);
+      this.endSide(s, 1, last, lastTime);
       this.sink.closed(s.nvme);
       this.retired.set(tcp, s.nvme);
     }
@@ -190,7 +212,9 @@ export class NvmeTcpDecoder implements StreamSink {
   }
 
   /** The side's stream is over: report what its framer still holds, then let the framer go. */
-  private endSide(st: SideState, frame: number, time: number): void {
+  private endSide(s: ConnState, side: Side, frame: number, time: number): void {
+    const st = s.sides[side];
+    if (st.framer) s.tls?.end(side, frame, time);
     st.framer?.end(frame, time);
     st.framer = undefined;
   }
@@ -420,9 +444,14 @@ function forgetUncaptured(pdu: PduEvent, captured: number): void {
   pdu.violation = undefined;
 }
 
-/** A TLS record carrying a handshake (content type 22, version 3.x): a ClientHello opens the stream. */
-export function looksLikeTlsHandshake(b: Uint8Array, o: number, length: number): boolean {
-  return length >= 6 && b[o] === 0x16 && b[o + 1] === 0x03 && b[o + 2] <= 0x04 && b[o + 5] === 0x01;
+/**
+ * A TLS record header where a stream starts: a handshake record holding a ClientHello or ServerHello,
+ * or protected data (a capture that began after the handshake). Content types 22 and 23 are no PDU type.
+ */
+export function looksLikeTlsRecord(b: Uint8Array, o: number, length: number): boolean {
+  if (length < 5 || b[o + 1] !== 0x03 || b[o + 2] > 0x04) return false;
+  if (b[o] === 0x16) return length >= 6 && (b[o + 5] === 0x01 || b[o + 5] === 0x02);
+  return b[o] === 0x17 && b[o + 2] === 0x03;
 }
 
 /** An ICReq at b[o]: type 0, hlen 128, plen 128. */

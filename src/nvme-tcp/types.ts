@@ -1,5 +1,6 @@
 import type { Side, TcpConnection, FlagKind, GapCause } from '../reassembly/types.js';
 import type { ByteAccount } from './pdu-framer.js';
+import type { TlsStatus } from '../tls/types.js';
 
 /** PDU types of the NVMe/TCP transport binding. */
 export const PduType = {
@@ -164,6 +165,8 @@ export interface NvmeConnection {
   qid?: number;
   /** Per TCP side: where each byte of its stream went (live counters). */
   bytes: [ByteAccount, ByteAccount] | undefined;
+  /** NVMe/TCP over TLS: what the record layer found (undefined on a plain connection). */
+  tls?: TlsStatus;
 }
 
 /** What the NVMe/TCP stage hands to correlation, in capture order. */

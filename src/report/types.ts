@@ -1,5 +1,5 @@
 import type { CaptureProblem } from '../capture/types.js';
-import type { AssociationSummary, Finding, KernelLogReport, KernelTraceReport, OpcodeStats, PathSummary, QueueSummary, RecoveryReport, RetryRule, Severity, StreamProblem } from '../correlate/types.js';
+import type { AssociationSummary, Finding, KernelLogReport, KernelTraceReport, OpcodeStats, PathSummary, QueueSummary, RecoveryReport, RetryRule, Severity, StreamProblem, TlsReport } from '../correlate/types.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -56,6 +56,8 @@ export interface Report {
   kernelLog: KernelLogReport | null;
   /** With --trace: how each trace was placed, and what it tied (the lines themselves are in the findings). */
   kernelTrace: KernelTraceReport | null;
+  /** NVMe/TCP over TLS: its connections and whether they were decrypted (null when there were none and no --tls-keylog). */
+  tls: TlsReport | null;
   problems: {
     capture: CaptureProblem | null;
     truncatedFrames: number;

@@ -8,10 +8,21 @@ import {
   type LinkKind, type PacketIn,
 } from './builders.js';
 
+/**
+ * What carries a connection's bytes: TLS in tls-scenario.ts. `opened` runs after the TCP handshake
+ * (to send a TLS handshake, raw); `seal` turns the bytes a side sends into what goes on the wire.
+ */
+export interface Wire {
+  opened(conn: TcpConn): void;
+  seal(conn: TcpConn, fromHost: boolean, bytes: Uint8Array): Uint8Array;
+}
+
 export class Scenario {
   readonly packets: PacketIn[] = [];
   time = 1_790_000_000;
   private nextPort = 40000;
+  /** Set by tls-scenario.ts: every connection after its TCP handshake carries TLS. */
+  wire: Wire | undefined;
 
   constructor(readonly link: LinkKind = 'ethernet') {}
 
@@ -75,11 +86,16 @@ export class TcpConn {
     this.segment(false, F.SYN | F.ACK);
     this.ctrlSeq++;
     this.segment(true, F.ACK);
+    this.s.wire?.opened(this);
     return this;
   }
 
-  /** Sends bytes in MSS-sized segments. `drop` leaves them out of the capture (they still advance the stream). */
-  send(fromHost: boolean, bytes: Uint8Array, opts: { drop?: boolean; ack?: boolean; snap?: number } = {}): this {
+  /**
+   * Sends bytes in MSS-sized segments. `drop` leaves them out of the capture (they still advance the
+   * stream). Over a Wire (TLS) the bytes are sealed first, unless `raw`.
+   */
+  send(fromHost: boolean, bytes: Uint8Array, opts: { drop?: boolean; ack?: boolean; snap?: number; raw?: boolean } = {}): this {
+    if (this.s.wire && !opts.raw) bytes = this.s.wire.seal(this, fromHost, bytes);
     for (let o = 0; o < bytes.length; o += this.mss) {
       const piece = bytes.subarray(o, Math.min(bytes.length, o + this.mss));
       this.segment(fromHost, F.ACK | F.PSH, piece, opts);

@@ -48,8 +48,6 @@ export const protocol: RuleFamily = {
         if (d.kind === 'gap' && d.cause !== 'snaplen') {
           const details: CaptureGapDetails = { cause: 'not-captured', conn: d.conn, dir: d.dir, streamOffset: d.streamOffset, bytes: d.length };
           ctx.findings.add({ ruleId: 'capture-gap', severity: 'warning', message: MESSAGES.captureGap(details), frames: [d.frame], time: d.time, ...at(q), cid: null, details });
-        } else if (d.kind === 'tls') {
-          unknown(ctx, q, { frame: d.frame, time: d.time, conn: d.conn }, { kind: 'tls', conn: d.conn, dir: d.dir }, d.message);
         } else if (d.kind === 'garbage' || d.kind === 'resync') {
           unknown(ctx, q, { frame: d.frame, time: d.time, conn: d.conn }, { kind: d.kind, conn: d.conn, dir: d.dir, streamOffset: d.streamOffset, bytes: d.length }, d.message);
         }

@@ -2,7 +2,7 @@ import type { FindingCollector } from '../findings.js';
 import type { Model, ModelListener } from '../model.js';
 import type { KernelLog } from '../../kernel-log/types.js';
 import type { KernelTrace } from '../../kernel-trace/types.js';
-import type { KernelLogReport, KernelTraceReport, RecoveryReport, RetryRule, RuleId } from '../types.js';
+import type { KernelLogReport, KernelTraceReport, RecoveryReport, RetryRule, RuleId, TlsReport } from '../types.js';
 
 export interface RuleContext {
   readonly model: Model;
@@ -15,7 +15,7 @@ export interface RuleContext {
   /** --dmesg-offset, for logs with wall-clock times. */
   readonly dmesgOffsetMs: number;
   /** Report parts a family produces besides findings. */
-  readonly output: { kernelLog?: KernelLogReport; kernelTrace?: KernelTraceReport; recovery?: RecoveryReport };
+  readonly output: { kernelLog?: KernelLogReport; kernelTrace?: KernelTraceReport; recovery?: RecoveryReport; tls?: TlsReport };
 }
 
 /**

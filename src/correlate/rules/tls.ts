@@ -1,0 +1,48 @@
+import { MESSAGES } from '../messages.js';
+import type { Queue } from '../model.js';
+import type { TlsConnectionSummary, TlsNotDecryptedDetails, TlsReport } from '../types.js';
+import type { RuleFamily } from './rule.js';
+
+/** TLS connections listed one by one in the report; the rest are counted. */
+const TLS_LIST_CAP = 100;
+
+/**
+ * tls-not-decrypted: a connection's TLS records were not opened (no key log, no secret for it, no
+ * handshake captured, not TLS 1.3) or stopped opening (authentication failed). Without a key log it
+ * is information (the user's choice); with one, a warning: what was asked for could not be done.
+ * Also fills the report's `tls` section.
+ */
+export const tls: RuleFamily = {
+  name: 'tls',
+  ruleIds: ['tls-not-decrypted'],
+  create(ctx) {
+    const report: TlsReport = { connections: 0, decrypted: 0, byDecryption: {}, keyLog: null, list: [], notListed: 0 };
+    return {
+      queueEnded(q: Queue) {
+        const s = q.nvme.tls;
+        if (!s) return;
+        ctx.output.tls = report;
+        report.connections++;
+        report.byDecryption[s.decryption] = (report.byDecryption[s.decryption] ?? 0) + 1;
+        if (s.decryption === 'decrypted') report.decrypted++;
+        const summary: TlsConnectionSummary = {
+          conn: q.nvme.id, host: q.host, controller: q.controller, firstFrame: s.firstFrame, version: s.version, cipher: s.cipher,
+          decryption: s.decryption, reason: s.reason, records: s.records, plaintextBytes: s.plaintextBytes, undecryptedBytes: s.undecryptedBytes,
+          handshakeRecords: s.handshakeRecords, keyUpdates: s.keyUpdates, alerts: s.alerts.slice(0, 10), resyncs: s.resyncs,
+        };
+        if (report.list.length < TLS_LIST_CAP) report.list.push(summary);
+        else report.notListed++;
+        if (s.decryption === 'decrypted' && s.reason === null) return;
+        const details: TlsNotDecryptedDetails = {
+          conn: q.nvme.id, decryption: s.decryption, version: s.version, cipher: s.cipher, clientRandom: s.clientRandom,
+          records: s.records, undecryptedBytes: s.undecryptedBytes,
+        };
+        ctx.findings.add({
+          ruleId: 'tls-not-decrypted', severity: s.decryption === 'no-keylog' || s.decryption === 'unsupported' ? 'info' : 'warning',
+          message: MESSAGES.tlsNotDecrypted(details, s.reason ?? ''), frames: [s.firstFrame], time: s.firstTime,
+          assoc: q.assoc?.id ?? null, qid: q.qid ?? null, cid: null, details,
+        });
+      },
+    };
+  },
+};
