@@ -1,9 +1,10 @@
 import { count, escapeControl } from '../common/text.js';
 import { isLineStep, isRetryFinding, SEVERITY_RANK, type Finding, type RetryFinding, type RuleId } from '../correlate/types.js';
 import type { Report } from './types.js';
+import { tlsSummary } from './tls-summary.js';
 
 /** Rules that can fire once per command or segment: counted in one table row each, not listed. */
-const SUMMARISED = new Set<RuleId>(['unanswered-command', 'error-status', 'capture-gap', 'protocol-violation', 'unknown-pdu', 'cid-reuse-in-flight', 'connection-reset', 'digest-mismatch']);
+const SUMMARISED = new Set<RuleId>(['unanswered-command', 'error-status', 'capture-gap', 'protocol-violation', 'unknown-pdu', 'cid-reuse-in-flight', 'connection-reset', 'digest-mismatch', 'tls-not-decrypted']);
 /** Other findings listed one by one before the rest are counted. */
 const LISTED_MAX = 10;
 
@@ -66,6 +67,7 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
   const s = report.summary;
   out.push(`Capture ${mdCode(report.capture.file)}: ${report.capture.format}${report.capture.compressed ? ' (gzip)' : ''}, ${count(report.capture.frames, 'frame')}, ` +
     `${count(s.associations, 'association')}, ${count(s.commands, 'command')}; findings: ${s.findings.error} error, ${s.findings.warning} warning, ${s.findings.info} info.`);
+  for (const line of tlsSummary(report.tls)) out.push('', mdText(line) + '.');
   if (report.problems.capture) out.push('', `> The capture is damaged at byte ${report.problems.capture.byteOffset}: ${mdText(report.problems.capture.message)}; everything before it was analysed.`);
 
   const retries = report.findings.filter(isRetryFinding).sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.time - b.time);

@@ -5,6 +5,7 @@ import { findingPlace } from '../correlate/messages.js';
 import { RULE_FAMILIES } from '../correlate/rules/index.js';
 import { isLineStep, isRetryFinding, SEVERITY_RANK, type Finding, type RetryDetails, type Severity, type TcpEvent } from '../correlate/types.js';
 import type { Report } from './types.js';
+import { tlsSummary } from './tls-summary.js';
 import { append, maxOf } from '../common/numbers.js';
 
 export interface TextOptions {
@@ -31,6 +32,7 @@ export function renderText(report: Report, options: TextOptions): string {
     out.push(c.dim(`  ${count(other, 'other TCP connection')} not decoded: NVMe/TCP is recognised on port${report.options.ports.length === 1 ? '' : 's'} ` +
       `${report.options.ports.join(', ')} or by its ICReq; --port P decodes connections already open when the capture began`));
   }
+  for (const line of tlsSummary(report.tls)) out.push(report.tls!.decrypted < report.tls!.connections ? c.yellow(`  ${line}`) : `  ${line}`);
   if (report.problems.capture) {
     const p = report.problems.capture;
     out.push(c.red(`  capture damaged at byte ${p.byteOffset} after frame ${p.afterFrame}: ${p.message}; everything before it was analysed`));

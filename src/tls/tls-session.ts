@@ -11,8 +11,13 @@ import type { TlsKeyLog } from './keylog.js';
 import { ContentType, MAX_CIPHERTEXT, openRecord, RECORD_HEADER, type OpenedRecord } from './record-protection.js';
 import type { TlsDecryption, TlsOutput, TlsStatus } from './types.js';
 
-/** Encrypted handshake records passed over (no handshake secret) before the traffic secret is declared wrong. */
-const HANDSHAKE_RECORD_LIMIT = 64;
+/**
+ * Encrypted handshake records passed over (no handshake secret) before the traffic secret is declared
+ * wrong: a TLS 1.3 handshake flight is a few records (EncryptedExtensions to Finished, a certificate
+ * chain in more); at the end of a stream, more than HANDSHAKE_RECORDS_AT_END without one opening is too.
+ */
+const HANDSHAKE_RECORD_LIMIT = 8;
+const HANDSHAKE_RECORDS_AT_END = 4;
 /** Sequence numbers tried for a candidate record after a loss, nearest the estimate first. */
 const RESYNC_TRIALS = 256;
 /** Bytes held while looking for the next record after a loss: two of the largest records. */
@@ -133,6 +138,7 @@ export class TlsSession {
         }
       }
       const recordLength = (d.hdr[3] << 8) | d.hdr[4];
+      if (p === end) return;
       if (d.bodyLen === 0 && end - p >= recordLength) {
         d.offset += recordLength;
         d.hdrLen = 0;
@@ -228,6 +234,9 @@ export class TlsSession {
     d.hdrLen = 0;
     d.body = undefined;
     d.bodyLen = 0;
+    if (d.phase === 'handshake' && !d.keys && d.passedOver > HANDSHAKE_RECORDS_AT_END) {
+      this.fail(side, d, frame, time, 0, `none of ${d.passedOver} records authenticated with the logged traffic secret`);
+    }
   }
 
   /**
@@ -286,7 +295,7 @@ export class TlsSession {
       const opened = d.keys && openRecord(d.keys, d.seq, d.hdr, b, o, length);
       if (!opened) {
         this.status.undecryptedBytes += RECORD_HEADER + length;
-        return this.fail(side, d, frame, time, length, `record ${d.seq} did not authenticate with the logged traffic secret`);
+        return this.fail(side, d, frame, time, RECORD_HEADER + length, `record ${d.seq} did not authenticate with the logged traffic secret`);
       }
       d.seq++;
       d.appRecords++;
@@ -312,8 +321,8 @@ export class TlsSession {
     }
     this.status.handshakeRecords++;
     d.seq++;
-    if (d.keys) return this.fail(side, d, frame, time, length, 'a handshake record did not authenticate with the logged handshake secret');
-    if (++d.passedOver > HANDSHAKE_RECORD_LIMIT) this.fail(side, d, frame, time, length, `none of ${HANDSHAKE_RECORD_LIMIT} records authenticated with the logged traffic secret`);
+    if (d.keys) return this.fail(side, d, frame, time, RECORD_HEADER + length, 'a handshake record did not authenticate with the logged handshake secret');
+    if (++d.passedOver > HANDSHAKE_RECORD_LIMIT) this.fail(side, d, frame, time, RECORD_HEADER + length, `none of ${d.passedOver} records authenticated with the logged traffic secret`);
   }
 
   private startApplication(d: Direction, seq: number): void {
@@ -402,12 +411,13 @@ export class TlsSession {
     this.status.reason = reason;
   }
 
-  private fail(side: Side, d: Direction, frame: number, time: number, length: number, why: string): void {
+  /** `recordBytes`: the failing record's size, header included (it ends at the current offset). */
+  private fail(side: Side, d: Direction, frame: number, time: number, recordBytes: number, why: string): void {
     d.phase = 'dead';
     if (this.status.decryption === 'decrypted') {
       this.decide('auth-failed', `${why} (frame ${frame}): the key log's secret does not match this connection, or its bytes were damaged; the rest of this direction is not decrypted`);
     }
-    this.out.problem(side, frame, time, d.offset - length - RECORD_HEADER, RECORD_HEADER + length, `TLS: ${why}; not decrypted from here on`);
+    this.out.problem(side, frame, time, d.offset - recordBytes, recordBytes, `TLS: ${why}; not decrypted from here on`);
   }
 
   /** Bytes that are no TLS record header where one must start: find the record stream again. */
