@@ -92,13 +92,14 @@ export class TcpConn {
 
   /**
    * Sends bytes in MSS-sized segments. `drop` leaves them out of the capture (they still advance the
-   * stream). Over a Wire (TLS) the bytes are sealed first, unless `raw`.
+   * stream), `dropSegments` only those segments (0 = the first). Over a Wire (TLS) the bytes are
+   * sealed first, unless `raw`.
    */
-  send(fromHost: boolean, bytes: Uint8Array, opts: { drop?: boolean; ack?: boolean; snap?: number; raw?: boolean } = {}): this {
+  send(fromHost: boolean, bytes: Uint8Array, opts: { drop?: boolean; dropSegments?: number[]; ack?: boolean; snap?: number; raw?: boolean } = {}): this {
     if (this.s.wire && !opts.raw) bytes = this.s.wire.seal(this, fromHost, bytes);
-    for (let o = 0; o < bytes.length; o += this.mss) {
+    for (let o = 0, k = 0; o < bytes.length; o += this.mss, k++) {
       const piece = bytes.subarray(o, Math.min(bytes.length, o + this.mss));
-      this.segment(fromHost, F.ACK | F.PSH, piece, opts);
+      this.segment(fromHost, F.ACK | F.PSH, piece, { ...opts, drop: opts.drop || opts.dropSegments?.includes(k) });
       if (fromHost) this.hostSeq = (this.hostSeq + piece.length) >>> 0;
       else this.ctrlSeq = (this.ctrlSeq + piece.length) >>> 0;
     }

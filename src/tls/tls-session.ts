@@ -489,24 +489,29 @@ export class TlsSession {
     r.captured += drop;
   }
 
-  /** The keys and sequence number under which the candidate record at buf[i] authenticates. */
+  /**
+   * The keys and sequence number under which the candidate record at buf[i] authenticates. The bytes
+   * lost since the last whole record are exactly the records skipped, each 1 + tag + header bytes at
+   * least and a full record at most: the count tried first is the smallest possible (bulk transfers
+   * fill their records), then those near the direction's average record size.
+   */
   private trial(d: Direction, r: Resync, i: number, length: number): { opened: OpenedRecord; seq: number; keys: TrafficKeys; records: number } | undefined {
     const header = r.buf.subarray(i, i + RECORD_HEADER);
     const lost = r.lostBefore + i;
-    const minRecord = this.overhead(d);
-    const most = Math.floor(lost / minRecord) + 1;
-    const estimate = Math.min(most, Math.max(lost > 0 ? 1 : 0, Math.round(lost / this.averageRecord(d))));
+    const fewest = Math.ceil(lost / (RECORD_HEADER + MAX_CIPHERTEXT));
+    const most = Math.floor(lost / this.overhead(d));
+    const counts = new Set<number>();
+    for (let k = fewest; k <= Math.min(most, fewest + 15); k++) counts.add(k);
+    const estimate = Math.round(lost / this.averageRecord(d));
+    for (let delta = 0; counts.size < RESYNC_TRIALS && (estimate - delta >= fewest || estimate + delta <= most); delta++) {
+      for (const k of [estimate + delta, estimate - delta]) if (k >= fewest && k <= most) counts.add(k);
+    }
     const options: [TrafficKeys | undefined, number][] = [[d.keys, r.seqBase], [d.phase === 'handshake' ? d.nextKeys : undefined, 0]];
     for (const [keys, base] of options) {
       if (!keys) continue;
-      let tried = 0;
-      for (let delta = 0; tried < RESYNC_TRIALS && (estimate - delta >= 0 || estimate + delta <= most); delta++) {
-        for (const k of delta === 0 ? [estimate] : [estimate + delta, estimate - delta]) {
-          if (k < 0 || k > most) continue;
-          tried++;
-          const opened = openRecord(keys, base + k, header, r.buf, i + RECORD_HEADER, length);
-          if (opened) return { opened, seq: base + k, keys, records: k };
-        }
+      for (const k of counts) {
+        const opened = openRecord(keys, base + k, header, r.buf, i + RECORD_HEADER, length);
+        if (opened) return { opened, seq: base + k, keys, records: k };
       }
     }
     return undefined;
