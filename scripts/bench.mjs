@@ -7,6 +7,9 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, sta
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { synthesize, synthesizeConcurrentFleet, synthesizeFleet, synthesizeStorm } from '../dist/test-support/synth.js';
+import { c2hData, capsuleResp, concat, h2cData, ioCmd, r2t } from '../dist/test-support/builders.js';
+import { connectAssociation, Scenario } from '../dist/test-support/scenario.js';
+import { tlsScenario } from '../dist/test-support/tls-scenario.js';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 if ('help' in args || 'h' in args || process.argv.includes('-h')) {
@@ -24,6 +27,8 @@ if ('help' in args || 'h' in args || process.argv.includes('-h')) {
                          and the same packet count (0: skip)
   --kernel-log 1000000   lines of the big kernel log, beside one 50 MB line (0: skip)
   --trace 1G             size of the big kernel trace (--trace) beside the twin capture (0: skip)
+  --tls 200M             size of the NVMe/TCP-over-TLS capture (sealed by Node's TLS stack), timed with
+                         --tls-keylog against the same traffic in plain text (0: skip)
 Captures are generated into bench-out/ (not committed) and reused.
 `);
   process.exit(0);
@@ -366,6 +371,50 @@ if (traceBytes > 0) {
   console.error(JSON.stringify(traceRows.at(-1)));
 }
 
+// NVMe/TCP over TLS: the same reads and writes sealed by Node's TLS stack and in plain text.
+const tlsRows = [];
+const tlsSize = parseSize(args.tls ?? '200M');
+if (tlsSize > 0) {
+  const tlsFile = join(out, `tls-${tlsSize}.pcap`);
+  const keys = join(out, `tls-${tlsSize}.keys`);
+  const plainFile = join(out, `tls-${tlsSize}-plain.pcap`);
+  const perRound = 128 * 1024 + 64 * 1024 + 400;
+  const build = (s) => {
+    const a = connectAssociation(s, { katoMs: 30000, cntlid: 1 });
+    const q = a.io[0];
+    for (let i = 0, cid = 0; i < Math.ceil(tlsSize / perRound); i++) {
+      cid = (cid + 2) & 0xffff;
+      q.host(ioCmd(2, cid, i * 256, 256));
+      q.ctrl(concat([...Array.from({ length: 8 }, (_, k) => c2hData(cid, k * 16384, new Uint8Array(16384).fill(k), { last: k === 7 })), capsuleResp({ cid })]));
+      q.host(ioCmd(1, cid + 1, i * 256, 128));
+      q.ctrl(r2t(cid + 1, 1, 0, 65536));
+      q.host(h2cData(cid + 1, 1, 0, new Uint8Array(65536).fill(i & 255), { last: true }), { ack: true });
+      q.ctrl(capsuleResp({ cid: cid + 1 }));
+      s.wait(0.2);
+    }
+  };
+  if (!existsSync(tlsFile) || !existsSync(plainFile)) {
+    const t = Date.now();
+    const { scenario, keyLog } = await tlsScenario(build);
+    writeFileSync(tlsFile, scenario.pcap());
+    writeFileSync(keys, keyLog);
+    const plain = new Scenario();
+    build(plain);
+    writeFileSync(plainFile, plain.pcap());
+    console.error(`generated ${tlsFile} and its plain twin in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
+  warm(tlsFile);
+  warm(plainFile);
+  const plain = measuredRow('plain text', plainFile);
+  const sealed = measuredRow('TLS 1.3 (--tls-keylog)', tlsFile, ['--tls-keylog', keys]);
+  const notKeyed = measuredRow('TLS 1.3 without --tls-keylog', tlsFile);
+  for (const [m, file] of [[plain, plainFile], [sealed, tlsFile], [notKeyed, tlsFile]]) {
+    const mb = statSync(file).size / 1e6;
+    tlsRows.push({ capture: m.capture, MB: +mb.toFixed(0), seconds: +m.seconds.toFixed(2), 'MB/s': +(mb / m.seconds).toFixed(0), 'ms per MB': +((1000 * m.seconds) / mb).toFixed(2), 'peak RSS MiB': +m.rssMiB.toFixed(1), PDUs: m.report.summary.pdus });
+    console.error(JSON.stringify(tlsRows.at(-1)));
+  }
+}
+
 console.log(`\nnvme-tcp-timeline benchmark — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; median of ${runs} runs, page-cached files\n`);
 console.table(rows);
 if (floor) {
@@ -409,4 +458,10 @@ if (traceRows.length) {
   console.log('\nBig kernel trace (--trace; MB/s over the run without it):');
   console.table(traceRows);
 }
-writeFileSync(join(out, 'results.json'), JSON.stringify({ node: process.version, size, runs, rows, floor, memory, scale, dense, concurrent, perfetto, kernel, trace: traceRows }, null, 2));
+if (tlsRows.length) {
+  console.log('\nNVMe/TCP over TLS (AES-128-GCM, sealed by Node\'s TLS stack) against the same traffic in plain text:');
+  console.table(tlsRows);
+  const [p, t] = tlsRows;
+  console.log(`Decryption costs ${(t['ms per MB'] - p['ms per MB']).toFixed(2)} ms per MB: ${(t.seconds / p.seconds).toFixed(2)}× the plain-text run.`);
+}
+writeFileSync(join(out, 'results.json'), JSON.stringify({ node: process.version, size, runs, rows, floor, memory, scale, dense, concurrent, perfetto, kernel, trace: traceRows, tls: tlsRows }, null, 2));

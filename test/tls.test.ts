@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -207,3 +208,38 @@ async function commandsOf(capture: string, keys: string) {
   await analyzeCapture(capture, { tlsKeylogs: [keys], onCommand: (c) => void out.push({ cid: c.cid, outcome: c.outcome }) });
   return out;
 }
+
+describe('NVMe/TCP over TLS 1.3 from the command line', () => {
+  const bin = join(__dirname, '..', 'bin', 'nvme-tcp-timeline.js');
+  const run = (args: string[]) => {
+    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', COLUMNS: '160' } });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it('--tls-keylog on analyze, check, timeline and pdus; without it each says what to give', async () => {
+    const tls = await files(earlyRetry);
+    const plain = run(['analyze', tls.capture, '--fail-on', 'none']);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toContain('NVMe/TCP over TLS on 4 connections: 0 decrypted (TLS_AES_128_GCM_SHA256); 4 not decrypted: give --tls-keylog FILE (the SSLKEYLOGFILE of tlshd on the host or the target)');
+    const keyed = run(['analyze', tls.capture, '--tls-keylog', tls.keys]);
+    expect(keyed.code).toBe(1);
+    expect(keyed.stdout).toContain('NVMe/TCP over TLS on 4 connections: 4 decrypted (TLS_AES_128_GCM_SHA256)');
+    expect(keyed.stdout).toContain('retry-before-kato');
+    expect(run(['check', tls.capture]).stdout).toMatch(/^PASS .* 0 error, 0 warning, 4 info/);
+    expect(run(['check', tls.capture, '--tls-keylog', tls.keys]).stdout).toMatch(/^FAIL .*\(retry-before-kato\)/);
+    expect(run(['timeline', tls.capture, '--tls-keylog', tls.keys, '--cid', '0x41']).stdout).toContain('Write SLBA 2100 NLB 8');
+    const pdus = run(['pdus', tls.capture]);
+    expect(pdus.stdout).toBe('');
+    expect(pdus.stderr).toContain('4 of 4 NVMe/TCP connections use TLS and were not decrypted: give --tls-keylog FILE');
+    expect(run(['pdus', tls.capture, '--tls-keylog', tls.keys]).stdout.split('\n').filter((l) => l.includes('CapsuleCmd')).length).toBe(8);
+  });
+
+  it('a key log that cannot be read or holds no key log line is a usage error naming it', async () => {
+    const tls = await files(earlyRetry);
+    const missing = run(['analyze', tls.capture, '--tls-keylog', `${tls.keys}.missing`]);
+    expect([missing.code, missing.stderr]).toEqual([2, `nvme-tcp-timeline: cannot read TLS key log ${tls.keys}.missing: ENOENT\n`]);
+    writeFileSync(`${tls.keys}.words`, 'these are not secrets\n');
+    const words = run(['analyze', tls.capture, '--tls-keylog', `${tls.keys}.words`]);
+    expect([words.code, words.stderr]).toEqual([2, `nvme-tcp-timeline: TLS key log ${tls.keys}.words holds no NSS key log line (LABEL <client random> <secret>)\n`]);
+  });
+});

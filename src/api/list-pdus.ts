@@ -2,6 +2,12 @@ import type { CaptureInput } from '../capture/capture-reader.js';
 import type { PduEvent, PduSink } from '../nvme-tcp/types.js';
 import { runPipeline, type PipelineOptions, type PipelineResult } from './pipeline.js';
 
+/** What `pdus` needs to say besides the PDUs: TLS connections whose records stayed closed. */
+export interface ListPdusResult extends PipelineResult {
+  tlsConnections: number;
+  tlsNotDecrypted: number;
+}
+
 export interface ListPdusOptions extends PipelineOptions {
   /**
    * Also hand over PDUs with bytes that were never captured (dropped, or the capture ended):
@@ -15,17 +21,22 @@ export async function listPdus(
   input: CaptureInput,
   onPdu: (pdu: PduEvent) => void,
   options: ListPdusOptions = {},
-): Promise<PipelineResult> {
+): Promise<ListPdusResult> {
+  const tls = { tlsConnections: 0, tlsNotDecrypted: 0 };
   const sink: PduSink = {
     connection() {},
     packet() {},
     tcpFlag() {},
     diagnostic() {},
-    closed() {},
+    closed(conn) {
+      if (!conn.tls) return;
+      tls.tlsConnections++;
+      if (conn.tls.decryption !== 'decrypted') tls.tlsNotDecrypted++;
+    },
     pdu(pdu) {
       if (pdu.missingCause === 'not-captured' && !options.includeIncomplete) return;
       onPdu(pdu);
     },
   };
-  return runPipeline(input, sink, options);
+  return { ...(await runPipeline(input, sink, options)), ...tls };
 }

@@ -231,6 +231,10 @@ export async function runPdus(capture: string, o: CommonOptions & { includeIncom
     });
     await writer.flush();
     if (file) await new Promise<void>((done) => file.end(done));
+    if (result.tlsNotDecrypted) {
+      process.stderr.write(`nvme-tcp-timeline: warning: ${capture}: ${result.tlsNotDecrypted} of ${result.tlsConnections} NVMe/TCP connections use TLS and were not decrypted` +
+        `${o.tlsKeylog ? ' (analyze says why, per connection)' : ': give --tls-keylog FILE (the SSLKEYLOGFILE of tlshd on the host or the target)'}\n`);
+    }
     if (result.problem) {
       process.stderr.write(`nvme-tcp-timeline: warning: ${capture}: byte ${result.problem.byteOffset}: ${result.problem.message} (after frame ${result.problem.afterFrame}); PDUs before it are listed\n`);
     }
