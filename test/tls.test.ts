@@ -190,6 +190,22 @@ describe('NVMe/TCP over TLS 1.3: what cannot be decrypted is said, per connectio
     });
   }
 
+  it('a PSK the controller does not know: the handshake fails with the stack\'s own alert, said with or without a key log', async () => {
+    const build = (s: Scenario) => {
+      const c = s.connection('10.0.0.1', '10.0.0.2');
+      c.fin(true).fin(false);
+    };
+    const tls = await files(build, { unknownPsk: true });
+    expect(readFileSync(tls.keys, 'utf8')).toBe(''); // no session, no secret
+    const other = await files(earlyRetry);
+    for (const tlsKeylogs of [undefined, [other.keys]]) {
+      const report = await analyzeCapture(tls.capture, { tlsKeylogs });
+      expect(report.findings.map((f) => [f.ruleId, f.severity])).toEqual([['tls-not-decrypted', 'warning']]);
+      expect(report.findings[0].message).toMatch(/^connection 1: the TLS handshake failed: the controller sent the alert \w+ before any ServerHello; NVMe\/TCP never ran on this connection$/);
+      expect(report.tls).toMatchObject({ connections: 1, decrypted: 0, byDecryption: { 'handshake-failed': 1 } });
+    }
+  });
+
   it('a capture that begins after the handshake: recognised, said, not guessed at', async () => {
     const tls = await files(earlyRetry);
     const packets = await readPackets(tls.capture);

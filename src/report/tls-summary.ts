@@ -8,6 +8,7 @@ const WHY: Record<Exclude<TlsDecryption, 'decrypted'>, string> = {
   'no-handshake': 'without the handshake in the capture',
   unsupported: 'not TLS 1.3',
   'auth-failed': 'whose records did not authenticate with the logged secret',
+  'handshake-failed': 'whose TLS handshake failed',
 };
 
 /** The TLS sentences of the text and Markdown reports: one line on the connections, one on the key log when it held junk. */

@@ -15,6 +15,8 @@ export interface TlsOptions {
   cipher?: string;
   /** Authenticate with a pre-shared key, as NVMe/TCP TP 8011 does (default), or with the test certificate (needed for SHA-384 suites). */
   auth?: 'psk' | 'certificate';
+  /** The controller knows no PSK for the host's identity: the handshake fails with the stack's alert, nothing is carried. */
+  unknownPsk?: boolean;
 }
 
 interface Chunk {
@@ -84,7 +86,7 @@ async function runTls(script: ConnScript, options: TlsOptions, keyLog: string[])
   const psk = (options.auth ?? 'psk') === 'psk';
   const server = new TLSSocket(ctrlEnd, {
     isServer: true, ...common,
-    ...(psk ? { pskCallback: () => PSK } : { key: readFileSync(new URL('test-key.pem', FIXTURES)), cert: readFileSync(new URL('test-cert.pem', FIXTURES)) }),
+    ...(psk ? { pskCallback: () => (options.unknownPsk ? null : PSK) } : { key: readFileSync(new URL('test-key.pem', FIXTURES)), cert: readFileSync(new URL('test-cert.pem', FIXTURES)) }),
   });
   const client = connect({
     socket: hostEnd, ...common, rejectUnauthorized: false,
@@ -98,9 +100,17 @@ async function runTls(script: ConnScript, options: TlsOptions, keyLog: string[])
     client.on('error', reject);
     server.on('error', reject);
   });
-  await Promise.race([Promise.all([new Promise((r) => client.once('secureConnect', r)), new Promise((r) => server.once('secure', r))]), failed]);
+  const secure = Promise.all([new Promise((r) => client.once('secureConnect', r)), new Promise((r) => server.once('secure', r))]);
+  if (options.unknownPsk) await failed.catch(() => undefined);
+  else await Promise.race([secure, failed]);
   for (let i = 0; i < 5; i++) await settle(); // the server's session tickets follow the handshake
   script.handshake = wire.splice(0);
+  if (options.unknownPsk) {
+    script.sealed = script.sends.map(() => new Uint8Array(0));
+    client.destroy();
+    server.destroy();
+    return;
+  }
   for (const send of script.sends) {
     const want = (send.fromHost ? received.ctrl : received.host) + send.bytes.length;
     (send.fromHost ? client : server).write(send.bytes);

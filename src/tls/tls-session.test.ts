@@ -188,6 +188,19 @@ describe('TlsSession', () => {
     expect(c.s.status).toMatchObject({ decryption: 'unsupported', version: 'TLS 1.2' });
   });
 
+  it('an alert that ends the handshake (a PSK the controller does not know) is said, key log or not', () => {
+    for (const log of [undefined, keyLog()]) {
+      const { s } = session(log);
+      s.push(0, clientHello, 0, clientHello.length, 1, 0);
+      const alert = plainRecord(ContentType.Alert, Uint8Array.of(2, 115));
+      s.push(1, alert, 0, alert.length, 2, 0);
+      expect(s.status).toMatchObject({
+        decryption: 'handshake-failed', alerts: ['unknown_psk_identity'],
+        reason: 'the TLS handshake failed: the controller sent the alert unknown_psk_identity before any ServerHello; NVMe/TCP never ran on this connection',
+      });
+    }
+  });
+
   it('acknowledged ciphertext → the plaintext of the whole records it covers', () => {
     const client = clientStream([bytes(100, 1), bytes(200, 2)]);
     const { s } = session(keyLog());

@@ -276,7 +276,7 @@ export class TlsSession {
       case ContentType.ChangeCipherSpec:
         return; // middlebox compatibility (RFC 8446 §D.4): no content
       case ContentType.Alert:
-        if (length >= 2) this.status.alerts.push(alertName(b[o + 1]));
+        if (length >= 2) this.alert(side, d, b[o + 1]);
         return;
       case ContentType.Handshake:
         d.handshake.push(b, o, length);
@@ -350,8 +350,17 @@ export class TlsSession {
         this.status.keyUpdates++;
       }
     } else if (r.type === ContentType.Alert && r.length >= 2) {
-      this.status.alerts.push(alertName(r.plaintext[1]));
+      this.alert(side, d, r.plaintext[1]);
     }
+  }
+
+  /** An alert in the clear before the ServerHello ends the handshake there: said, whatever the key log. */
+  private alert(side: Side, d: Direction, description: number): void {
+    const name = alertName(description);
+    this.status.alerts.push(name);
+    if (d.phase !== 'clear' || description === 0 || this.status.version !== null) return;
+    const who = this.status.clientSide === undefined ? `side ${side}` : side === this.status.clientSide ? 'the host' : 'the controller';
+    this.decide('handshake-failed', `the TLS handshake failed: ${who} sent the alert ${name} before any ServerHello; NVMe/TCP never ran on this connection`);
   }
 
   private handshakeMessage(side: Side, d: Direction, type: number, body: Uint8Array): void {

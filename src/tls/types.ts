@@ -7,9 +7,11 @@ import type { GapCause, Side } from '../reassembly/types.js';
  * - `no-secret`: the key logs hold no traffic secret for this connection's ClientHello random;
  * - `no-handshake`: the capture lacks the ClientHello or ServerHello that pick the secrets and cipher;
  * - `unsupported`: not TLS 1.3, or a cipher suite TLS 1.3 does not define;
- * - `auth-failed`: a record did not authenticate with the logged secret (wrong key log, or damaged).
+ * - `auth-failed`: a record did not authenticate with the logged secret (wrong key log, or damaged);
+ * - `handshake-failed`: an alert ended the handshake before the ServerHello (a PSK the other side
+ *   does not know, say): NVMe/TCP never ran on this connection.
  */
-export type TlsDecryption = 'decrypted' | 'no-keylog' | 'no-secret' | 'no-handshake' | 'unsupported' | 'auth-failed';
+export type TlsDecryption = 'decrypted' | 'no-keylog' | 'no-secret' | 'no-handshake' | 'unsupported' | 'auth-failed' | 'handshake-failed';
 
 /** What the TLS layer learnt about one connection: live, read by the report when the connection ends. */
 export interface TlsStatus {
