@@ -259,3 +259,35 @@ describe('NVMe/TCP over TLS 1.3 from the command line', () => {
     expect([words.code, words.stderr]).toEqual([2, `nvme-tcp-timeline: TLS key log ${tls.keys}.words holds no NSS key log line (LABEL <client random> <secret>)\n`]);
   });
 });
+
+describe('NVMe/TCP over TLS 1.3: damaged records never crash the decryption', () => {
+  it('300 captures with flipped bytes, dropped and cut packets: analysed with the key log, no exception', async () => {
+    const { prng } = await import('../src/test-support/mutate.js');
+    const { pcapFile } = await import('../src/test-support/builders.js');
+    const { CaptureError } = await import('../src/common/errors.js');
+    const tls = await files(bulkIo);
+    const packets = await readPackets(tls.capture);
+    const failures: string[] = [];
+    let decrypted = 0;
+    for (let i = 0; i < 300; i++) {
+      const rnd = prng(1000 + i);
+      const int = (n: number) => Math.floor(rnd() * n);
+      const damaged = packets.map((p) => ({ ...p, data: p.data.slice() }));
+      for (let m = 0; m < 1 + int(4); m++) {
+        const k = int(damaged.length);
+        const kind = int(3);
+        if (kind === 0) damaged[k].data[54 + int(Math.max(1, damaged[k].data.length - 54))] ^= 1 << int(8); // payload bit
+        else if (kind === 1) damaged.splice(k, 1); // a segment the capture missed
+        else damaged[k] = { ...damaged[k], data: damaged[k].data.slice(0, 54 + int(200)), origLen: damaged[k].data.length }; // snaplen
+      }
+      try {
+        const report = await analyzeCapture((async function* () { yield pcapFile(1, damaged); })(), { name: `damaged-${i}.pcap`, tlsKeylogs: [tls.keys] });
+        decrypted += report.tls?.decrypted ?? 0;
+      } catch (error) {
+        if (!(error instanceof CaptureError)) failures.push(`input ${i}: ${(error as Error).stack}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(decrypted).toBeGreaterThan(300); // most connections of most inputs still decrypt
+  });
+});
