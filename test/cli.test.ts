@@ -20,8 +20,10 @@ describe('CLI', () => {
     const r = run(['check', 'fixtures/early-retry.pcap', '--markdown', markdown, '--junit', junit], undefined, { GITHUB_ACTIONS: 'true' });
     expect(r.code).toBe(1);
     const lines = r.out.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^::warning title=unanswered-command,file=fixtures\/early-retry\.pcap::/);
-    expect(lines.filter((l) => l.startsWith('::error title=retry-before-kato,file=fixtures/early-retry.pcap::Write SLBA 2100 NLB 1'))).toHaveLength(1);
+    // One annotation for the incident, with its counts; its five findings are not annotated again.
+    expect(lines[0]).toBe('::error title=incident 1,file=fixtures/early-retry.pcap::association 1 broke (I/O timeout): 2 commands (1 write, 1 read) resubmitted before KATO ' +
+      '[2 commands, 2 retried before KATO; 5 findings] (Wireshark filter%3A frame.number in {109..119, 160..161})'.replace(/%3A/g, ':'));
+    expect(lines.filter((l) => l.startsWith('::'))).toHaveLength(1);
     expect(lines.at(-1)).toMatch(/^FAIL {2}fixtures\/early-retry\.pcap/);
     expect(run(['check', 'fixtures/early-retry.pcap']).out).not.toContain('::error');
     expect(readFileSync(markdown, 'utf8')).toMatch(/^\*\*2 commands resubmitted before KATO: 1 write, 1 read\.\*\*\n/);
@@ -96,7 +98,7 @@ describe('CLI', () => {
     ]);
     const xml = readFileSync(junit, 'utf8');
     expect(xml).toContain('<testsuite name="nvme-tcp-timeline check" tests="2" failures="1" errors="0">');
-    expect(xml).toMatch(/<failure message="1 finding\(s\) at or above error" type="retry-before-kato">/);
+    expect(xml).toMatch(/<failure message="incident 1: association 1 broke \(I\/O timeout\): 2 commands \(1 write, 1 read\) resubmitted before KATO \[2 commands, 2 retried before KATO; 5 findings\] \(1 finding\(s\) at or above error\)" type="retry-before-kato">/);
     expect(run(['check', 'fixtures/clean-io.pcap']).code).toBe(0);
   });
 

@@ -54,9 +54,13 @@ describe('reconnect storm', () => {
     const text = renderText(r, { color: false });
     expect(text.split('\n').length).toBeLessThan(200);
     expect(JSON.stringify(r).length).toBeLessThan(1_000_000);
-    // The findings table names association, queue and command whole, however many associations came first.
+    // One incident a break with a retry; the first ones told in full, their commands named whole.
+    expect(r.incidents.map((i) => i.assoc)).toEqual(Array.from({ length: 19 }, (_, i) => (i + 1) * 100));
     const first = retries[0];
-    expect(text).toContain(`│ ${first.assoc}/${first.qid}/0x${first.cid!.toString(16).padStart(4, '0')} │`);
+    expect(r.incidents[0].commands.map((c) => [c.cid, c.retry?.frame])).toEqual([[first.details.originalCid, first.details.retryFrame]]);
+    expect(text).toContain(`Incident 1  error  association ${first.details.originalAssoc} broke`);
+    expect(text).toContain(`│ 0x${first.details.originalCid.toString(16).padStart(4, '0')} │`);
+    expect(text).toContain('15 more incidents');
     expect(text).not.toMatch(/\w…/);
     const t = r.summary.findings;
     expect(text).toContain(`${t.error} error, ${t.warning} warning, ${t.info} info`);

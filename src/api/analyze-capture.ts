@@ -100,6 +100,7 @@ export async function analyzeCapture(input: CaptureInput, options: AnalyzeOption
     unassociatedConnections: result.unassociated,
     unassociatedNotListed: result.unassociatedNotListed,
     opcodes: result.opcodes,
+    incidents: result.incidents,
     findings: result.findings,
     kernelLog: result.kernelLog,
     kernelTrace: result.kernelTrace,

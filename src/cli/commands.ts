@@ -307,6 +307,22 @@ export async function runTimeline(capture: string, o: CommonOptions & { assoc?: 
     if (loose.length) writer.line('kernel log lines not tied to an association');
     for (const e of loose) writer.line(kernelLine(e, t0));
   }
+  // Commands stream out as they end, before the incident they belong to is complete: the incidents
+  // come last, each naming its commands by submission frame and CID (the key of every line above).
+  for (const i of report.incidents) {
+    const commands = i.commands.filter((c) => (o.assoc === undefined || i.assoc === o.assoc || c.retry?.assoc === o.assoc) && (o.qid === undefined || c.qid === o.qid) && (o.cid === undefined || c.cid === o.cid));
+    if ((o.assoc !== undefined || o.qid !== undefined || o.cid !== undefined) && commands.length === 0) continue;
+    if (json) {
+      writer.line(JSON.stringify({ incident: { id: i.id, severity: i.severity, verdict: i.verdict, assoc: i.assoc, tookOver: i.tookOver, commands } }));
+      continue;
+    }
+    const t0 = report.capture.firstTime ?? 0;
+    writer.line(`incident ${i.id} (${i.severity})  ${safe(i.verdict)}`);
+    for (const c of commands) {
+      writer.line(`  a${i.assoc} q${c.qid ?? '?'} cid ${hex(c.cid)} frame ${c.frame}: ${c.verdict}` +
+        `${c.retry ? ` → retry frame ${c.retry.frame} on association ${c.retry.assoc} +${(c.retry.time - t0).toFixed(6)}s` : ''}${c.ranTwice ? ', ran twice' : ''}${c.timedOutDuringRecovery ? ', timed out during recovery' : ''}`);
+    }
+  }
   await writer.flush();
   await writeArtifacts([{ file: capture, report, collected: outputs.collected }], { ...o, json: typeof o.json === 'string' ? o.json : undefined });
   return ExitCode.clean;

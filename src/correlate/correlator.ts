@@ -3,12 +3,13 @@ import { FindingCollector } from './findings.js';
 import type { LatencyHistogram } from './histogram.js';
 import { Model, type PathStats } from './model.js';
 import { RULE_FAMILIES } from './rules/index.js';
+import { buildIncidents } from './incidents.js';
 import type { RuleContext } from './rules/rule.js';
 import type { KernelLog } from '../kernel-log/types.js';
 import type { KernelTrace } from '../kernel-trace/types.js';
 import type {
   AssociationSummary, CommandRecord, CommandStart, Finding, KernelLogReport, KernelTraceReport, OpcodeStats, PathSummary, QueueSummary, RecoveryReport, RetryRule, Severity, StreamProblem,
-  TlsReport,
+  TlsReport, Incident,
 } from './types.js';
 
 export { LINUX_DEFAULT_KATO_MS } from './model.js';
@@ -52,6 +53,7 @@ export interface CorrelationResult {
   kernelLog: KernelLogReport | null;
   kernelTrace: KernelTraceReport | null;
   tls: TlsReport | null;
+  incidents: Incident[];
   recovery: RecoveryReport;
 }
 
@@ -65,8 +67,10 @@ export class Correlator {
   private readonly model: Model;
   private readonly findings = new FindingCollector();
   private readonly output: RuleContext['output'] = {};
+  private readonly policy: CorrelateOptions['rule'];
 
   constructor(options: CorrelateOptions) {
+    this.policy = options.rule;
     const kernelLogs = options.kernelLogs ?? [];
     const kernelTraces = options.kernelTraces ?? [];
     this.model = new Model({ ...options, frameIndex: kernelLogs.length + kernelTraces.length > 0 });
@@ -90,8 +94,11 @@ export class Correlator {
     m.end();
     const paths = [...m.paths.values()];
     const listed = (p: PathStats) => (p.firstListed ? 1 : 0) + p.listed.length + (p.latest ? 1 : 0);
+    const associations = m.associations();
+    const findings = this.findings.result(m.lastTime);
+    const recovery = this.output.recovery ?? { episodes: [], episodesNotListed: 0, byPath: [] };
     return {
-      associations: m.associations(),
+      associations,
       paths: paths.map((p) => ({
         path: p.path, hostnqn: p.hostnqn, subnqn: p.subnqn, controller: p.controller, associations: p.associations, withFindings: p.withFindings,
         lifetimeMs: spread(p.lifetimes), reconnectDelayMs: spread(p.reconnectDelays), listed: listed(p), notListed: p.notListed,
@@ -102,7 +109,8 @@ export class Correlator {
       unassociated: m.unassociated,
       unassociatedNotListed: m.unassociatedNotListed,
       opcodes: m.opcodeRows(),
-      findings: this.findings.result(m.lastTime),
+      findings,
+      incidents: buildIncidents(recovery.episodes, findings, associations, this.policy),
       findingTotals: { ...this.findings.totals },
       streamProblems: m.streamProblems,
       streamProblemsDropped: m.streamProblemsDropped,
@@ -110,7 +118,7 @@ export class Correlator {
       kernelLog: this.output.kernelLog ?? null,
       kernelTrace: this.output.kernelTrace ?? null,
       tls: this.output.tls ?? null,
-      recovery: this.output.recovery ?? { episodes: [], episodesNotListed: 0, byPath: [] },
+      recovery,
     };
   }
 }

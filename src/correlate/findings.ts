@@ -84,6 +84,30 @@ export function frameFilter(frames: number[]): string {
   return `frame.number in {${frames.join(' ')}}`;
 }
 
+/** Frames closer than this share one range of a range filter: the filter stays short, every frame stays in it. */
+const RANGE_JOIN = 16;
+/** Ranges a range filter holds at most; past it the closest ranges are joined. */
+const RANGES_MAX = 12;
+
+/** A display filter of frame ranges (`frame.number in {17..43 59..83}`) covering every frame given. */
+export function frameRangeFilter(frames: number[]): string {
+  const sorted = [...new Set(frames)].sort((a, b) => a - b);
+  if (sorted.length <= 1) return frameFilter(sorted);
+  const ranges: [number, number][] = [];
+  for (const f of sorted) {
+    const last = ranges[ranges.length - 1];
+    if (last && f - last[1] <= RANGE_JOIN) last[1] = f;
+    else ranges.push([f, f]);
+  }
+  while (ranges.length > RANGES_MAX) {
+    let k = 0;
+    for (let j = 1; j < ranges.length - 1; j++) if (ranges[j + 1][0] - ranges[j][1] < ranges[k + 1][0] - ranges[k][1]) k = j;
+    ranges.splice(k, 2, [ranges[k][0], ranges[k + 1][1]]);
+  }
+  // Commas: Wireshark 4.0 reads ranges in a set only comma-separated.
+  return `frame.number in {${ranges.map(([a, b]) => (a === b ? `${a}` : `${a}..${b}`)).join(', ')}}`;
+}
+
 function compareFindings(x: Finding, y: Finding): number {
   return x.time - y.time || (x.frames[0] ?? 0) - (y.frames[0] ?? 0) || (x.ruleId < y.ruleId ? -1 : x.ruleId > y.ruleId ? 1 : 0) ||
     (x.message < y.message ? -1 : x.message > y.message ? 1 : 0);

@@ -627,6 +627,72 @@ export interface RecoveryEpisode {
   retries: { beforeKato: number; afterKato: number; afterFence: number };
 }
 
+/** One command caught in an incident: what happened to it, from its submission to its retry and beyond. */
+export interface IncidentCommand {
+  qid: number | null;
+  cid: number;
+  opcode: string;
+  slba: number | null;
+  nlb: number | null;
+  /** The original submission, on the association that broke. */
+  frame: number;
+  time: number;
+  /** The controller's TCP ACK covering it: it arrived (null: not shown). */
+  arrival: Stamp | null;
+  /** With --dmesg: it timed out while error recovery was already running (failed at once, not after KATO). */
+  timedOutDuringRecovery: boolean;
+  /** The resubmission, when the capture shows one. */
+  retry: (Stamp & { assoc: number; gapMs: number | null }) | null;
+  verdict: 'before-kato' | 'after-kato' | 'after-fence' | 'not-retried';
+  /** The controller completed the original too (after the host had given up on it): a data-changing command ran twice. */
+  ranTwice: boolean;
+  lateCompletion: Stamp | null;
+  /** The controller still worked on the original after its retry was sent. */
+  aliveAfterRetry: boolean;
+  severity: Severity;
+}
+
+/**
+ * One break in service of a path, told as one story: what broke and when, the recovery, the
+ * association that took over, the deadline a retry had to wait for, and every command caught.
+ */
+export interface Incident {
+  id: number;
+  severity: Severity;
+  /** One sentence: the verdict on the incident. */
+  verdict: string;
+  path: string;
+  /** The association that broke and the one that took over (null: none before the capture ended). */
+  assoc: number;
+  tookOver: number | null;
+  trigger: string;
+  lastControllerContact: Stamp | null;
+  teardown: RecoveryEpisode['teardown'];
+  /** With --dmesg: the line that started the host's error recovery. */
+  recoveryStart: KernelLine | null;
+  attempts: RecoveryEpisode['attempts'];
+  restored: Stamp | null;
+  restoredAfterMs: number | null;
+  /** The last controller contact plus the wait the rule requires: a retry before it is before KATO. */
+  deadline: { rule: RetryRule; requiredMs: number; katoMs: number; cqtMs: number; time: number | null } | null;
+  counts: {
+    commands: number; retried: number; beforeKato: number; afterKato: number; afterFence: number; notRetried: number;
+    timedOutDuringRecovery: number; ranTwice: number; aliveAfterRetry: number;
+  };
+  /** Listed up to a cap (commandsNotListed counts the rest), in submission order. */
+  commands: IncidentCommand[];
+  commandsNotListed: number;
+  /** Indexes into the report's findings of the findings this incident is made of. */
+  findings: number[];
+  /** Frame ranges holding every frame those findings name: paste into Wireshark's filter bar. */
+  wiresharkFilter: string;
+  /** First and last frame the incident's findings name. */
+  firstFrame: number;
+  lastFrame: number;
+  firstTime: number;
+  lastTime: number;
+}
+
 export interface RecoveryReport {
   /** Listed: the first few, every one with a retry before KATO (up to a cap), and the last. */
   episodes: RecoveryEpisode[];

@@ -1,5 +1,6 @@
 import { SEVERITY_RANK, type Severity } from '../correlate/types.js';
 import type { Report } from './types.js';
+import { incidentSummary } from './incident-story.js';
 import { append } from '../common/numbers.js';
 
 export interface JunitCase {
@@ -32,7 +33,12 @@ export function renderJunit(cases: JunitCase[], failOn: Severity): string {
     if (failing.length) {
       failures++;
       const text = failing.map((f) => `[${f.severity}] ${f.ruleId}: ${f.message}\n  frames: ${f.frames.join(' ')}\n  filter: ${f.wiresharkFilter}`).join('\n');
-      body.push(`      <failure message="${failing.length} finding(s) at or above ${failOn}" type="${xml(failing[0].ruleId)}">${xml(text)}</failure>`);
+      // The incidents first: the message a CI dashboard shows is the story, not a count.
+      const incidents = (c.report?.incidents ?? []).filter((i) => SEVERITY_RANK[i.severity] >= SEVERITY_RANK[failOn]);
+      const message = incidents.length
+        ? `${incidents.map((i) => `incident ${i.id}: ${incidentSummary(i)}`).join('; ')} (${failing.length} finding(s) at or above ${failOn})`
+        : `${failing.length} finding(s) at or above ${failOn}`;
+      body.push(`      <failure message="${xml(message)}" type="${xml(failing[0].ruleId)}">${xml(text)}</failure>`);
     }
     body.push('    </testcase>');
   }

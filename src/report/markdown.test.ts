@@ -65,13 +65,17 @@ describe('Markdown report', () => {
 });
 
 describe('CI outputs', () => {
-  it('GitHub workflow commands: one per finding by severity, escaped as the runner reads them', async () => {
+  it('GitHub workflow commands: one per incident, then one per finding outside incidents, escaped as the runner reads them', async () => {
     const report = await analyzeCapture('fixtures/early-retry.pcap');
     const lines = githubAnnotations('traces/early,retry:1.pcap', report).trimEnd().split('\n');
-    expect(lines).toHaveLength(report.findings.length);
-    expect(lines.filter((l) => l.startsWith('::error '))).toHaveLength(1);
-    expect(lines.filter((l) => l.startsWith('::warning '))).toHaveLength(report.summary.findings.warning);
-    expect(lines.find((l) => l.startsWith('::error '))).toMatch(/^::error title=retry-before-kato,file=traces\/early%2Cretry%3A1\.pcap::Write SLBA 2100 NLB 1 \(frame 111\)/);
+    // Every finding of early-retry.pcap is part of its one incident.
+    expect(report.incidents[0].findings).toHaveLength(report.findings.length);
+    expect(lines).toEqual([expect.stringMatching(/^::error title=incident 1,file=traces\/early%2Cretry%3A1\.pcap::association 1 broke \(I\/O timeout\): 2 commands \(1 write, 1 read\) resubmitted before KATO \[/)]);
+    // Outside an incident, a finding is an annotation of its own.
+    const loose = { ...report, incidents: [] };
+    const all = githubAnnotations('traces/early,retry:1.pcap', loose).trimEnd().split('\n');
+    expect(all).toHaveLength(report.findings.length);
+    expect(all.find((l) => l.startsWith('::error '))).toMatch(/^::error title=retry-before-kato,file=traces\/early%2Cretry%3A1\.pcap::Write SLBA 2100 NLB 1 \(frame 111\)/);
     expect(escapeData('50% done\r\nnext')).toBe('50%25 done%0D%0Anext');
     expect(escapeProperty('a:b,c')).toBe('a%3Ab%2Cc');
   });

@@ -1,7 +1,9 @@
-import { count, escapeControl } from '../common/text.js';
-import { isLineStep, isRetryFinding, SEVERITY_RANK, type Finding, type RetryFinding, type RuleId } from '../correlate/types.js';
+import { count, escapeControl, hex } from '../common/text.js';
+import { COMMAND_COLUMNS, commandCells, incidentStory } from './incident-story.js';
+import { isLineStep, isRetryFinding, SEVERITY_RANK, type Finding, type Incident, type RetryFinding, type RuleId } from '../correlate/types.js';
 import type { Report } from './types.js';
 import { tlsSummary } from './tls-summary.js';
+import { append } from '../common/numbers.js';
 
 /** Rules that can fire once per command or segment: counted in one table row each, not listed. */
 const SUMMARISED = new Set<RuleId>(['unanswered-command', 'error-status', 'capture-gap', 'protocol-violation', 'unknown-pdu', 'cid-reuse-in-flight', 'connection-reset', 'digest-mismatch', 'tls-not-decrypted']);
@@ -43,8 +45,11 @@ function row(cells: (string | number)[]): string {
 export function verdictLine(report: Report): string {
   const early = report.findings.filter(isRetryFinding).filter((f) => f.ruleId === 'retry-before-kato');
   const others = report.findings.filter(isRetryFinding).length - early.length;
-  const errors = report.findings.filter((f) => f.severity === 'error' && f.ruleId !== 'retry-before-kato').length;
-  const tail = [others ? `${others} after KATO or a fence` : '', errors ? `${errors} other error finding${errors === 1 ? '' : 's'}` : ''].filter(Boolean).join('; ');
+  // What the incidents tell (ran twice, timed out during recovery) is said as such, not counted again as "other errors".
+  const told = new Set(report.incidents.flatMap((i) => i.findings));
+  const ranTwice = report.incidents.reduce((total, i) => total + i.counts.ranTwice, 0);
+  const errors = report.findings.filter((f, k) => f.severity === 'error' && f.ruleId !== 'retry-before-kato' && !told.has(k)).length;
+  const tail = [others ? `${others} after KATO or a fence` : '', ranTwice ? `${ranTwice} ran twice` : '', errors ? `${errors} other error finding${errors === 1 ? '' : 's'}` : ''].filter(Boolean).join('; ');
   if (early.length === 0) return `No command resubmitted before KATO${tail ? ` (${tail})` : ''}.`;
   // Commands that change data (severity error) first: they are the ones that can corrupt it.
   const kinds = new Map<string, { n: number; changes: boolean }>();
@@ -70,16 +75,20 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
   for (const line of tlsSummary(report.tls)) out.push('', mdText(line) + '.');
   if (report.problems.capture) out.push('', `> The capture is damaged at byte ${report.problems.capture.byteOffset}: ${mdText(report.problems.capture.message)}; everything before it was analysed.`);
 
-  const retries = report.findings.filter(isRetryFinding).sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.time - b.time);
+  for (const i of report.incidents) out.push('', ...incidentSection(i, report.findings, rel));
+  // Findings an incident tells are not told again.
+  const inIncidents = new Set(report.incidents.flatMap((i) => i.findings));
+  const findings = report.findings.filter((_, k) => !inIncidents.has(k));
+  const retries = findings.filter(isRetryFinding).sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.time - b.time);
   for (const f of retries) out.push('', ...retrySection(f, rel));
 
-  const others = report.findings.filter((f) => !isRetryFinding(f) && !SUMMARISED.has(f.ruleId) && !('suppressed' in f.details));
+  const others = findings.filter((f) => !isRetryFinding(f) && !SUMMARISED.has(f.ruleId) && !('suppressed' in f.details));
   if (others.length) {
     out.push('', '### Other findings', '', row(['severity', 'rule', 'time', 'frames', 'finding']), row(['---', '---', '---', '---', '---']));
     for (const f of others.slice(0, LISTED_MAX)) out.push(row([f.severity, f.ruleId, rel(f.time), f.frames.slice(0, 8).join(' '), mdText(f.message)]));
     if (others.length > LISTED_MAX) out.push('', `${others.length - LISTED_MAX} more in the JSON report.`);
   }
-  const counted = countByRule(report.findings.filter((f) => SUMMARISED.has(f.ruleId)));
+  const counted = countByRule(findings.filter((f) => SUMMARISED.has(f.ruleId)));
   if (counted.length) {
     out.push('', '### Counted', '', row(['rule', 'severity', 'count', 'first frames']), row(['---', '---', '---', '---']));
     for (const c of counted) out.push(row([c.rule, c.severity, c.count, c.frames.join(' ')]));
@@ -119,13 +128,87 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
   return out.join('\n') + '\n';
 }
 
+/**
+ * An incident: its verdict, its story, one Wireshark filter for all of it, one row per command, and
+ * each command's evidence chain on one line, folded (GitHub and GitLab render <details>).
+ */
+function incidentSection(i: Incident, findings: readonly Finding[], rel: (t: number) => string): string[] {
+  const out = [`### Incident ${i.id} · ${i.severity} · ${mdText(i.verdict)}`, '', mdText(i.path), ''];
+  out.push(row(['time', 'where', 'what']), row(['---', '---', '---']));
+  for (const step of incidentStory(i)) out.push(row([rel(step.time), step.where || '-', mdText(step.what)]));
+  out.push('', `Wireshark: ${mdCode(i.wiresharkFilter)}`);
+  if (i.commands.length === 0) return out;
+  out.push('', row(COMMAND_COLUMNS), row(COMMAND_COLUMNS.map(() => '---')));
+  for (const c of i.commands) out.push(row(commandCells(c, rel).map(mdText)));
+  if (i.commandsNotListed) out.push('', `${count(i.commandsNotListed, 'more command')} in the JSON report.`);
+  // Each command's chain from its retry finding, then what came after it: every frame its findings name.
+  const chains = new Map<string, string[]>();
+  for (const k of i.findings) {
+    const f = findings[k];
+    if (!isRetryFinding(f)) continue;
+    const d = f.details;
+    chains.set(`${d.originalFrame}/${d.originalCid}`, d.evidence.map((e) => `${e.step} ${e.frame === null ? '-' : isLineStep(e.step) ? `after #${e.frame}` : `#${e.frame}`}`));
+  }
+  for (const k of i.findings) {
+    const f = findings[k];
+    if (f.ruleId !== 'duplicate-execution' && f.ruleId !== 'original-alive-after-retry') continue;
+    const chain = chains.get(`${f.details.originalFrame}/${f.details.originalCid}`);
+    if (!chain) continue;
+    const named = chain.join(' ');
+    const extra = f.frames.filter((x) => !named.includes(`#${x}`));
+    chain.push(f.ruleId + (extra.length ? ` ${extra.map((x) => `#${x}`).join(' ')}` : ''));
+  }
+  // A few commands: each retry's evidence table, folded; a burst: one line a command.
+  if (i.commands.length <= CHAINS_MAX) {
+    for (const k of i.findings) {
+      const f = findings[k];
+      if (!isRetryFinding(f)) continue;
+      const d = f.details;
+      out.push('', `<details><summary>${mdText(`Evidence: ${d.opcode}${d.slba !== null ? ` SLBA ${d.slba} NLB ${d.nlb}` : ''} (${f.ruleId})`)}</summary>`, '');
+      append(out, evidenceTable(f, rel));
+      out.push('', `Wireshark: ${mdCode(f.wiresharkFilter)}`, '', '</details>');
+    }
+    return out;
+  }
+  if (chains.size) {
+    out.push('', `<details><summary>Evidence, one command a line (${chains.size})</summary>`, '');
+    for (const c of i.commands) {
+      const chain = chains.get(`${c.frame}/${c.cid}`);
+      if (chain) out.push(`- ${mdText(`${hex(c.cid)} ${c.opcode}: ${runs(chain).join(' → ')}`)}`);
+    }
+    out.push('', '</details>');
+  }
+  return out;
+}
+
+/** Repeated steps once, with a count: "kernel-log after #41 ×3". */
+function runs(steps: string[]): string[] {
+  const out: string[] = [];
+  for (let k = 0; k < steps.length; ) {
+    let n = 1;
+    while (steps[k + n] === steps[k]) n++;
+    out.push(n > 1 ? `${steps[k]} ×${n}` : steps[k]);
+    k += n;
+  }
+  return out;
+}
+
+/** Commands of an incident up to which each retry's evidence is a table of its own. */
+const CHAINS_MAX = 3;
+
+/** A retry's evidence chain as a table, one step a row. */
+function evidenceTable(f: RetryFinding, rel: (t: number) => string): string[] {
+  const out = [row(['step', 'frame', 'time', 'what']), row(['---', '---', '---', '---'])];
+  for (const e of f.details.evidence) {
+    out.push(row([e.step, e.frame === null ? '-' : isLineStep(e.step) ? `after ${e.frame}` : e.frame, rel(e.time), mdText(e.what)]));
+  }
+  return out;
+}
+
 function retrySection(f: RetryFinding, rel: (t: number) => string): string[] {
   const d = f.details;
   const out = [`### ${f.severity} · ${f.ruleId} · ${mdText(`${d.opcode}${d.slba !== null ? ` SLBA ${d.slba} NLB ${d.nlb}` : ''}`)}`, '', mdText(f.message), ''];
-  out.push(row(['step', 'frame', 'time', 'what']), row(['---', '---', '---', '---']));
-  for (const e of d.evidence) {
-    out.push(row([e.step, e.frame === null ? '-' : isLineStep(e.step) ? `after ${e.frame}` : e.frame, rel(e.time), mdText(e.what)]));
-  }
+  append(out, evidenceTable(f, rel));
   out.push('', `Wireshark: ${mdCode(f.wiresharkFilter)} · associations ${d.originalAssoc} → ${d.retryAssoc}` +
     ` · KATO ${d.katoMs} ms (${d.katoSource}) · gap ${d.gapMs === null ? '-' : `${(d.gapMs / 1000).toFixed(3)} s`} · trigger ${mdText(d.trigger)}`);
   return out;

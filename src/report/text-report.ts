@@ -1,11 +1,12 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
-import { count, escapeControl as safe } from '../common/text.js';
+import { count, escapeControl as safe, hex } from '../common/text.js';
 import { findingPlace } from '../correlate/messages.js';
 import { RULE_FAMILIES } from '../correlate/rules/index.js';
 import { isLineStep, isRetryFinding, SEVERITY_RANK, type Finding, type RetryDetails, type Severity, type TcpEvent } from '../correlate/types.js';
 import type { Report } from './types.js';
 import { tlsSummary } from './tls-summary.js';
+import { COMMAND_COLUMNS, commandCells, incidentStory } from './incident-story.js';
 import { append, maxOf } from '../common/numbers.js';
 
 export interface TextOptions {
@@ -40,6 +41,7 @@ export function renderText(report: Report, options: TextOptions): string {
   if (report.problems.truncatedFrames) {
     out.push(c.yellow(`  ${count(report.problems.truncatedFrames, 'frame')} ${report.problems.truncatedFrames === 1 ? 'was' : 'were'} cut by the snapshot length (first: frame ${report.problems.firstTruncatedFrame})`));
   }
+  append(out, incidentLines(report, c, rel, options.width ?? 120));
   // A reconnect storm is read path by path: aggregates, then one line per listed association.
   const storm = report.associationsNotListed > 0 || report.associations.length > ASSOCIATION_BLOCKS_MAX;
   if (storm) append(out, pathLines(report, c, rel));
@@ -66,7 +68,9 @@ export function renderText(report: Report, options: TextOptions): string {
     }
   }
   if (!storm) {
-    const breaks = report.recovery.episodes.filter((e) => e.tookOver !== null);
+    // Breaks told as incidents above are not told again.
+    const told = new Set(report.incidents.map((i) => i.assoc));
+    const breaks = report.recovery.episodes.filter((e) => e.tookOver !== null && !told.has(e.endedAssoc));
     if (breaks.length) out.push('', c.bold('Recovery'));
     for (const e of breaks) {
       const tries = e.attempts.unanswered + e.attempts.refused;
@@ -91,7 +95,7 @@ export function renderText(report: Report, options: TextOptions): string {
   if (report.opcodes.length) {
     out.push('');
     const table = new Table({
-      head: ['queue', 'command', 'count', 'ok', 'error', 'unanswered', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
+      head: ['queue', 'command', 'count', 'ok', 'error', 'unanswered', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'], chars: NO_ROW_LINES,
       style: { head: options.color ? ['cyan'] : [], border: options.color ? ['grey'] : [] },
     });
     for (const o of report.opcodes) {
@@ -100,8 +104,105 @@ export function renderText(report: Report, options: TextOptions): string {
     out.push(table.toString());
   }
   out.push('');
-  out.push(renderFindings(report.findings, report.summary.findings, c, t0, options.width));
+  const inIncidents = new Set(report.incidents.flatMap((i) => i.findings));
+  const rest = report.findings.filter((_, k) => !inIncidents.has(k));
+  if (inIncidents.size) {
+    const t = report.summary.findings;
+    out.push(c.dim(`${count(inIncidents.size, 'finding')} make${inIncidents.size === 1 ? 's' : ''} up the incident${report.incidents.length === 1 ? '' : 's'} above (--json and --markdown list each one); ` +
+      `all findings: ${t.error} error, ${t.warning} warning, ${t.info} info`));
+  }
+  if (!inIncidents.size || rest.length) out.push(renderFindings(rest, inIncidents.size ? totalsOf(rest) : report.summary.findings, c, t0, options.width));
   return out.join('\n');
+}
+
+function totalsOf(findings: Finding[]): Record<Severity, number> {
+  const t = { error: 0, warning: 0, info: 0 };
+  for (const f of findings) t[f.severity] += 'suppressed' in f.details ? f.details.suppressed : 1;
+  return t;
+}
+
+/** Incidents first: a verdict line, the story in a few lines, one row per command. */
+function incidentLines(report: Report, c: ChalkInstance, rel: (t: number) => string, width: number): string[] {
+  const out: string[] = [];
+  // A storm's dozens: the worst few in full, the rest a line each.
+  const full = new Set([...report.incidents].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.id - b.id).slice(0, INCIDENT_BLOCKS_MAX).map((i) => i.id));
+  const brief = report.incidents.filter((i) => !full.has(i.id));
+  for (const i of report.incidents) {
+    if (!full.has(i.id)) continue;
+    // Wrapped by visible width: the colour codes of the head are not part of it.
+    const head = wrapped(`Incident ${i.id}  ${i.severity}  `, safe(i.verdict), width);
+    head[0] = `${c.bold(`Incident ${i.id}`)}  ${paint(c, i.severity)}  ${head[0].slice(`Incident ${i.id}  ${i.severity}  `.length)}`;
+    out.push('');
+    append(out, head);
+    out.push(c.dim(`  ${safe(i.path)}`));
+    for (const line of wrapped('  findings: ', ruleCounts(report, i.findings), width)) out.push(c.dim(line));
+    for (const step of incidentStory(i)) append(out, wrapped(`  ${rel(step.time).padStart(11)}  ${step.where.padEnd(17)}  `, safe(step.what), width));
+    if (i.commands.length === 0) continue;
+    const rows = i.commands.map((cmd) => commandCells(cmd, rel));
+    const table = new Table({
+      head: COMMAND_COLUMNS, wordWrap: true, colWidths: commandColumnWidths(rows, width), chars: NO_ROW_LINES,
+      style: { head: c.level ? ['cyan'] : [], border: c.level ? ['grey'] : [], 'padding-left': 1, 'padding-right': 1 },
+    });
+    for (const row of rows) table.push(row);
+    out.push(table.toString().split('\n').map((l) => `  ${l}`).join('\n'));
+    if (i.commandsNotListed) out.push(c.dim(`  ${count(i.commandsNotListed, 'more command')} in the JSON report`));
+    // A few commands: each retry's whole evidence chain too (a burst's would drown the story).
+    if (i.commands.length > CHAINS_MAX) continue;
+    for (const k of i.findings) {
+      const f = report.findings[k];
+      if (!isRetryFinding(f)) continue;
+      out.push(`  ${hex(f.details.originalCid)} ${safe(f.details.opcode)} (${f.ruleId}):`);
+      for (const line of evidenceLines(f.details, report.capture.firstTime ?? 0)) append(out, wrapped('    ', line, width));
+    }
+  }
+  if (brief.length) {
+    out.push('', c.bold(`${count(brief.length, 'more incident')}`) + c.dim('  (the JSON and Markdown reports tell each)'));
+    for (const i of brief.slice(0, INCIDENT_LINES_MAX)) append(out, wrapped(`  ${String(i.id).padStart(4)}  ${i.severity.padEnd(7)}  ${rel(i.firstTime)}  `, safe(i.verdict), width));
+    if (brief.length > INCIDENT_LINES_MAX) out.push(c.dim(`  ${brief.length - INCIDENT_LINES_MAX} more`));
+  }
+  return out;
+}
+
+/** Incidents told in full on the text screen, the worst first; then one line each, up to a cap. */
+const INCIDENT_BLOCKS_MAX = 4;
+const INCIDENT_LINES_MAX = 10;
+
+/** Commands of an incident up to which each retry's evidence chain is printed under the table. */
+const CHAINS_MAX = 3;
+
+/** "24 retry-before-kato, 14 duplicate-execution": the incident's findings by rule, most first. */
+function ruleCounts(report: Report, members: number[]): string {
+  const by = new Map<string, number>();
+  for (const k of members) by.set(report.findings[k].ruleId, (by.get(report.findings[k].ruleId) ?? 0) + 1);
+  return [...by].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([rule, n]) => `${n} ${rule}`).join(', ');
+}
+
+/** Tables of one line per row: no rule between rows. */
+const NO_ROW_LINES = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
+
+/** `text` after `lead`, wrapped at `width` under its own start. */
+function wrapped(lead: string, text: string, width: number): string[] {
+  const room = Math.max(40, width - lead.length);
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > room) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  return lines.map((l, k) => (k === 0 ? lead : ' '.repeat(lead.length)) + l);
+}
+
+/** Each column as wide as its longest cell (no word is ever cut); the retry column takes what is left and wraps at spaces. */
+function commandColumnWidths(rows: string[][], width: number): number[] {
+  const widths = COMMAND_COLUMNS.map((head, k) => Math.max(head.length, maxOf(rows.map((r) => r[k].length), 0)) + 2);
+  const retry = COMMAND_COLUMNS.indexOf('retry');
+  const others = widths.reduce((x, y) => x + y, 0) - widths[retry];
+  // Two columns of indent and one border more than there are columns.
+  widths[retry] = Math.min(widths[retry], Math.max(14, width - 2 - (COMMAND_COLUMNS.length + 1) - others));
+  return widths;
 }
 
 /** The rule column fits the longest rule id on one line (plus the table's padding). */
@@ -244,7 +345,11 @@ function kernelLogLines(report: Report, c: ChalkInstance, rel: (t: number) => st
       out.push(`  ${a.method === 'none' ? c.yellow('not aligned') : `aligned by ${a.method}`}${boot}: ${safe(a.message)}${anchors}`);
     }
   }
-  const shown = k.events.filter((e) => KERNEL_SHOWN.has(e.kind) && e.time !== null);
+  // With incidents, their I/O timeouts are told there: one count line instead of one line each.
+  const told = report.incidents.length > 0;
+  const shown = k.events.filter((e) => KERNEL_SHOWN.has(e.kind) && e.time !== null && !(told && e.kind === 'io-timeout'));
+  const timeouts = told ? k.events.filter((e) => e.kind === 'io-timeout').length : 0;
+  if (timeouts) out.push(c.dim(`  ${count(timeouts, 'I/O timeout line')}: told with the incidents above (kernelLog.events has each)`));
   for (const e of shown.slice(0, KERNEL_LINES_MAX)) {
     const command = e.command ? c.dim(`  → command of frame ${e.command.frame}`) : '';
     out.push(`  ${rel(e.time!)} after frame ${e.afterFrame ?? '-'}  ${e.side}: ${safe(e.text)}${command}`);

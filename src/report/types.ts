@@ -1,5 +1,5 @@
 import type { CaptureProblem } from '../capture/types.js';
-import type { AssociationSummary, Finding, KernelLogReport, KernelTraceReport, OpcodeStats, PathSummary, QueueSummary, RecoveryReport, RetryRule, Severity, StreamProblem, TlsReport } from '../correlate/types.js';
+import type { AssociationSummary, Finding, KernelLogReport, KernelTraceReport, OpcodeStats, PathSummary, QueueSummary, RecoveryReport, RetryRule, Severity, StreamProblem, TlsReport, Incident } from '../correlate/types.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -51,6 +51,8 @@ export interface Report {
   unassociatedConnections: QueueSummary[];
   unassociatedNotListed: number;
   opcodes: OpcodeStats[];
+  /** Each break in service as one story, in time order, naming the findings it is made of (they stay in `findings`). */
+  incidents: Incident[];
   findings: Finding[];
   /** With --dmesg: the logs, how they were aligned, and their NVMe events on the capture's clock. */
   kernelLog: KernelLogReport | null;

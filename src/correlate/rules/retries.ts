@@ -207,7 +207,8 @@ function originalAlive(ctx: RuleContext, w: Watch): void {
   });
 }
 
-function requiredWaitMs(policy: RetryRule, a: Assoc): number {
+/** How long after the last controller contact `policy` requires before a retry. */
+export function requiredWaitMs(policy: RetryRule, a: Pick<Assoc, 'katoMs' | 'cqtMs' | 'tbkas'>): number {
   switch (policy) {
     case 'kato':
       return a.katoMs;

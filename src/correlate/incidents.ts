@@ -1,0 +1,191 @@
+/**
+ * Incidents: each break in service of a path (a recovery episode) told once, with the findings it
+ * is made of and one row per command it caught. Built from what the report already holds — the
+ * episodes and the findings — so the findings stay exactly as they are for machines, and the
+ * memory is that of the findings (already capped), not of the capture.
+ */
+import { maxOf, minOf } from '../common/numbers.js';
+import { count } from '../common/text.js';
+import { frameRangeFilter } from './findings.js';
+import { requiredWaitMs } from './rules/retries.js';
+import {
+  isRetryFinding, SEVERITY_RANK, type AssociationSummary, type Finding, type Incident, type IncidentCommand, type KernelLine,
+  type RecoveryEpisode, type RetryRule, type Severity,
+} from './types.js';
+
+/** Commands listed per incident; the rest are counted. */
+export const INCIDENT_COMMANDS_LISTED = 200;
+
+/**
+ * Ends that are a failure by themselves. Others (a host disconnect, a CC shutdown, an "I/O timeout"
+ * that may only be a completion the capture lost) are an incident only when a warning or an error
+ * comes with them.
+ */
+const FAILURES = new Set(['keep-alive timeout', 'controller close', 'TermReq']);
+
+/** Findings about the association that broke which belong to its story (others, such as an old error status, stay apart). */
+const OF_THE_BREAK = new Set<Finding['ruleId']>(['unanswered-command', 'connection-reset', 'keep-alive-timeout', 'timeout-during-recovery', 'term-req']);
+
+export function buildIncidents(episodes: readonly RecoveryEpisode[], findings: readonly Finding[], associations: readonly AssociationSummary[], rule: RetryRule): Incident[] {
+  const incidents: Incident[] = [];
+  const byAssoc = new Map(associations.map((a) => [a.id, a]));
+  for (const e of [...episodes].sort((a, b) => (a.teardown?.time ?? a.lastControllerContact?.time ?? 0) - (b.teardown?.time ?? b.lastControllerContact?.time ?? 0) || a.endedAssoc - b.endedAssoc)) {
+    const members = findings.flatMap((f, i) => (belongs(f, e.endedAssoc) ? [i] : []));
+    const serious = members.some((k) => SEVERITY_RANK[findings[k].severity] >= SEVERITY_RANK.warning);
+    if (!serious && !FAILURES.has(e.trigger)) continue;
+    incidents.push(incidentOf(incidents.length + 1, e, members, findings, byAssoc.get(e.endedAssoc), rule));
+  }
+  return incidents;
+}
+
+function belongs(f: Finding, assoc: number): boolean {
+  if (isRetryFinding(f)) return f.details.originalAssoc === assoc;
+  if ('suppressed' in f.details) return false;
+  if (f.ruleId === 'duplicate-execution' || f.ruleId === 'original-alive-after-retry') return f.details.originalAssoc === assoc;
+  return f.assoc === assoc && OF_THE_BREAK.has(f.ruleId);
+}
+
+function incidentOf(id: number, e: RecoveryEpisode, members: number[], findings: readonly Finding[], a: AssociationSummary | undefined, rule: RetryRule): Incident {
+  const commands = new Map<string, IncidentCommand>();
+  const command = (frame: number, cid: number, fill: () => Omit<IncidentCommand, 'frame' | 'cid'>) => {
+    const key = `${frame}/${cid}`;
+    let c = commands.get(key);
+    if (!c) {
+      const { qid, ...rest } = fill();
+      commands.set(key, (c = { qid, cid, ...rest, frame }));
+    }
+    return c;
+  };
+  let severity: Severity = 'info';
+  let recoveryStart: KernelLine | null = null;
+  let deadline: Incident['deadline'] = null;
+  const frames: number[] = [];
+  const times: number[] = [];
+  for (const i of members) {
+    const f = findings[i];
+    if (SEVERITY_RANK[f.severity] > SEVERITY_RANK[severity]) severity = f.severity;
+    for (const x of f.frames) frames.push(x);
+    times.push(f.time);
+  }
+  // Retries first: they carry the most about each command.
+  for (const i of members) {
+    const f = findings[i];
+    if (!isRetryFinding(f)) continue;
+    const d = f.details;
+    const c = command(d.originalFrame, d.originalCid, () => blank(d.originalQid, d.opcode, d.slba, d.nlb, d.originalTime));
+    c.retry = { frame: d.retryFrame, time: f.time, assoc: d.retryAssoc, gapMs: d.gapMs };
+    c.verdict = f.ruleId === 'retry-before-kato' ? 'before-kato' : f.ruleId === 'retry-after-kato' ? 'after-kato' : 'after-fence';
+    c.arrival = d.arrival;
+    c.severity = worse(c.severity, f.severity);
+    if (d.kernelLog?.duringRecovery) c.timedOutDuringRecovery = true;
+    recoveryStart ??= d.kernelLog?.trigger ? lineOf(d.kernelLog.trigger) : null;
+    if (!deadline) {
+      const contact = d.lastControllerContactTime;
+      deadline = { rule: d.rule, requiredMs: d.requiredMs, katoMs: d.katoMs, cqtMs: d.cqtMs, time: contact === null ? null : contact + d.requiredMs / 1000 };
+    }
+  }
+  for (const i of members) {
+    const f = findings[i];
+    switch (f.ruleId) {
+      case 'unanswered-command': {
+        if ('suppressed' in f.details || f.cid === null) break;
+        const d = f.details;
+        command(d.submitFrame, f.cid, () => blank(f.qid, d.opcode, null, null, f.time));
+        break;
+      }
+      case 'timeout-during-recovery': {
+        const d = f.details;
+        const c = command(d.submitFrame, d.cid, () => blank(d.qid, d.opcode, null, null, f.time));
+        c.timedOutDuringRecovery = true;
+        c.severity = worse(c.severity, f.severity);
+        recoveryStart ??= lineOf(d.recoveryStarted);
+        break;
+      }
+      case 'duplicate-execution': {
+        const d = f.details;
+        const c = command(d.originalFrame, d.originalCid, () => blank(d.originalQid, d.opcode, d.slba, d.nlb, d.originalTime));
+        c.ranTwice = true;
+        c.lateCompletion = d.lateCompletionFrame !== null && d.lateCompletionTime !== null ? { frame: d.lateCompletionFrame, time: d.lateCompletionTime } : null;
+        c.severity = worse(c.severity, f.severity);
+        break;
+      }
+      case 'original-alive-after-retry': {
+        const d = f.details;
+        const c = command(d.originalFrame, d.originalCid, () => blank(d.originalQid, d.opcode, d.slba, d.nlb, d.originalTime));
+        c.aliveAfterRetry = true;
+        c.severity = worse(c.severity, f.severity);
+        break;
+      }
+      default:
+    }
+  }
+  if (!deadline && a && e.lastControllerContact) {
+    const requiredMs = requiredWaitMs(rule, a);
+    deadline = { rule, requiredMs, katoMs: a.katoMs, cqtMs: a.cqtMs, time: e.lastControllerContact.time + requiredMs / 1000 };
+  }
+  const all = [...commands.values()].sort((x, y) => x.frame - y.frame || x.cid - y.cid);
+  const counts = {
+    commands: all.length, retried: all.filter((c) => c.retry).length,
+    beforeKato: all.filter((c) => c.verdict === 'before-kato').length, afterKato: all.filter((c) => c.verdict === 'after-kato').length,
+    afterFence: all.filter((c) => c.verdict === 'after-fence').length, notRetried: all.filter((c) => c.verdict === 'not-retried').length,
+    timedOutDuringRecovery: all.filter((c) => c.timedOutDuringRecovery).length, ranTwice: all.filter((c) => c.ranTwice).length,
+    aliveAfterRetry: all.filter((c) => c.aliveAfterRetry).length,
+  };
+  for (const stamp of [e.lastControllerContact, e.teardown, e.restored]) {
+    if (!stamp) continue;
+    frames.push(stamp.frame);
+    times.push(stamp.time);
+  }
+  const incident: Incident = {
+    id, severity, verdict: '', path: e.path, assoc: e.endedAssoc, tookOver: e.tookOver, trigger: e.trigger,
+    lastControllerContact: e.lastControllerContact, teardown: e.teardown, recoveryStart, attempts: e.attempts,
+    restored: e.restored, restoredAfterMs: e.restoredAfterMs, deadline, counts,
+    commands: all.slice(0, INCIDENT_COMMANDS_LISTED), commandsNotListed: Math.max(0, all.length - INCIDENT_COMMANDS_LISTED),
+    findings: members, wiresharkFilter: frameRangeFilter(frames), firstFrame: minOf(frames), lastFrame: maxOf(frames), firstTime: minOf(times), lastTime: maxOf(times),
+  };
+  incident.verdict = verdictOf(incident, all);
+  return incident;
+}
+
+function blank(qid: number | null, opcode: string, slba: number | null, nlb: number | null, time: number): Omit<IncidentCommand, 'frame' | 'cid'> {
+  return {
+    qid, opcode, slba, nlb, time, arrival: null, timedOutDuringRecovery: false, retry: null, verdict: 'not-retried',
+    ranTwice: false, lateCompletion: null, aliveAfterRetry: false, severity: 'info',
+  };
+}
+
+function lineOf(k: KernelLine): KernelLine {
+  return { source: k.source, line: k.line, time: k.time, afterFrame: k.afterFrame, text: k.text };
+}
+
+function worse(a: Severity, b: Severity): Severity {
+  return SEVERITY_RANK[b] > SEVERITY_RANK[a] ? b : a;
+}
+
+/** "24 writes", "2 commands (1 write, 1 read)". */
+export function commandKinds(commands: readonly IncidentCommand[]): string {
+  const kinds = new Map<string, number>();
+  for (const c of commands) kinds.set(c.opcode.toLowerCase(), (kinds.get(c.opcode.toLowerCase()) ?? 0) + 1);
+  if (kinds.size === 1) {
+    const [[kind, n]] = [...kinds];
+    return `${n} ${kind}${n === 1 ? '' : 's'}`;
+  }
+  return `${count(commands.length, 'command')} (${[...kinds].sort((x, y) => y[1] - x[1]).map(([k, n]) => `${n} ${k}`).join(', ')})`;
+}
+
+function verdictOf(i: Incident, commands: readonly IncidentCommand[]): string {
+  const c = i.counts;
+  const head = `association ${i.assoc} broke (${i.trigger})`;
+  if (c.retried === 0) {
+    const restored = i.tookOver === null ? 'not restored before the capture ended' : `association ${i.tookOver} took over${i.restoredAfterMs === null ? '' : ` ${(i.restoredAfterMs / 1000).toFixed(3)} s after the last controller contact`}`;
+    return `${head}: ${restored}; ${c.commands ? `${commandKinds(commands)} left without completion, none retried` : 'no command caught'}`;
+  }
+  const parts: string[] = [];
+  const early = commands.filter((x) => x.verdict === 'before-kato');
+  if (early.length) parts.push(`${commandKinds(early)} resubmitted before KATO`);
+  if (c.afterKato) parts.push(`${c.afterKato} after KATO`);
+  if (c.afterFence) parts.push(`${c.afterFence} after a fence`);
+  if (c.ranTwice) parts.push(`${c.ranTwice} ran twice`);
+  if (c.timedOutDuringRecovery) parts.push(`${c.timedOutDuringRecovery} timed out during recovery`);
+  return `${head}: ${parts.join('; ')}`;
+}
