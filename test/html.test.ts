@@ -258,3 +258,77 @@ describe('HTML timeline', () => {
     await page.close();
   });
 });
+
+describe('HTML timeline: incidents', () => {
+  it('the 24-write burst: one translucent KATO window, one bundled arrow that opens on click, an incident list that zooms, findings grouped under it', async () => {
+    const { burst } = await import('../src/test-support/incident-lab.js');
+    const lab = burst();
+    const capture = join(dir, 'burst.pcap');
+    const log = join(dir, 'burst.dmesg.txt');
+    writeFileSync(capture, lab.s.pcap());
+    writeFileSync(log, lab.log.join('\n') + '\n');
+    const file = join(dir, 'burst.html');
+    const run = spawnSync(process.execPath, [join(__dirname, '..', 'bin', 'nvme-tcp-timeline.js'), 'analyze', capture, '--dmesg', log, '--html', file, '--fail-on', 'none'], { cwd: join(__dirname, '..') });
+    expect(run.status).toBe(0);
+    const { page, errors } = await open(file);
+
+    // One window for the incident, not one per retry.
+    expect(await page.locator('.kato-window').count()).toBe(1);
+    // Pixels of a lane under the window: the lane's white shows through, not the window's colour at full strength (#e4572e).
+    const win = (await page.locator('.kato-window').boundingBox())!;
+    const lane = (await page.locator('g.lane').nth(1).boundingBox())!;
+    const plot = (await page.locator('svg.timeline').boundingBox())!;
+    const right = Math.min(win.x + win.width, plot.x + plot.width);
+    const png = await page.screenshot({ clip: { x: (win.x + right) / 2, y: lane.y + 2, width: 6, height: 6 } });
+    const rgb = await page.evaluate(async (b64) => {
+      const img = new Image();
+      img.src = `data:image/png;base64,${b64}`;
+      await img.decode();
+      const canvas = document.createElement('canvas');
+      canvas.width = img.width;
+      canvas.height = img.height;
+      const ctx = canvas.getContext('2d')!;
+      ctx.drawImage(img, 0, 0);
+      return Array.from(ctx.getImageData(img.width >> 1, img.height >> 1, 1, 1).data.slice(0, 3));
+    }, png.toString('base64'));
+    const distance = (a: number[], b: number[]) => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+    expect(distance(rgb, [0xe4, 0x57, 0x2e]), `pixel ${rgb}`).toBeGreaterThan(150);
+    expect(distance(rgb, [255, 255, 255]), `pixel ${rgb}`).toBeLessThan(60);
+
+    // The 24 retries: one arrow with its count, until clicked; then one arrow each; clicked again, one.
+    expect(await page.locator('.retry-arrow').count()).toBe(1);
+    expect(await page.locator('text.bundle-label').textContent()).toBe('×24');
+    await page.locator('text.bundle-label').click();
+    expect(await page.locator('.retry-arrow').count()).toBe(24);
+    expect(await page.locator('.retry-bundle').count()).toBe(0);
+    const onArrow = await page.locator('.retry-arrow').first().evaluate((e) => {
+      const path = e as SVGPathElement;
+      const p = path.getPointAtLength(path.getTotalLength() / 2);
+      const svg = path.ownerSVGElement!.getBoundingClientRect();
+      return { x: svg.left + p.x, y: svg.top + p.y };
+    });
+    await page.mouse.click(onArrow.x, onArrow.y);
+    expect(await page.locator('.retry-arrow').count()).toBe(1);
+
+    // The incident list, above the findings: a click zooms to the incident and highlights its frames.
+    const item = page.locator('ol.incidents li');
+    expect(await item.count()).toBe(1);
+    expect(await item.textContent()).toContain('association 1 broke (I/O timeout): 24 writes resubmitted before KATO');
+    // Zoomed far out first, as after wandering around a long capture.
+    await page.mouse.move(plot.x + plot.width / 2, plot.y + 60);
+    for (let i = 0; i < 8; i++) await page.mouse.wheel(0, 200);
+    const before = await attr(page, '.kato-window', 'width');
+    await item.click();
+    expect((await attr(page, '.kato-window', 'width'))[0]).toBeGreaterThan(before[0]);
+    expect(await page.locator('.hl').count()).toBeGreaterThan(0);
+    const listY = (await item.boundingBox())!.y;
+    expect(listY).toBeLessThan((await page.locator('table.findings').boundingBox())!.y);
+
+    // Findings grouped under their incident: a group row, then its findings.
+    const groups = await page.$$eval('table.findings tr.group', (els) => els.map((e) => e.textContent));
+    expect(groups).toEqual([expect.stringMatching(/^Incident 1 · error · association 1 broke/)]);
+    await page.screenshot({ path: join(artifacts, 'burst.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});

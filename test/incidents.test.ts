@@ -12,99 +12,25 @@ import { renderMarkdown } from '../src/report/markdown.js';
 import { renderText } from '../src/report/text-report.js';
 import { incidentStory } from '../src/report/incident-story.js';
 import { capsuleResp, ioCmd } from '../src/test-support/builders.js';
-import { connectAssociation, HOSTNQN, Scenario, SUBNQN, type AssociationConns } from '../src/test-support/scenario.js';
+import { burst, Lab } from '../src/test-support/incident-lab.js';
+import { connectAssociation, Scenario } from '../src/test-support/scenario.js';
 import { schemaErrors } from './schema-validate.js';
 
-const WRITE = 0x01;
 const READ = 0x02;
 const dir = mkdtempSync(join(tmpdir(), 'incidents-'));
 let n = 0;
 
-/** A raw dmesg line at capture time `t` for a machine that booted at `boot`. */
-function raw(t: number, boot: number, text: string): string {
-  return `[${(t - boot).toFixed(6).padStart(12)}] ${text}`;
+async function report(lab: Lab): Promise<Report & { path: string }> {
+  const base = join(dir, `s${n++}`);
+  writeFileSync(`${base}.pcap`, lab.s.pcap());
+  writeFileSync(`${base}.dmesg.txt`, lab.log.join('\n') + '\n');
+  const r = await analyzeCapture(`${base}.pcap`, { dmesg: [`${base}.dmesg.txt`], name: `${base}.pcap` });
+  expect(schemaErrors(r)).toEqual([]);
+  return Object.assign(r, { path: `${base}.pcap` });
 }
 
-interface Path {
-  a: AssociationConns;
-  ctrl: string;
-  cntlid: number;
-  dev: string;
-}
-
-class Lab {
-  readonly s = new Scenario();
-  readonly log: string[] = [];
-  readonly boot = this.s.time - 100;
-
-  connect(ctrl: string, cntlid: number, nvme: number): Path {
-    const a = connectAssociation(this.s, { ctrl, katoMs: 30000, cntlid });
-    this.log.push(raw(this.s.time - 0.01, this.boot, `nvmet: creating nvm controller ${cntlid} for subsystem ${SUBNQN} for NQN ${HOSTNQN}.`));
-    this.log.push(raw(this.s.time, this.boot, `nvme nvme${nvme}: new ctrl: NQN "${SUBNQN}", addr ${ctrl}:4420`));
-    return { a, ctrl, cntlid, dev: `nvme nvme${nvme}` };
-  }
-
-  /** `count` commands into a cut on `p` (acknowledged, never answered), CIDs from `first`. */
-  send(p: Path, first: number, count: number, opcode = WRITE): number[] {
-    const cids = Array.from({ length: count }, (_, i) => first + i);
-    for (const cid of cids) p.a.io[0].host(ioCmd(opcode, cid, 1000 + 8 * cid, 8));
-    p.a.io[0].ack(false);
-    return cids;
-  }
-
-  /** The first command times out and starts error recovery; the rest time out during it. */
-  timeouts(p: Path, cids: number[]): void {
-    this.log.push(raw(this.s.time, this.boot, `${p.dev}: queue 1: timeout request 0x${cids[0].toString(16)} type 4`));
-    this.log.push(raw(this.s.time + 0.001, this.boot, `${p.dev}: starting error recovery`));
-    for (const cid of cids.slice(1)) this.log.push(raw(this.s.time + 0.002, this.boot, `${p.dev}: queue 1: timeout request 0x${cid.toString(16)} type 4`));
-  }
-
-  teardown(p: Path): void {
-    p.a.io[0].fin(true);
-    p.a.admin.fin(true);
-  }
-
-  /** A new association on the same path, and the retries of `cids` on it (new CIDs), completed. */
-  reconnect(p: Path, cids: number[], opcode = WRITE): Path {
-    const next = this.connect(p.ctrl, p.cntlid + 1, Number(p.dev.slice(-1)));
-    for (const cid of cids) next.a.io[0].host(ioCmd(opcode, cid + 0x100, 1000 + 8 * cid, 8));
-    for (const cid of cids) next.a.io[0].ctrl(capsuleResp({ cid: cid + 0x100 }));
-    return next;
-  }
-
-  /** The old controller completes some originals on the closed queue: they ran twice. */
-  late(p: Path, cids: number[]): void {
-    for (const cid of cids) p.a.io[0].ctrl(capsuleResp({ cid }));
-    p.a.io[0].rst(true);
-    p.a.admin.rst(true);
-  }
-
-  async report(): Promise<Report> {
-    const base = join(dir, `s${n++}`);
-    writeFileSync(`${base}.pcap`, this.s.pcap());
-    writeFileSync(`${base}.dmesg.txt`, this.log.join('\n') + '\n');
-    const r = await analyzeCapture(`${base}.pcap`, { dmesg: [`${base}.dmesg.txt`], name: `${base}.pcap` });
-    expect(schemaErrors(r)).toEqual([]);
-    (r as Report & { path: string }).path = `${base}.pcap`;
-    return r;
-  }
-}
-
-/** The linux-nvme burst: 24 writes into a cut, one timeout starts recovery, 23 time out during it, all retried inside KATO, 14 originals completed late. */
-async function burstReport(): Promise<Report & { path: string }> {
-  const lab = new Lab();
-  const p = lab.connect('10.0.0.2', 1, 0);
-  lab.s.wait(500);
-  const cids = lab.send(p, 0x40, 24);
-  lab.s.wait(4190);
-  lab.timeouts(p, cids);
-  lab.s.wait(20);
-  lab.teardown(p);
-  lab.s.wait(5000);
-  lab.reconnect(p, cids);
-  lab.s.wait(3800);
-  lab.late(p, cids.slice(0, 14));
-  return (await lab.report()) as Report & { path: string };
+function burstReport(): Promise<Report & { path: string }> {
+  return report(burst());
 }
 
 /** Terminal lines at 120 columns: a longer line takes more than one. */
@@ -204,7 +130,7 @@ describe('incidents: other shapes', () => {
     lab.teardown(p2);
     lab.s.wait(2000);
     lab.reconnect(p2, second, READ);
-    const r = await lab.report();
+    const r = await report(lab);
     expect(r.incidents.map((i) => [i.id, i.assoc, i.tookOver, i.counts.commands, i.severity])).toEqual([[1, 1, 2, 2, 'error'], [2, 2, 3, 3, 'warning']]);
     expect(r.incidents[1].verdict).toBe('association 2 broke (I/O timeout): 3 reads resubmitted before KATO; 2 timed out during recovery');
     const text = renderText(r, { color: false, width: 120 });
@@ -227,7 +153,7 @@ describe('incidents: other shapes', () => {
     lab.s.wait(2000);
     lab.reconnect(a, ca);
     lab.reconnect(b, cb);
-    const r = await lab.report();
+    const r = await report(lab);
     expect(r.incidents.map((i) => [i.assoc, i.path.endsWith('10.0.0.2:4420'), i.counts.beforeKato])).toEqual([[1, true, 2], [2, false, 4]]);
     expect(r.incidents[0].commands.map((c) => c.cid)).toEqual(ca);
     expect(r.incidents[1].commands.map((c) => c.cid)).toEqual(cb);

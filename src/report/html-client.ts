@@ -17,6 +17,8 @@ export function clientMain(): void {
       evidence: { lane: number; t: number; frame: number | null; step: string; what: string }[] }[];
     findings: { ruleId: string; severity: string; t: number; frames: number[]; where: string; message: string; filter: string }[];
     kernel: { lane: number; t: number; kind: string; text: string; afterFrame: number | null; commandFrame: number | null }[];
+    incidents: { id: number; severity: string; verdict: string; t0: number; t1: number; contact: { t: number; frame: number } | null; windowEnd: number | null;
+      group: number; retries: number[]; findings: number[]; filter: string }[];
   };
   const SVG = 'http://www.w3.org/2000/svg';
   const OUTCOMES = ['completed', 'error', 'unanswered at close', 'unanswered at end', 'undecidable'];
@@ -27,6 +29,8 @@ export function clientMain(): void {
   const LABEL_W = 230;
   const AXIS_H = 26;
   const MAX_DRAWN = 4000;
+  /** Retries of one incident past this count are one bundled arrow until clicked. */
+  const BUNDLE_MIN = 4;
   const caps: Cap[] = JSON.parse((document.getElementById('timeline-data') as HTMLElement).textContent || '[]');
   const tip = document.getElementById('tip') as HTMLElement;
 
@@ -112,16 +116,35 @@ export function clientMain(): void {
       }
     }
 
-    /** KATO windows and last controller contacts, behind everything. */
+    /** Which incident each retry belongs to, and the incidents whose bundle was clicked open. */
+    const incidentOfRetry = new Map<number, Cap['incidents'][number]>();
+    for (const inc of cap.incidents) for (const k of inc.retries) incidentOfRetry.set(k, inc);
+    const expanded = new Set<number>();
+
+    /**
+     * KATO windows and last controller contacts, behind everything: one window per incident (and per
+     * retry outside any), never one per retry: translucent windows stacked by the dozen would be an
+     * opaque block over the lanes.
+     */
     function drawWindows(v: View, plot: Element): void {
-      for (const r of cap.retries) {
-        if (!r.contact || r.windowEnd === null) continue;
+      const drawn = new Set<string>();
+      const windows = [
+        ...cap.incidents.map((inc) => ({ contact: inc.contact, end: inc.windowEnd, group: inc.group, key: `i${inc.id}`, finding: inc.findings[0] ?? -1, what: `incident ${inc.id}: ${inc.verdict}` })),
+        ...cap.retries.flatMap((r, k) => (incidentOfRetry.has(k) ? [] : [{ contact: r.contact, end: r.windowEnd, group: r.group, key: '', finding: r.finding, what: r.ruleId === 'retry-before-kato' ? 'retry inside it' : 'retry outside it' }])),
+      ];
+      for (const w of windows) {
+        if (!w.contact || w.end === null) continue;
+        const key = w.key || `${w.contact.t}/${w.end}`;
+        if (drawn.has(key) || drawn.has(`${w.contact.t}/${w.end}`)) continue;
+        drawn.add(key);
+        drawn.add(`${w.contact.t}/${w.end}`);
+        const r = { contact: w.contact, windowEnd: w.end, group: w.group };
         const span2 = groupSpan[Math.max(0, r.group)] ?? { top: AXIS_H, bottom: height };
         el('rect', {
           x: v.x(r.contact.t), y: AXIS_H, width: Math.max(1, v.x(r.windowEnd) - v.x(r.contact.t)), height: height - AXIS_H, class: 'kato-window',
-          'data-finding': r.finding, 'data-t0': r.contact.t, 'data-t1': r.windowEnd,
+          'data-finding': w.finding, 'data-t0': r.contact.t, 'data-t1': r.windowEnd,
           'data-frames': String(r.contact.frame),
-          'data-tip': `KATO window (${r.ruleId === 'retry-before-kato' ? 'retry inside it' : 'retry outside it'})\nfrom last controller contact ${fmt(r.contact.t)} (frame ${r.contact.frame})\nto ${fmt(r.windowEnd)}: a retry before this end may run twice`,
+          'data-tip': `KATO window (${w.what})\nfrom last controller contact ${fmt(r.contact.t)} (frame ${r.contact.frame})\nto ${fmt(r.windowEnd)}: a retry before this end may run twice`,
         }, plot);
         el('line', {
           x1: v.x(r.contact.t), x2: v.x(r.contact.t), y1: span2.top, y2: span2.bottom, class: 'contact', 'data-t': r.contact.t,
@@ -289,9 +312,36 @@ export function clientMain(): void {
       }
     }
 
+    /** An incident's many retries as one arrow with their count: a click opens it into one arrow each. */
+    function drawBundles(v: View, plot: Element): void {
+      for (const inc of cap.incidents) {
+        if (inc.retries.length < BUNDLE_MIN || expanded.has(inc.id)) continue;
+        const list = inc.retries.map((k) => cap.retries[k]);
+        const first = list.reduce((a, b) => (b.from.t < a.from.t ? b : a));
+        const last = list.reduce((a, b) => (b.to.t > a.to.t ? b : a));
+        const x1 = v.x(first.from.t);
+        const y1 = laneY[first.from.lane] + LANE_H / 2;
+        const x2 = v.x(last.to.t);
+        const y2 = laneY[last.to.lane] + LANE_H / 2;
+        const bend = Math.min(80, Math.abs(x2 - x1) / 2);
+        const early = list.filter((r) => r.ruleId === 'retry-before-kato').length;
+        const frames = list.flatMap((r) => [r.from.frame, r.to.frame]).join(' ');
+        const tipText = `incident ${inc.id}: ${list.length} retries (${early} before KATO) — click to show each\n${inc.verdict}`;
+        const attrs = { 'data-incident': inc.id, 'data-frames': frames, 'data-tip': tipText, 'data-count': list.length };
+        el('path', {
+          d: `M ${x1} ${y1} C ${x1 + bend} ${y1}, ${x2 - bend} ${y2}, ${x2} ${y2}`, class: `retry-arrow retry-bundle ${early ? 'retry-before-kato' : list[0].ruleId}`,
+          'marker-end': `url(#arrow${capIndex})`, 'data-x1': x1, 'data-x2': x2, ...attrs,
+        }, plot);
+        el('text', { x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 6, class: 'bundle-label', ...attrs }, plot).textContent = `×${list.length}`;
+      }
+    }
+
     /** Retry arrows from the original to the resubmission, with each retry's evidence chain. */
     function drawRetries(v: View, plot: Element): void {
-      for (const r of cap.retries) {
+      drawBundles(v, plot);
+      for (const [k, r] of cap.retries.entries()) {
+        const inc = incidentOfRetry.get(k);
+        if (inc && inc.retries.length >= BUNDLE_MIN && !expanded.has(inc.id)) continue;
         const x1 = v.x(r.from.t);
         const y1 = laneY[r.from.lane] + LANE_H / 2;
         const x2 = v.x(r.to.t);
@@ -300,6 +350,7 @@ export function clientMain(): void {
         el('path', {
           d: `M ${x1} ${y1} C ${x1 + bend} ${y1}, ${x2 - bend} ${y2}, ${x2} ${y2}`, class: `retry-arrow ${r.ruleId}`,
           'marker-end': `url(#arrow${capIndex})`, 'data-finding': r.finding, 'data-x1': x1, 'data-x2': x2,
+          ...(inc && inc.retries.length >= BUNDLE_MIN ? { 'data-incident': inc.id } : {}),
           'data-frames': `${r.from.frame} ${r.to.frame}`,
           'data-tip': `${r.ruleId}\n${r.label}\noriginal frame ${r.from.frame} at ${fmt(r.from.t)}\nretry frame ${r.to.frame} at ${fmt(r.to.t)}`,
         }, plot);
@@ -374,6 +425,15 @@ export function clientMain(): void {
       view = { ...full };
       schedule();
     });
+    // A click on a bundle opens it; on one of its arrows, closes it again.
+    svg.addEventListener('click', (ev) => {
+      const bundle = (ev.target as Element).closest('[data-incident]');
+      if (!bundle) return;
+      const id = Number(bundle.getAttribute('data-incident'));
+      if (expanded.has(id)) expanded.delete(id);
+      else expanded.add(id);
+      draw();
+    });
     /** The tooltip of what is under the pointer: written now, for that element only. */
     function tipFor(target: Element, ev: MouseEvent): string | null {
       const c = target.getAttribute('data-c');
@@ -414,36 +474,74 @@ export function clientMain(): void {
         if (frames.some((f) => highlighted.has(f))) e.classList.add('hl');
       });
     }
+    /** Shows a span of time: the view moves (and zooms in) only when needed. */
+    function zoomTo(a: number, b: number): void {
+      const pad = Math.max(0.01, (b - a) * 0.08);
+      view = { a: a - pad, b: b + pad };
+    }
+    // Incidents, above the findings: a click zooms to the incident and highlights its frames.
+    if (cap.incidents.length) {
+      html('h3', 'Incidents', root);
+      const list = html('ol', null, root, 'incidents');
+      for (const inc of cap.incidents) {
+        const li = html('li', null, list, `sev-${inc.severity}`);
+        li.setAttribute('data-incident', String(inc.id));
+        html('span', `Incident ${inc.id}`, li, 'incident-id');
+        html('span', inc.severity, li, 'sev');
+        html('span', inc.verdict, li);
+        html('code', inc.filter, li);
+        li.addEventListener('click', () => {
+          zoomTo(Math.min(inc.t0, inc.contact ? inc.contact.t : inc.t0), inc.t1);
+          highlighted = new Set(inc.findings.flatMap((k) => cap.findings[k].frames));
+          draw();
+        });
+      }
+    }
     if (cap.findings.length) {
       const table = html('table', null, root, 'findings');
       const head = html('tr', null, html('thead', null, table));
-      for (const h of ['severity', 'rule', 'time', 'assoc/q/cid', 'frames', 'finding', 'Wireshark filter']) html('th', h, head);
+      const columns = ['severity', 'rule', 'time', 'assoc/q/cid', 'frames', 'finding', 'Wireshark filter'];
+      for (const h of columns) html('th', h, head);
       const body = html('tbody', null, table);
-      cap.findings.forEach((f, i) => {
-        const tr = html('tr', null, body, `sev-${f.severity}`);
-        tr.setAttribute('data-finding', String(i));
-        html('td', f.severity, tr, 'sev');
-        html('td', f.ruleId, tr);
-        html('td', fmt(f.t), tr);
-        html('td', f.where, tr);
-        html('td', f.frames.join(' '), tr);
-        html('td', f.message, tr);
-        html('code', f.filter, html('td', null, tr));
-        tr.addEventListener('mouseenter', () => {
-          highlighted = new Set(f.frames);
-          applyHighlight();
-        });
-        tr.addEventListener('mouseleave', () => {
-          highlighted = new Set();
-          applyHighlight();
-        });
-        tr.addEventListener('click', () => {
-          const span = Math.max(0.02, (view.b - view.a));
-          if (f.t < view.a || f.t > view.b) view = { a: f.t - span / 2, b: f.t + span / 2 };
-          highlighted = new Set(f.frames);
-          draw();
-        });
-      });
+      // Grouped under their incident, the rest after: the same rows, in the same order within a group.
+      const owner = new Map<number, number>();
+      for (const inc of cap.incidents) for (const k of inc.findings) owner.set(k, inc.id);
+      const groups: { title: string | null; rows: number[] }[] = cap.incidents.map((inc) => ({ title: `Incident ${inc.id} · ${inc.severity} · ${inc.verdict}`, rows: inc.findings }));
+      const loose = cap.findings.map((_, i) => i).filter((i) => !owner.has(i));
+      if (loose.length) groups.push({ title: cap.incidents.length ? 'In no incident' : null, rows: loose });
+      for (const g of groups) {
+        if (g.title !== null) {
+          const tr = html('tr', null, body, 'group');
+          const td = html('td', g.title, tr);
+          td.setAttribute('colspan', String(columns.length));
+        }
+        for (const i of g.rows) {
+          const f = cap.findings[i];
+          const tr = html('tr', null, body, `sev-${f.severity}`);
+          tr.setAttribute('data-finding', String(i));
+          html('td', f.severity, tr, 'sev');
+          html('td', f.ruleId, tr);
+          html('td', fmt(f.t), tr);
+          html('td', f.where, tr);
+          html('td', f.frames.join(' '), tr);
+          html('td', f.message, tr);
+          html('code', f.filter, html('td', null, tr));
+          tr.addEventListener('mouseenter', () => {
+            highlighted = new Set(f.frames);
+            applyHighlight();
+          });
+          tr.addEventListener('mouseleave', () => {
+            highlighted = new Set();
+            applyHighlight();
+          });
+          tr.addEventListener('click', () => {
+            const span = Math.max(0.02, (view.b - view.a));
+            if (f.t < view.a || f.t > view.b) view = { a: f.t - span / 2, b: f.t + span / 2 };
+            highlighted = new Set(f.frames);
+            draw();
+          });
+        }
+      }
     } else {
       html('p', 'No findings.', root, 'none');
     }

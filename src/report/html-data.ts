@@ -129,6 +129,14 @@ export interface HtmlCapture {
     evidence: { lane: number; t: number; frame: number | null; step: string; what: string }[];
   }[];
   findings: { ruleId: string; severity: string; t: number; frames: number[]; where: string; message: string; filter: string }[];
+  /**
+   * Each break in service: one KATO window, its retries (indexes into `retries`) drawn as one
+   * bundle when there are many, its findings (indexes into `findings`) grouped in the table.
+   */
+  incidents: {
+    id: number; severity: string; verdict: string; t0: number; t1: number; contact: { t: number; frame: number } | null; windowEnd: number | null;
+    group: number; retries: number[]; findings: number[]; filter: string;
+  }[];
   /** Kernel log lines tied to an association, on its host/target kernel lanes. */
   kernel: { lane: number; t: number; kind: string; text: string; afterFrame: number | null; commandFrame: number | null }[];
 }
@@ -249,7 +257,7 @@ function detailCapture(report: Report, collected: HtmlCollector): HtmlCapture {
     }
   });
   const density = [...collected.density].flatMap(([conn, d]) => (laneByConn.has(conn) ? [{ lane: laneByConn.get(conn)!, widthS: d.widthS, counts: d.counts, what: 'completed commands' }] : []));
-  return { ...base(report, collected, t0), groups, lanes, commands, density, tcp, gaps, retries, kernel };
+  return { ...base(report, collected, t0), groups, lanes, commands, density, tcp, gaps, retries, kernel, incidents: incidentsOf(report, retries, t0) };
 }
 
 /**
@@ -304,9 +312,24 @@ function stormCapture(report: Report, collected: HtmlCollector): HtmlCapture {
       label: retryLabel(d), evidence: [],
     });
   });
-  return { ...base(report, collected, t0), groups, lanes, commands: [], density, tcp: [], gaps: [], retries, kernel: [] };
+  return { ...base(report, collected, t0), groups, lanes, commands: [], density, tcp: [], gaps: [], retries, kernel: [], incidents: incidentsOf(report, retries, t0, (i) => report.paths.findIndex((p) => p.path === i.path)) };
 }
 
 function round(s: number): number {
   return Math.round(s * 1e6) / 1e6;
+}
+
+/** The page's incidents: times relative to the capture, the retries drawn for them, their findings. */
+function incidentsOf(report: Report, retries: HtmlCapture['retries'], t0: number, groupOf?: (i: Report['incidents'][number]) => number): HtmlCapture['incidents'] {
+  return report.incidents.map((i) => {
+    const members = new Set(i.findings);
+    const contact = i.lastControllerContact;
+    return {
+      id: i.id, severity: i.severity, verdict: i.verdict, t0: round(i.firstTime - t0), t1: round(i.lastTime - t0),
+      contact: contact ? { t: round(contact.time - t0), frame: contact.frame } : null,
+      windowEnd: i.deadline?.time === null || i.deadline === null ? null : round(i.deadline.time - t0),
+      group: groupOf ? groupOf(i) : report.associations.findIndex((a) => a.id === i.assoc),
+      retries: retries.flatMap((r, k) => (members.has(r.finding) ? [k] : [])), findings: i.findings, filter: i.wiresharkFilter,
+    };
+  });
 }

@@ -24,6 +24,10 @@ svg.timeline { display: block; cursor: grab; user-select: none; }
 .kato-window { fill: #e4572e; fill-opacity: .10; stroke: #e4572e; stroke-opacity: .5; stroke-dasharray: 4 3; }
 .contact { stroke: #e4572e; stroke-width: 2; stroke-dasharray: 2 2; }
 .retry-arrow { fill: none; stroke: #7b2cbf; stroke-width: 2; } .retry-arrow.retry-before-kato { stroke: #c1121f; stroke-width: 2.5; }
+.retry-bundle { stroke-width: 5 !important; cursor: pointer; } .bundle-label { font: 600 12px system-ui, sans-serif; fill: #c1121f; text-anchor: middle; cursor: pointer; paint-order: stroke; stroke: #fff; stroke-width: 3; }
+ol.incidents { padding-left: 0; list-style: none; } ol.incidents li { padding: 4px 6px; border-bottom: 1px solid #e3e7eb; cursor: pointer; } ol.incidents li:hover { background: #fff8e1; }
+ol.incidents li span { margin-right: 10px; } .incident-id { font-weight: 600; }
+table.findings tr.group td { background: #f3f5f7; font-weight: 600; }
 .kernel { fill: #6c757d; } .kernel.io-timeout, .kernel.keep-alive-failed, .kernel.keep-alive-expired, .kernel.fatal-error { fill: #d62828; } .kernel.error-recovery { fill: #f77f00; } .kernel.reconnected, .kernel.new-ctrl { fill: #2a9d8f; }
 .evidence-chain { fill: none; stroke: #555; stroke-width: 1; stroke-dasharray: 3 3; } .evidence { fill: #fff; stroke: #333; stroke-width: 1.5; } .evidence.arrival { fill: #2a9d8f; } .evidence.retry { fill: #c1121f; } .evidence.r2t-after-retry, .evidence.c2h-data-after-retry, .evidence.completion-after-retry { fill: #e76f51; }
 marker path { fill: #7b2cbf; }
