@@ -178,3 +178,23 @@ describe('incidents: other shapes', () => {
     expect(githubAnnotations('x.pcap', r)).toMatch(/^::warning title=error-status,/);
   });
 });
+
+describe('incidents on the command line', () => {
+  it('timeline marks each command\'s incident after the commands; --json as one line per incident', async () => {
+    const r = await burstReport();
+    const { spawnSync } = await import('node:child_process');
+    const bin = join(__dirname, '..', 'bin', 'nvme-tcp-timeline.js');
+    const dmesg = r.path.replace(/\.pcap$/, '.dmesg.txt');
+    const text = spawnSync(process.execPath, [bin, 'timeline', r.path, '--dmesg', dmesg], { encoding: 'utf8' }).stdout.split('\n');
+    const at = text.findIndex((l) => l.startsWith('incident 1 (error)  association 1 broke (I/O timeout): 24 writes resubmitted before KATO'));
+    expect(at).toBeGreaterThan(0);
+    const rows = text.slice(at + 1).filter((l) => l.startsWith('  a1 q1 cid '));
+    expect(rows).toHaveLength(24);
+    expect(rows[0]).toMatch(/^ {2}a1 q1 cid 0x0040 frame \d+: before-kato → retry frame \d+ on association 2 \+[\d.]+s, ran twice$/);
+    expect(rows[1]).toMatch(/ran twice, timed out during recovery$/);
+    const json = spawnSync(process.execPath, [bin, 'timeline', r.path, '--json', '--cid', '0x41'], { encoding: 'utf8' }).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const incident = json.find((o) => 'incident' in o);
+    expect(incident.incident).toMatchObject({ id: 1, severity: 'error', assoc: 1, tookOver: 2 });
+    expect(incident.incident.commands.map((c: { cid: number }) => c.cid)).toEqual([0x41]);
+  });
+});

@@ -74,6 +74,11 @@ describe('--perfetto', () => {
     expect(instants.filter((n) => n.startsWith('safe time (kato+cqt, 30000 ms)'))).toHaveLength(2);
     expect(instants).toContain('io-timeout');
     expect(instants).toContain('host FIN');
+    // The incident: one instant on the broken association's findings track, carrying its verdict.
+    const incident = events.filter((e) => e.name === 'incident 1');
+    expect(incident.map((e) => [e.ph, e.pid, e.tid, (e.args as { verdict: string }).verdict])).toEqual([
+      ['i', 1, 0, expect.stringMatching(/^association 1 broke \(I\/O timeout\): 2 commands \(1 write, 1 read\) resubmitted before KATO/)],
+    ]);
     expect(events.find((e) => e.name === 'host FIN')!.tid).toBeGreaterThan(1_000_000);
   });
 

@@ -53,6 +53,13 @@ export class PerfettoWriter {
         for (const t of q.teardown) instant(`${t.from} ${t.kind.toUpperCase()}`, 'tcp', a.id, TCP_TRACK + q.conn, t.time, { frame: t.frame, inFlight: t.inFlight });
       }
     }
+    // Each incident on the findings track of the association that broke: its start carries the story's verdict and filter.
+    for (const i of report.incidents) {
+      this.track(i.assoc, 0, `association ${i.assoc}`, 'findings');
+      instant(`incident ${i.id}`, `incident,${i.severity}`, i.assoc, 0, i.firstTime, {
+        verdict: i.verdict, counts: i.counts, findings: i.findings.length, wiresharkFilter: i.wiresharkFilter, tookOver: i.tookOver,
+      });
+    }
     for (const f of report.findings) this.finding(f, instant, late);
     for (const e of report.kernelLog?.events ?? []) {
       if (e.time === null) continue;
