@@ -71,7 +71,7 @@ describe('incidents: the 24-write burst', () => {
     const lines = text.split('\n');
     expect(screenLines(text)).toBeLessThanOrEqual(80);
     // The incident itself is laid out for the width; the association blocks after it are what they were.
-    expect(lines.slice(0, lines.findIndex((l) => l.startsWith('Association 1'))).filter((l) => [...l].length > 120)).toEqual([]);
+    expect(lines.slice(0, lines.findIndex((l) => l.startsWith('Kernel log'))).filter((l) => [...l].length > 120)).toEqual([]);
     expect(lines[3]).toMatch(/^Incident 1 {2}error {2}association 1 broke/);
     // One row per command, each on one line: 24 rows start with a CID.
     expect(lines.filter((l) => /^ {2}│ 0x00[45]/.test(l))).toHaveLength(24);

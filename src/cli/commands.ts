@@ -173,7 +173,8 @@ export async function runAnalyze(captures: string[], o: CommonOptions): Promise<
   } else {
     // Loaded only for text output: chalk and cli-table3 cost start-up time JSON runs need not pay.
     const { renderText } = await import('../report/text-report.js');
-    const width = process.stdout.columns ?? 120;
+    // COLUMNS wins (as for ls and git): a terminal's own width otherwise, 120 for a pipe.
+    const width = Number(process.env.COLUMNS) > 0 ? Number(process.env.COLUMNS) : process.stdout.columns ?? 120;
     process.stdout.write(reports.map((r) => renderText(r, { color: color(o), width })).join('\n\n') + '\n');
   }
   return exitFor(outcomes, o);

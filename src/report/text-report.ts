@@ -45,7 +45,28 @@ export function renderText(report: Report, options: TextOptions): string {
   // A reconnect storm is read path by path: aggregates, then one line per listed association.
   const storm = report.associationsNotListed > 0 || report.associations.length > ASSOCIATION_BLOCKS_MAX;
   if (storm) append(out, pathLines(report, c, rel));
-  for (const a of storm ? [] : report.associations) {
+  // Beside incidents (which tell the teardowns), each association's facts in one wrapped paragraph.
+  const brief = !storm && report.incidents.length > 0;
+  if (brief) out.push('');
+  for (const a of brief ? report.associations : []) {
+    const late = a.controllerAfterHostClose;
+    const unanswered = a.queues.reduce((n, q) => n + q.inFlightAtEnd, 0);
+    const facts = [
+      `cntlid ${a.cntlid ?? '?'}`, `KATO ${a.katoMs} ms (${a.katoSource})`, `CQT ${a.cqtMs} ms (${a.cqtSource})${a.tbkas ? ', TBKAS' : ''}`,
+      `from frame ${a.firstFrame} at ${rel(a.firstTime)}`,
+      `last controller contact ${a.lastControllerContact ? `frame ${a.lastControllerContact.frame} at ${rel(a.lastControllerContact.time)}` : 'none'}`,
+      `last host transmission ${a.lastHostTransmission ? `frame ${a.lastHostTransmission.frame}` : 'none'}`,
+      ...(a.fencedBy ? [`fenced: ${a.fencedBy.kind} frame ${a.fencedBy.frame}`] : []),
+      `${count(a.queues.length, 'queue')}${unanswered ? `, ${unanswered} unanswered` : ''}`,
+      ...(a.keepAlive.sent ? [`keep-alives ${a.keepAlive.sent} sent, ${a.keepAlive.answered} answered${a.keepAlive.late ? `, ${a.keepAlive.late} late` : ''}`] : []),
+      ...(late ? [`after the host closed: the controller still sent ${count(late.pdus, 'PDU')} (frames ${late.firstFrame}–${late.lastFrame}), never seen by the host`] : []),
+    ];
+    // Wrapped between facts, never inside one: each stays greppable whole.
+    const lines = wrapped(`Association ${a.id}  `, facts, options.width ?? 120, ';  ');
+    lines[0] = c.bold(`Association ${a.id}`) + lines[0].slice(`Association ${a.id}`.length);
+    append(out, lines);
+  }
+  for (const a of storm || brief ? [] : report.associations) {
     out.push('');
     out.push(c.bold(`Association ${a.id}`) + `  ${safe(a.path)}${a.inferred ? c.dim(' (inferred: no Connect captured)') : ''}`);
     out.push(`  cntlid ${a.cntlid ?? '?'}  KATO ${a.katoMs} ms (${a.katoSource})  CQT ${a.cqtMs} ms (${a.cqtSource})${a.tbkas ? '  TBKAS' : ''}` +
@@ -67,7 +88,7 @@ export function renderText(report: Report, options: TextOptions): string {
         `  ${count(q.commands, 'command')}${q.inFlightAtEnd ? c.yellow(`, ${q.inFlightAtEnd} unanswered`) : ''}${q.gaps ? c.yellow(`, ${count(q.gaps, 'gap')}`) : ''}  ${teardown(q.teardown, rel)}`);
     }
   }
-  if (!storm) {
+  if (!storm && !brief) {
     // Breaks told as incidents above are not told again.
     const told = new Set(report.incidents.map((i) => i.assoc));
     const breaks = report.recovery.episodes.filter((e) => e.tookOver !== null && !told.has(e.endedAssoc));
@@ -98,10 +119,13 @@ export function renderText(report: Report, options: TextOptions): string {
       head: ['queue', 'command', 'count', 'ok', 'error', 'unanswered', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'], chars: NO_ROW_LINES,
       style: { head: options.color ? ['cyan'] : [], border: options.color ? ['grey'] : [] },
     });
-    for (const o of report.opcodes) {
+    // Beside incidents, the busiest opcodes only: the JSON report has every one.
+    const rows = report.incidents.length ? [...report.opcodes].sort((a, b) => b.count - a.count).slice(0, OPCODE_ROWS_BESIDE_INCIDENTS) : report.opcodes;
+    for (const o of rows) {
       table.push([o.queue, o.opcode, o.count, o.completed, o.errors, o.unanswered, num(o.latencyMs.p50), num(o.latencyMs.p90), num(o.latencyMs.p99), num(o.latencyMs.max)]);
     }
     out.push(table.toString());
+    if (rows.length < report.opcodes.length) out.push(c.dim(`${count(report.opcodes.length - rows.length, 'more opcode')} in the JSON report (opcodes)`));
   }
   out.push('');
   const inIncidents = new Set(report.incidents.flatMap((i) => i.findings));
@@ -167,6 +191,9 @@ function incidentLines(report: Report, c: ChalkInstance, rel: (t: number) => str
 const INCIDENT_BLOCKS_MAX = 4;
 const INCIDENT_LINES_MAX = 10;
 
+/** Opcode rows printed when incidents tell the story. */
+const OPCODE_ROWS_BESIDE_INCIDENTS = 6;
+
 /** Commands of an incident up to which each retry's evidence chain is printed under the table. */
 const CHAINS_MAX = 3;
 
@@ -180,16 +207,16 @@ function ruleCounts(report: Report, members: number[]): string {
 /** Tables of one line per row: no rule between rows. */
 const NO_ROW_LINES = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
 
-/** `text` after `lead`, wrapped at `width` under its own start. */
-function wrapped(lead: string, text: string, width: number): string[] {
+/** `text` after `lead`, wrapped at `width` under its own start: between words, or between the given parts joined by `sep`. */
+function wrapped(lead: string, text: string | string[], width: number, sep = ' '): string[] {
   const room = Math.max(40, width - lead.length);
   const lines: string[] = [];
   let line = '';
-  for (const word of text.split(' ')) {
-    if (line && line.length + 1 + word.length > room) {
+  for (const word of typeof text === 'string' ? text.split(' ') : text) {
+    if (line && line.length + sep.length + word.length > room) {
       lines.push(line);
       line = word;
-    } else line = line ? `${line} ${word}` : word;
+    } else line = line ? `${line}${sep}${word}` : word;
   }
   lines.push(line);
   return lines.map((l, k) => (k === 0 ? lead : ' '.repeat(lead.length)) + l);
@@ -345,11 +372,10 @@ function kernelLogLines(report: Report, c: ChalkInstance, rel: (t: number) => st
       out.push(`  ${a.method === 'none' ? c.yellow('not aligned') : `aligned by ${a.method}`}${boot}: ${safe(a.message)}${anchors}`);
     }
   }
-  // With incidents, their I/O timeouts are told there: one count line instead of one line each.
+  // With incidents, the lines that matter are in their stories: one count line instead of a line each.
   const told = report.incidents.length > 0;
-  const shown = k.events.filter((e) => KERNEL_SHOWN.has(e.kind) && e.time !== null && !(told && e.kind === 'io-timeout'));
-  const timeouts = told ? k.events.filter((e) => e.kind === 'io-timeout').length : 0;
-  if (timeouts) out.push(c.dim(`  ${count(timeouts, 'I/O timeout line')}: told with the incidents above (kernelLog.events has each)`));
+  const shown = told ? [] : k.events.filter((e) => KERNEL_SHOWN.has(e.kind) && e.time !== null);
+  if (told) out.push(c.dim(`  ${count(k.events.length, 'NVMe line')} on the capture's clock: the incidents above cite the ones that matter (kernelLog.events has each)`));
   for (const e of shown.slice(0, KERNEL_LINES_MAX)) {
     const command = e.command ? c.dim(`  → command of frame ${e.command.frame}`) : '';
     out.push(`  ${rel(e.time!)} after frame ${e.afterFrame ?? '-'}  ${e.side}: ${safe(e.text)}${command}`);
