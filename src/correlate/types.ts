@@ -1,5 +1,5 @@
 import type { Direction } from '../nvme-tcp/types.js';
-import type { TlsDecryption } from '../tls/types.js';
+import type { TlsDecryption, TlsStatus } from '../tls/types.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 export const SEVERITY_RANK: Record<Severity, number> = { info: 1, warning: 2, error: 3 };
@@ -287,24 +287,8 @@ export interface TlsNotDecryptedDetails {
   undecryptedBytes: number;
 }
 
-/** One TLS connection in the report's `tls` section. */
-export interface TlsConnectionSummary {
-  conn: number;
-  host: string;
-  controller: string;
-  firstFrame: number;
-  version: string | null;
-  cipher: string | null;
-  decryption: TlsDecryption;
-  reason: string | null;
-  records: number;
-  plaintextBytes: number;
-  undecryptedBytes: number;
-  handshakeRecords: number;
-  keyUpdates: number;
-  alerts: string[];
-  resyncs: number;
-}
+/** One TLS connection in the report's `tls` section: what the record layer found, where. */
+export type TlsConnectionSummary = { conn: number; host: string; controller: string } & Omit<TlsStatus, 'clientSide' | 'firstTime' | 'clientRandom'>;
 
 /** NVMe/TCP over TLS: how many connections, how many were decrypted, and each (listed up to a cap). */
 export interface TlsReport {

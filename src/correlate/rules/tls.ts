@@ -25,11 +25,8 @@ export const tls: RuleFamily = {
         report.connections++;
         report.byDecryption[s.decryption] = (report.byDecryption[s.decryption] ?? 0) + 1;
         if (s.decryption === 'decrypted') report.decrypted++;
-        const summary: TlsConnectionSummary = {
-          conn: q.nvme.id, host: q.host, controller: q.controller, firstFrame: s.firstFrame, version: s.version, cipher: s.cipher,
-          decryption: s.decryption, reason: s.reason, records: s.records, plaintextBytes: s.plaintextBytes, undecryptedBytes: s.undecryptedBytes,
-          handshakeRecords: s.handshakeRecords, keyUpdates: s.keyUpdates, alerts: s.alerts.slice(0, 10), resyncs: s.resyncs,
-        };
+        const { clientSide: _side, firstTime: _time, clientRandom: _random, ...facts } = s;
+        const summary: TlsConnectionSummary = { conn: q.nvme.id, host: q.host, controller: q.controller, ...facts, alerts: s.alerts.slice(0, 10) };
         if (report.list.length < TLS_LIST_CAP) report.list.push(summary);
         else report.notListed++;
         if (s.decryption === 'decrypted' && s.reason === null) return;
