@@ -2,7 +2,7 @@ import type { PduSink } from '../nvme-tcp/types.js';
 import { FindingCollector } from './findings.js';
 import type { LatencyHistogram } from './histogram.js';
 import { Model, type PathStats } from './model.js';
-import { RULE_FAMILIES } from './rules/index.js';
+import { NOISY_RULES, RULE_FAMILIES } from './rules/index.js';
 import { buildIncidents } from './incidents.js';
 import type { RuleContext } from './rules/rule.js';
 import type { KernelLog } from '../kernel-log/types.js';
@@ -65,7 +65,7 @@ function spread(h: LatencyHistogram): PathSummary['lifetimeMs'] {
 /** Correlation: the model, with every rule family listening to it. */
 export class Correlator {
   private readonly model: Model;
-  private readonly findings = new FindingCollector();
+  private readonly findings = new FindingCollector(NOISY_RULES);
   private readonly output: RuleContext['output'] = {};
   private readonly policy: CorrelateOptions['rule'];
 

@@ -5,17 +5,15 @@ export const FINDING_CAP = 50;
 /** Findings of any one rule in the whole report before the rest are only counted (a reconnect storm's thousands). */
 export const RULE_CAP = 100;
 
-/** Rules that can fire once per command or segment: capped per association. */
-const NOISY = new Set<RuleId>([
-  'unanswered-command', 'error-status', 'capture-gap', 'protocol-violation', 'unknown-pdu', 'cid-reuse-in-flight', 'digest-mismatch',
-  'tls-not-decrypted',
-]);
 
 /** What a rule reports: a finding without its filter, which is derived from the frames unless given. */
 export type FindingInput<R extends RuleId> = Omit<FindingOf<R>, 'wiresharkFilter'> & { wiresharkFilter?: string };
 
 /** Collects findings, caps the noisy ones per association, and hands them out in time order. */
 export class FindingCollector {
+  /** `noisy`: the rules capped per association (NOISY_RULES, from the rule families). */
+  constructor(private readonly noisy: ReadonlySet<RuleId>) {}
+
   private readonly findings: Finding[] = [];
   /** Told the association of every finding, listed or only counted. */
   onAdd: ((assoc: number | null) => void) | undefined;
@@ -28,7 +26,7 @@ export class FindingCollector {
     this.onAdd?.(f.assoc);
     this.totals[f.severity]++;
     const perAssoc = `${f.ruleId}@${f.assoc ?? '-'}`;
-    if (NOISY.has(f.ruleId) && this.bump(perAssoc) > FINDING_CAP) return this.suppress(perAssoc, f.ruleId, f.severity, f.assoc);
+    if (this.noisy.has(f.ruleId) && this.bump(perAssoc) > FINDING_CAP) return this.suppress(perAssoc, f.ruleId, f.severity, f.assoc);
     if (this.bump(f.ruleId) > RULE_CAP) return this.suppress(`${f.ruleId}@all`, f.ruleId, f.severity, null);
     const frames = [...new Set(f.frames)].sort((x, y) => x - y);
     const stored = { ...f, frames, wiresharkFilter: f.wiresharkFilter ?? frameFilter(frames) } as FindingOf<R>;
@@ -38,7 +36,7 @@ export class FindingCollector {
 
   /** An association has ended: its per-association counters go (memory stays with what is open). */
   forgetAssociation(assoc: number): void {
-    for (const rule of NOISY) this.listed.delete(`${rule}@${assoc}`);
+    for (const rule of this.noisy) this.listed.delete(`${rule}@${assoc}`);
   }
 
   /** Every finding by severity, listed or only counted. */

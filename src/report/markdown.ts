@@ -1,12 +1,13 @@
 import { count, escapeControl, hex } from '../common/text.js';
 import { COMMAND_COLUMNS, commandCells, incidentStory } from './incident-story.js';
-import { isLineStep, isRetryFinding, SEVERITY_RANK, type Finding, type Incident, type RetryFinding, type RuleId } from '../correlate/types.js';
+import { isLineStep, isRetryFinding, SEVERITY_RANK, type Finding, type Incident, type RetryFinding } from '../correlate/types.js';
 import type { Report } from './types.js';
 import { tlsSummary } from './tls-summary.js';
+import { NOISY_RULES } from '../correlate/rules/index.js';
 import { append } from '../common/numbers.js';
 
-/** Rules that can fire once per command or segment: counted in one table row each, not listed. */
-const SUMMARISED = new Set<RuleId>(['unanswered-command', 'error-status', 'capture-gap', 'protocol-violation', 'unknown-pdu', 'cid-reuse-in-flight', 'connection-reset', 'digest-mismatch', 'tls-not-decrypted']);
+/** Rules that can fire once per command, segment or connection: counted in one table row each, not listed. */
+const SUMMARISED = NOISY_RULES;
 /** Other findings listed one by one before the rest are counted. */
 const LISTED_MAX = 10;
 

@@ -15,6 +15,7 @@ const FES_NAMES: Record<number, string> = {
 export const protocol: RuleFamily = {
   name: 'protocol',
   ruleIds: ['error-status', 'term-req', 'protocol-violation', 'digest-mismatch', 'capture-gap', 'unknown-pdu'],
+  noisy: ['error-status', 'protocol-violation', 'digest-mismatch', 'capture-gap', 'unknown-pdu'],
   create(ctx) {
     const at = (q: Queue) => ({ assoc: q.assoc?.id ?? null, qid: q.qid ?? null });
     return {

@@ -25,5 +25,7 @@ export interface RuleContext {
 export interface RuleFamily {
   name: string;
   ruleIds: readonly RuleId[];
+  /** Of those, the ones that can fire once per command, segment or connection: capped per association in the report, counted in Markdown. */
+  noisy?: readonly RuleId[];
   create(ctx: RuleContext): ModelListener;
 }

@@ -6,6 +6,7 @@ import type { RuleFamily } from './rule.js';
 export const teardown: RuleFamily = {
   name: 'teardown',
   ruleIds: ['unanswered-command', 'connection-reset', 'cid-reuse-in-flight'],
+  noisy: ['unanswered-command', 'connection-reset', 'cid-reuse-in-flight'],
   create(ctx) {
     const name = ctx.model.opName.bind(ctx.model);
     return {

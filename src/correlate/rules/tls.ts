@@ -15,6 +15,7 @@ const TLS_LIST_CAP = 100;
 export const tls: RuleFamily = {
   name: 'tls',
   ruleIds: ['tls-not-decrypted'],
+  noisy: ['tls-not-decrypted'],
   create(ctx) {
     const report: TlsReport = { connections: 0, decrypted: 0, byDecryption: {}, keyLog: null, list: [], notListed: 0 };
     return {
