@@ -183,8 +183,11 @@ function verdictOf(i: Incident, commands: readonly IncidentCommand[]): string {
   const parts: string[] = [];
   const early = commands.filter((x) => x.verdict === 'before-kato');
   if (early.length) parts.push(`${commandKinds(early)} resubmitted before KATO`);
-  if (c.afterKato) parts.push(`${c.afterKato} after KATO`);
-  if (c.afterFence) parts.push(`${c.afterFence} after a fence`);
+  const after = commands.filter((x) => x.verdict === 'after-kato');
+  const fenced = commands.filter((x) => x.verdict === 'after-fence');
+  // The first part names the commands; the others only count them.
+  if (after.length) parts.push(parts.length ? `${after.length} after KATO` : `${commandKinds(after)} resubmitted after KATO`);
+  if (fenced.length) parts.push(parts.length ? `${fenced.length} after a fence` : `${commandKinds(fenced)} resubmitted after a fence`);
   if (c.ranTwice) parts.push(`${c.ranTwice} ran twice`);
   if (c.timedOutDuringRecovery) parts.push(`${c.timedOutDuringRecovery} timed out during recovery`);
   return `${head}: ${parts.join('; ')}`;
