@@ -179,8 +179,8 @@ async function openChunks(input: CaptureInput, name: string): Promise<{ chunks: 
 /**
  * Reads a regular file in large blocks into one reused buffer. The reads are
  * synchronous: a page-cache copy of 1 MiB takes ~60 µs, less than handing it
- * to libuv's thread pool and back (measured in the README's Performance
- * section). Records are borrowed only until the next push, so the buffer is
+ * to libuv's thread pool and back (measured slower on two cores: docs/performance.md).
+ * Records are borrowed only until the next push, so the buffer is
  * free again as soon as its block has been pushed.
  */
 async function* fileChunks(handle: FileHandle): AsyncGenerator<Uint8Array> {
