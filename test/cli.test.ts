@@ -79,7 +79,7 @@ describe('CLI', () => {
     expect(readFileSync(file, 'utf8')).toBe(run(['pdus', 'fixtures/early-retry.pcap', '--json']).out);
     const html = run(['pdus', 'fixtures/early-retry.pcap', '--html', join(dir, 'p.html')]);
     expect(html.code).toBe(2);
-    expect(html.err).toContain('--html, --perfetto, --junit, --markdown, --dmesg, --trace and --annotate go with analyze, timeline or check');
+    expect(html.err).toContain('--html, --perfetto, --junit, --markdown, --annotate, --dmesg and --trace go with analyze, timeline or check');
   });
 
   it('pdus | head: a reader that stops early ends the run without an error message', () => {

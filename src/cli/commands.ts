@@ -5,15 +5,14 @@ import { DEFAULT_PORTS } from '../nvme-tcp/nvme-tcp-decoder.js';
 import { CaptureError, ExitCode, UsageError } from '../common/errors.js';
 import { SEVERITY_RANK, type CommandRecord, type KernelLogEvent, type Severity, type TraceLineRef } from '../correlate/types.js';
 import { tracedLines } from '../report/traced-lines.js';
-import { renderJunit, type JunitCase } from '../report/junit.js';
 import { PduLineFormatter } from '../report/pdu-lines.js';
 import { escapeControl as safe, hex } from '../common/text.js';
 import { renderCommand } from '../report/timeline-text.js';
 import type { DecodeStats } from '../decode/types.js';
 import type { Report } from '../report/types.js';
-import type { HtmlCollector } from '../report/html-report.js';
 import type { CommonOptions } from './main.js';
-import { checkOutputFiles, LineWriter, writeOutputFile } from './output.js';
+import { checkOutputFiles, LineWriter } from './output.js';
+import { FORMATS, outputFiles, requested, stdoutFormat, writeFormats, type Outcome } from './formats.js';
 import { Progress } from './progress.js';
 
 /** `--port` adds to the well-known ports: a capture often mixes them. */
@@ -68,7 +67,7 @@ async function perfettoFile(path: string) {
  */
 async function perCommandOutputs(o: CommonOptions, also?: (c: CommandRecord, t0: number) => void) {
   const collected = o.html ? new (await import('../report/html-report.js')).HtmlCollector() : undefined;
-  const trace = o.perfetto ? await perfettoFile(o.perfetto) : undefined;
+  const trace = typeof o.perfetto === 'string' ? await perfettoFile(o.perfetto) : undefined;
   const hooks: Pick<AnalyzeOptions, 'onCommandStart' | 'onCommand'> = {
     onCommandStart: trace && ((c) => trace.writer.start(c)),
     onCommand: (c, t0) => {
@@ -80,37 +79,17 @@ async function perCommandOutputs(o: CommonOptions, also?: (c: CommandRecord, t0:
   return { collected, hooks, close: (report: Report) => trace?.close(report) };
 }
 
-/** Deterministic JSON: same capture, same bytes. */
-export function reportJson(value: unknown): string {
-  return JSON.stringify(value, null, 2) + '\n';
-}
-
-interface Outcome {
-  file: string;
-  report?: Report;
-  /** Seconds the analysis of this capture took (JUnit's time). */
-  seconds?: number;
-  error?: CaptureError;
-  /** Commands kept for the HTML timeline (only with --html). */
-  collected?: HtmlCollector;
-}
-
 /** Every file the options ask for, checked before any capture is read. */
 function checkOutputs(o: CommonOptions): Promise<void> {
-  return checkOutputFiles([typeof o.json === 'string' ? o.json : undefined, o.html, o.perfetto, o.junit, o.annotate, typeof o.markdown === 'string' ? o.markdown : undefined]);
-}
-
-/** The Markdown of each report, with the command line that made it. */
-async function markdown(reports: Report[]): Promise<string> {
-  const { renderMarkdown } = await import('../report/markdown.js');
-  const words = process.argv.slice(2).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`));
-  return reports.map((r) => renderMarkdown(r, { commandLine: ['nvme-tcp-timeline', ...words].join(' ') })).join('\n');
+  return checkOutputFiles(outputFiles(o));
 }
 
 async function analyzeAll(captures: string[], o: CommonOptions): Promise<Outcome[]> {
-  if (o.annotate && captures.length !== 1) throw new UsageError('--annotate writes one capture: give exactly one');
-  if (o.perfetto && captures.length !== 1) throw new UsageError('--perfetto writes the trace of one capture: give exactly one');
-  if (o.annotate && captures[0] === '-') throw new UsageError('--annotate reads the capture a second time: give a file, not standard input');
+  for (const f of FORMATS) {
+    if (!requested(o, f)) continue;
+    if (f.oneCapture && captures.length !== 1) throw new UsageError(f.oneCapture);
+    if (f.noStdin && captures[0] === '-') throw new UsageError(f.noStdin);
+  }
   await checkOutputs(o);
   if (captures.filter((c) => c === '-').length > 1) throw new CaptureError('-', undefined, 'standard input can be read only once');
   const outcomes: Outcome[] = [];
@@ -119,7 +98,7 @@ async function analyzeAll(captures: string[], o: CommonOptions): Promise<Outcome
     const started = performance.now();
     const seconds = () => Math.round(performance.now() - started) / 1000;
     try {
-      if (o.html || o.perfetto) {
+      if (FORMATS.some((f) => f.perCommand && requested(o, f))) {
         const outputs = await perCommandOutputs(o);
         const report = await analyzeCapture(file, { ...analyzeOptions(o, progress), commandSteps: false, ...outputs.hooks });
         outputs.close(report);
@@ -139,22 +118,8 @@ async function analyzeAll(captures: string[], o: CommonOptions): Promise<Outcome
   return outcomes;
 }
 
-async function writeArtifacts(outcomes: Outcome[], o: CommonOptions): Promise<void> {
-  const reports = outcomes.flatMap((x) => (x.report ? [x.report] : []));
-  if (typeof o.json === 'string') await writeOutputFile(o.json, reportJson(reports.length === 1 ? reports[0] : reports));
-  if (o.html) {
-    const { renderHtml } = await import('../report/html-report.js');
-    await writeOutputFile(o.html, renderHtml(outcomes.flatMap((x) => (x.report && x.collected ? [{ report: x.report, collected: x.collected }] : []))));
-  }
-  if (typeof o.markdown === 'string') await writeOutputFile(o.markdown, await markdown(reports));
-  if (o.annotate && reports.length === 1) {
-    const { annotateCapture } = await import('../api/annotate.js');
-    await annotateCapture(outcomes[0].file, reports[0], o.annotate);
-  }
-  if (o.junit) {
-    const cases: JunitCase[] = outcomes.map((x) => ({ file: x.file, report: x.report, error: x.error?.message, seconds: x.seconds }));
-    await writeOutputFile(o.junit, renderJunit(cases, o.failOn === 'none' ? 'error' : o.failOn));
-  }
+function writeArtifacts(outcomes: Outcome[], o: CommonOptions): Promise<void> {
+  return writeFormats(outcomes, o, { failOn: o.failOn });
 }
 
 function exitFor(outcomes: Outcome[], o: CommonOptions): number {
@@ -166,10 +131,9 @@ export async function runAnalyze(captures: string[], o: CommonOptions): Promise<
   const outcomes = await analyzeAll(captures, o);
   await writeArtifacts(outcomes, o);
   const reports = outcomes.flatMap((x) => (x.report ? [x.report] : []));
-  if (o.json === true) {
-    process.stdout.write(reportJson(reports.length === 1 ? reports[0] : reports));
-  } else if (o.markdown === true) {
-    process.stdout.write(await markdown(reports));
+  const onStdout = stdoutFormat(o);
+  if (onStdout) {
+    process.stdout.write(await onStdout.render!(outcomes, { failOn: o.failOn }));
   } else {
     // Loaded only for text output: chalk and cli-table3 cost start-up time JSON runs need not pay.
     const { renderText } = await import('../report/text-report.js');
@@ -183,15 +147,13 @@ export async function runAnalyze(captures: string[], o: CommonOptions): Promise<
 export async function runCheck(captures: string[], o: CommonOptions): Promise<number> {
   const outcomes = await analyzeAll(captures, { ...o, quiet: true });
   await writeArtifacts(outcomes, o);
-  const reports = outcomes.flatMap((x) => (x.report ? [x.report] : []));
   if (process.env.GITHUB_ACTIONS === 'true') {
     const { githubAnnotations } = await import('../report/github.js');
     for (const x of outcomes) if (x.report) process.stdout.write(githubAnnotations(x.file, x.report));
   }
-  if (o.json === true) {
-    process.stdout.write(reportJson(reports.length === 1 ? reports[0] : reports));
-  } else if (o.markdown === true) {
-    process.stdout.write(await markdown(reports));
+  const onStdout = stdoutFormat(o);
+  if (onStdout) {
+    process.stdout.write(await onStdout.render!(outcomes, { failOn: o.failOn }));
   } else {
     for (const x of outcomes) {
       if (x.error) {
@@ -210,7 +172,11 @@ export async function runCheck(captures: string[], o: CommonOptions): Promise<nu
 }
 
 export async function runPdus(capture: string, o: CommonOptions & { includeIncomplete?: boolean }): Promise<number> {
-  if (o.html || o.perfetto || o.junit || o.dmesg || o.trace || o.annotate || o.markdown) throw new UsageError('pdus lists PDUs only: --html, --perfetto, --junit, --markdown, --dmesg, --trace and --annotate go with analyze, timeline or check');
+  // `pdus` has its own JSON (one line a PDU); every other format and the kernel inputs belong to the analysis.
+  const refused = [...FORMATS.filter((f) => f.key !== 'json').map((f) => f.flag), '--dmesg', '--trace'];
+  if (FORMATS.some((f) => f.key !== 'json' && requested(o, f)) || o.dmesg || o.trace) {
+    throw new UsageError(`pdus lists PDUs only: ${refused.slice(0, -1).join(', ')} and ${refused.at(-1)} go with analyze, timeline or check`);
+  }
   await checkOutputs(o);
   // `--json FILE` puts the JSON lines in FILE instead of on stdout.
   const file = typeof o.json === 'string' ? createWriteStream(o.json) : undefined;

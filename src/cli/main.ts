@@ -4,17 +4,14 @@ import { CaptureError, ExitCode, UsageError } from '../common/errors.js';
 import type { RetryRule, Severity } from '../correlate/types.js';
 import { VERSION } from '../api/version.js';
 import { ReaderGone } from './output.js';
+import { FORMATS, type FormatOptions } from './formats.js';
 
-/** Options every command shares, parsed once from one table. */
-export interface CommonOptions {
+/** Options every command shares, parsed once from one table; the report formats' own come from their registry. */
+export interface CommonOptions extends FormatOptions {
   port?: number[];
   kato?: number;
   cqt?: number;
   rule: RetryRule;
-  json?: string | true;
-  html?: string;
-  perfetto?: string;
-  junit?: string;
   failOn: Severity | 'none';
   color: boolean;
   quiet?: boolean;
@@ -22,8 +19,6 @@ export interface CommonOptions {
   dmesgOffset?: number;
   trace?: string[];
   tlsKeylog?: string[];
-  annotate?: string;
-  markdown?: string | true;
   allAssociations?: boolean;
 }
 
@@ -66,13 +61,8 @@ function commonOptions(): Option[] {
     new Option('--kato <ms>', 'keep-alive timeout for associations whose Connect is not in the capture (default: Linux 5000)').argParser(nonNegativeInt('--kato')),
     new Option('--cqt <ms>', 'command quiesce time when Identify Controller did not report one').argParser(nonNegativeInt('--cqt')),
     new Option('--rule <rule>', 'wait required before a retry is safe').choices(RULES).default('kato+cqt'),
-    new Option('--json [file]', 'write the JSON report to a file, or to stdout without one'),
-    new Option('--html <file>', 'write a self-contained HTML timeline'),
-    new Option('--perfetto <file>', 'write the timeline as a Trace Event Format JSON file for ui.perfetto.dev or chrome://tracing'),
-    new Option('--junit <file>', 'write JUnit XML (one test case per capture)'),
-    new Option('--markdown [file]', 'write a Markdown report for an issue or a mailing list to a file, or to stdout without one'),
+    ...FORMATS.map((f) => new Option(`${f.flag} ${f.argument}`, f.help)),
     new Option('--all-associations', 'list every association in full (by default a path\'s uneventful ones are summarised and counted)'),
-    new Option('--annotate <out.pcapng>', 'write the capture as pcapng with a packet comment on every frame a finding names (open it in Wireshark)'),
     new Option('--dmesg <file>', 'kernel log of the host and/or target (dmesg, dmesg -T/--time-format iso, journalctl -k, syslog); repeat for several').argParser(collect),
     new Option('--trace <file>', 'kernel trace of the host and/or target (cat /sys/kernel/tracing/trace, trace-cmd report) with nvme, nvmet and block events; repeat for several').argParser(collect),
     new Option('--tls-keylog <file>', 'TLS key log (SSLKEYLOGFILE of tlshd on the host or target) to decrypt NVMe/TCP over TLS; repeat for several').argParser(collect),
@@ -145,7 +135,7 @@ export function buildProgram(): Command {
  */
 export function normalizeArgv(argv: string[]): string[] {
   let out = argv;
-  for (const flag of ['--json', '--markdown']) {
+  for (const flag of FORMATS.filter((f) => f.stdout).map((f) => f.flag)) {
     const i = out.indexOf(flag);
     if (i < 0 || i + 1 >= out.length) continue;
     const next = out[i + 1];
