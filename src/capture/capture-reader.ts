@@ -1,3 +1,4 @@
+import { u32le } from '../common/bytes.js';
 import { createReadStream, readSync } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
@@ -155,7 +156,7 @@ class FormatFeeder {
 
   private pickFramer(): RecordFramer {
     const h = this.head;
-    const le = (h[0] | (h[1] << 8) | (h[2] << 16) | (h[3] << 24)) >>> 0;
+    const le = u32le(h, 0);
     if (le === 0x0a0d0d0a) return new PcapngFramer(this.sink, this.info, this.blocks);
     if (le === 0xa1b2c3d4 || le === 0xa1b23c4d || le === 0xd4c3b2a1 || le === 0x4d3cb2a1) {
       return new PcapFramer(this.sink, this.info, this.blocks);

@@ -1,4 +1,6 @@
-import { MAX_RECORD_BYTES, newRecord, readU32, RecordFramer } from './record-framer.js';
+import { u32le } from '../common/bytes.js';
+import { u32 } from '../common/bytes.js';
+import { MAX_RECORD_BYTES, newRecord, RecordFramer } from './record-framer.js';
 import type { BlockSink, CaptureInfo, CaptureRecord, CaptureSink } from './types.js';
 
 const FILE_HEADER = 24;
@@ -46,8 +48,7 @@ export class PcapFramer extends RecordFramer {
   }
 
   private readFileHeader(b: Uint8Array, off: number): void {
-    const magicLE = b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24);
-    const magic = magicLE >>> 0;
+    const magic = u32le(b, off);
     if (magic === 0xa1b2c3d4 || magic === 0xa1b23c4d) this.littleEndian = true;
     else if (magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1) this.littleEndian = false;
     else this.fail(0, 'not a pcap file header');
@@ -64,6 +65,6 @@ export class PcapFramer extends RecordFramer {
   }
 
   private u32(b: Uint8Array, o: number): number {
-    return readU32(b, o, this.littleEndian);
+    return u32(b, o, this.littleEndian);
   }
 }

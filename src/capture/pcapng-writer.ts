@@ -1,5 +1,5 @@
 import { BYTE_ORDER_MAGIC, EPB, IDB, OPB, OPT_COMMENT, OPT_END, OPT_IF_TSRESOL, SHB, SPB } from './pcapng-format.js';
-import { readU16, readU32 } from './record-framer.js';
+import { ByteWriter, u16, u32 } from '../common/bytes.js';
 import type { BlockSink, CaptureRecord, CaptureSink } from './types.js';
 
 /**
@@ -32,7 +32,7 @@ export class PcapngAnnotator implements BlockSink, CaptureSink {
 
   block(bytes: Uint8Array, offset: number, size: number): void {
     if (this.format === undefined) {
-      this.format = readU32(bytes, offset, true) === SHB ? 'pcapng' : 'pcap';
+      this.format = u32(bytes, offset, true) === SHB ? 'pcapng' : 'pcap';
       if (this.format === 'pcap') return this.pcapHeader(bytes, offset);
     }
     if (this.format === 'pcap') {
@@ -40,7 +40,7 @@ export class PcapngAnnotator implements BlockSink, CaptureSink {
       return;
     }
     const type = this.u32(bytes, offset);
-    if (type === SHB) this.littleEndian = readU32(bytes, offset + 8, true) === BYTE_ORDER_MAGIC;
+    if (type === SHB) this.littleEndian = u32(bytes, offset + 8, true) === BYTE_ORDER_MAGIC;
     if (type === EPB || type === OPB || type === SPB) this.packet = { bytes, offset, size };
     else this.copy(bytes, offset, size);
   }
@@ -64,7 +64,7 @@ export class PcapngAnnotator implements BlockSink, CaptureSink {
   }
 
   private pcapHeader(b: Uint8Array, o: number): void {
-    const magic = readU32(b, o, true);
+    const magic = u32(b, o, true);
     this.littleEndian = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
     this.nanos = magic === 0xa1b23c4d || magic === 0x4d3cb2a1;
     const snaplen = this.u32(b, o + 16);
@@ -72,11 +72,11 @@ export class PcapngAnnotator implements BlockSink, CaptureSink {
     // Our own section is little-endian, whatever the pcap was.
     const source = this.littleEndian;
     this.littleEndian = true;
-    const shb = new Writer(true).u32(SHB).u32(28).u32(BYTE_ORDER_MAGIC).u16(1).u16(0).u32(0xffffffff).u32(0xffffffff).u32(28);
+    const shb = writer(true).u32(SHB).u32(28).u32(BYTE_ORDER_MAGIC).u16(1).u16(0).u32(0xffffffff).u32(0xffffffff).u32(28);
     this.put(shb.done());
-    const idb = new Writer(true).u32(IDB).u32(0).u16(linkType).u16(0).u32(snaplen);
-    if (this.nanos) idb.u16(OPT_IF_TSRESOL).u16(1).u8(9).pad().u16(0).u16(0);
-    this.put(idb.lengths());
+    const idb = writer(true).u32(IDB).u32(0).u16(linkType).u16(0).u32(snaplen);
+    if (this.nanos) idb.u16(OPT_IF_TSRESOL).u16(1).u8(9).pad4().u16(0).u16(0);
+    this.put(block(idb));
     this.littleEndian = source;
   }
 
@@ -103,14 +103,14 @@ export class PcapngAnnotator implements BlockSink, CaptureSink {
     ifIndex: number, tsHigh: number, tsLow: number, data: Uint8Array, dataOffset: number, capLen: number, origLen: number,
     options: Uint8Array | undefined, comments: readonly string[], littleEndian: boolean,
   ): void {
-    const w = new Writer(littleEndian).u32(EPB).u32(0).u32(ifIndex).u32(tsHigh).u32(tsLow).u32(capLen).u32(origLen);
-    w.bytes(data.subarray(dataOffset, dataOffset + capLen)).pad();
+    const w = writer(littleEndian).u32(EPB).u32(0).u32(ifIndex).u32(tsHigh).u32(tsLow).u32(capLen).u32(origLen);
+    w.bytes(data.subarray(dataOffset, dataOffset + capLen)).pad4();
     if (options) {
       // Walk the options to drop opt_endofopt: ours follow, then one end marker.
       let p = 0;
       while (p + 4 <= options.length) {
-        const code = readU16(options, p, littleEndian);
-        const len = readU16(options, p + 2, littleEndian);
+        const code = u16(options, p, littleEndian);
+        const len = u16(options, p + 2, littleEndian);
         if (code === OPT_END) break;
         const whole = 4 + ((len + 3) & ~3);
         w.bytes(options.subarray(p, Math.min(options.length, p + whole)));
@@ -119,10 +119,10 @@ export class PcapngAnnotator implements BlockSink, CaptureSink {
     }
     for (const c of comments) {
       const text = new TextEncoder().encode(c);
-      w.u16(OPT_COMMENT).u16(text.length).bytes(text).pad();
+      w.u16(OPT_COMMENT).u16(text.length).bytes(text).pad4();
     }
     w.u16(0).u16(0);
-    this.put(w.lengths());
+    this.put(block(w));
   }
 
   private copy(b: Uint8Array, o: number, size: number): void {
@@ -142,77 +142,21 @@ export class PcapngAnnotator implements BlockSink, CaptureSink {
   }
 
   private u32(b: Uint8Array, o: number): number {
-    return readU32(b, o, this.littleEndian);
+    return u32(b, o, this.littleEndian);
   }
 
   private u16(b: Uint8Array, o: number): number {
-    return readU16(b, o, this.littleEndian);
+    return u16(b, o, this.littleEndian);
   }
 }
 
-/** Builds one block in a given byte order; `lengths()` fills the block's two total-length fields. */
-class Writer {
-  private buf = new Uint8Array(256);
-  private n = 0;
+/** A block in a given byte order, its total length (at offset 4 and as its last word) filled in by `block()`. */
+function writer(littleEndian: boolean): ByteWriter {
+  return new ByteWriter(256, littleEndian);
+}
 
-  constructor(private readonly le: boolean) {}
-
-  private room(k: number): void {
-    if (this.n + k <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(this.buf.length * 2, this.n + k));
-    next.set(this.buf.subarray(0, this.n));
-    this.buf = next;
-  }
-
-  u8(v: number): this {
-    this.room(1);
-    this.buf[this.n++] = v & 0xff;
-    return this;
-  }
-
-  u16(v: number): this {
-    this.room(2);
-    if (this.le) { this.buf[this.n] = v & 0xff; this.buf[this.n + 1] = (v >>> 8) & 0xff; } else { this.buf[this.n] = (v >>> 8) & 0xff; this.buf[this.n + 1] = v & 0xff; }
-    this.n += 2;
-    return this;
-  }
-
-  u32(v: number): this {
-    this.room(4);
-    const b = this.buf;
-    const n = this.n;
-    if (this.le) { b[n] = v & 0xff; b[n + 1] = (v >>> 8) & 0xff; b[n + 2] = (v >>> 16) & 0xff; b[n + 3] = (v >>> 24) & 0xff; } else { b[n] = (v >>> 24) & 0xff; b[n + 1] = (v >>> 16) & 0xff; b[n + 2] = (v >>> 8) & 0xff; b[n + 3] = v & 0xff; }
-    this.n += 4;
-    return this;
-  }
-
-  bytes(b: Uint8Array): this {
-    this.room(b.length);
-    this.buf.set(b, this.n);
-    this.n += b.length;
-    return this;
-  }
-
-  /** Zero bytes up to the next 32-bit boundary. */
-  pad(): this {
-    while (this.n % 4) this.u8(0);
-    return this;
-  }
-
-  done(): Uint8Array {
-    return this.buf.subarray(0, this.n);
-  }
-
-  /** The block with its total length written at offset 4 and as its last word. */
-  lengths(): Uint8Array {
-    this.u32(0);
-    const total = this.n;
-    const save = this.n;
-    this.n = 4;
-    this.u32(total);
-    this.n = total - 4;
-    this.u32(total);
-    this.n = save;
-    return this.done();
-  }
+function block(w: ByteWriter): Uint8Array {
+  w.u32(0);
+  const total = w.length;
+  return w.patchU32(4, total).patchU32(total - 4, total).done();
 }

@@ -1,5 +1,6 @@
+import { u16, u32, u32le } from '../common/bytes.js';
 import { BYTE_ORDER_MAGIC, EPB, IDB, OPB, OPT_IF_TSOFFSET, OPT_IF_TSRESOL, SHB, SPB } from './pcapng-format.js';
-import { MAX_RECORD_BYTES, newRecord, readU16, readU32, RecordFramer } from './record-framer.js';
+import { MAX_RECORD_BYTES, newRecord, RecordFramer } from './record-framer.js';
 import type { BlockSink, CaptureInfo, CaptureRecord, CaptureSink } from './types.js';
 
 interface Interface {
@@ -35,7 +36,7 @@ export class PcapngFramer extends RecordFramer {
     const type = this.u32(b, off);
     if (type === SHB) {
       // The section's byte order is only known from its own magic.
-      const magicLE = (b[off + 8] | (b[off + 9] << 8) | (b[off + 10] << 16) | (b[off + 11] << 24)) >>> 0;
+      const magicLE = u32le(b, off + 8);
       if (magicLE === BYTE_ORDER_MAGIC) this.littleEndian = true;
       else if (magicLE === 0x4d3c2b1a) this.littleEndian = false;
       else this.fail(8, 'pcapng section header has no valid byte-order magic');
@@ -121,11 +122,11 @@ export class PcapngFramer extends RecordFramer {
   }
 
   private u32(b: Uint8Array, o: number): number {
-    return readU32(b, o, this.littleEndian);
+    return u32(b, o, this.littleEndian);
   }
 
   private u16(b: Uint8Array, o: number): number {
-    return readU16(b, o, this.littleEndian);
+    return u16(b, o, this.littleEndian);
   }
 }
 

@@ -85,15 +85,6 @@ export function newRecord(): CaptureRecord {
   return { frame: 0, time: 0, linkType: 0, bytes: new Uint8Array(0), offset: 0, capLen: 0, origLen: 0, fileOffset: 0 };
 }
 
-export function readU16(b: Uint8Array, o: number, littleEndian: boolean): number {
-  return littleEndian ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1];
-}
-
-export function readU32(b: Uint8Array, o: number, littleEndian: boolean): number {
-  return littleEndian
-    ? (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0
-    : ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
-}
 
 /** The largest record we accept; larger lengths are corruption, not data. */
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;

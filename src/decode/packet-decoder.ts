@@ -1,3 +1,4 @@
+import { u16be, u32be, u32le } from '../common/bytes.js';
 import type { CaptureRecord, CaptureSink } from '../capture/types.js';
 import type { DecodeStats, SegmentSink, TcpSegment } from './types.js';
 
@@ -53,24 +54,24 @@ export class PacketDecoder implements CaptureSink {
     switch (r.linkType) {
       case LinkType.ETHERNET: {
         if (end - p < 14) return this.malformed();
-        etherType = (b[p + 12] << 8) | b[p + 13];
+        etherType = u16be(b, p + 12);
         p += 14;
         // 802.1Q, 802.1ad and the old QinQ tag: 4 bytes each, any depth.
         while (etherType === 0x8100 || etherType === 0x88a8 || etherType === 0x9100) {
           if (end - p < 4) return this.malformed();
-          etherType = (b[p + 2] << 8) | b[p + 3];
+          etherType = u16be(b, p + 2);
           p += 4;
         }
         break;
       }
       case LinkType.LINUX_SLL:
         if (end - p < 16) return this.malformed();
-        etherType = (b[p + 14] << 8) | b[p + 15];
+        etherType = u16be(b, p + 14);
         p += 16;
         break;
       case LinkType.LINUX_SLL2:
         if (end - p < 20) return this.malformed();
-        etherType = (b[p] << 8) | b[p + 1];
+        etherType = u16be(b, p);
         p += 20;
         break;
       case LinkType.NULL:
@@ -78,8 +79,8 @@ export class PacketDecoder implements CaptureSink {
         if (end - p < 4) return this.malformed();
         // NULL stores the address family in the capturing host's byte order, LOOP in network order.
         const family = r.linkType === LinkType.LOOP || (b[p] === 0 && b[p + 3] === 0)
-          ? (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]
-          : b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24);
+          ? u32be(b, p)
+          : u32le(b, p);
         p += 4;
         etherType = family === 2 ? ETH_IPV4 : family === 24 || family === 28 || family === 30 ? ETH_IPV6 : 0;
         break;
@@ -107,7 +108,7 @@ export class PacketDecoder implements CaptureSink {
   private ipv4(r: CaptureRecord, b: Uint8Array, p: number, end: number, wireMissing: number): void {
     if (end - p < 20 || b[p] >> 4 !== 4) return this.malformed();
     const ihl = (b[p] & 15) * 4;
-    let total = (b[p + 2] << 8) | b[p + 3];
+    let total = u16be(b, p + 2);
     if (ihl < 20) return this.malformed();
     // Segmentation offload captures may carry total length 0: the frame is the datagram.
     if (total === 0) total = end - p + wireMissing;
@@ -124,19 +125,19 @@ export class PacketDecoder implements CaptureSink {
     const s = this.seg;
     s.ipVersion = 4;
     s.src0 = s.src1 = s.src2 = s.dst0 = s.dst1 = s.dst2 = 0;
-    s.src3 = ((b[p + 12] << 24) | (b[p + 13] << 16) | (b[p + 14] << 8) | b[p + 15]) >>> 0;
-    s.dst3 = ((b[p + 16] << 24) | (b[p + 17] << 16) | (b[p + 18] << 8) | b[p + 19]) >>> 0;
+    s.src3 = u32be(b, p + 12);
+    s.dst3 = u32be(b, p + 16);
     this.tcp(r, b, p + ihl, p + total, end);
   }
 
   private ipv6(r: CaptureRecord, b: Uint8Array, p: number, end: number, wireMissing: number): void {
     if (end - p < 40 || b[p] >> 4 !== 6) return this.malformed();
-    let payloadLength = (b[p + 4] << 8) | b[p + 5];
+    let payloadLength = u16be(b, p + 4);
     let next = b[p + 6];
     const s = this.seg;
     s.ipVersion = 6;
-    s.src0 = this.u32(b, p + 8); s.src1 = this.u32(b, p + 12); s.src2 = this.u32(b, p + 16); s.src3 = this.u32(b, p + 20);
-    s.dst0 = this.u32(b, p + 24); s.dst1 = this.u32(b, p + 28); s.dst2 = this.u32(b, p + 32); s.dst3 = this.u32(b, p + 36);
+    s.src0 = u32be(b, p + 8); s.src1 = u32be(b, p + 12); s.src2 = u32be(b, p + 16); s.src3 = u32be(b, p + 20);
+    s.dst0 = u32be(b, p + 24); s.dst1 = u32be(b, p + 28); s.dst2 = u32be(b, p + 32); s.dst3 = u32be(b, p + 36);
     if (payloadLength === 0) payloadLength = end - p - 40 + wireMissing; // jumbogram or offload
     const datagramEnd = p + 40 + payloadLength;
     p += 40;
@@ -153,7 +154,7 @@ export class PacketDecoder implements CaptureSink {
         p += (b[p + 1] + 2) * 4;
       } else if (next === 44) {
         if (end - p < 8) return this.malformed();
-        const offsetAndMore = (b[p + 2] << 8) | b[p + 3];
+        const offsetAndMore = u16be(b, p + 2);
         if (offsetAndMore & 0xfff9) {
           this.stats.ipFragments++;
           return;
@@ -175,10 +176,10 @@ export class PacketDecoder implements CaptureSink {
     const s = this.seg;
     s.frame = r.frame;
     s.time = r.time;
-    s.srcPort = (b[p] << 8) | b[p + 1];
-    s.dstPort = (b[p + 2] << 8) | b[p + 3];
-    s.seq = this.u32(b, p + 4);
-    s.ack = this.u32(b, p + 8);
+    s.srcPort = u16be(b, p);
+    s.dstPort = u16be(b, p + 2);
+    s.seq = u32be(b, p + 4);
+    s.ack = u32be(b, p + 8);
     s.flags = b[p + 13];
     s.bytes = b;
     const payloadStart = p + headerLength;
@@ -193,9 +194,5 @@ export class PacketDecoder implements CaptureSink {
 
   private malformed(): void {
     this.stats.malformed++;
-  }
-
-  private u32(b: Uint8Array, o: number): number {
-    return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
   }
 }

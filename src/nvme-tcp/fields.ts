@@ -2,18 +2,10 @@ import { readFixedString } from '../common/text.js';
 import { FABRICS_OPCODE, FCTYPE_CONNECT, FCTYPE_PROPERTY_GET, FCTYPE_PROPERTY_SET, hasLbaRange } from './opcodes.js';
 import type { ConnectData, Cqe, IdentifyController, Sqe } from './types.js';
 
-export function u16(b: Uint8Array, o: number): number {
-  return b[o] | (b[o + 1] << 8);
-}
+import { u16le as u16, u32le as u32, u64le as u64 } from '../common/bytes.js';
 
-export function u32(b: Uint8Array, o: number): number {
-  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
-}
-
-/** Little-endian 64-bit value as a number (exact below 2^53, which covers every real LBA). */
-export function u64(b: Uint8Array, o: number): number {
-  return u32(b, o + 4) * 4294967296 + u32(b, o);
-}
+/** NVMe and NVMe/TCP fields are little-endian. */
+export { u16, u32, u64 };
 
 /** A little-endian 64-bit value as 16 hex digits (exact: identifiers, not quantities). */
 export function hex64(b: Uint8Array, o: number): string {

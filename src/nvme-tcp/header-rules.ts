@@ -1,3 +1,4 @@
+import { u32le } from '../common/bytes.js';
 import { PduFlag, PduType } from './types.js';
 
 /** Header length each PDU type must have (transport binding, PDU formats). */
@@ -27,10 +28,6 @@ export function headerLength(b: Uint8Array, o: number, plen: number): number {
   return Math.min(b[o + 2] + (hasHeaderDigest(b[o], b[o + 1]) ? 4 : 0), plen);
 }
 
-function le32(b: Uint8Array, o: number): number {
-  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
-}
-
 /**
  * Can the 8-byte common header at b[o] start a PDU we can frame? Checks only
  * what framing needs (lengths), so the stream keeps its sync through unknown
@@ -39,7 +36,7 @@ function le32(b: Uint8Array, o: number): number {
 export function frameableLength(b: Uint8Array, o: number): number | null {
   const type = b[o];
   const hlen = b[o + 2];
-  const plen = le32(b, o + 4);
+  const plen = u32le(b, o + 4);
   const expected = EXPECTED_HLEN[type];
   if (expected !== undefined) {
     if (hlen !== expected) return null;
@@ -63,7 +60,7 @@ export function isPlausibleHeader(b: Uint8Array, o: number, avail: number, allow
   const flags = b[o + 1];
   const hlen = b[o + 2];
   const pdo = b[o + 3];
-  const plen = le32(b, o + 4);
+  const plen = u32le(b, o + 4);
   if (hlen !== EXPECTED_HLEN[type] || plen > MAX_PLAUSIBLE_PLEN) return false;
   if (flags & 0xf0) return false;
   const hd = hasHeaderDigest(type, flags) ? 4 : 0;
@@ -77,7 +74,7 @@ export function isPlausibleHeader(b: Uint8Array, o: number, avail: number, allow
     case PduType.R2T:
       if (flags & ~(PduFlag.HDGSTF | PduFlag.DDGSTF)) return false;
       if (pdo !== 0 || plen !== headerEnd) return false;
-      if (type === PduType.R2T && avail >= 20 && le32(b, o + 16) === 0) return false;
+      if (type === PduType.R2T && avail >= 20 && u32le(b, o + 16) === 0) return false;
       return true;
     case PduType.CapsuleCmd:
       if (flags & ~(PduFlag.HDGSTF | PduFlag.DDGSTF)) return false;
@@ -88,7 +85,7 @@ export function isPlausibleHeader(b: Uint8Array, o: number, avail: number, allow
       if (type === PduType.H2CData && flags & PduFlag.SUCCESS) return false;
       if (pdo < headerEnd || pdo > plen) return false;
       if (avail < 20) return true;
-      const datal = le32(b, o + 16);
+      const datal = u32le(b, o + 16);
       return datal > 0 && datal === plen - pdo - dd;
     }
     case PduType.H2CTermReq:

@@ -1,3 +1,4 @@
+import { u32le } from '../common/bytes.js';
 import { crc32cUpdate } from './crc32c.js';
 import { frameableLength, hasDataDigest, hasHeaderDigest, headerLength, isPlausibleHeader } from './header-rules.js';
 
@@ -277,13 +278,13 @@ export class PduFramer {
     c.flags = h[o + 1];
     c.hlen = h[o + 2];
     c.pdo = h[o + 3];
-    c.plen = (h[o + 4] | (h[o + 5] << 8) | (h[o + 6] << 16) | (h[o + 7] << 24)) >>> 0;
+    c.plen = u32le(h, o + 4);
     c.missing = 0;
     c.collected = 0;
     c.ddgstOk = undefined;
     const d = o + c.hlen;
     c.hdgstOk = hasHeaderDigest(c.type, c.flags) && headerEnd === c.hlen + 4 && captured === headerEnd
-      ? crc32cUpdate(0, h, o, d) === (h[d] | (h[d + 1] << 8) | (h[d + 2] << 16) | (h[d + 3] << 24)) >>> 0
+      ? crc32cUpdate(0, h, o, d) === u32le(h, d)
       : undefined;
     const dd = hasDataDigest(c.type, c.flags) ? 4 : 0;
     this.dataStart = c.pdo > headerEnd ? c.pdo : headerEnd;
@@ -341,7 +342,7 @@ export class PduFramer {
   private finishPdu(frame: number, time: number): void {
     const c = this.cur;
     if (hasDataDigest(c.type, c.flags) && this.plan.verifyDigest && c.missing === 0 && this.ddgstLen === 4) {
-      const want = (this.ddgst[0] | (this.ddgst[1] << 8) | (this.ddgst[2] << 16) | (this.ddgst[3] << 24)) >>> 0;
+      const want = u32le(this.ddgst, 0);
       c.ddgstOk = this.crc === want;
     }
     this.state = 'header';
@@ -431,7 +432,7 @@ export class PduFramer {
           break;
         }
         confirmed++;
-        at += (b[at + 4] | (b[at + 5] << 8) | (b[at + 6] << 16) | (b[at + 7] << 24)) >>> 0;
+        at += u32le(b, at + 4);
         if (at > n) {
           verdict = final || atSegmentStart ? 'yes' : 'wait';
           break;

@@ -3,6 +3,7 @@
  * benchmark generator. Little helpers, no validation: they build exactly what
  * they are told, including broken things.
  */
+import { ByteWriter } from '../common/bytes.js';
 import { crc32c } from '../nvme-tcp/crc32c.js';
 
 export function concat(parts: Uint8Array[]): Uint8Array {
@@ -17,34 +18,8 @@ export function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-class Writer {
-  private buf: Uint8Array;
-  private view: DataView;
-  length = 0;
-  constructor(size = 64) {
-    this.buf = new Uint8Array(size);
-    this.view = new DataView(this.buf.buffer);
-  }
-  private room(n: number): void {
-    if (this.length + n <= this.buf.length) return;
-    const grown = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
-    grown.set(this.buf.subarray(0, this.length));
-    this.buf = grown;
-    this.view = new DataView(grown.buffer);
-  }
-  u8(v: number): this { this.room(1); this.view.setUint8(this.length, v); this.length += 1; return this; }
-  u16(v: number, le = true): this { this.room(2); this.view.setUint16(this.length, v, le); this.length += 2; return this; }
-  u32(v: number, le = true): this { this.room(4); this.view.setUint32(this.length, v >>> 0, le); this.length += 4; return this; }
-  u64(v: number, le = true): this {
-    const hi = Math.floor(v / 4294967296);
-    const lo = v >>> 0;
-    return le ? this.u32(lo, true).u32(hi, true) : this.u32(hi, false).u32(lo, false);
-  }
-  bytes(b: Uint8Array): this { this.room(b.length); this.buf.set(b, this.length); this.length += b.length; return this; }
-  zeros(n: number): this { this.room(n); this.buf.fill(0, this.length, this.length + n); this.length += n; return this; }
-  pad4(): this { return this.zeros((4 - (this.length % 4)) % 4); }
-  done(): Uint8Array { return this.buf.slice(0, this.length); }
-}
+/** The project's one byte writer; little-endian unless told. */
+const Writer = ByteWriter;
 
 // ---------------- capture files ----------------
 

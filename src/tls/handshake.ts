@@ -1,5 +1,7 @@
 /** The two handshake messages read in the clear (RFC 8446 §4.1.2–4.1.3): what picks the secrets and the cipher. */
 
+import { u16be } from '../common/bytes.js';
+
 export const HandshakeType = { ClientHello: 1, ServerHello: 2, NewSessionTicket: 4, Finished: 20, KeyUpdate: 24 } as const;
 
 /** ServerHello.random of a HelloRetryRequest: SHA-256("HelloRetryRequest") (RFC 8446 §4.1.3). */
@@ -25,15 +27,15 @@ export function parseServerHello(b: Uint8Array): ServerHello | undefined {
   let p = 34;
   p += 1 + b[p]; // legacy_session_id_echo
   if (p + 3 > b.length) return undefined;
-  const cipherSuite = (b[p] << 8) | b[p + 1];
+  const cipherSuite = u16be(b, p);
   p += 3; // cipher suite, legacy compression method
-  let version = (b[0] << 8) | b[1];
+  let version = u16be(b, 0);
   if (p + 2 <= b.length) {
-    const end = Math.min(b.length, p + 2 + ((b[p] << 8) | b[p + 1]));
+    const end = Math.min(b.length, p + 2 + (u16be(b, p)));
     for (p += 2; p + 4 <= end; ) {
-      const type = (b[p] << 8) | b[p + 1];
-      const length = (b[p + 2] << 8) | b[p + 3];
-      if (type === SUPPORTED_VERSIONS && length === 2 && p + 6 <= end) version = (b[p + 4] << 8) | b[p + 5];
+      const type = u16be(b, p);
+      const length = u16be(b, p + 2);
+      if (type === SUPPORTED_VERSIONS && length === 2 && p + 6 <= end) version = u16be(b, p + 4);
       p += 4 + length;
     }
   }
@@ -79,7 +81,7 @@ export class HandshakeReader {
         continue;
       }
       // Collect at least the 4-byte header, then the message.
-      const need = this.len < 4 ? 4 : 4 + ((this.buf[1] << 16) | (this.buf[2] << 8) | this.buf[3]);
+      const need = this.len < 4 ? 4 : 4 + ((this.buf[1] << 16) | u16be(this.buf, 2));
       if (this.len >= 4 && need > this.limit) {
         this.skipping = need - this.len;
         this.len = 0;
@@ -97,7 +99,7 @@ export class HandshakeReader {
       if (this.len === need && need > 4) {
         this.len = 0;
         this.visit(this.buf[0], this.buf.slice(4, need));
-      } else if (this.len === 4 && need === 4 && ((this.buf[1] << 16) | (this.buf[2] << 8) | this.buf[3]) === 0) {
+      } else if (this.len === 4 && need === 4 && ((this.buf[1] << 16) | u16be(this.buf, 2)) === 0) {
         this.len = 0;
         this.visit(this.buf[0], new Uint8Array(0));
       }

@@ -4,6 +4,7 @@
  * in order. A lost segment loses the records it touched (a record is authenticated whole); the next
  * record is found again by trial: a header, then the sequence number its authentication confirms.
  */
+import { u16be } from '../common/bytes.js';
 import type { GapCause, Side } from '../reassembly/types.js';
 import { ALERT_NAMES, clientRandom, HandshakeReader, HandshakeType, parseServerHello, versionName, type ServerHello } from './handshake.js';
 import { CIPHER_SUITES, trafficKeys, updatedKeys, type TrafficKeys } from './key-schedule.js';
@@ -137,7 +138,7 @@ export class TlsSession {
           return this.push(side, b, p, end - p, frame, time);
         }
       }
-      const recordLength = (d.hdr[3] << 8) | d.hdr[4];
+      const recordLength = u16be(d.hdr, 3);
       if (p === end) return;
       if (d.bodyLen === 0 && end - p >= recordLength) {
         d.offset += recordLength;
@@ -187,7 +188,7 @@ export class TlsSession {
       if (d.phase === 'clear' && this.status.decryption !== 'no-keylog') this.decide('no-handshake', 'bytes of the TLS handshake were not captured: the secrets and cipher cannot be chosen');
       return;
     }
-    const recordLength = (d.hdr[3] << 8) | d.hdr[4];
+    const recordLength = u16be(d.hdr, 3);
     if (d.hdrLen === RECORD_HEADER && length < recordLength - d.bodyLen) {
       // The loss lies inside one record: its end is known, only that record is lost.
       this.status.undecryptedBytes += RECORD_HEADER + d.bodyLen;
@@ -227,9 +228,9 @@ export class TlsSession {
     } else if (d.hdrLen > 0 && !d.unframed) {
       const captured = d.hdrLen + d.bodyLen;
       this.status.undecryptedBytes += captured;
-      const whole = d.hdrLen === RECORD_HEADER ? ` of ${RECORD_HEADER + ((d.hdr[3] << 8) | d.hdr[4])}` : '';
+      const whole = d.hdrLen === RECORD_HEADER ? ` of ${RECORD_HEADER + (u16be(d.hdr, 3))}` : '';
       this.out.problem(side, frame, time, d.offset - captured, captured, `the stream ends inside a TLS record (${captured}${whole} bytes): not decrypted`);
-      if (d.phase === 'application' && d.hdrLen === RECORD_HEADER) this.out.lost(side, Math.max(0, ((d.hdr[3] << 8) | d.hdr[4]) - this.overhead(d) + RECORD_HEADER), frame, time, 'not-captured');
+      if (d.phase === 'application' && d.hdrLen === RECORD_HEADER) this.out.lost(side, Math.max(0, (u16be(d.hdr, 3)) - this.overhead(d) + RECORD_HEADER), frame, time, 'not-captured');
     }
     d.hdrLen = 0;
     d.body = undefined;
@@ -464,7 +465,7 @@ export class TlsSession {
     for (;;) {
       const i = this.nextCandidate(r);
       if (i < 0 || i + RECORD_HEADER > r.len) return this.trimResync(r, i < 0 ? Math.max(0, r.len - RECORD_HEADER + 1) : i);
-      const recordLength = (r.buf[i + 3] << 8) | r.buf[i + 4];
+      const recordLength = u16be(r.buf, i + 3);
       if (i + RECORD_HEADER + recordLength > r.len) return this.trimResync(r, i);
       const found = this.trial(d, r, i, recordLength);
       if (found) return this.resynchronised(side, d, r, i, recordLength, found, frame, time);
@@ -477,7 +478,7 @@ export class TlsSession {
     for (let i = r.scan; i + 3 <= r.len; i++) {
       if (b[i] === ContentType.ApplicationData && b[i + 1] === 3 && b[i + 2] === 3) {
         if (i + RECORD_HEADER > r.len) return i;
-        const length = (b[i + 3] << 8) | b[i + 4];
+        const length = u16be(b, i + 3);
         if (length > 0 && length <= MAX_CIPHERTEXT) return i;
       }
     }
@@ -554,7 +555,7 @@ export class TlsSession {
 }
 
 function plausibleHeader(h: Uint8Array): boolean {
-  const length = (h[3] << 8) | h[4];
+  const length = u16be(h, 3);
   return h[0] >= ContentType.ChangeCipherSpec && h[0] <= ContentType.ApplicationData && h[1] === 3 && length > 0 && length <= MAX_CIPHERTEXT;
 }
 
