@@ -27,3 +27,11 @@ export function append<T>(list: T[], items: Iterable<T>): T[] {
   for (const x of items) list.push(x);
   return list;
 }
+
+/** The middle value (the mean of the two middle ones for an even count); `empty` for no values. */
+export function median(values: readonly number[], empty = 0): number {
+  if (values.length === 0) return empty;
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}

@@ -12,7 +12,7 @@ export function anchorOf(a: Assoc): AnchorAssoc {
   };
 }
 import type { KernelLogAlignment } from './types.js';
-import { maxOf, minOf } from '../common/numbers.js';
+import { maxOf, median, minOf } from '../common/numbers.js';
 
 /** Anchors further than this from the offset most of them agree on are not used (lines of another run, say). */
 export const ANCHOR_BOUND_S = 0.25;
@@ -174,12 +174,6 @@ function spread(list: Pair[]): number {
   if (list.length === 0) return Infinity;
   const o = list.map((p) => p.offsetS);
   return maxOf(o) - minOf(o);
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Seconds to the microsecond, as the report carries them. */

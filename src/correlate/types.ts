@@ -690,3 +690,13 @@ export interface RecoveryReport {
     retries: { beforeKato: number; afterKato: number; afterFence: number };
   }[];
 }
+
+/** The first FIN or RST among the queues' teardown events (each list in time order): where an association went down. */
+export function firstTeardown(queues: readonly { teardown: readonly TcpEvent[] }[]): TcpEvent | undefined {
+  let first: TcpEvent | undefined;
+  for (const q of queues) {
+    const e = q.teardown.find((x) => x.kind !== 'syn');
+    if (e && (!first || e.time < first.time)) first = e;
+  }
+  return first;
+}

@@ -1,6 +1,6 @@
 import { count, escapeControl, hex } from '../common/text.js';
 import { COMMAND_COLUMNS, commandCells, incidentStory } from './incident-story.js';
-import { isLineStep, isRetryFinding, SEVERITY_RANK, type Finding, type Incident, type RetryFinding } from '../correlate/types.js';
+import { firstTeardown, isLineStep, isRetryFinding, SEVERITY_RANK, type Finding, type Incident, type RetryFinding } from '../correlate/types.js';
 import type { Report } from './types.js';
 import { tlsSummary } from './tls-summary.js';
 import { NOISY_RULES } from '../correlate/rules/index.js';
@@ -99,7 +99,7 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
     out.push('', '### Associations', '', row(['#', 'path', 'cntlid', 'KATO', 'from frame', 'last controller contact', 'teardown']), row(['---', '---', '---', '---', '---', '---', '---']));
     const shown = report.associations.slice(0, 20);
     for (const a of shown) {
-      const down = a.queues.flatMap((q) => q.teardown).filter((e) => e.kind !== 'syn').sort((x, y) => x.time - y.time)[0];
+      const down = firstTeardown(a.queues);
       out.push(row([
         a.id, mdText(a.path), a.cntlid ?? '?', `${a.katoMs} ms (${a.katoSource})`, a.firstFrame,
         a.lastControllerContact ? `frame ${a.lastControllerContact.frame}` : '-', down ? `${down.from} ${down.kind.toUpperCase()} frame ${down.frame}` : '-',

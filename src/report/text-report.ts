@@ -3,7 +3,7 @@ import Table from 'cli-table3';
 import { count, escapeControl as safe, hex } from '../common/text.js';
 import { findingPlace } from '../correlate/messages.js';
 import { RULE_FAMILIES } from '../correlate/rules/index.js';
-import { isLineStep, isRetryFinding, SEVERITY_RANK, type Finding, type RetryDetails, type Severity, type TcpEvent } from '../correlate/types.js';
+import { firstTeardown, isLineStep, isRetryFinding, SEVERITY_RANK, type Finding, type RetryDetails, type Severity, type TcpEvent } from '../correlate/types.js';
 import type { Report } from './types.js';
 import { tlsSummary } from './tls-summary.js';
 import { COMMAND_COLUMNS, commandCells, incidentStory } from './incident-story.js';
@@ -319,7 +319,7 @@ function pathLines(report: Report, c: ChalkInstance, rel: (t: number) => string)
     out.push(`  ${count(p.associations, 'association')}, ${p.withFindings} with findings; lived ${span(p.lifetimeMs)}; reconnect delay ${span(p.reconnectDelayMs)}`);
     const listed = report.associations.filter((a) => a.path === p.path);
     for (const a of listed.slice(0, ASSOCIATION_LINES_MAX)) {
-      const down = a.queues.flatMap((q) => q.teardown).filter((e) => e.kind !== 'syn').sort((x, y) => x.time - y.time)[0];
+      const down = firstTeardown(a.queues);
       const unanswered = a.queues.reduce((n, q) => n + q.inFlightAtEnd, 0);
       out.push(`  association ${a.id}  cntlid ${a.cntlid ?? '?'}  from frame ${a.firstFrame} at ${rel(a.firstTime)}` +
         `${unanswered ? c.yellow(`, ${unanswered} unanswered`) : ''}${down ? `, ${down.from} ${down.kind.toUpperCase()} frame ${down.frame}` : ''}`);

@@ -1,6 +1,6 @@
 import { LatencyHistogram } from '../histogram.js';
 import { assocPath, round3, type Assoc, type Queue } from '../model.js';
-import type { RecoveryEpisode, RecoveryReport, RetryRuleId, Stamp, TcpEvent } from '../types.js';
+import { firstTeardown, type RecoveryEpisode, type RecoveryReport, type RetryRuleId, type Stamp, type TcpEvent } from '../types.js';
 import { classifyRetry } from './retries.js';
 import type { RuleFamily } from './rule.js';
 import { minOf } from '../../common/numbers.js';
@@ -75,7 +75,7 @@ export const episodes: RuleFamily = {
     const settlePending = (state: PathEpisodes, key: string, final: boolean) => {
       while (state.pending.length > 0) {
         const a = state.pending[0];
-        const down = firstTeardown(a);
+        const down = firstTeardown(a.queues);
         const brokeAt = down?.time ?? a.lastCtrl?.time ?? a.first.time;
         const next = successor(a, key, brokeAt);
         if (!final && !next?.ended) return;
@@ -172,12 +172,6 @@ export const episodes: RuleFamily = {
   },
 };
 
-/** The association's first FIN or RST. */
-function firstTeardown(a: Assoc): TcpEvent | undefined {
-  let first: TcpEvent | undefined;
-  for (const q of a.queues) for (const e of q.teardown) if (e.kind !== 'syn' && (!first || e.time < first.time)) first = e;
-  return first;
-}
 
 /** What the capture says ended the association. */
 function triggerOf(a: Assoc): string {

@@ -1,3 +1,4 @@
+import { median } from '../../common/numbers.js';
 import { hex } from '../../common/text.js';
 import { MAX_LINE_CHARS } from '../../kernel-log/parse.js';
 import type { DevicePath, KernelEvent } from '../../kernel-log/types.js';
@@ -428,7 +429,3 @@ function event(e: KernelEvent, time: number | null, afterFrame: number | null, a
   };
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[s.length >> 1] ?? 0;
-}

@@ -3,7 +3,7 @@ import { frameFilter } from '../findings.js';
 import { MESSAGES, commandLabel } from '../messages.js';
 import { pathOf, round3, type Assoc, type Cmd, type Queue } from '../model.js';
 import {
-  isLineStep, type AfterRetryActivity, type CrossControllerReset, type EvidenceStep, type FenceKind, type RetryDetails, type RetryFinding, type RetryRule,
+  firstTeardown, isLineStep, type AfterRetryActivity, type CrossControllerReset, type EvidenceStep, type FenceKind, type RetryDetails, type RetryFinding, type RetryRule,
   type RetryRuleId, type Stamp, type TcpEvent,
 } from '../types.js';
 import type { RuleContext, RuleFamily } from './rule.js';
@@ -250,5 +250,5 @@ export function trigger(original: Cmd, retry: Cmd): string {
 }
 
 function firstClose(q: Queue): TcpEvent | undefined {
-  return q.teardown.find((e) => e.kind !== 'syn');
+  return firstTeardown([q]);
 }
