@@ -1,3 +1,4 @@
+import { round6 } from '../common/numbers.js';
 import type { CaptureInput } from '../capture/capture-reader.js';
 import { inputName } from '../capture/capture-reader.js';
 import { Correlator } from '../correlate/correlator.js';
@@ -75,7 +76,7 @@ export async function analyzeCapture(input: CaptureInput, options: AnalyzeOption
       frames: run.capture.frames,
       firstTime: run.decode.firstTime ?? null,
       lastTime: run.decode.lastTime ?? null,
-      durationS: run.decode.firstTime !== undefined && run.decode.lastTime !== undefined ? Math.round((run.decode.lastTime - run.decode.firstTime) * 1e6) / 1e6 : null,
+      durationS: run.decode.firstTime !== undefined && run.decode.lastTime !== undefined ? round6(run.decode.lastTime - run.decode.firstTime) : null,
     },
     options: { rule, katoMs: options.katoMs ?? null, cqtMs: options.cqtMs ?? null, ports, dmesgOffsetMs: options.dmesgOffsetMs ?? null },
     summary: {

@@ -3,7 +3,7 @@ import { analyzeCapture, type AnalyzeOptions } from '../api/analyze-capture.js';
 import { listPdus } from '../api/list-pdus.js';
 import { DEFAULT_PORTS } from '../nvme-tcp/nvme-tcp-decoder.js';
 import { CaptureError, ExitCode, UsageError } from '../common/errors.js';
-import { SEVERITY_RANK, type CommandRecord, type KernelLogEvent, type Severity, type TraceLineRef } from '../correlate/types.js';
+import { reaches, type CommandRecord, type KernelLogEvent, type Severity, type TraceLineRef } from '../correlate/types.js';
 import { tracedLines } from '../report/traced-lines.js';
 import { PduLineFormatter } from '../report/pdu-lines.js';
 import { escapeControl as safe, hex } from '../common/text.js';
@@ -34,8 +34,7 @@ function color(o: CommonOptions): boolean {
 
 /** Findings at or above the threshold: the verdict behind exit code 1. */
 function failing(report: Report, failOn: Severity | 'none'): number {
-  if (failOn === 'none') return 0;
-  return report.findings.filter((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[failOn]).length;
+  return report.findings.filter((f) => reaches(f.severity, failOn)).length;
 }
 
 /** A Perfetto trace streamed into `path` through a small buffer as commands start and end. */
@@ -163,7 +162,7 @@ export async function runCheck(captures: string[], o: CommonOptions): Promise<nu
       const r = x.report!;
       const n = failing(r, o.failOn);
       const f = r.summary.findings;
-      const worst = r.findings.filter((g) => o.failOn !== 'none' && SEVERITY_RANK[g.severity] >= SEVERITY_RANK[o.failOn]).map((g) => g.ruleId);
+      const worst = r.findings.filter((g) => reaches(g.severity, o.failOn)).map((g) => g.ruleId);
       process.stdout.write(`${n ? 'FAIL' : 'PASS'}  ${safe(x.file)}  ${f.error} error, ${f.warning} warning, ${f.info} info` +
         (worst.length ? `  (${[...new Set(worst)].join(', ')})` : '') + (r.problems.capture ? '  [capture damaged]' : '') + '\n');
     }

@@ -35,3 +35,18 @@ export function median(values: readonly number[], empty = 0): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
+
+/** Milliseconds to the microsecond, as the report carries them. */
+export function round3(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+/** Seconds to the microsecond, as the report carries them. */
+export function round6(seconds: number): number {
+  return Math.round(seconds * 1e6) / 1e6;
+}
+
+/** A span in seconds as milliseconds to the microsecond. */
+export function msOf(seconds: number): number {
+  return Math.round(seconds * 1e6) / 1e3;
+}

@@ -1,3 +1,4 @@
+import { round3 } from '../common/numbers.js';
 import type { PduSink } from '../nvme-tcp/types.js';
 import { FindingCollector } from './findings.js';
 import type { LatencyHistogram } from './histogram.js';
@@ -58,8 +59,7 @@ export interface CorrelationResult {
 }
 
 function spread(h: LatencyHistogram): PathSummary['lifetimeMs'] {
-  const r = (v: number) => Math.round(v * 1000) / 1000;
-  return h.count ? { min: r(h.min), p50: r(h.quantile(0.5)!), max: r(h.max) } : { min: null, p50: null, max: null };
+  return h.count ? { min: round3(h.min), p50: round3(h.quantile(0.5)!), max: round3(h.max) } : { min: null, p50: null, max: null };
 }
 
 /** Correlation: the model, with every rule family listening to it. */

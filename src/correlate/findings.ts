@@ -1,4 +1,4 @@
-import { SEVERITY_RANK, type Finding, type FindingOf, type RuleId, type Severity } from './types.js';
+import { worse, type Finding, type FindingOf, type RuleId, type Severity } from './types.js';
 
 /** Findings of one noisy rule per association before the rest are only counted. */
 export const FINDING_CAP = 50;
@@ -52,7 +52,7 @@ export class FindingCollector {
     const s = this.suppressed.get(key);
     if (s) {
       s.count++;
-      if (SEVERITY_RANK[severity] > SEVERITY_RANK[s.severity]) s.severity = severity;
+      s.severity = worse(s.severity, severity);
     } else this.suppressed.set(key, { count: 1, rule, severity, assoc });
     return undefined;
   }

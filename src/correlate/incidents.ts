@@ -9,7 +9,7 @@ import { count } from '../common/text.js';
 import { frameRangeFilter } from './findings.js';
 import { requiredWaitMs } from './rules/retries.js';
 import {
-  isRetryFinding, SEVERITY_RANK, type AssociationSummary, type Finding, type Incident, type IncidentCommand, type KernelLine,
+  isRetryFinding, reaches, worse, type AssociationSummary, type Finding, type Incident, type IncidentCommand, type KernelLine,
   type RecoveryEpisode, type RetryRule, type Severity,
 } from './types.js';
 
@@ -31,7 +31,7 @@ export function buildIncidents(episodes: readonly RecoveryEpisode[], findings: r
   const byAssoc = new Map(associations.map((a) => [a.id, a]));
   for (const e of [...episodes].sort((a, b) => (a.teardown?.time ?? a.lastControllerContact?.time ?? 0) - (b.teardown?.time ?? b.lastControllerContact?.time ?? 0) || a.endedAssoc - b.endedAssoc)) {
     const members = findings.flatMap((f, i) => (belongs(f, e.endedAssoc) ? [i] : []));
-    const serious = members.some((k) => SEVERITY_RANK[findings[k].severity] >= SEVERITY_RANK.warning);
+    const serious = members.some((k) => reaches(findings[k].severity, 'warning'));
     if (!serious && !FAILURES.has(e.trigger)) continue;
     incidents.push(incidentOf(incidents.length + 1, e, members, findings, byAssoc.get(e.endedAssoc), rule));
   }
@@ -63,7 +63,7 @@ function incidentOf(id: number, e: RecoveryEpisode, members: number[], findings:
   const times: number[] = [];
   for (const i of members) {
     const f = findings[i];
-    if (SEVERITY_RANK[f.severity] > SEVERITY_RANK[severity]) severity = f.severity;
+    severity = worse(severity, f.severity);
     for (const x of f.frames) frames.push(x);
     times.push(f.time);
   }
@@ -156,10 +156,6 @@ function blank(qid: number | null, opcode: string, slba: number | null, nlb: num
 
 function lineOf(k: KernelLine): KernelLine {
   return { source: k.source, line: k.line, time: k.time, afterFrame: k.afterFrame, text: k.text };
-}
-
-function worse(a: Severity, b: Severity): Severity {
-  return SEVERITY_RANK[b] > SEVERITY_RANK[a] ? b : a;
 }
 
 /** "24 writes", "2 commands (1 write, 1 read)". */

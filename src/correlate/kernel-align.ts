@@ -12,7 +12,7 @@ export function anchorOf(a: Assoc): AnchorAssoc {
   };
 }
 import type { KernelLogAlignment } from './types.js';
-import { maxOf, median, minOf } from '../common/numbers.js';
+import { maxOf, median, minOf, msOf, round6 } from '../common/numbers.js';
 
 /** Anchors further than this from the offset most of them agree on are not used (lines of another run, say). */
 export const ANCHOR_BOUND_S = 0.25;
@@ -145,7 +145,7 @@ export function align(
       return { ...base, method: 'none', offsetS: null, anchors: [], residualMs: null, message: `the ${lines} anchor lines of this log disagree by more than ${ANCHOR_BOUND_S * 1000} ms with every placement: not aligned` };
     }
   }
-  const residualMs = chosen.length ? Math.round(maxOf(chosen.map((p) => Math.abs(p.offsetS - offset))) * 1e6) / 1e3 : null;
+  const residualMs = chosen.length ? msOf(maxOf(chosen.map((p) => Math.abs(p.offsetS - offset)))) : null;
   const anchors = chosen.map((p) => ({ kind: p.kind, line: p.event.line, frame: p.frame, assoc: p.assoc.id, offsetS: round6(p.offsetS) }));
   const message = wall
     ? `wall-clock times${wallOffsetS ? ` shifted by --dmesg-offset ${wallOffsetS * 1000} ms` : ''}; ${anchors.length ? `${anchors.length} anchor(s) disagree with the capture by up to ${residualMs} ms` : 'no anchor to check them against'}`
@@ -176,7 +176,4 @@ function spread(list: Pair[]): number {
   return maxOf(o) - minOf(o);
 }
 
-/** Seconds to the microsecond, as the report carries them. */
-export function round6(v: number): number {
-  return Math.round(v * 1e6) / 1e6;
-}
+export { round6 };

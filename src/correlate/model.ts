@@ -1,5 +1,5 @@
 import { LastHitMap } from '../common/last-hit-map.js';
-import { append, maxOf } from '../common/numbers.js';
+import { append, maxOf, round3 } from '../common/numbers.js';
 import { hex } from '../common/text.js';
 import type { FlagKind } from '../reassembly/types.js';
 import {
@@ -1309,9 +1309,7 @@ export function pathOf(a: Assoc): string {
   return `${a.hostnqn ?? a.hostAddress} → ${a.subnqn ?? '?'} @ ${a.controller}`;
 }
 
-export function round3(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
-}
+export { round3 };
 
 function latency(h: LatencyHistogram): OpcodeStats['latencyMs'] {
   return percentiles(h);

@@ -1,3 +1,4 @@
+import { msOf } from '../common/numbers.js';
 import type { KernelTrace, TraceCommand, TraceCounts, TraceEvent, TraceSetup } from '../kernel-trace/types.js';
 import { round6 } from './kernel-align.js';
 import type { KernelTraceAlignment } from './types.js';
@@ -116,7 +117,7 @@ function placed(source: number, votes: Vote[], pairings: number): KernelTraceAli
   const offsetS = sorted[(best.from + best.to - 1) >> 1];
   const residual = Math.max(offsetS - sorted[best.from], sorted[best.to - 1] - offsetS);
   const agreeing = votes.filter((v) => Math.abs(v.offsetS - offsetS) <= residual);
-  const residualMs = Math.round(residual * 1e6) / 1e3;
+  const residualMs = msOf(residual);
   return {
     source, method: 'anchors', offsetS: round6(offsetS), anchors: best.count, pairings,
     sample: agreeing.slice(0, SAMPLE_LISTED).map((v) => ({ ...v, offsetS: round6(v.offsetS) })), residualMs, dmesgDifferenceMs: null,

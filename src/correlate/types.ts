@@ -4,6 +4,16 @@ import type { TlsDecryption, TlsStatus } from '../tls/types.js';
 export type Severity = 'error' | 'warning' | 'info';
 export const SEVERITY_RANK: Record<Severity, number> = { info: 1, warning: 2, error: 3 };
 
+/** Does `s` reach `threshold` (--fail-on, an incident's threshold)? `none` is reached by nothing. */
+export function reaches(s: Severity, threshold: Severity | 'none'): boolean {
+  return threshold !== 'none' && SEVERITY_RANK[s] >= SEVERITY_RANK[threshold];
+}
+
+/** The worse of two severities. */
+export function worse(a: Severity, b: Severity): Severity {
+  return SEVERITY_RANK[b] > SEVERITY_RANK[a] ? b : a;
+}
+
 /** How long the host must wait after the last controller contact before a retry is safe. */
 export type RetryRule = 'kato+cqt' | 'kato' | 'tp4129';
 

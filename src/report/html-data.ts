@@ -1,3 +1,4 @@
+import { round6 } from '../common/numbers.js';
 import { commandLabel } from '../correlate/messages.js';
 import { isRetryFinding, type CommandRecord, type Outcome, type RetryDetails } from '../correlate/types.js';
 import { count } from '../common/text.js';
@@ -101,7 +102,7 @@ export class HtmlCollector {
       this.opIndex.set(c.opcodeName, op);
     }
     return [
-      c.conn, round(c.submitTime - t0), c.completeTime === undefined ? -1 : round(c.completeTime - t0), OUTCOME_CODE[c.outcome], c.cid, op,
+      c.conn, round6(c.submitTime - t0), c.completeTime === undefined ? -1 : round6(c.completeTime - t0), OUTCOME_CODE[c.outcome], c.cid, op,
       c.submitFrame, c.completeFrame ?? -1, c.slba ?? -1, c.nlb ?? -1, c.admin && c.opcode === 0x18 ? 1 : 0,
     ];
   }
@@ -150,7 +151,7 @@ export function htmlCapture(report: Report, collected: HtmlCollector): HtmlCaptu
 /** The page's common parts: header, findings table. */
 function base(report: Report, collected: HtmlCollector, t0: number) {
   const findings = report.findings.map((f) => ({
-    ruleId: f.ruleId, severity: f.severity, t: round(f.time - t0), frames: f.frames,
+    ruleId: f.ruleId, severity: f.severity, t: round6(f.time - t0), frames: f.frames,
     where: findingPlace(f),
     message: f.message, filter: f.wiresharkFilter,
   }));
@@ -194,7 +195,7 @@ function detailCapture(report: Report, collected: HtmlCollector): HtmlCapture {
       const lane = lanes.length;
       lanes.push({ label: `${side} kernel log`, assoc: a.id, qid: null, conn: -1 });
       g.lanes.push(lane);
-      for (const e of mine) kernel.push({ lane, t: round(e.time! - t0), kind: e.kind, text: e.text, afterFrame: e.afterFrame, commandFrame: e.command?.frame ?? null });
+      for (const e of mine) kernel.push({ lane, t: round6(e.time! - t0), kind: e.kind, text: e.text, afterFrame: e.afterFrame, commandFrame: e.command?.frame ?? null });
     }
     // And one for the kernel trace lines the findings cite about it (--trace).
     const cited = traced.filter((x) => x.assoc === a.id);
@@ -202,7 +203,7 @@ function detailCapture(report: Report, collected: HtmlCollector): HtmlCapture {
       const lane = lanes.length;
       lanes.push({ label: 'kernel trace', assoc: a.id, qid: null, conn: -1 });
       g.lanes.push(lane);
-      for (const { line } of cited) kernel.push({ lane, t: round(line.time - t0), kind: 'trace', text: `trace line ${line.line}: ${line.text}`, afterFrame: line.afterFrame, commandFrame: null });
+      for (const { line } of cited) kernel.push({ lane, t: round6(line.time - t0), kind: 'trace', text: `trace line ${line.line}: ${line.text}`, afterFrame: line.afterFrame, commandFrame: null });
     }
     groups.push(g);
   }
@@ -222,37 +223,37 @@ function detailCapture(report: Report, collected: HtmlCollector): HtmlCapture {
     if (lane === undefined) continue;
     const row = r.slice();
     row[0] = lane;
-    row[1] = round(row[1] + shift);
-    if (row[2] >= 0) row[2] = round(row[2] + shift);
+    row[1] = round6(row[1] + shift);
+    if (row[2] >= 0) row[2] = round6(row[2] + shift);
     commands.push(row);
   }
   const tcp: HtmlCapture['tcp'] = [];
   for (const q of [...report.associations.flatMap((a) => a.queues), ...report.unassociatedConnections]) {
-    for (const e of q.teardown) tcp.push({ lane: laneByConn.get(q.conn)!, t: round(e.time - t0), kind: e.kind, from: e.from, frame: e.frame, inFlight: e.inFlight });
+    for (const e of q.teardown) tcp.push({ lane: laneByConn.get(q.conn)!, t: round6(e.time - t0), kind: e.kind, from: e.from, frame: e.frame, inFlight: e.inFlight });
   }
   const gaps: HtmlCapture['gaps'] = [];
   const retries: HtmlCapture['retries'] = [];
   report.findings.forEach((f, i) => {
     if (f.ruleId === 'capture-gap' && 'cause' in f.details && f.details.cause === 'not-captured' && laneByConn.has(f.details.conn)) {
       const d = f.details;
-      gaps.push({ lane: laneByConn.get(d.conn)!, t: round(f.time - t0), frame: f.frames[0], bytes: d.bytes, dir: d.dir });
+      gaps.push({ lane: laneByConn.get(d.conn)!, t: round6(f.time - t0), frame: f.frames[0], bytes: d.bytes, dir: d.dir });
     }
     if (isRetryFinding(f)) {
       const d = f.details;
       const from = laneByAssocQid.get(`${d.originalAssoc}/${d.originalQid}`);
       const to = laneByAssocQid.get(`${d.retryAssoc}/${f.qid}`);
       if (from === undefined || to === undefined) return;
-      const contactT = d.lastControllerContactTime !== null ? round(d.lastControllerContactTime - t0) : null;
+      const contactT = d.lastControllerContactTime !== null ? round6(d.lastControllerContactTime - t0) : null;
       retries.push({
         finding: i, ruleId: f.ruleId,
-        from: { lane: from, t: round(d.originalTime - t0), frame: d.originalFrame },
-        to: { lane: to, t: round(f.time - t0), frame: d.retryFrame },
+        from: { lane: from, t: round6(d.originalTime - t0), frame: d.originalFrame },
+        to: { lane: to, t: round6(f.time - t0), frame: d.retryFrame },
         contact: contactT === null || d.lastControllerContactFrame === null ? null : { t: contactT, frame: d.lastControllerContactFrame },
-        windowEnd: contactT === null ? null : round(contactT + d.requiredMs / 1000),
+        windowEnd: contactT === null ? null : round6(contactT + d.requiredMs / 1000),
         group: report.associations.findIndex((a) => a.id === d.originalAssoc),
         label: retryLabel(d),
         // Every step sits on the original's lane but the retry, which ends the arrow on its own lane.
-        evidence: d.evidence.map((e) => ({ lane: e.step === 'retry' ? to : from, t: round(e.time - t0), frame: e.frame, step: e.step, what: e.what })),
+        evidence: d.evidence.map((e) => ({ lane: e.step === 'retry' ? to : from, t: round6(e.time - t0), frame: e.frame, step: e.step, what: e.what })),
       });
     }
   });
@@ -304,20 +305,17 @@ function stormCapture(report: Report, collected: HtmlCollector): HtmlCapture {
     const from = fromPath === undefined ? undefined : laneByPathQid.get(`${fromPath}/${d.originalQid ?? -1}`);
     const to = toPath === undefined ? undefined : laneByPathQid.get(`${toPath}/${f.qid ?? -1}`);
     if (from === undefined || to === undefined) return;
-    const contactT = d.lastControllerContactTime !== null ? round(d.lastControllerContactTime - t0) : null;
+    const contactT = d.lastControllerContactTime !== null ? round6(d.lastControllerContactTime - t0) : null;
     retries.push({
-      finding: i, ruleId: f.ruleId, from: { lane: from, t: round(d.originalTime - t0), frame: d.originalFrame }, to: { lane: to, t: round(f.time - t0), frame: d.retryFrame },
+      finding: i, ruleId: f.ruleId, from: { lane: from, t: round6(d.originalTime - t0), frame: d.originalFrame }, to: { lane: to, t: round6(f.time - t0), frame: d.retryFrame },
       contact: contactT === null || d.lastControllerContactFrame === null ? null : { t: contactT, frame: d.lastControllerContactFrame },
-      windowEnd: contactT === null ? null : round(contactT + d.requiredMs / 1000), group: report.paths.findIndex((p) => p.path === fromPath),
+      windowEnd: contactT === null ? null : round6(contactT + d.requiredMs / 1000), group: report.paths.findIndex((p) => p.path === fromPath),
       label: retryLabel(d), evidence: [],
     });
   });
   return { ...base(report, collected, t0), groups, lanes, commands: [], density, tcp: [], gaps: [], retries, kernel: [], incidents: incidentsOf(report, retries, t0, (i) => report.paths.findIndex((p) => p.path === i.path)) };
 }
 
-function round(s: number): number {
-  return Math.round(s * 1e6) / 1e6;
-}
 
 /** The page's incidents: times relative to the capture, the retries drawn for them, their findings. */
 function incidentsOf(report: Report, retries: HtmlCapture['retries'], t0: number, groupOf?: (i: Report['incidents'][number]) => number): HtmlCapture['incidents'] {
@@ -325,9 +323,9 @@ function incidentsOf(report: Report, retries: HtmlCapture['retries'], t0: number
     const members = new Set(i.findings);
     const contact = i.lastControllerContact;
     return {
-      id: i.id, severity: i.severity, verdict: i.verdict, t0: round(i.firstTime - t0), t1: round(i.lastTime - t0),
-      contact: contact ? { t: round(contact.time - t0), frame: contact.frame } : null,
-      windowEnd: i.deadline?.time === null || i.deadline === null ? null : round(i.deadline.time - t0),
+      id: i.id, severity: i.severity, verdict: i.verdict, t0: round6(i.firstTime - t0), t1: round6(i.lastTime - t0),
+      contact: contact ? { t: round6(contact.time - t0), frame: contact.frame } : null,
+      windowEnd: i.deadline?.time === null || i.deadline === null ? null : round6(i.deadline.time - t0),
       group: groupOf ? groupOf(i) : report.associations.findIndex((a) => a.id === i.assoc),
       retries: retries.flatMap((r, k) => (members.has(r.finding) ? [k] : [])), findings: i.findings, filter: i.wiresharkFilter,
     };

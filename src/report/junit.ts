@@ -1,4 +1,4 @@
-import { SEVERITY_RANK, type Severity } from '../correlate/types.js';
+import { reaches, type Severity } from '../correlate/types.js';
 import type { Report } from './types.js';
 import { incidentSummary } from './incident-story.js';
 import { append } from '../common/numbers.js';
@@ -27,14 +27,14 @@ export function renderJunit(cases: JunitCase[], failOn: Severity): string {
       body.push('    </testcase>');
       continue;
     }
-    const failing = (c.report?.findings ?? []).filter((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[failOn]);
+    const failing = (c.report?.findings ?? []).filter((f) => reaches(f.severity, failOn));
     const time = c.seconds ?? 0;
     body.push(`    <testcase classname="nvme-tcp-timeline" name="${name}" time="${time}">`);
     if (failing.length) {
       failures++;
       const text = failing.map((f) => `[${f.severity}] ${f.ruleId}: ${f.message}\n  frames: ${f.frames.join(' ')}\n  filter: ${f.wiresharkFilter}`).join('\n');
       // The incidents first: the message a CI dashboard shows is the story, not a count.
-      const incidents = (c.report?.incidents ?? []).filter((i) => SEVERITY_RANK[i.severity] >= SEVERITY_RANK[failOn]);
+      const incidents = (c.report?.incidents ?? []).filter((i) => reaches(i.severity, failOn));
       const message = incidents.length
         ? `${incidents.map((i) => `incident ${i.id}: ${incidentSummary(i)}`).join('; ')} (${failing.length} finding(s) at or above ${failOn})`
         : `${failing.length} finding(s) at or above ${failOn}`;

@@ -1,6 +1,6 @@
 import { count, escapeControl, hex } from '../common/text.js';
 import { COMMAND_COLUMNS, commandCells, incidentStory } from './incident-story.js';
-import { firstTeardown, isLineStep, isRetryFinding, SEVERITY_RANK, type Finding, type Incident, type RetryFinding } from '../correlate/types.js';
+import { firstTeardown, isLineStep, isRetryFinding, SEVERITY_RANK, worse, type Finding, type Incident, type RetryFinding, type Severity } from '../correlate/types.js';
 import type { Report } from './types.js';
 import { tlsSummary } from './tls-summary.js';
 import { NOISY_RULES } from '../correlate/rules/index.js';
@@ -215,14 +215,14 @@ function retrySection(f: RetryFinding, rel: (t: number) => string): string[] {
   return out;
 }
 
-function countByRule(findings: Finding[]): { rule: string; severity: string; count: number; frames: number[] }[] {
-  const by = new Map<string, { rule: string; severity: string; count: number; frames: number[] }>();
+function countByRule(findings: Finding[]): { rule: string; severity: Severity; count: number; frames: number[] }[] {
+  const by = new Map<string, { rule: string; severity: Severity; count: number; frames: number[] }>();
   for (const f of findings) {
     let e = by.get(f.ruleId);
     if (!e) by.set(f.ruleId, (e = { rule: f.ruleId, severity: f.severity, count: 0, frames: [] }));
     const n = 'suppressed' in f.details ? f.details.suppressed : 1;
     e.count += n;
-    if (SEVERITY_RANK[f.severity as keyof typeof SEVERITY_RANK] > SEVERITY_RANK[e.severity as keyof typeof SEVERITY_RANK]) e.severity = f.severity;
+    e.severity = worse(e.severity, f.severity);
     if (e.frames.length < 6 && f.frames.length) e.frames.push(f.frames[0]);
   }
   return [...by.values()].sort((a, b) => (a.rule < b.rule ? -1 : 1));

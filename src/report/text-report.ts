@@ -3,7 +3,7 @@ import Table from 'cli-table3';
 import { count, escapeControl as safe, hex } from '../common/text.js';
 import { findingPlace } from '../correlate/messages.js';
 import { RULE_FAMILIES } from '../correlate/rules/index.js';
-import { firstTeardown, isLineStep, isRetryFinding, SEVERITY_RANK, type Finding, type RetryDetails, type Severity, type TcpEvent } from '../correlate/types.js';
+import { firstTeardown, isLineStep, isRetryFinding, SEVERITY_RANK, worse, type Finding, type RetryDetails, type Severity, type TcpEvent } from '../correlate/types.js';
 import type { Report } from './types.js';
 import { tlsSummary } from './tls-summary.js';
 import { COMMAND_COLUMNS, commandCells, incidentStory } from './incident-story.js';
@@ -251,7 +251,7 @@ export function renderFindings(findings: Finding[], totals: Record<Severity, num
     else {
       const h = hidden.get(x.ruleId) ?? { count: 0, severity: x.severity };
       h.count += n;
-      if (SEVERITY_RANK[x.severity] > SEVERITY_RANK[h.severity]) h.severity = x.severity;
+      h.severity = worse(h.severity, x.severity);
       hidden.set(x.ruleId, h);
     }
   }

@@ -1,4 +1,4 @@
-import { median } from '../../common/numbers.js';
+import { median, msOf } from '../../common/numbers.js';
 import { hex } from '../../common/text.js';
 import { MAX_LINE_CHARS } from '../../kernel-log/parse.js';
 import type { DevicePath, KernelEvent } from '../../kernel-log/types.js';
@@ -416,7 +416,7 @@ function enrich(ctx: RuleContext, f: RetryFinding, episodes: Episode[], own: Map
   if (mine && mine !== trigger) d.evidence.push({ step: 'kernel-log', frame: mine.afterFrame, time: mine.time, what: E.kernel('the original times out', mine.e.text, mine.e.line) });
   if (gaveUp) {
     const retryTime = f.time;
-    d.controllerGaveUpAt = { ...line(gaveUp), timerSeconds: gaveUp.e.seconds ?? 0, marginMs: Math.round((retryTime - gaveUp.time) * 1e6) / 1e3 };
+    d.controllerGaveUpAt = { ...line(gaveUp), timerSeconds: gaveUp.e.seconds ?? 0, marginMs: msOf(retryTime - gaveUp.time) };
     d.evidence.push({ step: 'kernel-log', frame: gaveUp.afterFrame, time: gaveUp.time, what: E.kernel('the target gives up on the controller', gaveUp.e.text, gaveUp.e.line) });
   }
   settle(f);

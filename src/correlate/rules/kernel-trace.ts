@@ -1,3 +1,4 @@
+import { msOf } from '../../common/numbers.js';
 import { hex } from '../../common/text.js';
 import { detached, isFailoverStatus, sameCid } from '../../kernel-trace/parse.js';
 import type { KernelTrace, TraceBlock, TraceCompletion, TraceCounts, TraceEvent, TraceSetup } from '../../kernel-trace/types.js';
@@ -135,7 +136,7 @@ function compareWithLog(ctx: RuleContext, alignment: KernelTraceAlignment[]): vo
   if (!log) return;
   for (const a of alignment) {
     if (a.offsetS === null) continue;
-    const ms = Math.round((a.offsetS - log.offsetS!) * 1e6) / 1e3;
+    const ms = msOf(a.offsetS - log.offsetS!);
     a.dmesgDifferenceMs = ms;
     a.message += Math.abs(ms) <= Math.max(2, log.residualMs ?? 0) + (a.residualMs ?? 0)
       ? `; within ${Math.abs(ms)} ms of the kernel log's offset (the trace clock reads as dmesg's: global)`
@@ -287,7 +288,7 @@ function traced(w: Watched, ref: RefMaker): TracedCommand {
   const r = h.request;
   return {
     setup: h.setup ? ref(h.setup, h.setupAt!) : null,
-    wireDelayMs: h.setup && w.sentAt !== undefined ? Math.round((w.sentAt - h.setupAt!) * 1e6) / 1e3 : null,
+    wireDelayMs: h.setup && w.sentAt !== undefined ? msOf(w.sentAt - h.setupAt!) : null,
     request: r ? { dev: r.dev, sector: r.sector, sectors: r.sectors } : null,
     completion: h.completion ? { ...ref(h.completion, h.completionAt!), status: h.completion.status, statusName: traceStatus(h.completion.status), retries: h.completion.retries ?? null } : null,
   };
