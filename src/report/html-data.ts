@@ -1,6 +1,6 @@
 import { round6 } from '../common/numbers.js';
 import { commandLabel } from '../correlate/messages.js';
-import { isRetryFinding, type CommandRecord, type Outcome, type RetryDetails } from '../correlate/types.js';
+import { isRetryFinding, type CommandRecord, type Outcome, type RetryDetails, type RetryFinding } from '../correlate/types.js';
 import { count } from '../common/text.js';
 import { findingPlace } from '../correlate/messages.js';
 import { tracedLines } from './traced-lines.js';
@@ -163,6 +163,20 @@ function base(report: Report, collected: HtmlCollector, t0: number) {
   };
 }
 
+/** A retry arrow from the original's lane to the retry's, with its KATO window: the same for association lanes and a storm's path lanes. */
+function retryLane(f: RetryFinding, finding: number, from: number, to: number, group: number, t0: number, evidence: HtmlCapture['retries'][number]['evidence']): HtmlCapture['retries'][number] {
+  const d = f.details;
+  const contactT = d.lastControllerContactTime !== null ? round6(d.lastControllerContactTime - t0) : null;
+  return {
+    finding, ruleId: f.ruleId,
+    from: { lane: from, t: round6(d.originalTime - t0), frame: d.originalFrame },
+    to: { lane: to, t: round6(f.time - t0), frame: d.retryFrame },
+    contact: contactT === null || d.lastControllerContactFrame === null ? null : { t: contactT, frame: d.lastControllerContactFrame },
+    windowEnd: contactT === null ? null : round6(contactT + d.requiredMs / 1000),
+    group, label: retryLabel(d), evidence,
+  };
+}
+
 function retryLabel(d: RetryDetails): string {
   return `${commandLabel(d)}: gap ${d.gapMs === null ? '-' : (d.gapMs / 1000).toFixed(3)} s, required ${(d.requiredMs / 1000).toFixed(3)} s (${d.rule}, KATO ${d.katoMs} ms from ${d.katoSource})`;
 }
@@ -243,18 +257,9 @@ function detailCapture(report: Report, collected: HtmlCollector): HtmlCapture {
       const from = laneByAssocQid.get(`${d.originalAssoc}/${d.originalQid}`);
       const to = laneByAssocQid.get(`${d.retryAssoc}/${f.qid}`);
       if (from === undefined || to === undefined) return;
-      const contactT = d.lastControllerContactTime !== null ? round6(d.lastControllerContactTime - t0) : null;
-      retries.push({
-        finding: i, ruleId: f.ruleId,
-        from: { lane: from, t: round6(d.originalTime - t0), frame: d.originalFrame },
-        to: { lane: to, t: round6(f.time - t0), frame: d.retryFrame },
-        contact: contactT === null || d.lastControllerContactFrame === null ? null : { t: contactT, frame: d.lastControllerContactFrame },
-        windowEnd: contactT === null ? null : round6(contactT + d.requiredMs / 1000),
-        group: report.associations.findIndex((a) => a.id === d.originalAssoc),
-        label: retryLabel(d),
-        // Every step sits on the original's lane but the retry, which ends the arrow on its own lane.
-        evidence: d.evidence.map((e) => ({ lane: e.step === 'retry' ? to : from, t: round6(e.time - t0), frame: e.frame, step: e.step, what: e.what })),
-      });
+      // Every step sits on the original's lane but the retry, which ends the arrow on its own lane.
+      const evidence = d.evidence.map((e) => ({ lane: e.step === 'retry' ? to : from, t: round6(e.time - t0), frame: e.frame, step: e.step, what: e.what }));
+      retries.push(retryLane(f, i, from, to, report.associations.findIndex((a) => a.id === d.originalAssoc), t0, evidence));
     }
   });
   const density = [...collected.density].flatMap(([conn, d]) => (laneByConn.has(conn) ? [{ lane: laneByConn.get(conn)!, widthS: d.widthS, counts: d.counts, what: 'completed commands' }] : []));
@@ -305,13 +310,7 @@ function stormCapture(report: Report, collected: HtmlCollector): HtmlCapture {
     const from = fromPath === undefined ? undefined : laneByPathQid.get(`${fromPath}/${d.originalQid ?? -1}`);
     const to = toPath === undefined ? undefined : laneByPathQid.get(`${toPath}/${f.qid ?? -1}`);
     if (from === undefined || to === undefined) return;
-    const contactT = d.lastControllerContactTime !== null ? round6(d.lastControllerContactTime - t0) : null;
-    retries.push({
-      finding: i, ruleId: f.ruleId, from: { lane: from, t: round6(d.originalTime - t0), frame: d.originalFrame }, to: { lane: to, t: round6(f.time - t0), frame: d.retryFrame },
-      contact: contactT === null || d.lastControllerContactFrame === null ? null : { t: contactT, frame: d.lastControllerContactFrame },
-      windowEnd: contactT === null ? null : round6(contactT + d.requiredMs / 1000), group: report.paths.findIndex((p) => p.path === fromPath),
-      label: retryLabel(d), evidence: [],
-    });
+    retries.push(retryLane(f, i, from, to, report.paths.findIndex((p) => p.path === fromPath), t0, []));
   });
   return { ...base(report, collected, t0), groups, lanes, commands: [], density, tcp: [], gaps: [], retries, kernel: [], incidents: incidentsOf(report, retries, t0, (i) => report.paths.findIndex((p) => p.path === i.path)) };
 }

@@ -1,7 +1,7 @@
 import { LatencyHistogram } from '../histogram.js';
 import { assocPath, round3, type Assoc, type Queue } from '../model.js';
 import { firstTeardown, type RecoveryEpisode, type RecoveryReport, type RetryRuleId, type Stamp, type TcpEvent } from '../types.js';
-import { classifyRetry } from './retries.js';
+import { classifyRetry, keepAliveTimedOut } from './retries.js';
 import type { RuleFamily } from './rule.js';
 import { minOf } from '../../common/numbers.js';
 
@@ -179,7 +179,7 @@ function triggerOf(a: Assoc): string {
   const ctrlFirst = a.queues.some((q) => q.ctrlClosed && (!q.hostClosed || q.ctrlClosed.time <= q.hostClosed.time));
   if (ctrlFirst) return 'controller close';
   const teardown = a.hostTeardown?.time ?? minOf(a.queues.map((q) => q.hostClosed?.time ?? Infinity));
-  if (a.kaOpen.some((k) => teardown - k.submit.time >= (a.katoMs / 1000) * 0.9)) return 'keep-alive timeout';
+  if (keepAliveTimedOut(a, teardown)) return 'keep-alive timeout';
   const unanswered = a.queues.some((q) => [...q.orphans.values()].some((c) => !c.done && !c.admin));
   if (unanswered) return 'I/O timeout';
   if (a.fences.length > 0) return 'controller disabled or shut down (CC)';

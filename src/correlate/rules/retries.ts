@@ -243,10 +243,17 @@ export function trigger(original: Cmd, retry: Cmd): string {
   if (a.termReq && a.termReq.time <= retry.submit.time) return 'TermReq';
   const cc = original.q.ctrlClosed;
   if (cc && cc.time <= retry.submit.time) return `controller TCP ${cc.kind.toUpperCase()}`;
-  const teardown = original.q.hostClosed?.time ?? retry.submit.time;
-  const kaTimedOut = a.kaOpen.some((k) => teardown - k.submit.time >= a.katoMs / 1000 * 0.9);
-  if (kaTimedOut) return 'keep-alive timeout';
+  if (keepAliveTimedOut(a, original.q.hostClosed?.time ?? retry.submit.time)) return 'keep-alive timeout';
   return 'I/O timeout';
+}
+
+/**
+ * Had a keep-alive gone unanswered for about KATO when the host tore the association down at
+ * `teardown`? Then the keep-alive timeout, not an I/O timeout, ended it (90 %: the host's timer
+ * fires on its own schedule, a little before the capture's KATO from the Connect).
+ */
+export function keepAliveTimedOut(a: Assoc, teardown: number): boolean {
+  return a.kaOpen.some((k) => teardown - k.submit.time >= (a.katoMs / 1000) * 0.9);
 }
 
 function firstClose(q: Queue): TcpEvent | undefined {
