@@ -1,26 +1,15 @@
-import { u32le } from '../common/bytes.js';
-import { u32 } from '../common/bytes.js';
-import { MAX_RECORD_BYTES, newRecord, RecordFramer } from './record-framer.js';
-import type { BlockSink, CaptureInfo, CaptureRecord, CaptureSink } from './types.js';
+import { u32, u32le } from '../common/bytes.js';
+import { CaptureParser, MAX_RECORD_BYTES } from './record-framer.js';
 
 const FILE_HEADER = 24;
 const RECORD_HEADER = 16;
 
 /** Classic libpcap: either byte order, microsecond or nanosecond magic. */
-export class PcapFramer extends RecordFramer {
+export class PcapFramer extends CaptureParser {
   private littleEndian = true;
   private fracPerSecond = 1e6;
   private linkType = 0;
   private headerSeen = false;
-  private readonly rec: CaptureRecord = newRecord();
-
-  constructor(
-    private readonly sink: CaptureSink,
-    private readonly info: CaptureInfo,
-    private readonly blocks?: BlockSink,
-  ) {
-    super();
-  }
 
   protected recordSize(b: Uint8Array, off: number, avail: number): number {
     if (!this.headerSeen) return FILE_HEADER;

@@ -1,7 +1,7 @@
 import { u16, u32, u32le } from '../common/bytes.js';
 import { BYTE_ORDER_MAGIC, EPB, IDB, OPB, OPT_IF_TSOFFSET, OPT_IF_TSRESOL, SHB, SPB } from './pcapng-format.js';
-import { MAX_RECORD_BYTES, newRecord, RecordFramer } from './record-framer.js';
-import type { BlockSink, CaptureInfo, CaptureRecord, CaptureSink } from './types.js';
+import { CaptureParser, MAX_RECORD_BYTES } from './record-framer.js';
+import type { BlockSink, CaptureInfo, CaptureSink } from './types.js';
 
 interface Interface {
   linkType: number;
@@ -16,18 +16,12 @@ interface Interface {
  * link type and timestamp resolution; EPB, SPB and the obsolete packet block
  * are packets, every other block is skipped by its length.
  */
-export class PcapngFramer extends RecordFramer {
+export class PcapngFramer extends CaptureParser {
   private littleEndian = true;
   private interfaces: Interface[] = [];
   private lastTime = 0;
-  private readonly rec: CaptureRecord = newRecord();
-
-  constructor(
-    private readonly sink: CaptureSink,
-    private readonly info: CaptureInfo,
-    private readonly blocks?: BlockSink,
-  ) {
-    super();
+  constructor(sink: CaptureSink, info: CaptureInfo, blocks?: BlockSink) {
+    super(sink, info, blocks);
     info.format = 'pcapng';
   }
 

@@ -1,4 +1,4 @@
-import { CaptureFormatError, type CaptureRecord } from './types.js';
+import { CaptureFormatError, type BlockSink, type CaptureInfo, type CaptureRecord, type CaptureSink } from './types.js';
 
 /**
  * Splits a byte stream into length-prefixed records without copying them: a
@@ -88,3 +88,17 @@ export function newRecord(): CaptureRecord {
 
 /** The largest record we accept; larger lengths are corruption, not data. */
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+
+/** A capture format's parser: records framed from the stream, each handed to `sink` in one reused record; the file's facts go to `info`. */
+export abstract class CaptureParser extends RecordFramer {
+  protected readonly rec: CaptureRecord = newRecord();
+
+  constructor(
+    protected readonly sink: CaptureSink,
+    protected readonly info: CaptureInfo,
+    /** Every block as read (the pcapng annotator copies them). */
+    protected readonly blocks?: BlockSink,
+  ) {
+    super();
+  }
+}
