@@ -53,6 +53,10 @@ describe('HTML timeline', () => {
     expect(lanes).toEqual(['admin q0  conn 1', 'I/O q1  conn 2', 'admin q0  conn 4', 'I/O q1  conn 5', 'conn 3 10.0.1.1:53474 → 10.0.2.1:4420']);
     expect(await page.$$eval('.group-title', (els) => els.map((e) => e.textContent))).toContain('Association 1  cntlid 1  KATO 30000 ms (connect)');
 
+    // The incident's two retries: one bundled arrow with its count; a click opens it into an arrow each.
+    expect(await page.locator('.retry-arrow').count()).toBe(1);
+    expect(await page.locator('text.bundle-label').textContent()).toBe('×2');
+    await page.locator('text.bundle-label').click();
     // Two arrows, from the originals (t ≈ 0.53 s) to the retries (t ≈ 9.27 s), across the host's FIN (t ≈ 4.12 s).
     expect(await page.locator('.retry-arrow').count()).toBe(2);
     const x1 = await attr(page, '.retry-arrow', 'data-x1');

@@ -29,8 +29,8 @@ export function clientMain(): void {
   const LABEL_W = 230;
   const AXIS_H = 26;
   const MAX_DRAWN = 4000;
-  /** Retries of one incident past this count are one bundled arrow until clicked. */
-  const BUNDLE_MIN = 4;
+  /** An incident's retries, from this many, are one bundled arrow with their count until clicked. */
+  const BUNDLE_MIN = 2;
   const caps: Cap[] = JSON.parse((document.getElementById('timeline-data') as HTMLElement).textContent || '[]');
   const tip = document.getElementById('tip') as HTMLElement;
 
