@@ -1,0 +1,72 @@
+/** One direction of a TLS connection: its phase, keys, sequence number, the record being framed, the search after a loss. */
+import { u16be } from '../common/bytes.js';
+import type { GapCause } from '../reassembly/types.js';
+import { ALERT_NAMES, type HandshakeReader } from './handshake.js';
+import type { TrafficKeys } from './key-schedule.js';
+import { ContentType, MAX_CIPHERTEXT, RECORD_HEADER } from './record-protection.js';
+
+/**
+ * - `clear`: before the ServerHello: handshake records in the clear;
+ * - `handshake`: records under the handshake secret (or passed over without it) until Finished;
+ * - `application`: records under the traffic secret;
+ * - `idle`: not decrypted (no key, unsupported): records framed and counted only;
+ * - `dead`: a record failed to authenticate: the rest is counted only.
+ */
+export type Phase = 'clear' | 'handshake' | 'application' | 'idle' | 'dead';
+
+export interface Resync {
+  buf: Uint8Array;
+  len: number;
+  /** Stream offset of buf[0]. */
+  bufOffset: number;
+  /** Candidate records before this index were ruled out. */
+  scan: number;
+  /** Ciphertext bytes since the last whole record, before buf: the cut record's captured part and the gaps. */
+  lostBefore: number;
+  /** Of those and of the bytes dropped from buf, the ones that were captured. */
+  captured: number;
+  seqBase: number;
+  frame: number;
+  time: number;
+  cause: GapCause;
+  startOffset: number;
+}
+
+export class Direction {
+  phase: Phase = 'clear';
+  keys: TrafficKeys | undefined;
+  /** The traffic keys waiting for the end of the handshake. */
+  nextKeys: TrafficKeys | undefined;
+  seq = 0;
+  readonly hdr = new Uint8Array(RECORD_HEADER);
+  hdrLen = 0;
+  body: Uint8Array | undefined;
+  bodyLen = 0;
+  /** Bytes still to pass over of a record damaged by a loss. */
+  skip = 0;
+  /** Ciphertext stream offset of the next byte. */
+  offset = 0;
+  plainOffset = 0;
+  finished = false;
+  keyUpdate = false;
+  passedOver = 0;
+  /** Framing lost while not decrypting: every later byte is only counted. */
+  unframed = false;
+  resync: Resync | undefined;
+  appRecords = 0;
+  appRecordBytes = 0;
+  /** Pairs (ciphertext end, plaintext end) of opened records not yet acknowledged. */
+  readonly ackMap: number[] = [];
+  ackHead = 0;
+  plainAcked = -1;
+  constructor(readonly handshake: HandshakeReader) {}
+}
+
+export function plausibleHeader(h: Uint8Array): boolean {
+  const length = u16be(h, 3);
+  return h[0] >= ContentType.ChangeCipherSpec && h[0] <= ContentType.ApplicationData && h[1] === 3 && length > 0 && length <= MAX_CIPHERTEXT;
+}
+
+export function alertName(description: number): string {
+  return ALERT_NAMES[description] ?? `alert ${description}`;
+}
