@@ -11,9 +11,10 @@ import { LatencyHistogram } from './histogram.js';
 import type {
   AssociationSummary, CommandRecord, CommandStart, OpcodeStats, Outcome, QueueSummary, Stamp, StreamProblem, TcpEvent,
 } from './types.js';
+import { OpcodeStatistics } from './opcode-stats.js';
 import { OpenCommands } from './open-commands.js';
 import {
-  afterHostClose, assocPath, awaitAck, contactSeen, endpoint, endsKey, hostAddressOf, keepAliveAllowedMs, latency, NO_CMDS, NO_ENDS, NO_ORPHANS, orphan, pathOf,
+  afterHostClose, assocPath, awaitAck, contactSeen, endpoint, endsKey, hostAddressOf, keepAliveAllowedMs, NO_CMDS, NO_ENDS, NO_ORPHANS, orphan, pathOf,
   percentiles, removeFrom, resetTarget, sameHost, sameSubsystem, setStamp, withRange,
 } from './model-helpers.js';
 import {
@@ -61,9 +62,7 @@ export class Model implements PduSink {
   evictedOutstanding = 0;
   /** Unanswered I/O commands by SLBA (head of a chain through `sameKey`): the candidates a retry is matched against. */
   private readonly outstanding = new Map<number, Cmd>();
-  /** Per-opcode aggregates by queue kind and name; `opcodeStatsCache` finds them by a numeric key without building names. */
-  private readonly opcodeStats = new Map<string, { stats: OpcodeStats; hist: LatencyHistogram }>();
-  private readonly opcodeStatsCache = new Map<number, { stats: OpcodeStats; hist: LatencyHistogram }>();
+  private readonly opcodes = new OpcodeStatistics((cmd) => this.opName(cmd));
   readonly streamProblems: StreamProblem[] = [];
   streamProblemsDropped = 0;
   commandCount = 0;
@@ -760,29 +759,8 @@ export class Model implements PduSink {
   private finish(cmd: Cmd, outcome: Outcome): void {
     if (cmd.outcome) return;
     cmd.outcome = outcome;
-    const key = (cmd.admin ? 1 << 20 : 0) | (cmd.q.qid === undefined ? 1 << 19 : 0) | (cmd.opcode << 8) | (cmd.fctype ?? 0);
-    let entry = this.opcodeStatsCache.get(key);
-    if (!entry) {
-      // Several opcode/fctype keys can share one row by name (vendor-specific opcodes, say).
-      const name = this.opName(cmd);
-      const queue = cmd.admin ? 'admin' : 'io';
-      entry = this.opcodeStats.get(`${queue}:${name}`);
-      if (!entry) {
-        entry = {
-          stats: { opcode: name, queue, count: 0, completed: 0, errors: 0, unanswered: 0, latencyMs: { p50: null, p90: null, p99: null, max: null } },
-          hist: new LatencyHistogram(),
-        };
-        this.opcodeStats.set(`${queue}:${name}`, entry);
-      }
-      this.opcodeStatsCache.set(key, entry);
-    }
-    entry.stats.count++;
+    this.opcodes.add(cmd, outcome);
     const done = cmd.done;
-    if (outcome === 'completed' || outcome === 'error') {
-      if (outcome === 'completed') entry.stats.completed++;
-      else entry.stats.errors++;
-      if (done) entry.hist.add((done.time - cmd.submit.time) * 1000);
-    } else entry.stats.unanswered++;
     const sink = this.options.onCommand;
     if (!sink) return;
     // The start's fields, then the fate: one object, in the key order the timeline's JSON lines have.
@@ -839,9 +817,7 @@ export class Model implements PduSink {
   // ---- summaries ----
 
   opcodeRows(): OpcodeStats[] {
-    return [...this.opcodeStats.values()].map((o) => ({ ...o.stats, latencyMs: latency(o.hist) }))
-      // Code-unit order, not localeCompare: the same in every locale, and no ICU collator to load at start-up.
-      .sort((x, y) => (x.queue !== y.queue ? (x.queue === 'admin' ? -1 : 1) : x.opcode < y.opcode ? -1 : x.opcode > y.opcode ? 1 : 0));
+    return this.opcodes.rows();
   }
 
   summarize(a: Assoc): AssociationSummary {
