@@ -12,13 +12,14 @@ import type {
   AssociationSummary, CommandRecord, CommandStart, OpcodeStats, Outcome, QueueSummary, Stamp, StreamProblem, TcpEvent,
 } from './types.js';
 import { OpcodeStatistics } from './opcode-stats.js';
+import { RetryIndex } from './retry-index.js';
 import { OpenCommands } from './open-commands.js';
 import {
   afterHostClose, assocPath, awaitAck, contactSeen, endpoint, endsKey, hostAddressOf, keepAliveAllowedMs, NO_CMDS, NO_ENDS, NO_ORPHANS, orphan, pathOf,
-  percentiles, removeFrom, resetTarget, sameHost, sameSubsystem, setStamp, withRange,
+  percentiles, removeFrom, resetTarget, setStamp, withRange,
 } from './model-helpers.js';
 import {
-  ADMIN_AER, ASSOCIATION_LIST_CAP, LINUX_DEFAULT_KATO_MS, RETAIN_OUTSTANDING_S, UNASSOCIATED_LIST_CAP,
+  ADMIN_AER, ASSOCIATION_LIST_CAP, LINUX_DEFAULT_KATO_MS, UNASSOCIATED_LIST_CAP,
   type Assoc, type Cmd, type Completion, type ModelListener, type ModelOptions, type PathStats, type Queue,
 } from './model-types.js';
 
@@ -54,14 +55,8 @@ export class Model implements PduSink {
   private readonly latestById = new Map<number, PathStats>();
   readonly unassociated: QueueSummary[] = [];
   unassociatedNotListed = 0;
-  /** Outstanding commands in submission order, for letting go of those no retry can still name. */
-  private readonly retention: Cmd[] = [];
-  private retentionHead = 0;
-  private nextEviction = -Infinity;
-  /** Unanswered commands let go after RETAIN_OUTSTANDING_S without a retry. */
-  evictedOutstanding = 0;
-  /** Unanswered I/O commands by SLBA (head of a chain through `sameKey`): the candidates a retry is matched against. */
-  private readonly outstanding = new Map<number, Cmd>();
+  /** The unanswered commands a retry can name. */
+  private readonly retries = new RetryIndex();
   private readonly opcodes = new OpcodeStatistics((cmd) => this.opName(cmd));
   readonly streamProblems: StreamProblem[] = [];
   streamProblemsDropped = 0;
@@ -261,7 +256,7 @@ export class Model implements PduSink {
       // admin commands (most commands of a quiet capture) skip the ACK bookkeeping.
       awaitAck(q, cmd, cmd.capsuleEnd);
       this.matchRetry(cmd, p);
-      this.addOutstanding(cmd);
+      this.retries.add(cmd);
     }
   }
 
@@ -326,7 +321,7 @@ export class Model implements PduSink {
       this.lateCompletion(cmd, p);
       this.finish(cmd, 'unanswered-at-close');
       orphan(q, cmd);
-      if (cmd.key !== undefined && !cmd.retriedBy) this.retention.push(cmd);
+      this.retries.retain(cmd);
       return;
     }
     const a = q.assoc!;
@@ -335,7 +330,7 @@ export class Model implements PduSink {
       cmd.steps.push({ kind: 'completion', frame: p.frame, time: p.time, detail: ok ? 'success' : `status ${statusName(done.sct, done.sc)}${done.dnr ? ' DNR' : ''}` });
     }
     cmd.done = done;
-    if (cmd.key !== undefined) this.dropOutstanding(cmd);
+    if (cmd.key !== undefined) this.retries.drop(cmd);
     if (cmd === q.adminConnect && ok) {
       a.cntlid = dw0 & 0xffff;
       q.adminConnect = undefined;
@@ -378,7 +373,7 @@ export class Model implements PduSink {
     };
     for (const a of this.liveById.values()) consider(a);
     // An ended association matters while it holds commands a retry can still name.
-    for (const head of this.outstanding.values()) for (let c: Cmd | undefined = head; c; c = c.sameKey) if (c.q.assoc) consider(c.q.assoc);
+    for (const c of this.retries.candidates()) if (c.q.assoc) consider(c.q.assoc);
     if (!target) return;
     const outcome = !ok ? 'failed' : dw0 & 1 ? 'reset' : 'pending';
     target.resets.push({ frame: done.frame, time: done.time, fromAssoc: from.id, outcome, status: ok ? (outcome === 'reset' ? 'IRS set' : 'IRS clear') : statusName(done.sct, done.sc) });
@@ -419,48 +414,12 @@ export class Model implements PduSink {
   // ---- retries ----
 
   private matchRetry(retry: Cmd, p: PduEvent): void {
-    const a = retry.q.assoc!;
-    let original: Cmd | undefined;
-    for (let c = this.outstanding.get(retry.key!); c; c = c.sameKey) {
-      const ca = c.q.assoc!;
-      if (ca === a || c.retriedBy || c.opcode !== retry.opcode || c.nsid !== retry.nsid || c.nlb !== retry.nlb) continue;
-      if (!sameHost(ca, a) || !sameSubsystem(ca, a)) continue;
-      if (c.submit.time > retry.submit.time) continue;
-      original = c;
-      break;
-    }
+    const original = this.retries.originalOf(retry);
     if (!original) return;
     original.retriedBy = retry;
     retry.retryOf = original;
-    this.dropOutstanding(original);
+    this.retries.drop(original);
     for (const h of this.on.retry) h(original, retry, p);
-  }
-
-  /** Appends to the key's chain, so candidates stay in submission order. */
-  private addOutstanding(cmd: Cmd): void {
-    let c = this.outstanding.get(cmd.key!);
-    if (!c) {
-      this.outstanding.set(cmd.key!, cmd);
-      return;
-    }
-    while (c.sameKey) c = c.sameKey;
-    c.sameKey = cmd;
-  }
-
-  private dropOutstanding(cmd: Cmd): void {
-    const head = this.outstanding.get(cmd.key!);
-    if (head === cmd) {
-      if (cmd.sameKey) this.outstanding.set(cmd.key!, cmd.sameKey);
-      else this.outstanding.delete(cmd.key!);
-    } else {
-      for (let c = head; c; c = c.sameKey) {
-        if (c.sameKey === cmd) {
-          c.sameKey = cmd.sameKey;
-          break;
-        }
-      }
-    }
-    cmd.sameKey = undefined;
   }
 
   // ---- associations ----
@@ -617,7 +576,7 @@ export class Model implements PduSink {
       const outcome: Outcome = cmd.gapWhileOpen ? 'undecidable' : q.hostClosed || q.ctrlClosed ? 'unanswered-at-close' : 'unanswered-at-end';
       orphan(q, cmd);
       this.finish(cmd, outcome);
-      if (cmd.key !== undefined && !cmd.retriedBy) this.retention.push(cmd);
+      this.retries.retain(cmd);
       for (const h of this.on.commandUnanswered) h(cmd, outcome);
     }
     q.awaitingCmd = NO_CMDS;
@@ -730,30 +689,9 @@ export class Model implements PduSink {
     return all.sort((x, y) => x.id - y.id);
   }
 
-  /** Lets go of unanswered commands no retry can still name (see RETAIN_OUTSTANDING_S). */
-  private evict(now: number): void {
-    this.nextEviction = now + 10;
-    const list = this.retention;
-    let i = this.retentionHead;
-    for (; i < list.length; i++) {
-      const cmd = list[i];
-      const keepFor = Math.max(RETAIN_OUTSTANDING_S, (10 * (cmd.q.assoc?.katoMs ?? 0)) / 1000);
-      if (cmd.submit.time + keepFor > now) break;
-      if (cmd.key !== undefined && !cmd.retriedBy && !cmd.done && this.isOutstanding(cmd)) {
-        this.dropOutstanding(cmd);
-        this.evictedOutstanding++;
-      }
-    }
-    this.retentionHead = i;
-    if (i > 1024 && i * 2 > list.length) {
-      list.splice(0, i);
-      this.retentionHead = 0;
-    }
-  }
-
-  private isOutstanding(cmd: Cmd): boolean {
-    for (let c = this.outstanding.get(cmd.key!); c; c = c.sameKey) if (c === cmd) return true;
-    return false;
+  /** Unanswered commands let go after RETAIN_OUTSTANDING_S without a retry. */
+  get evictedOutstanding(): number {
+    return this.retries.evicted;
   }
 
   private finish(cmd: Cmd, outcome: Outcome): void {
@@ -811,7 +749,7 @@ export class Model implements PduSink {
 
   private clock(time: number): void {
     if (time > this.lastTime) this.lastTime = time;
-    if (time >= this.nextEviction) this.evict(time);
+    this.retries.clock(time);
   }
 
   // ---- summaries ----
