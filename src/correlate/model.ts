@@ -1,5 +1,5 @@
 import { LastHitMap } from '../common/last-hit-map.js';
-import { append, maxOf, round3 } from '../common/numbers.js';
+import { maxOf, round3 } from '../common/numbers.js';
 import { hex } from '../common/text.js';
 import type { FlagKind } from '../reassembly/types.js';
 import {
@@ -11,6 +11,7 @@ import { LatencyHistogram } from './histogram.js';
 import type {
   AssociationSummary, CommandRecord, CommandStart, OpcodeStats, Outcome, QueueSummary, Stamp, StreamProblem, TcpEvent,
 } from './types.js';
+import { AssociationListing } from './association-listing.js';
 import { OpcodeStatistics } from './opcode-stats.js';
 import { RetryIndex } from './retry-index.js';
 import { OpenCommands } from './open-commands.js';
@@ -19,7 +20,7 @@ import {
   percentiles, removeFrom, resetTarget, setStamp, withRange,
 } from './model-helpers.js';
 import {
-  ADMIN_AER, ASSOCIATION_LIST_CAP, LINUX_DEFAULT_KATO_MS, UNASSOCIATED_LIST_CAP,
+  ADMIN_AER, LINUX_DEFAULT_KATO_MS, UNASSOCIATED_LIST_CAP,
   type Assoc, type Cmd, type Completion, type ModelListener, type ModelOptions, type PathStats, type Queue,
 } from './model-types.js';
 
@@ -46,13 +47,8 @@ export class Model implements PduSink {
   /** Ended queues whose TCP tombstone may still see a late FIN or RST: only their teardown list is kept. */
   private readonly retired = new WeakMap<NvmeConnection, TcpEvent[]>();
   private assocCount = 0;
-  readonly paths = new Map<string, PathStats>();
-  /** Listed associations by id, for findings that come after they ended. */
-  private readonly listedById = new Map<number, { summary: AssociationSummary; path: PathStats; counted: boolean }>();
-  /** Associations listed for findings or unanswered commands, over all paths (capped by ASSOCIATION_LIST_CAP). */
-  private listedTotal = 0;
-  /** Each path's latest association by id (one per path), for findings that come after it ended. */
-  private readonly latestById = new Map<number, PathStats>();
+  /** What the report keeps of ended associations. */
+  private readonly listing: AssociationListing;
   readonly unassociated: QueueSummary[] = [];
   unassociatedNotListed = 0;
   /** The unanswered commands a retry can name. */
@@ -76,6 +72,7 @@ export class Model implements PduSink {
   constructor(private readonly options: ModelOptions) {
     this.keepSteps = options.onCommand !== undefined && options.commandSteps !== false;
     this.frames = options.frameIndex ? new FrameIndex() : undefined;
+    this.listing = new AssociationListing(options.allAssociations === true, (a) => this.summarize(a), (a) => this.forgetTeardowns(a));
   }
 
   listen(listener: ModelListener): void {
@@ -606,48 +603,7 @@ export class Model implements PduSink {
     removeFrom(this.liveByEnds, endsKey(a.hostAddress, a.controller), a);
     removeFrom(this.liveByPath, assocPath(a), a);
     for (const h of this.on.associationEnded) h(a);
-    const key = assocPath(a);
-    let path = this.paths.get(key);
-    if (!path) {
-      path = {
-        path: key, hostnqn: a.hostnqn ?? null, subnqn: a.subnqn ?? null, controller: a.controller, associations: 0, withFindings: 0,
-        lifetimes: new LatencyHistogram(), reconnectDelays: new LatencyHistogram(), lastEnd: undefined, firstListed: undefined, latest: undefined,
-        listed: [], notListed: 0,
-      };
-      this.paths.set(key, path);
-    }
-    const end = maxOf(a.queues.map((q) => q.lastTime));
-    path.associations++;
-    path.lifetimes.add((end - a.first.time) * 1000);
-    if (path.lastEnd !== undefined) path.reconnectDelays.add(Math.max(0, (a.first.time - path.lastEnd) * 1000));
-    path.lastEnd = Math.max(path.lastEnd ?? -Infinity, end);
-    if (a.findings > 0) path.withFindings++;
-    const pending = a.queues.some((q) => [...q.orphans.values()].some((c) => c.key !== undefined && !c.retriedBy && !c.done));
-    const first = path.firstListed === undefined;
-    if (!first && !this.options.allAssociations && !((a.findings > 0 || pending) && this.listedTotal < ASSOCIATION_LIST_CAP)) {
-      // Kept as the path's latest until a newer one ends; the one it replaces is only counted. Only the last is ever summarised.
-      if (path.latest) {
-        path.notListed++;
-        this.latestById.delete(path.latest.id);
-        this.forgetTeardowns(path.latest);
-      }
-      path.latest = a;
-      this.latestById.set(a.id, path);
-      return;
-    }
-    const summary = this.summarize(a);
-    if (first) path.firstListed = summary;
-    else {
-      path.listed.push(summary);
-      this.listedTotal++;
-    }
-    this.listedById.set(a.id, { summary, path, counted: a.findings > 0 });
-    if (path.latest) {
-      path.notListed++;
-      this.latestById.delete(path.latest.id);
-      this.forgetTeardowns(path.latest);
-      path.latest = undefined;
-    }
+    this.listing.ended(a);
   }
 
   /** An association only counted lists no teardown: late flags on its connections have nowhere to go. */
@@ -663,13 +619,7 @@ export class Model implements PduSink {
       live.findings++;
       return;
     }
-    const listed = this.listedById.get(id);
-    if (listed && !listed.counted) {
-      listed.counted = true;
-      listed.path.withFindings++;
-    }
-    const latest = this.latestById.get(id);
-    if (latest?.latest?.id === id && latest.latest.findings++ === 0) latest.withFindings++;
+    this.listing.noteFinding(id);
   }
 
   /** Ends every queue still open and tells the rules the capture is over. */
@@ -680,13 +630,12 @@ export class Model implements PduSink {
 
   /** Every association in a report's order: the listed ones, each path's first and latest among them. */
   associations(): AssociationSummary[] {
-    const all: AssociationSummary[] = [];
-    for (const p of this.paths.values()) {
-      if (p.firstListed) all.push(p.firstListed);
-      append(all, p.listed);
-      if (p.latest) all.push(this.summarize(p.latest));
-    }
-    return all.sort((x, y) => x.id - y.id);
+    return this.listing.summaries();
+  }
+
+  /** Per path: every association's aggregates. */
+  get paths(): ReadonlyMap<string, PathStats> {
+    return this.listing.paths;
   }
 
   /** Unanswered commands let go after RETAIN_OUTSTANDING_S without a retry. */
