@@ -12,11 +12,12 @@ import type {
   AssociationSummary, CommandRecord, CommandStart, OpcodeStats, Outcome, QueueSummary, Stamp, StreamProblem, TcpEvent,
 } from './types.js';
 import { AssociationListing } from './association-listing.js';
+import { keepAliveAnswered, keepAliveSent } from './keep-alive-tracking.js';
 import { OpcodeStatistics } from './opcode-stats.js';
 import { RetryIndex } from './retry-index.js';
 import { OpenCommands } from './open-commands.js';
 import {
-  afterHostClose, assocPath, awaitAck, contactSeen, endpoint, endsKey, hostAddressOf, keepAliveAllowedMs, NO_CMDS, NO_ENDS, NO_ORPHANS, orphan, pathOf,
+  afterHostClose, assocPath, awaitAck, contactSeen, endpoint, endsKey, hostAddressOf, NO_CMDS, NO_ENDS, NO_ORPHANS, orphan, pathOf,
   percentiles, removeFrom, resetTarget, setStamp, withRange,
 } from './model-helpers.js';
 import {
@@ -242,7 +243,7 @@ export class Model implements PduSink {
     this.commandCount++;
     cmd.capsuleEnd = p.streamOffset + p.plen;
     if (sqe.connect && sqe.connect.qid === 0) q.adminConnect = cmd;
-    if (admin && sqe.opcode === ADMIN_KEEP_ALIVE) this.keepAliveSent(a, cmd);
+    if (admin && sqe.opcode === ADMIN_KEEP_ALIVE) keepAliveSent(a, cmd);
     for (const h of this.on.commandSubmitted) h(cmd, p);
     // A queue without a captured Connect counts as an I/O queue until a Keep Alive shows it is the admin queue.
     // A command whose header was cut before CDW12 has no full identity: it is never matched as a retry.
@@ -336,7 +337,7 @@ export class Model implements PduSink {
       if (q.qid === 0) a.connected = { frame: p.frame, time: p.time };
       else a.ioConnected = { frame: p.frame, time: p.time };
     }
-    if (cmd.admin && cmd.opcode === ADMIN_KEEP_ALIVE) this.keepAliveAnswered(a, cmd, p.time);
+    if (cmd.admin && cmd.opcode === ADMIN_KEEP_ALIVE) keepAliveAnswered(a, cmd, p.time);
     if (a.tbkas) a.kaClock = { frame: p.frame, time: p.time };
     if (ok && cmd.opcode === FABRICS_OPCODE && cmd.fctype === FCTYPE_PROPERTY_SET && cmd.property?.offset === PROPERTY_CC) {
       const value = cmd.property.value ?? 0;
@@ -529,36 +530,6 @@ export class Model implements PduSink {
     const c = q.nvme.tcp.endpoints[hostSide ^ 1];
     q.host = endpoint(h.address, h.port);
     q.controller = endpoint(c.address, c.port);
-  }
-
-  // ---- keep-alive ----
-
-  private keepAliveSent(a: Assoc, cmd: Cmd): void {
-    a.kaSent++;
-    a.kaOpen.push(cmd);
-    const previous = a.tbkas && a.kaClock && (!a.kaLast || a.kaClock.time > a.kaLast.time) ? a.kaClock : a.kaLast;
-    if (previous && !a.hostTeardown) {
-      const ms = (cmd.submit.time - previous.time) * 1000;
-      a.kaIntervals.add(ms);
-      if (ms > keepAliveAllowedMs(a)) a.kaLate++;
-      if (!a.kaMaxInterval || ms > a.kaMaxInterval.ms) a.kaMaxInterval = { ms, from: { ...previous }, to: { ...cmd.submit } };
-    }
-    a.kaLast = cmd.submit;
-  }
-
-  private keepAliveAnswered(a: Assoc, cmd: Cmd, time: number): void {
-    a.kaAnswered++;
-    // By hand: splice allocates the array of removed elements and copyWithin is a slow builtin call,
-    // on every keep-alive (nearly always the only one in flight).
-    const open = a.kaOpen;
-    const i = open.indexOf(cmd);
-    if (i >= 0) {
-      for (let k = i + 1; k < open.length; k++) open[k - 1] = open[k];
-      open.pop();
-    }
-    const rtt = (time - cmd.submit.time) * 1000;
-    a.kaRtts.add(rtt);
-    if (a.kaMaxRtt === undefined || rtt > a.kaMaxRtt) a.kaMaxRtt = rtt;
   }
 
   // ---- ending ----
