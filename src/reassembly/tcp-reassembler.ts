@@ -1,3 +1,4 @@
+import { flowHash, tupleHash } from './flow-hash.js';
 import { formatAddress, TcpFlag, type SegmentSink, type TcpSegment } from '../decode/types.js';
 import {
   DEFAULT_LIMITS, type GapCause, type ReassemblyLimits, type ReassemblyStats, type Side, type SideFacts, type StreamSink, type TcpConnection,
@@ -485,19 +486,4 @@ function sideOf(f: Flow, s: TcpSegment): number {
   if (f.sport === s.srcPort && f.dport === s.dstPort && f.s3 === s.src3 && f.d3 === s.dst3 && f.s0 === s.src0 && f.s1 === s.src1 && f.s2 === s.src2 && f.d0 === s.dst0 && f.d1 === s.dst1 && f.d2 === s.dst2) return 0;
   if (f.sport === s.dstPort && f.dport === s.srcPort && f.s3 === s.dst3 && f.d3 === s.src3 && f.s0 === s.dst0 && f.s1 === s.dst1 && f.s2 === s.dst2 && f.d0 === s.src0 && f.d1 === s.src1 && f.d2 === s.src2) return 1;
   return -1;
-}
-
-/** Direction-independent hash of the 4-tuple. */
-function tupleHash(s: TcpSegment): number {
-  return hash4(s.src0, s.src1, s.src2, s.src3, s.srcPort, s.dst0, s.dst1, s.dst2, s.dst3, s.dstPort);
-}
-
-function flowHash(f: Flow): number {
-  return hash4(f.s0, f.s1, f.s2, f.s3, f.sport, f.d0, f.d1, f.d2, f.d3, f.dport);
-}
-
-function hash4(s0: number, s1: number, s2: number, s3: number, sport: number, d0: number, d1: number, d2: number, d3: number, dport: number): number {
-  const a = (s3 ^ s2 ^ s1 ^ s0) + sport;
-  const b = (d3 ^ d2 ^ d1 ^ d0) + dport;
-  return ((a ^ b) + Math.imul(sport ^ dport, 0x9e3779b1)) | 0;
 }
