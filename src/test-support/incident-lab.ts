@@ -69,18 +69,27 @@ export class Lab {
 
 }
 
+/**
+ * One break on `p`: `count` commands (CIDs from `first`) into a cut, the first times out after
+ * `timeoutMs` and starts recovery, the others time out during it, the host tears down, reconnects
+ * after `downMs` and retries them all. Returns the association that took over and the CIDs.
+ */
+export function breakAndRetry(lab: Lab, p: Path, first: number, count: number, opts: { opcode?: number; timeoutMs?: number; downMs?: number } = {}): { next: Path; cids: number[] } {
+  const cids = lab.send(p, first, count, opts.opcode);
+  lab.s.wait(opts.timeoutMs ?? 4000);
+  lab.timeouts(p, cids);
+  lab.s.wait(20);
+  lab.teardown(p);
+  lab.s.wait(opts.downMs ?? 2000);
+  return { next: lab.reconnect(p, cids, opts.opcode), cids };
+}
+
 /** The linux-nvme burst: 24 writes into a cut, one timeout starts recovery, 23 time out during it, all retried inside KATO, 14 originals completed late. */
 export function burst(): Lab {
   const lab = new Lab();
   const p = lab.connect('10.0.0.2', 1, 0);
   lab.s.wait(500);
-  const cids = lab.send(p, 0x40, 24);
-  lab.s.wait(4190);
-  lab.timeouts(p, cids);
-  lab.s.wait(20);
-  lab.teardown(p);
-  lab.s.wait(5000);
-  lab.reconnect(p, cids);
+  const { cids } = breakAndRetry(lab, p, 0x40, 24, { timeoutMs: 4190, downMs: 5000 });
   lab.s.wait(3800);
   lab.late(p, cids.slice(0, 14));
   return lab;
