@@ -9,7 +9,7 @@ import { count } from '../common/text.js';
 import { frameRangeFilter } from './findings.js';
 import { requiredWaitMs } from './rules/retries.js';
 import {
-  isRetryFinding, reaches, worse, type AssociationSummary, type Finding, type Incident, type IncidentCommand, type KernelLine,
+  isRetryFinding, reaches, worse, type AssociationSummary, type RetryFinding, type Finding, type Incident, type IncidentCommand, type KernelLine,
   type RecoveryEpisode, type RetryRule, type Severity,
 } from './types.js';
 
@@ -45,20 +45,84 @@ function belongs(f: Finding, assoc: number): boolean {
   return f.assoc === assoc && OF_THE_BREAK.has(f.ruleId);
 }
 
-function incidentOf(id: number, e: RecoveryEpisode, members: number[], findings: readonly Finding[], a: AssociationSummary | undefined, rule: RetryRule): Incident {
-  const commands = new Map<string, IncidentCommand>();
-  const command = (frame: number, cid: number, fill: () => Omit<IncidentCommand, 'frame' | 'cid'>) => {
+/** The commands an incident's findings name, one row each, and what those findings say of the recovery. */
+class CommandRows {
+  private readonly rows = new Map<string, IncidentCommand>();
+  recoveryStart: KernelLine | null = null;
+  deadline: Incident['deadline'] = null;
+
+  /** The row of the command submitted in `frame` with `cid`, made from `fill` the first time. */
+  private row(frame: number, cid: number, fill: () => Omit<IncidentCommand, 'frame' | 'cid'>): IncidentCommand {
     const key = `${frame}/${cid}`;
-    let c = commands.get(key);
+    let c = this.rows.get(key);
     if (!c) {
       const { qid, ...rest } = fill();
-      commands.set(key, (c = { qid, cid, ...rest, frame }));
+      this.rows.set(key, (c = { qid, cid, ...rest, frame }));
     }
     return c;
-  };
+  }
+
+  /** A retry finding: it carries the most about its command (retry, verdict, arrival, the recovery's start, the deadline). */
+  retry(f: RetryFinding): void {
+    const d = f.details;
+    const c = this.row(d.originalFrame, d.originalCid, () => blank(d.originalQid, d.opcode, d.slba, d.nlb, d.originalTime));
+    c.retry = { frame: d.retryFrame, time: f.time, assoc: d.retryAssoc, gapMs: d.gapMs };
+    c.verdict = f.ruleId === 'retry-before-kato' ? 'before-kato' : f.ruleId === 'retry-after-kato' ? 'after-kato' : 'after-fence';
+    c.arrival = d.arrival;
+    c.severity = worse(c.severity, f.severity);
+    if (d.kernelLog?.duringRecovery) c.timedOutDuringRecovery = true;
+    this.recoveryStart ??= d.kernelLog?.trigger ? lineOf(d.kernelLog.trigger) : null;
+    if (!this.deadline) {
+      const contact = d.lastControllerContactTime;
+      this.deadline = { rule: d.rule, requiredMs: d.requiredMs, katoMs: d.katoMs, cqtMs: d.cqtMs, time: contact === null ? null : contact + d.requiredMs / 1000 };
+    }
+  }
+
+  /** Any other member finding about a command: what it adds to the command's row. */
+  other(f: Finding): void {
+    switch (f.ruleId) {
+      case 'unanswered-command': {
+        if ('suppressed' in f.details || f.cid === null) return;
+        const d = f.details;
+        this.row(d.submitFrame, f.cid, () => blank(f.qid, d.opcode, null, null, f.time));
+        return;
+      }
+      case 'timeout-during-recovery': {
+        const d = f.details;
+        const c = this.row(d.submitFrame, d.cid, () => blank(d.qid, d.opcode, null, null, f.time));
+        c.timedOutDuringRecovery = true;
+        c.severity = worse(c.severity, f.severity);
+        this.recoveryStart ??= lineOf(d.recoveryStarted);
+        return;
+      }
+      case 'duplicate-execution': {
+        const d = f.details;
+        const c = this.row(d.originalFrame, d.originalCid, () => blank(d.originalQid, d.opcode, d.slba, d.nlb, d.originalTime));
+        c.ranTwice = true;
+        c.lateCompletion = d.lateCompletionFrame !== null && d.lateCompletionTime !== null ? { frame: d.lateCompletionFrame, time: d.lateCompletionTime } : null;
+        c.severity = worse(c.severity, f.severity);
+        return;
+      }
+      case 'original-alive-after-retry': {
+        const d = f.details;
+        const c = this.row(d.originalFrame, d.originalCid, () => blank(d.originalQid, d.opcode, d.slba, d.nlb, d.originalTime));
+        c.aliveAfterRetry = true;
+        c.severity = worse(c.severity, f.severity);
+        return;
+      }
+      default:
+    }
+  }
+
+  /** Every row, in submission order. */
+  all(): IncidentCommand[] {
+    return [...this.rows.values()].sort((x, y) => x.frame - y.frame || x.cid - y.cid);
+  }
+}
+
+function incidentOf(id: number, e: RecoveryEpisode, members: number[], findings: readonly Finding[], a: AssociationSummary | undefined, rule: RetryRule): Incident {
+  const rows = new CommandRows();
   let severity: Severity = 'info';
-  let recoveryStart: KernelLine | null = null;
-  let deadline: Incident['deadline'] = null;
   const frames: number[] = [];
   const times: number[] = [];
   for (const i of members) {
@@ -68,69 +132,14 @@ function incidentOf(id: number, e: RecoveryEpisode, members: number[], findings:
     times.push(f.time);
   }
   // Retries first: they carry the most about each command.
-  for (const i of members) {
-    const f = findings[i];
-    if (!isRetryFinding(f)) continue;
-    const d = f.details;
-    const c = command(d.originalFrame, d.originalCid, () => blank(d.originalQid, d.opcode, d.slba, d.nlb, d.originalTime));
-    c.retry = { frame: d.retryFrame, time: f.time, assoc: d.retryAssoc, gapMs: d.gapMs };
-    c.verdict = f.ruleId === 'retry-before-kato' ? 'before-kato' : f.ruleId === 'retry-after-kato' ? 'after-kato' : 'after-fence';
-    c.arrival = d.arrival;
-    c.severity = worse(c.severity, f.severity);
-    if (d.kernelLog?.duringRecovery) c.timedOutDuringRecovery = true;
-    recoveryStart ??= d.kernelLog?.trigger ? lineOf(d.kernelLog.trigger) : null;
-    if (!deadline) {
-      const contact = d.lastControllerContactTime;
-      deadline = { rule: d.rule, requiredMs: d.requiredMs, katoMs: d.katoMs, cqtMs: d.cqtMs, time: contact === null ? null : contact + d.requiredMs / 1000 };
-    }
-  }
-  for (const i of members) {
-    const f = findings[i];
-    switch (f.ruleId) {
-      case 'unanswered-command': {
-        if ('suppressed' in f.details || f.cid === null) break;
-        const d = f.details;
-        command(d.submitFrame, f.cid, () => blank(f.qid, d.opcode, null, null, f.time));
-        break;
-      }
-      case 'timeout-during-recovery': {
-        const d = f.details;
-        const c = command(d.submitFrame, d.cid, () => blank(d.qid, d.opcode, null, null, f.time));
-        c.timedOutDuringRecovery = true;
-        c.severity = worse(c.severity, f.severity);
-        recoveryStart ??= lineOf(d.recoveryStarted);
-        break;
-      }
-      case 'duplicate-execution': {
-        const d = f.details;
-        const c = command(d.originalFrame, d.originalCid, () => blank(d.originalQid, d.opcode, d.slba, d.nlb, d.originalTime));
-        c.ranTwice = true;
-        c.lateCompletion = d.lateCompletionFrame !== null && d.lateCompletionTime !== null ? { frame: d.lateCompletionFrame, time: d.lateCompletionTime } : null;
-        c.severity = worse(c.severity, f.severity);
-        break;
-      }
-      case 'original-alive-after-retry': {
-        const d = f.details;
-        const c = command(d.originalFrame, d.originalCid, () => blank(d.originalQid, d.opcode, d.slba, d.nlb, d.originalTime));
-        c.aliveAfterRetry = true;
-        c.severity = worse(c.severity, f.severity);
-        break;
-      }
-      default:
-    }
-  }
+  for (const i of members) if (isRetryFinding(findings[i])) rows.retry(findings[i] as RetryFinding);
+  for (const i of members) if (!isRetryFinding(findings[i])) rows.other(findings[i]);
+  let deadline = rows.deadline;
   if (!deadline && a && e.lastControllerContact) {
     const requiredMs = requiredWaitMs(rule, a);
     deadline = { rule, requiredMs, katoMs: a.katoMs, cqtMs: a.cqtMs, time: e.lastControllerContact.time + requiredMs / 1000 };
   }
-  const all = [...commands.values()].sort((x, y) => x.frame - y.frame || x.cid - y.cid);
-  const counts = {
-    commands: all.length, retried: all.filter((c) => c.retry).length,
-    beforeKato: all.filter((c) => c.verdict === 'before-kato').length, afterKato: all.filter((c) => c.verdict === 'after-kato').length,
-    afterFence: all.filter((c) => c.verdict === 'after-fence').length, notRetried: all.filter((c) => c.verdict === 'not-retried').length,
-    timedOutDuringRecovery: all.filter((c) => c.timedOutDuringRecovery).length, ranTwice: all.filter((c) => c.ranTwice).length,
-    aliveAfterRetry: all.filter((c) => c.aliveAfterRetry).length,
-  };
+  const all = rows.all();
   for (const stamp of [e.lastControllerContact, e.teardown, e.restored]) {
     if (!stamp) continue;
     frames.push(stamp.frame);
@@ -138,13 +147,23 @@ function incidentOf(id: number, e: RecoveryEpisode, members: number[], findings:
   }
   const incident: Incident = {
     id, severity, verdict: '', path: e.path, assoc: e.endedAssoc, tookOver: e.tookOver, trigger: e.trigger,
-    lastControllerContact: e.lastControllerContact, teardown: e.teardown, recoveryStart, attempts: e.attempts,
-    restored: e.restored, restoredAfterMs: e.restoredAfterMs, deadline, counts,
+    lastControllerContact: e.lastControllerContact, teardown: e.teardown, recoveryStart: rows.recoveryStart, attempts: e.attempts,
+    restored: e.restored, restoredAfterMs: e.restoredAfterMs, deadline, counts: countsOf(all),
     commands: all.slice(0, INCIDENT_COMMANDS_LISTED), commandsNotListed: Math.max(0, all.length - INCIDENT_COMMANDS_LISTED),
     findings: members, wiresharkFilter: frameRangeFilter(frames), firstFrame: minOf(frames), lastFrame: maxOf(frames), firstTime: minOf(times), lastTime: maxOf(times),
   };
   incident.verdict = verdictOf(incident, all);
   return incident;
+}
+
+function countsOf(all: readonly IncidentCommand[]): Incident['counts'] {
+  const n = (test: (c: IncidentCommand) => boolean) => all.filter(test).length;
+  return {
+    commands: all.length, retried: n((c) => c.retry !== null),
+    beforeKato: n((c) => c.verdict === 'before-kato'), afterKato: n((c) => c.verdict === 'after-kato'),
+    afterFence: n((c) => c.verdict === 'after-fence'), notRetried: n((c) => c.verdict === 'not-retried'),
+    timedOutDuringRecovery: n((c) => c.timedOutDuringRecovery), ranTwice: n((c) => c.ranTwice), aliveAfterRetry: n((c) => c.aliveAfterRetry),
+  };
 }
 
 function blank(qid: number | null, opcode: string, slba: number | null, nlb: number | null, time: number): Omit<IncidentCommand, 'frame' | 'cid'> {

@@ -48,46 +48,8 @@ export function renderText(report: Report, options: TextOptions): string {
   // Beside incidents (which tell the teardowns), each association's facts in one wrapped paragraph.
   const brief = !storm && report.incidents.length > 0;
   if (brief) out.push('');
-  for (const a of brief ? report.associations : []) {
-    const late = a.controllerAfterHostClose;
-    const unanswered = a.queues.reduce((n, q) => n + q.inFlightAtEnd, 0);
-    const facts = [
-      `cntlid ${a.cntlid ?? '?'}`, `KATO ${a.katoMs} ms (${a.katoSource})`, `CQT ${a.cqtMs} ms (${a.cqtSource})${a.tbkas ? ', TBKAS' : ''}`,
-      `from frame ${a.firstFrame} at ${rel(a.firstTime)}`,
-      `last controller contact ${a.lastControllerContact ? `frame ${a.lastControllerContact.frame} at ${rel(a.lastControllerContact.time)}` : 'none'}`,
-      `last host transmission ${a.lastHostTransmission ? `frame ${a.lastHostTransmission.frame}` : 'none'}`,
-      ...(a.fencedBy ? [`fenced: ${a.fencedBy.kind} frame ${a.fencedBy.frame}`] : []),
-      `${count(a.queues.length, 'queue')}${unanswered ? `, ${unanswered} unanswered` : ''}`,
-      ...(a.keepAlive.sent ? [`keep-alives ${a.keepAlive.sent} sent, ${a.keepAlive.answered} answered${a.keepAlive.late ? `, ${a.keepAlive.late} late` : ''}`] : []),
-      ...(late ? [`after the host closed: the controller still sent ${count(late.pdus, 'PDU')} (frames ${late.firstFrame}–${late.lastFrame}), never seen by the host`] : []),
-    ];
-    // Wrapped between facts, never inside one: each stays greppable whole.
-    const lines = wrapped(`Association ${a.id}  `, facts, options.width ?? 120, ';  ');
-    lines[0] = c.bold(`Association ${a.id}`) + lines[0].slice(`Association ${a.id}`.length);
-    append(out, lines);
-  }
-  for (const a of storm || brief ? [] : report.associations) {
-    out.push('');
-    out.push(c.bold(`Association ${a.id}`) + `  ${safe(a.path)}${a.inferred ? c.dim(' (inferred: no Connect captured)') : ''}`);
-    out.push(`  cntlid ${a.cntlid ?? '?'}  KATO ${a.katoMs} ms (${a.katoSource})  CQT ${a.cqtMs} ms (${a.cqtSource})${a.tbkas ? '  TBKAS' : ''}` +
-      `  from frame ${a.firstFrame} at ${rel(a.firstTime)}`);
-    out.push(`  last controller contact: ${a.lastControllerContact ? `frame ${a.lastControllerContact.frame} at ${rel(a.lastControllerContact.time)}` : 'none'}` +
-      `   last host transmission: ${a.lastHostTransmission ? `frame ${a.lastHostTransmission.frame} at ${rel(a.lastHostTransmission.time)}` : 'none'}` +
-      (a.fencedBy ? `   fenced: ${a.fencedBy.kind} frame ${a.fencedBy.frame}` : ''));
-    const late = a.controllerAfterHostClose;
-    if (late) {
-      out.push(`  after the host closed: the controller still sent ${count(late.pdus, 'PDU')} (frames ${late.firstFrame}–${late.lastFrame}, ${rel(late.firstTime)} to ${rel(late.lastTime)}), never seen by the host`);
-    }
-    const ka = a.keepAlive;
-    if (ka.sent) {
-      out.push(`  keep-alives: ${ka.sent} sent, ${ka.answered} answered, interval p50 ${ms(ka.intervalMs.p50)} p99 ${ms(ka.intervalMs.p99)} max ${ms(ka.maxIntervalMs)}` +
-        `, RTT p50 ${ms(ka.rttMs.p50)} p99 ${ms(ka.rttMs.p99)} max ${ms(ka.maxRttMs)}${ka.late ? c.yellow(`, ${ka.late} late`) : ''}`);
-    }
-    for (const q of a.queues) {
-      out.push(`  ${q.qid === null ? 'queue ?' : q.qid === 0 ? 'admin q0' : `I/O q${q.qid}`}  conn ${q.conn} ${safe(q.host)} → ${safe(q.controller)}` +
-        `  ${count(q.commands, 'command')}${q.inFlightAtEnd ? c.yellow(`, ${q.inFlightAtEnd} unanswered`) : ''}${q.gaps ? c.yellow(`, ${count(q.gaps, 'gap')}`) : ''}  ${teardown(q.teardown, rel)}`);
-    }
-  }
+  for (const a of brief ? report.associations : []) append(out, associationParagraph(a, c, rel, options.width ?? 120));
+  for (const a of storm || brief ? [] : report.associations) append(out, associationBlock(a, c, rel));
   if (!storm && !brief) {
     // Breaks told as incidents above are not told again.
     const told = new Set(report.incidents.map((i) => i.assoc));
@@ -196,6 +158,51 @@ const OPCODE_ROWS_BESIDE_INCIDENTS = 6;
 
 /** Commands of an incident up to which each retry's evidence chain is printed under the table. */
 const CHAINS_MAX = 3;
+
+/** An association beside incidents: its facts in one paragraph, wrapped between facts. */
+function associationParagraph(a: Report['associations'][number], c: ChalkInstance, rel: (t: number) => string, width: number): string[] {
+  const late = a.controllerAfterHostClose;
+  const unanswered = a.queues.reduce((n, q) => n + q.inFlightAtEnd, 0);
+  const facts = [
+    `cntlid ${a.cntlid ?? '?'}`, `KATO ${a.katoMs} ms (${a.katoSource})`, `CQT ${a.cqtMs} ms (${a.cqtSource})${a.tbkas ? ', TBKAS' : ''}`,
+    `from frame ${a.firstFrame} at ${rel(a.firstTime)}`,
+    `last controller contact ${a.lastControllerContact ? `frame ${a.lastControllerContact.frame} at ${rel(a.lastControllerContact.time)}` : 'none'}`,
+    `last host transmission ${a.lastHostTransmission ? `frame ${a.lastHostTransmission.frame}` : 'none'}`,
+    ...(a.fencedBy ? [`fenced: ${a.fencedBy.kind} frame ${a.fencedBy.frame}`] : []),
+    `${count(a.queues.length, 'queue')}${unanswered ? `, ${unanswered} unanswered` : ''}`,
+    ...(a.keepAlive.sent ? [`keep-alives ${a.keepAlive.sent} sent, ${a.keepAlive.answered} answered${a.keepAlive.late ? `, ${a.keepAlive.late} late` : ''}`] : []),
+    ...(late ? [`after the host closed: the controller still sent ${count(late.pdus, 'PDU')} (frames ${late.firstFrame}–${late.lastFrame}), never seen by the host`] : []),
+  ];
+  // Wrapped between facts, never inside one: each stays greppable whole.
+  const lines = wrapped(`Association ${a.id}  `, facts, width, ';  ');
+  lines[0] = c.bold(`Association ${a.id}`) + lines[0].slice(`Association ${a.id}`.length);
+  return lines;
+}
+
+/** An association in full: its header, contact times, keep-alives and one line per queue. */
+function associationBlock(a: Report['associations'][number], c: ChalkInstance, rel: (t: number) => string): string[] {
+  const out: string[] = [''];
+  out.push(c.bold(`Association ${a.id}`) + `  ${safe(a.path)}${a.inferred ? c.dim(' (inferred: no Connect captured)') : ''}`);
+  out.push(`  cntlid ${a.cntlid ?? '?'}  KATO ${a.katoMs} ms (${a.katoSource})  CQT ${a.cqtMs} ms (${a.cqtSource})${a.tbkas ? '  TBKAS' : ''}` +
+    `  from frame ${a.firstFrame} at ${rel(a.firstTime)}`);
+  out.push(`  last controller contact: ${a.lastControllerContact ? `frame ${a.lastControllerContact.frame} at ${rel(a.lastControllerContact.time)}` : 'none'}` +
+    `   last host transmission: ${a.lastHostTransmission ? `frame ${a.lastHostTransmission.frame} at ${rel(a.lastHostTransmission.time)}` : 'none'}` +
+    (a.fencedBy ? `   fenced: ${a.fencedBy.kind} frame ${a.fencedBy.frame}` : ''));
+  const late = a.controllerAfterHostClose;
+  if (late) {
+    out.push(`  after the host closed: the controller still sent ${count(late.pdus, 'PDU')} (frames ${late.firstFrame}–${late.lastFrame}, ${rel(late.firstTime)} to ${rel(late.lastTime)}), never seen by the host`);
+  }
+  const ka = a.keepAlive;
+  if (ka.sent) {
+    out.push(`  keep-alives: ${ka.sent} sent, ${ka.answered} answered, interval p50 ${ms(ka.intervalMs.p50)} p99 ${ms(ka.intervalMs.p99)} max ${ms(ka.maxIntervalMs)}` +
+      `, RTT p50 ${ms(ka.rttMs.p50)} p99 ${ms(ka.rttMs.p99)} max ${ms(ka.maxRttMs)}${ka.late ? c.yellow(`, ${ka.late} late`) : ''}`);
+  }
+  for (const q of a.queues) {
+    out.push(`  ${q.qid === null ? 'queue ?' : q.qid === 0 ? 'admin q0' : `I/O q${q.qid}`}  conn ${q.conn} ${safe(q.host)} → ${safe(q.controller)}` +
+      `  ${count(q.commands, 'command')}${q.inFlightAtEnd ? c.yellow(`, ${q.inFlightAtEnd} unanswered`) : ''}${q.gaps ? c.yellow(`, ${count(q.gaps, 'gap')}`) : ''}  ${teardown(q.teardown, rel)}`);
+  }
+  return out;
+}
 
 /** "24 retry-before-kato, 14 duplicate-execution": the incident's findings by rule, most first. */
 function ruleCounts(report: Report, members: number[]): string {
