@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeCapture } from '../src/api/analyze-capture.js';
 import { HtmlCollector, renderHtml } from '../src/report/html-report.js';
@@ -36,6 +36,15 @@ async function open(file: string): Promise<{ page: Page; errors: string[] }> {
   await page.route('**/*', (route) => (route.request().url().startsWith('file:') ? route.continue() : route.abort()));
   await page.goto(`file://${file}`);
   return { page, errors };
+}
+
+/** The middle of an SVG path on the page: where a user points at an arrow (a path without fill is hit only on its stroke). */
+function midpoint(path: Locator): Promise<{ x: number; y: number }> {
+  return path.evaluate((e) => {
+    const p = (e as SVGPathElement).getPointAtLength((e as SVGPathElement).getTotalLength() / 2);
+    const svg = (e as SVGPathElement).ownerSVGElement!.getBoundingClientRect();
+    return { x: svg.left + p.x, y: svg.top + p.y };
+  });
 }
 
 async function attr(page: Page, selector: string, name: string): Promise<number[]> {
@@ -107,12 +116,7 @@ describe('HTML timeline', () => {
     }
 
     // Hover the write's retry arrow: the tooltip gives rule, frames and times.
-    const mid = await page.locator('.retry-arrow').nth(1).evaluate((e) => {
-      const path = e as SVGPathElement;
-      const p = path.getPointAtLength(path.getTotalLength() / 2);
-      const svg = path.ownerSVGElement!.getBoundingClientRect();
-      return { x: svg.left + p.x, y: svg.top + p.y };
-    });
+    const mid = await midpoint(page.locator('.retry-arrow').nth(1));
     await page.mouse.move(mid.x, mid.y);
     const tip = await page.locator('#tip').textContent();
     expect(tip).toContain('retry-before-kato');
@@ -305,12 +309,7 @@ describe('HTML timeline: incidents', () => {
     await page.locator('text.bundle-label').click();
     expect(await page.locator('.retry-arrow').count()).toBe(24);
     expect(await page.locator('.retry-bundle').count()).toBe(0);
-    const onArrow = await page.locator('.retry-arrow').first().evaluate((e) => {
-      const path = e as SVGPathElement;
-      const p = path.getPointAtLength(path.getTotalLength() / 2);
-      const svg = path.ownerSVGElement!.getBoundingClientRect();
-      return { x: svg.left + p.x, y: svg.top + p.y };
-    });
+    const onArrow = await midpoint(page.locator('.retry-arrow').first());
     await page.mouse.click(onArrow.x, onArrow.y);
     expect(await page.locator('.retry-arrow').count()).toBe(1);
 
