@@ -29,8 +29,17 @@ const OF_THE_BREAK = new Set<Finding['ruleId']>(['unanswered-command', 'connecti
 export function buildIncidents(episodes: readonly RecoveryEpisode[], findings: readonly Finding[], associations: readonly AssociationSummary[], rule: RetryRule): Incident[] {
   const incidents: Incident[] = [];
   const byAssoc = new Map(associations.map((a) => [a.id, a]));
+  // Each finding's index under the association whose break it belongs to: one pass, not one per episode.
+  const membersOf = new Map<number, number[]>();
+  findings.forEach((f, i) => {
+    const assoc = breakOf(f);
+    if (assoc === null) return;
+    const list = membersOf.get(assoc);
+    if (list) list.push(i);
+    else membersOf.set(assoc, [i]);
+  });
   for (const e of [...episodes].sort((a, b) => (a.teardown?.time ?? a.lastControllerContact?.time ?? 0) - (b.teardown?.time ?? b.lastControllerContact?.time ?? 0) || a.endedAssoc - b.endedAssoc)) {
-    const members = findings.flatMap((f, i) => (belongs(f, e.endedAssoc) ? [i] : []));
+    const members = membersOf.get(e.endedAssoc) ?? [];
     const serious = members.some((k) => reaches(findings[k].severity, 'warning'));
     if (!serious && !FAILURES.has(e.trigger)) continue;
     incidents.push(incidentOf(incidents.length + 1, e, members, findings, byAssoc.get(e.endedAssoc), rule));
@@ -38,11 +47,12 @@ export function buildIncidents(episodes: readonly RecoveryEpisode[], findings: r
   return incidents;
 }
 
-function belongs(f: Finding, assoc: number): boolean {
-  if (isRetryFinding(f)) return f.details.originalAssoc === assoc;
-  if ('suppressed' in f.details) return false;
-  if (f.ruleId === 'duplicate-execution' || f.ruleId === 'original-alive-after-retry') return f.details.originalAssoc === assoc;
-  return f.assoc === assoc && OF_THE_BREAK.has(f.ruleId);
+/** The association whose break a finding is part of, if any: the original's for retries and what followed them. */
+function breakOf(f: Finding): number | null {
+  if (isRetryFinding(f)) return f.details.originalAssoc;
+  if ('suppressed' in f.details) return null;
+  if (f.ruleId === 'duplicate-execution' || f.ruleId === 'original-alive-after-retry') return f.details.originalAssoc;
+  return OF_THE_BREAK.has(f.ruleId) ? f.assoc : null;
 }
 
 /** The commands an incident's findings name, one row each, and what those findings say of the recovery. */
