@@ -1,5 +1,5 @@
 import type { Report } from './types.js';
-import { incidentSummary } from './incident-story.js';
+import { incidentSummary, toldByIncidents } from './incident-story.js';
 
 /** Annotations GitHub shows per capture before it starts dropping them: say how many were left out instead. */
 const ANNOTATION_CAP = 50;
@@ -24,7 +24,7 @@ export function githubAnnotations(file: string, report: Report): string {
   for (const i of report.incidents) {
     lines.push(`::${COMMAND[i.severity]} title=${escapeProperty(`incident ${i.id}`)},file=${escapeProperty(file)}::${escapeData(`${incidentSummary(i)} (Wireshark filter: ${i.wiresharkFilter})`)}`);
   }
-  const told = new Set(report.incidents.flatMap((i) => i.findings));
+  const told = toldByIncidents(report);
   const findings = report.findings.filter((f, k) => !('suppressed' in f.details) && !told.has(k));
   for (const f of findings.slice(0, ANNOTATION_CAP)) {
     lines.push(`::${COMMAND[f.severity]} title=${escapeProperty(f.ruleId)},file=${escapeProperty(file)}::${escapeData(`${f.message} (frames ${f.frames.join(' ')}; Wireshark filter: ${f.wiresharkFilter})`)}`);

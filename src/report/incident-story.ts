@@ -6,6 +6,7 @@ import { maxOf, minOf } from '../common/numbers.js';
 import { count, hex } from '../common/text.js';
 import { commandKinds } from '../correlate/incidents.js';
 import type { Incident, IncidentCommand, Stamp } from '../correlate/types.js';
+import type { Report } from './types.js';
 
 export interface StoryStep {
   time: number;
@@ -108,4 +109,9 @@ export function incidentSummary(i: Incident): string {
   if (c.timedOutDuringRecovery) parts.push(`${c.timedOutDuringRecovery} timed out during recovery`);
   if (c.ranTwice) parts.push(`${c.ranTwice} ran twice`);
   return `${i.verdict} [${parts.join(', ')}; ${count(i.findings.length, 'finding')}]`;
+}
+
+/** Indexes of the findings some incident tells: every report tells them there, not again on their own. */
+export function toldByIncidents(report: Report): Set<number> {
+  return new Set(report.incidents.flatMap((i) => i.findings));
 }

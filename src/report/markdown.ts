@@ -1,5 +1,5 @@
 import { count, escapeControl, hex } from '../common/text.js';
-import { COMMAND_COLUMNS, commandCells, incidentStory } from './incident-story.js';
+import { COMMAND_COLUMNS, commandCells, incidentStory, toldByIncidents } from './incident-story.js';
 import { firstTeardown, isLineStep, isRetryFinding, SEVERITY_RANK, worse, type Finding, type Incident, type RetryFinding, type Severity } from '../correlate/types.js';
 import type { Report } from './types.js';
 import { tlsSummary } from './tls-summary.js';
@@ -47,7 +47,7 @@ export function verdictLine(report: Report): string {
   const early = report.findings.filter(isRetryFinding).filter((f) => f.ruleId === 'retry-before-kato');
   const others = report.findings.filter(isRetryFinding).length - early.length;
   // What the incidents tell (ran twice, timed out during recovery) is said as such, not counted again as "other errors".
-  const told = new Set(report.incidents.flatMap((i) => i.findings));
+  const told = toldByIncidents(report);
   const ranTwice = report.incidents.reduce((total, i) => total + i.counts.ranTwice, 0);
   const errors = report.findings.filter((f, k) => f.severity === 'error' && f.ruleId !== 'retry-before-kato' && !told.has(k)).length;
   const tail = [others ? `${others} after KATO or a fence` : '', ranTwice ? `${ranTwice} ran twice` : '', errors ? `${errors} other error finding${errors === 1 ? '' : 's'}` : ''].filter(Boolean).join('; ');
@@ -78,7 +78,7 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
 
   for (const i of report.incidents) out.push('', ...incidentSection(i, report.findings, rel));
   // Findings an incident tells are not told again.
-  const inIncidents = new Set(report.incidents.flatMap((i) => i.findings));
+  const inIncidents = toldByIncidents(report);
   const findings = report.findings.filter((_, k) => !inIncidents.has(k));
   const retries = findings.filter(isRetryFinding).sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.time - b.time);
   for (const f of retries) out.push('', ...retrySection(f, rel));

@@ -6,7 +6,7 @@ import { RULE_FAMILIES } from '../correlate/rules/index.js';
 import { firstTeardown, isLineStep, isRetryFinding, SEVERITY_RANK, worse, type Finding, type RetryDetails, type Severity, type TcpEvent } from '../correlate/types.js';
 import type { Report } from './types.js';
 import { tlsSummary } from './tls-summary.js';
-import { COMMAND_COLUMNS, commandCells, incidentStory } from './incident-story.js';
+import { COMMAND_COLUMNS, commandCells, incidentStory, toldByIncidents } from './incident-story.js';
 import { append, maxOf } from '../common/numbers.js';
 
 export interface TextOptions {
@@ -90,7 +90,7 @@ export function renderText(report: Report, options: TextOptions): string {
     if (rows.length < report.opcodes.length) out.push(c.dim(`${count(report.opcodes.length - rows.length, 'more opcode')} in the JSON report (opcodes)`));
   }
   out.push('');
-  const inIncidents = new Set(report.incidents.flatMap((i) => i.findings));
+  const inIncidents = toldByIncidents(report);
   const rest = report.findings.filter((_, k) => !inIncidents.has(k));
   if (inIncidents.size) {
     const t = report.summary.findings;
