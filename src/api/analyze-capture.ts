@@ -12,6 +12,7 @@ import { runPipeline } from './pipeline.js';
 import { VERSION } from './version.js';
 import type { TlsKeyLog } from '../tls/keylog.js';
 import type { TlsReport } from '../correlate/types.js';
+import { emptyTlsReport } from '../correlate/rules/tls.js';
 
 export interface AnalyzeOptions {
   ports?: number[];
@@ -121,7 +122,7 @@ export async function analyzeCapture(input: CaptureInput, options: AnalyzeOption
 /** The TLS connections the rules summarised, with what the key logs held; null when neither exists. */
 function tlsReport(found: TlsReport | null, keyLog: TlsKeyLog | undefined): TlsReport | null {
   if (!found && !keyLog) return null;
-  const report = found ?? { connections: 0, decrypted: 0, byDecryption: {}, keyLog: null, list: [], notListed: 0 };
+  const report = found ?? emptyTlsReport();
   if (keyLog) {
     report.keyLog = {
       files: keyLog.files, sessions: keyLog.sessionCount, secretLines: keyLog.secretLines, otherLines: keyLog.otherLines,

@@ -118,8 +118,7 @@ export const FORMATS: readonly ReportFormat[] = [
 
 /** The option's value: a file, `true` (stdout), or undefined (not asked for). */
 export function requested(o: FormatOptions, f: ReportFormat): string | true | undefined {
-  const v = o[f.key];
-  return v === undefined ? undefined : v;
+  return o[f.key];
 }
 
 /** The files the options ask for, to be checked before any capture is read. */

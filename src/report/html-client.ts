@@ -127,28 +127,25 @@ export function clientMain(): void {
      * opaque block over the lanes.
      */
     function drawWindows(v: View, plot: Element): void {
+      // A span already drawn (two retries of one break outside an incident, say) is not drawn again.
       const drawn = new Set<string>();
       const windows = [
-        ...cap.incidents.map((inc) => ({ contact: inc.contact, end: inc.windowEnd, group: inc.group, key: `i${inc.id}`, finding: inc.findings[0] ?? -1, what: `incident ${inc.id}: ${inc.verdict}` })),
-        ...cap.retries.flatMap((r, k) => (incidentOfRetry.has(k) ? [] : [{ contact: r.contact, end: r.windowEnd, group: r.group, key: '', finding: r.finding, what: r.ruleId === 'retry-before-kato' ? 'retry inside it' : 'retry outside it' }])),
+        ...cap.incidents.map((inc) => ({ contact: inc.contact, end: inc.windowEnd, group: inc.group, finding: inc.findings[0] ?? -1, what: `incident ${inc.id}: ${inc.verdict}` })),
+        ...cap.retries.flatMap((r, k) => (incidentOfRetry.has(k) ? [] : [{ contact: r.contact, end: r.windowEnd, group: r.group, finding: r.finding, what: r.ruleId === 'retry-before-kato' ? 'retry inside it' : 'retry outside it' }])),
       ];
-      for (const w of windows) {
-        if (!w.contact || w.end === null) continue;
-        const key = w.key || `${w.contact.t}/${w.end}`;
-        if (drawn.has(key) || drawn.has(`${w.contact.t}/${w.end}`)) continue;
-        drawn.add(key);
-        drawn.add(`${w.contact.t}/${w.end}`);
-        const r = { contact: w.contact, windowEnd: w.end, group: w.group };
-        const span2 = groupSpan[Math.max(0, r.group)] ?? { top: AXIS_H, bottom: height };
+      for (const { contact, end, group, finding, what } of windows) {
+        if (!contact || end === null || drawn.has(`${contact.t}/${end}`)) continue;
+        drawn.add(`${contact.t}/${end}`);
+        const span2 = groupSpan[Math.max(0, group)] ?? { top: AXIS_H, bottom: height };
         el('rect', {
-          x: v.x(r.contact.t), y: AXIS_H, width: Math.max(1, v.x(r.windowEnd) - v.x(r.contact.t)), height: height - AXIS_H, class: 'kato-window',
-          'data-finding': w.finding, 'data-t0': r.contact.t, 'data-t1': r.windowEnd,
-          'data-frames': String(r.contact.frame),
-          'data-tip': `KATO window (${w.what})\nfrom last controller contact ${fmt(r.contact.t)} (frame ${r.contact.frame})\nto ${fmt(r.windowEnd)}: a retry before this end may run twice`,
+          x: v.x(contact.t), y: AXIS_H, width: Math.max(1, v.x(end) - v.x(contact.t)), height: height - AXIS_H, class: 'kato-window',
+          'data-finding': finding, 'data-t0': contact.t, 'data-t1': end,
+          'data-frames': String(contact.frame),
+          'data-tip': `KATO window (${what})\nfrom last controller contact ${fmt(contact.t)} (frame ${contact.frame})\nto ${fmt(end)}: a retry before this end may run twice`,
         }, plot);
         el('line', {
-          x1: v.x(r.contact.t), x2: v.x(r.contact.t), y1: span2.top, y2: span2.bottom, class: 'contact', 'data-t': r.contact.t,
-          'data-frames': String(r.contact.frame), 'data-tip': `last controller contact ${fmt(r.contact.t)} (frame ${r.contact.frame})`,
+          x1: v.x(contact.t), x2: v.x(contact.t), y1: span2.top, y2: span2.bottom, class: 'contact', 'data-t': contact.t,
+          'data-frames': String(contact.frame), 'data-tip': `last controller contact ${fmt(contact.t)} (frame ${contact.frame})`,
         }, plot);
       }
     }

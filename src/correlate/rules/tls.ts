@@ -3,6 +3,11 @@ import type { Queue } from '../model.js';
 import type { TlsConnectionSummary, TlsNotDecryptedDetails, TlsReport } from '../types.js';
 import type { RuleFamily } from './rule.js';
 
+/** A `tls` section before any connection: what the report holds when only a key log was given. */
+export function emptyTlsReport(): TlsReport {
+  return { connections: 0, decrypted: 0, byDecryption: {}, keyLog: null, list: [], notListed: 0 };
+}
+
 /** TLS connections listed one by one in the report; the rest are counted. */
 const TLS_LIST_CAP = 100;
 
@@ -17,7 +22,7 @@ export const tls: RuleFamily = {
   ruleIds: ['tls-not-decrypted'],
   noisy: ['tls-not-decrypted'],
   create(ctx) {
-    const report: TlsReport = { connections: 0, decrypted: 0, byDecryption: {}, keyLog: null, list: [], notListed: 0 };
+    const report = emptyTlsReport();
     return {
       queueEnded(q: Queue) {
         const s = q.nvme.tls;
