@@ -5,6 +5,9 @@ import { ALERT_NAMES, type HandshakeReader } from './handshake.js';
 import type { TrafficKeys } from './key-schedule.js';
 import { ContentType, MAX_CIPHERTEXT, RECORD_HEADER } from './record-protection.js';
 
+/** Record ends kept per direction for translating acknowledgements; older ones are dropped when nothing acknowledges. */
+const ACK_MAP_LIMIT = 4096;
+
 /**
  * - `clear`: before the ServerHello: handshake records in the clear;
  * - `handshake`: records under the handshake secret (or passed over without it) until Finished;
@@ -56,10 +59,31 @@ export class Direction {
   appRecords = 0;
   appRecordBytes = 0;
   /** Pairs (ciphertext end, plaintext end) of opened records not yet acknowledged. */
-  readonly ackMap: number[] = [];
-  ackHead = 0;
-  plainAcked = -1;
+  private readonly ackMap: number[] = [];
+  private ackHead = 0;
+  private plainAcked = -1;
   constructor(readonly handshake: HandshakeReader) {}
+
+  /** A record of application data ended at ciphertext `offset`, plaintext `plainOffset`. */
+  recordEnded(): void {
+    this.ackMap.push(this.offset, this.plainOffset);
+    // Nothing acknowledges (a one-way capture): the oldest ends go.
+    if (this.ackMap.length - this.ackHead > 2 * ACK_MAP_LIMIT) this.ackHead += 2;
+  }
+
+  /** Acknowledged up to ciphertext `cipherAcked` → the plaintext end of the whole records it covers (-1: none). */
+  acked(cipherAcked: number): number {
+    const map = this.ackMap;
+    while (this.ackHead < map.length && map[this.ackHead] <= cipherAcked) {
+      this.plainAcked = map[this.ackHead + 1];
+      this.ackHead += 2;
+    }
+    if (this.ackHead > 2 * ACK_MAP_LIMIT || this.ackHead === map.length) {
+      map.splice(0, this.ackHead);
+      this.ackHead = 0;
+    }
+    return this.plainAcked;
+  }
 }
 
 export function plausibleHeader(h: Uint8Array): boolean {

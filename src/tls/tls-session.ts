@@ -24,8 +24,6 @@ const HANDSHAKE_RECORDS_AT_END = 4;
 const RESYNC_TRIALS = 256;
 /** Bytes held while looking for the next record after a loss: two of the largest records. */
 const RESYNC_BUFFER = 2 * (RECORD_HEADER + MAX_CIPHERTEXT);
-/** Record ends kept per direction for translating acknowledgements; older ones are dropped when nothing acknowledges. */
-const ACK_MAP_LIMIT = 4096;
 
 export const NO_KEYLOG_REASON = 'TLS 1.3, not decrypted: give --tls-keylog FILE (the SSLKEYLOGFILE of tlshd on the host or the target)';
 
@@ -142,7 +140,7 @@ export class TlsSession {
       d.bodyLen = 0;
       d.hdrLen = 0;
       d.seq++;
-      if (d.phase === 'application') this.out.lost(side, Math.max(0, recordLength - this.overhead(d) + RECORD_HEADER), frame, time, cause);
+      if (d.phase === 'application') this.out.lost(side, this.contentOf(d, recordLength), frame, time, cause);
       this.out.problem(side, frame, time, startOffset - captured, captured,
         `a ${RECORD_HEADER + recordLength}-byte TLS record lost ${length} bytes: its ${captured} captured bytes before the loss and the rest after it cannot be decrypted (a record is authenticated whole)`);
       return;
@@ -172,9 +170,10 @@ export class TlsSession {
     } else if (d.hdrLen > 0 && !d.unframed) {
       const captured = d.hdrLen + d.bodyLen;
       this.status.undecryptedBytes += captured;
-      const whole = d.hdrLen === RECORD_HEADER ? ` of ${RECORD_HEADER + (u16be(d.hdr, 3))}` : '';
+      const recordLength = d.hdrLen === RECORD_HEADER ? u16be(d.hdr, 3) : undefined;
+      const whole = recordLength === undefined ? '' : ` of ${RECORD_HEADER + recordLength}`;
       this.out.problem(side, frame, time, d.offset - captured, captured, `the stream ends inside a TLS record (${captured}${whole} bytes): not decrypted`);
-      if (d.phase === 'application' && d.hdrLen === RECORD_HEADER) this.out.lost(side, Math.max(0, (u16be(d.hdr, 3)) - this.overhead(d) + RECORD_HEADER), frame, time, 'not-captured');
+      if (d.phase === 'application' && recordLength !== undefined) this.out.lost(side, this.contentOf(d, recordLength), frame, time, 'not-captured');
     }
     d.hdrLen = 0;
     d.body = undefined;
@@ -189,18 +188,9 @@ export class TlsSession {
    * which whole records were acknowledged (a receiver can use a record only once it has all of it).
    */
   plainAcked(side: Side, cipherAcked: number): number {
-    const d = this.dirs[side];
-    const map = d.ackMap;
-    while (d.ackHead < map.length && map[d.ackHead] <= cipherAcked) {
-      d.plainAcked = map[d.ackHead + 1];
-      d.ackHead += 2;
-    }
-    if (d.ackHead > 2 * ACK_MAP_LIMIT || d.ackHead === map.length) {
-      map.splice(0, d.ackHead);
-      d.ackHead = 0;
-    }
-    return d.plainAcked;
+    return this.dirs[side].acked(cipherAcked);
   }
+
 
   private decrypting(d: Direction): boolean {
     return d.phase === 'handshake' || d.phase === 'application';
@@ -209,6 +199,11 @@ export class TlsSession {
   /** Per-record bytes that are not content: header, inner content type, tag (no padding assumed). */
   private overhead(d: Direction): number {
     return RECORD_HEADER + 1 + (d.keys ?? d.nextKeys)!.suite.tagLength;
+  }
+
+  /** The application bytes a record of `recordLength` (after its header) holds. */
+  private contentOf(d: Direction, recordLength: number): number {
+    return Math.max(0, recordLength + RECORD_HEADER - this.overhead(d));
   }
 
   private averageRecord(d: Direction): number {
@@ -283,8 +278,7 @@ export class TlsSession {
     if (r.type === ContentType.ApplicationData) {
       this.status.plaintextBytes += r.length;
       d.plainOffset += r.length;
-      d.ackMap.push(d.offset, d.plainOffset);
-      if (d.ackMap.length - d.ackHead > 2 * ACK_MAP_LIMIT) d.ackHead += 2;
+      d.recordEnded();
       this.out.plaintext(side, r.plaintext, 0, r.length, frame, time);
     } else if (r.type === ContentType.Handshake) {
       d.handshake.push(r.plaintext, 0, r.length);
