@@ -12,6 +12,11 @@ export function u16be(b: Uint8Array, o: number): number {
   return (b[o] << 8) | b[o + 1];
 }
 
+/** 24 bits, network order (TLS handshake lengths). */
+export function u24be(b: Uint8Array, o: number): number {
+  return (b[o] << 16) | u16be(b, o + 1);
+}
+
 export function u32le(b: Uint8Array, o: number): number {
   return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
 }

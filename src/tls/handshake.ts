@@ -1,6 +1,6 @@
 /** The two handshake messages read in the clear (RFC 8446 §4.1.2–4.1.3): what picks the secrets and the cipher. */
 
-import { u16be } from '../common/bytes.js';
+import { u16be, u24be } from '../common/bytes.js';
 
 export const HandshakeType = { ClientHello: 1, ServerHello: 2, NewSessionTicket: 4, Finished: 20, KeyUpdate: 24 } as const;
 
@@ -70,6 +70,11 @@ export class HandshakeReader {
     private readonly limit = 1 << 16,
   ) {}
 
+  /** The message's whole size, header included, once its header is in. */
+  private total(): number {
+    return 4 + u24be(this.buf, 1);
+  }
+
   push(b: Uint8Array, offset: number, length: number): void {
     let p = offset;
     const end = offset + length;
@@ -80,8 +85,8 @@ export class HandshakeReader {
         p += n;
         continue;
       }
-      // Collect at least the 4-byte header, then the message.
-      const need = this.len < 4 ? 4 : 4 + ((this.buf[1] << 16) | u16be(this.buf, 2));
+      // Collect the 4-byte header, then the message it announces.
+      const need = this.len < 4 ? 4 : this.total();
       if (this.len >= 4 && need > this.limit) {
         this.skipping = need - this.len;
         this.len = 0;
@@ -96,12 +101,9 @@ export class HandshakeReader {
       this.buf.set(b.subarray(p, p + n), this.len);
       this.len += n;
       p += n;
-      if (this.len === need && need > 4) {
+      if (this.len >= 4 && this.len === this.total()) {
         this.len = 0;
-        this.visit(this.buf[0], this.buf.slice(4, need));
-      } else if (this.len === 4 && need === 4 && ((this.buf[1] << 16) | u16be(this.buf, 2)) === 0) {
-        this.len = 0;
-        this.visit(this.buf[0], new Uint8Array(0));
+        this.visit(this.buf[0], this.buf.slice(4, 4 + u24be(this.buf, 1)));
       }
     }
   }
