@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
-const ORDER = ['common', 'capture', 'decode', 'reassembly', 'tls', 'nvme-tcp', 'kernel-log', 'kernel-trace', 'correlate', 'report', 'api', 'cli'];
+const ORDER = ['common', 'capture', 'decode', 'reassembly', 'tls', 'nvme-tcp', 'merge', 'kernel-log', 'kernel-trace', 'correlate', 'report', 'api', 'cli'];
 const root = join(import.meta.dirname, '..', 'src');
 const problems = [];
 

@@ -8,7 +8,8 @@ import { SCHEMA_VERSION, type Report } from '../report/types.js';
 import type { DecodeStats } from '../decode/types.js';
 import { readKernelLogs } from './kernel-logs.js';
 import { readKernelTraces } from './kernel-traces.js';
-import { runPipeline } from './pipeline.js';
+import { runPipeline, runPipelines, type PipelineResult } from './pipeline.js';
+import type { SameTrafficReport, Vantage } from '../merge/types.js';
 import { VERSION } from './version.js';
 import type { TlsKeyLog } from '../tls/keylog.js';
 import type { TlsReport } from '../correlate/types.js';
@@ -43,8 +44,27 @@ export interface AnalyzeOptions {
   allAssociations?: boolean;
 }
 
+export interface SameTrafficOptions {
+  /** Offset of the target-side capture's clock (target − host, ms): no alignment from the traffic. */
+  peerOffsetMs?: number;
+  /** Where each capture was taken, in input order; inferred from the traffic when absent. */
+  vantages?: Vantage[];
+}
+
 /** Reads a capture and returns its report. The CLI is an adapter around this. */
 export async function analyzeCapture(input: CaptureInput, options: AnalyzeOptions = {}): Promise<Report> {
+  return analyze([input], options);
+}
+
+/**
+ * Reads several captures of the same traffic (host side and target side) as one: one model, one
+ * report, every frame a reference naming its capture (src/common/frame-ref.ts).
+ */
+export async function analyzeCaptures(inputs: CaptureInput[], options: AnalyzeOptions & SameTrafficOptions = {}): Promise<Report> {
+  return analyze(inputs, options);
+}
+
+async function analyze(inputs: CaptureInput[], options: AnalyzeOptions & SameTrafficOptions): Promise<Report> {
   const rule = options.rule ?? 'kato+cqt';
   const ports = options.ports ?? DEFAULT_PORTS;
   let decode: DecodeStats | undefined;
@@ -57,14 +77,26 @@ export async function analyzeCapture(input: CaptureInput, options: AnalyzeOption
     onCommand: onCommand && ((c) => onCommand(c, decode?.firstTime ?? c.submitTime)), commandSteps: options.commandSteps,
     onSubmit: onStart && ((c) => onStart(c, decode?.firstTime ?? c.submitTime)),
   });
-  const run = await runPipeline(input, correlator.sink, {
-    ports, onProgress: options.onProgress, afterChunk: options.afterChunk, name: options.name, onStart: (d) => (decode = d),
+  const pipeline = {
+    ports, onProgress: options.onProgress, afterChunk: options.afterChunk, name: options.name, onStart: (d: DecodeStats) => (decode = d),
     reuseEvents: true, // the model copies what it keeps
     tlsKeylogs: options.tlsKeylogs,
-  });
+  };
+  let run: PipelineResult;
+  let sameTraffic: SameTrafficReport | undefined;
+  let input = inputs[0];
+  if (inputs.length === 1) run = await runPipeline(input, correlator.sink, pipeline);
+  else {
+    const merged = await runPipelines(inputs, correlator.sink, {
+      ...pipeline, offsetS: options.peerOffsetMs === undefined ? undefined : options.peerOffsetMs / 1000, vantages: options.vantages,
+    });
+    run = merged.runs[merged.hostIndex];
+    input = inputs[merged.hostIndex];
+    sameTraffic = merged.sameTraffic;
+  }
   const result = correlator.result();
   const counts = result.findingTotals;
-  return {
+  const report: Report = {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: 'nvme-tcp-timeline', version: VERSION },
     capture: {
@@ -117,6 +149,8 @@ export async function analyzeCapture(input: CaptureInput, options: AnalyzeOption
       streamsNotListed: result.streamProblemsDropped,
     },
   };
+  if (sameTraffic) report.sameTraffic = sameTraffic;
+  return report;
 }
 
 /** The TLS connections the rules summarised, with what the key logs held; null when neither exists. */

@@ -1,4 +1,4 @@
-export { analyzeCapture, type AnalyzeOptions } from './analyze-capture.js';
+export { analyzeCapture, analyzeCaptures, type AnalyzeOptions, type SameTrafficOptions } from './analyze-capture.js';
 export { listPdus, type ListPdusOptions } from './list-pdus.js';
 export type { PipelineResult } from './pipeline.js';
 export { annotateCapture } from './annotate.js';

@@ -1,4 +1,4 @@
-import { readCapture, type CaptureInput } from '../capture/capture-reader.js';
+import { inputName, readCapture, type CaptureInput } from '../capture/capture-reader.js';
 import type { CaptureInfo, CaptureProblem } from '../capture/types.js';
 import { CaptureError } from '../common/errors.js';
 import { LinkType, PacketDecoder } from '../decode/packet-decoder.js';
@@ -9,6 +9,9 @@ import { DEFAULT_PORTS, NvmeTcpDecoder } from '../nvme-tcp/nvme-tcp-decoder.js';
 import type { PduSink } from '../nvme-tcp/types.js';
 import type { TlsKeyLog } from '../tls/keylog.js';
 import { readTlsKeyLogs } from './tls-keylogs.js';
+import { Lane } from '../merge/lane.js';
+import { Merger, type MergeOptions } from '../merge/merger.js';
+import type { MergeSink, SameTrafficReport } from '../merge/types.js';
 
 export interface PipelineOptions {
   /** TCP ports that carry NVMe/TCP (an ICReq on any other port is found too). */
@@ -48,6 +51,59 @@ export interface PipelineResult {
  */
 export async function runPipeline(input: CaptureInput, sink: PduSink, options: PipelineOptions = {}): Promise<PipelineResult> {
   const tlsKeyLog = options.tlsKeylogs?.length ? readTlsKeyLogs(options.tlsKeylogs) : undefined;
+  return decodeCapture(input, sink, options, tlsKeyLog);
+}
+
+export interface MultiPipelineResult {
+  /** Per capture, in input order. */
+  runs: PipelineResult[];
+  /** The host-side capture's index among the inputs. */
+  hostIndex: number;
+  sameTraffic: SameTrafficReport;
+}
+
+/**
+ * Several captures of the same traffic: each decoded on its own up to PDUs, concurrently, its
+ * events merged in time order (src/merge) into one sink. A capture that runs ahead waits after
+ * its chunk until the others catch up, so what is held stays what the captures' clocks disagree by.
+ */
+export async function runPipelines(inputs: CaptureInput[], sink: MergeSink, options: PipelineOptions & MergeOptions = {}): Promise<MultiPipelineResult> {
+  const tlsKeyLog = options.tlsKeylogs?.length ? readTlsKeyLogs(options.tlsKeylogs) : undefined;
+  const lanes = inputs.map((input, i) => new Lane(i, inputName(input, {})));
+  const merger = new Merger(lanes, sink, options);
+  let wake: (() => void)[] = [];
+  let failed = false;
+  const pumped = () => {
+    const waiting = wake;
+    wake = [];
+    for (const w of waiting) w();
+  };
+  const runs = await Promise.all(inputs.map(async (input, i) => {
+    const lane = lanes[i];
+    const run = await decodeCapture(input, lane, {
+      ...options, reuseEvents: false, onProgress: i === 0 ? options.onProgress : undefined, onStart: i === 0 ? options.onStart : undefined,
+      afterChunk: async () => {
+        merger.pump();
+        pumped();
+        while (!failed && merger.shouldWait(lane)) await new Promise<void>((resolve) => wake.push(resolve));
+        await options.afterChunk?.();
+      },
+    }, tlsKeyLog).catch((e: unknown) => {
+      failed = true; // the others stop waiting for this one
+      pumped();
+      throw e;
+    });
+    lane.ended = true;
+    merger.pump();
+    pumped();
+    return run;
+  }));
+  merger.finish();
+  const sameTraffic = merger.report(runs.map((r, i) => ({ file: lanes[i].file, frames: r.capture.frames })));
+  return { runs, hostIndex: lanes.findIndex((l) => l.code === 0), sameTraffic };
+}
+
+async function decodeCapture(input: CaptureInput, sink: PduSink, options: PipelineOptions, tlsKeyLog: TlsKeyLog | undefined): Promise<PipelineResult> {
   const nvme = new NvmeTcpDecoder(sink, { ports: options.ports ?? DEFAULT_PORTS, reuseEvents: options.reuseEvents, tlsKeyLog });
   const reassembler = new TcpReassembler(nvme, DEFAULT_LIMITS);
   const decoder = new PacketDecoder(reassembler);

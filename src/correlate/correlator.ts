@@ -1,5 +1,5 @@
 import { round3 } from '../common/numbers.js';
-import type { PduSink } from '../nvme-tcp/types.js';
+import type { MergeSink } from '../merge/types.js';
 import { FindingCollector } from './findings.js';
 import type { LatencyHistogram } from './histogram.js';
 import { Model, type PathStats } from './model.js';
@@ -84,7 +84,7 @@ export class Correlator {
   }
 
   /** Where the NVMe/TCP stage pushes its events. */
-  get sink(): PduSink {
+  get sink(): MergeSink {
     return this.model;
   }
 

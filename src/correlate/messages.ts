@@ -8,6 +8,7 @@ import type {
   Finding, Stamp, TermReqDetails, TimeoutDuringRecoveryDetails, TlsNotDecryptedDetails, UnansweredDetails, UnknownPduDetails,
 } from './types.js';
 import { hex } from '../common/text.js';
+import { frameLabel } from '../common/frame-ref.js';
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
 /** Where a finding happened, as the reports' "assoc/q/cid" column shows it. */
@@ -24,12 +25,14 @@ export function commandLabel(d: { opcode: string; slba: number | null; nlb: numb
 
 export function activityLabel(a: AfterRetryActivity): string {
   const what = a.kind === 'r2t' ? 'R2T' : a.kind === 'c2h-data' ? 'C2HData' : 'completion';
-  return `${what} in frame ${a.frame}, ${seconds(a.afterRetryMs)} after the retry`;
+  return `${what} in frame ${frameLabel(a.frame)}, ${seconds(a.afterRetryMs)} after the retry`;
 }
 
-function arrivalText(arrival: Stamp | null, capsuleArrival: Stamp | null): string {
-  if (arrival) return `; the controller acknowledged it in frame ${arrival.frame}`;
-  if (capsuleArrival) return `; the controller acknowledged its capsule (frame ${capsuleArrival.frame}) but not all its data: the data may never have arrived`;
+function arrivalText(arrival: RetryDetails['arrival'], capsuleArrival: Stamp | null, reached: boolean | undefined): string {
+  if (arrival?.seenAt !== undefined) return `; the target-side capture shows it reaching the controller in frame ${frameLabel(arrival.seenAt)}`;
+  if (reached === false) return '; it never reached the controller: the target-side capture watched its connection and never shows it';
+  if (arrival) return `; the controller acknowledged it in frame ${frameLabel(arrival.frame)}`;
+  if (capsuleArrival) return `; the controller acknowledged its capsule (frame ${frameLabel(capsuleArrival.frame)}) but not all its data: the data may never have arrived`;
   return '; the controller never acknowledged it: it may never have reached the controller';
 }
 
@@ -38,7 +41,7 @@ function resetText(ruleId: RetryRuleId, d: RetryDetails): string {
   const r = d.crossControllerReset;
   if (!r || (ruleId === 'retry-after-fence' && d.fencedBy?.kind === 'cross-controller-reset')) return '';
   const how = r.outcome === 'failed' ? `failed (${r.status})` : r.outcome === 'pending' ? 'completed without resetting it at once (IRS clear)' : 'reset it';
-  return `; a Cross-Controller Reset of its controller from association ${r.fromAssoc} (frame ${r.frame}) ${how}${r.outcome === 'reset' ? '' : ': no fence, the host falls back to time-based recovery'}`;
+  return `; a Cross-Controller Reset of its controller from association ${r.fromAssoc} (frame ${frameLabel(r.frame)}) ${how}${r.outcome === 'reset' ? '' : ': no fence, the host falls back to time-based recovery'}`;
 }
 
 /** What the kernel log adds to a retry's sentence. */
@@ -78,10 +81,10 @@ function traceText(d: RetryDetails): string {
 
 export const MESSAGES = {
   retry(ruleId: RetryRuleId, d: RetryDetails): string {
-    const head = `${commandLabel(d)} (frame ${d.originalFrame}) resubmitted in frame ${d.retryFrame} on association ${d.retryAssoc}`;
+    const head = `${commandLabel(d)} (frame ${frameLabel(d.originalFrame)}) resubmitted in frame ${frameLabel(d.retryFrame)} on association ${d.retryAssoc}`;
     let body: string;
     if (ruleId === 'retry-after-fence') {
-      body = `${head} after the old association was fenced (${d.fencedBy!.kind}, frame ${d.fencedBy!.frame})`;
+      body = `${head} after the old association was fenced (${d.fencedBy!.kind}, frame ${frameLabel(d.fencedBy!.frame)})`;
     } else {
       const gap = d.gapMs === null ? 'with no controller contact captured' : `${seconds(d.gapMs)} after the last controller contact`;
       // Without the old Connect, KATO is an assumption: say so, and what the reconnect's Connect declared.
@@ -90,42 +93,47 @@ export const MESSAGES = {
         ? `; the new association's Connect declares KATO ${d.retryAssocKatoMs} ms` : '';
       body = `${head} ${gap}; ${ruleId === 'retry-before-kato' ? 'before' : 'after'} the required ${seconds(d.requiredMs)} (${d.rule}${assumed})${hint}`;
     }
-    return body + arrivalText(d.arrival, d.capsuleArrival) + resetText(ruleId, d) + kernelText(d) + traceText(d) + (d.uncertain ? ' [uncertain: bytes missing from the capture]' : '');
+    return body + arrivalText(d.arrival, d.capsuleArrival, d.reachedController) + resetText(ruleId, d) + kernelText(d) + traceText(d) + (d.uncertain ? ' [uncertain: bytes missing from the capture]' : '');
   },
   timeoutDuringRecovery(d: TimeoutDuringRecoveryDetails): string {
-    const retried = d.retry ? `; retried in frame ${d.retry.frame} (${d.retry.ruleId})` : '';
-    return `${d.opcode} CID ${hex(d.cid)} on queue ${d.qid} (frame ${d.submitFrame}) timed out after error recovery had started (kernel log lines ${d.recoveryStarted.line} and ${d.timeout.line}): the host failed it at once instead of waiting${retried}`;
+    const retried = d.retry ? `; retried in frame ${frameLabel(d.retry.frame)} (${d.retry.ruleId})` : '';
+    return `${d.opcode} CID ${hex(d.cid)} on queue ${d.qid} (frame ${frameLabel(d.submitFrame)}) timed out after error recovery had started (kernel log lines ${d.recoveryStarted.line} and ${d.timeout.line}): the host failed it at once instead of waiting${retried}`;
   },
   duplicateExecution(d: DuplicateExecutionDetails): string {
     const t = d.targetTrace;
     const traced = t ? `target trace line${t.retry ? `s ${t.original.line} and ${t.retry.line}` : ` ${t.original.line}`}` : '';
-    if (d.lateCompletionFrame === null) {
-      return `${commandLabel(d)} ran twice: the target's own trace shows it completed the original and the retry (${traced}); the host resubmitted it in frame ${d.retryFrame} and never saw the original's completion`;
+    const c = d.targetCapture;
+    if (d.lateCompletionFrame === null && c) {
+      const retryDone = c.retryCompleted === null ? '' : ` and completing it (frame ${frameLabel(c.retryCompleted)})`;
+      return `${commandLabel(d)} ran twice: the target capture shows the controller receiving the original (frame ${frameLabel(c.originalArrived)}) and completing it (frame ${frameLabel(c.originalCompleted)}), then receiving the retry (frame ${frameLabel(c.retryArrived)})${retryDone}; the host resubmitted it in frame ${frameLabel(d.retryFrame)} and never saw the original's completion${t ? `; executed twice per the ${traced} too` : ''}`;
     }
-    return `${commandLabel(d)} ran twice: the controller completed the original (frame ${d.lateCompletionFrame}) after the host closed its queue, and the host resubmitted it (frame ${d.retryFrame})${t ? `; executed twice per the ${traced}` : ''}`;
+    if (d.lateCompletionFrame === null) {
+      return `${commandLabel(d)} ran twice: the target's own trace shows it completed the original and the retry (${traced}); the host resubmitted it in frame ${frameLabel(d.retryFrame)} and never saw the original's completion`;
+    }
+    return `${commandLabel(d)} ran twice: the controller completed the original (frame ${frameLabel(d.lateCompletionFrame)}) after the host closed its queue, and the host resubmitted it (frame ${frameLabel(d.retryFrame)})${t ? `; executed twice per the ${traced}` : ''}`;
   },
   staleData(d: StaleDataDetails, opcode: string, retryAssoc: number): string {
-    return `write data for ${opcode} (frame ${d.originalFrame}) left on the old connection after its retry (frame ${d.retryFrame}) was submitted on association ${retryAssoc}`;
+    return `write data for ${opcode} (frame ${frameLabel(d.originalFrame)}) left on the old connection after its retry (frame ${frameLabel(d.retryFrame)}) was submitted on association ${retryAssoc}`;
   },
   originalAlive(d: OriginalAliveDetails): string {
     const first = d.activity[0];
     const more = d.activity.length > 1 ? ` and ${d.activity.length - 1} more` : '';
-    return `${commandLabel(d)} (frame ${d.originalFrame}) was still alive on association ${d.originalAssoc} after its retry (frame ${d.retryFrame}): the controller sent ${activityLabel(first)}${more}`;
+    return `${commandLabel(d)} (frame ${frameLabel(d.originalFrame)}) was still alive on association ${d.originalAssoc} after its retry (frame ${frameLabel(d.retryFrame)}): the controller sent ${activityLabel(first)}${more}`;
   },
   keepAliveTimeout(d: KeepAliveTimeoutDetails, assoc: number): string {
-    return `association ${assoc}: no packet from the controller for ${seconds(d.silentMs)} (frames ${d.lastControllerContactFrame}–${d.untilFrame}) while the association was open; KATO is ${d.katoMs} ms (${d.katoSource})`;
+    return `association ${assoc}: no packet from the controller for ${seconds(d.silentMs)} (frames ${frameLabel(d.lastControllerContactFrame)}–${frameLabel(d.untilFrame)}) while the association was open; KATO is ${d.katoMs} ms (${d.katoSource})`;
   },
   keepAliveLate(d: KeepAliveLateDetails, assoc: number, frames: [number, number]): string {
-    return `association ${assoc}: ${seconds(d.intervalMs)} between keep-alives (frames ${frames[0]} and ${frames[1]}); expected every ${seconds(d.expectedMs)} for KATO ${d.katoMs} ms${d.tbkas ? ' with traffic-based keep-alive' : ''}`;
+    return `association ${assoc}: ${seconds(d.intervalMs)} between keep-alives (frames ${frameLabel(frames[0])} and ${frameLabel(frames[1])}); expected every ${seconds(d.expectedMs)} for KATO ${d.katoMs} ms${d.tbkas ? ' with traffic-based keep-alive' : ''}`;
   },
   unanswered(d: UnansweredDetails, label: string): string {
     const why = d.outcome === 'unanswered-at-end' ? 'before the capture ended'
       : d.outcome === 'undecidable' ? '(bytes missing from the capture: its completion may be among them)'
-      : `before the connection closed (frame ${d.closeFrame})`;
-    return `${label} (frame ${d.submitFrame}) got no completion ${why}`;
+      : `before the connection closed (frame ${frameLabel(d.closeFrame)})`;
+    return `${label} (frame ${frameLabel(d.submitFrame)}) got no completion ${why}`;
   },
   errorStatus(d: ErrorStatusDetails, submitFrame: number): string {
-    return `${d.opcode} (frame ${submitFrame}) completed with ${d.status}${d.dnr ? ', do not retry' : ''}`;
+    return `${d.opcode} (frame ${frameLabel(submitFrame)}) completed with ${d.status}${d.dnr ? ', do not retry' : ''}`;
   },
   termReq(d: TermReqDetails, conn: number): string {
     return `${d.type} on connection ${conn}: fatal error status ${hex(d.fes)} (${d.fesName ?? 'unknown'})`;
@@ -134,7 +142,7 @@ export const MESSAGES = {
     return `${type} on connection ${conn}: ${what}`;
   },
   cidReuse(d: CidReuseDetails, cid: number, qid: number | null): string {
-    return `CID ${hex(cid)} reused on queue ${qid ?? '?'} while ${d.previousOpcode} (frame ${d.previousFrame}) had no completion`;
+    return `CID ${hex(cid)} reused on queue ${qid ?? '?'} while ${d.previousOpcode} (frame ${frameLabel(d.previousFrame)}) had no completion`;
   },
   connectionReset(d: ConnectionResetDetails, conn: number, outOfWindow: boolean): string {
     return `${d.from} reset connection ${conn} with ${d.inFlight.length} command(s) in flight${outOfWindow ? ' (the RST lay outside the receiver\'s window: it was discarded)' : ''}`;
@@ -144,7 +152,7 @@ export const MESSAGES = {
   },
   captureGap(d: CaptureGapDetails): string {
     if (d.cause === 'snaplen') {
-      return `connection ${d.conn}: ${d.bytes} bytes in ${d.segments} segments were cut by the capture's snapshot length (first in frame ${d.firstFrame}); commands whose PDUs were cut are undecidable`;
+      return `connection ${d.conn}: ${d.bytes} bytes in ${d.segments} segments were cut by the capture's snapshot length (first in frame ${frameLabel(d.firstFrame)}); commands whose PDUs were cut are undecidable`;
     }
     return `${d.bytes} bytes ${dirName(d.dir)} on connection ${d.conn} were not captured (stream offset ${d.streamOffset}); verdicts on its commands are uncertain`;
   },
@@ -159,6 +167,7 @@ export const MESSAGES = {
   /** Words for an evidence step. */
   evidence: {
     originalSent: (label: string, assoc: number) => `${label} sent on association ${assoc}`,
+    seenArriving: () => 'the target-side capture shows the command capsule arriving',
     arrival: (what: 'capsule' | 'data') => `controller's TCP ACK covers the ${what === 'capsule' ? 'command capsule' : 'last H2CData'}`,
     lastContact: (assoc: number) => `last packet from the controller of association ${assoc}`,
     kernel: (what: string, text: string, line: number) => `kernel log (${what}, line ${line}): ${text}`,

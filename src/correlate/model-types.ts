@@ -107,6 +107,18 @@ export interface Cmd {
   dataEnd: number;
   dataAckFrame: number;
   dataAckTime: number;
+  /** What another capture of the same traffic (--same-traffic) showed of it; undefined until it shows something. */
+  peer: PeerView | undefined;
+}
+
+/** A command as the other capture point saw it (the target side, for a host-side capture). */
+export interface PeerView {
+  /** Its capsule passing the other point: arrival at the controller, not inferred from an ACK. */
+  arrived: Stamp | undefined;
+  /** Its completion passing the other point. */
+  completed: Stamp | undefined;
+  /** That completion left the controller and never reached the host. */
+  completionLost: boolean;
 }
 
 /** A connection seen as an NVMe queue. */
@@ -147,6 +159,9 @@ export interface Queue {
   awaitingHead: number;
   awaitingLength: number;
   ended: boolean;
+  /** The span another capture watched this connection too (--same-traffic): what it did not show, it did not see. */
+  peerSince: number | undefined;
+  peerUntil: number | undefined;
 }
 
 /** One controller instance seen from the host. */

@@ -5,7 +5,8 @@ import type { FlagKind } from '../reassembly/types.js';
 import {
   ADMIN_CROSS_CONTROLLER_RESET, ADMIN_KEEP_ALIVE, FABRICS_OPCODE, FCTYPE_CONNECT, FCTYPE_PROPERTY_GET, FCTYPE_PROPERTY_SET, isDataChanging, opcodeName, PROPERTY_CC, statusName,
 } from '../nvme-tcp/opcodes.js';
-import { PduType, type NvmeConnection, type PduEvent, type PduSink, type StreamDiagnostic } from '../nvme-tcp/types.js';
+import { PduType, type NvmeConnection, type PduEvent, type StreamDiagnostic } from '../nvme-tcp/types.js';
+import type { MergeSink } from '../merge/types.js';
 import { FrameIndex } from './frame-index.js';
 import { LatencyHistogram } from './histogram.js';
 import type {
@@ -22,7 +23,7 @@ import {
 } from './model-helpers.js';
 import {
   ADMIN_AER, LINUX_DEFAULT_KATO_MS, UNASSOCIATED_LIST_CAP,
-  type Assoc, type Cmd, type Completion, type ModelListener, type ModelOptions, type PathStats, type Queue,
+  type Assoc, type Cmd, type Completion, type ModelListener, type ModelOptions, type PathStats, type PeerView, type Queue,
 } from './model-types.js';
 
 export * from './model-types.js';
@@ -37,7 +38,7 @@ const STREAM_PROBLEM_CAP = 200;
  * only open commands, unanswered ones (they can be retried) and aggregates:
  * finished commands are streamed to `onCommand` and forgotten.
  */
-export class Model implements PduSink {
+export class Model implements MergeSink {
   /** Queues whose connection is still open, by NVMe/TCP connection id. */
   private readonly queues = new LastHitMap<number, Queue>();
   /** Associations with a queue still open, by id (oldest first), and per host and controller address; ended ones are folded into `paths`. */
@@ -95,7 +96,7 @@ export class Model implements PduSink {
       host: endpoint(h.address, h.port), controller: endpoint(c.address, c.port),
       open: new OpenCommands(), orphans: NO_ORPHANS, hostClosed: undefined, ctrlClosed: undefined, teardown: [], commands: 0,
       firstFrame: tcp.firstFrame, lastFrame: tcp.firstFrame, lastCtrl: undefined, lastHost: undefined, lastTime: tcp.firstTime, gaps: 0, bytesLost: 0,
-      snapCut: undefined, adminConnect: undefined, awaitingCmd: NO_CMDS, awaitingEnd: NO_ENDS, awaitingHead: 0, awaitingLength: 0, ended: false,
+      snapCut: undefined, adminConnect: undefined, awaitingCmd: NO_CMDS, awaitingEnd: NO_ENDS, awaitingHead: 0, awaitingLength: 0, ended: false, peerSince: undefined, peerUntil: undefined,
     };
     this.queues.set(nvme.id, q);
     this.clock(tcp.firstTime);
@@ -194,6 +195,43 @@ export class Model implements PduSink {
     for (const h of this.on.pdu) h(q, p);
   }
 
+  // ---- another capture of the same traffic (MergeSink) ----
+
+  sighting(p: PduEvent, nvme: NvmeConnection): void {
+    const q = this.queues.get(nvme.id);
+    if (!q) return;
+    if (p.type === PduType.CapsuleCmd && p.sqe) {
+      const cmd = q.open.get(p.sqe.cid);
+      if (cmd && cmd.capsuleEnd === p.streamOffset + p.plen && !cmd.peer?.arrived) {
+        peerOf(cmd).arrived = { frame: p.frame, time: p.time };
+        cmd.steps?.push({ kind: 'peer-arrival', frame: p.frame, time: p.time, detail: 'capsule seen arriving at the other capture point' });
+      }
+    } else if (p.type === PduType.CapsuleResp && p.cqe) {
+      const cmd = q.open.get(p.cqe.cid) ?? q.orphans.get(p.cqe.cid);
+      if (cmd && !cmd.peer?.completed) peerOf(cmd).completed = { frame: p.frame, time: p.time };
+    }
+  }
+
+  lostOnTheWay(p: PduEvent, nvme: NvmeConnection): void {
+    const q = this.queues.get(nvme.id);
+    if (!q || p.type !== PduType.CapsuleResp || !p.cqe) return;
+    const cmd = q.open.get(p.cqe.cid) ?? q.orphans.get(p.cqe.cid);
+    if (!cmd || cmd.peer?.completed) return;
+    const peer = peerOf(cmd);
+    peer.completed = { frame: p.frame, time: p.time };
+    peer.completionLost = true;
+    cmd.steps?.push({ kind: 'completion-lost', frame: p.frame, time: p.time, detail: 'completion sent by the controller, never reached the host' });
+  }
+
+  watched(nvme: NvmeConnection, time: number, watching: boolean): void {
+    const q = this.queues.get(nvme.id);
+    if (!q) return;
+    if (watching) {
+      q.peerSince ??= time;
+      q.peerUntil = undefined;
+    } else q.peerUntil = time;
+  }
+
   // ---- commands ----
 
   private onCommand(q: Queue, p: PduEvent): void {
@@ -229,7 +267,7 @@ export class Model implements PduSink {
       dataChanging: isDataChanging(sqe.opcode, admin), property: sqe.property,
       resets: admin && sqe.opcode === ADMIN_CROSS_CONTROLLER_RESET ? resetTarget(sqe) : undefined, steps: undefined,
       late: undefined, retriedBy: undefined, retryOf: undefined, gapWhileOpen: false, outcome: undefined,
-      capsuleEnd: -1, capsuleAckFrame: -1, capsuleAckTime: 0, dataEnd: -1, dataAckFrame: -1, dataAckTime: 0,
+      capsuleEnd: -1, capsuleAckFrame: -1, capsuleAckTime: 0, dataEnd: -1, dataAckFrame: -1, dataAckTime: 0, peer: undefined,
     };
     if (this.keepSteps) {
       const what = [sqe.slba !== undefined ? `slba ${sqe.slba} nlb ${sqe.nlb}` : '', p.inCapsuleLength ? `in-capsule ${p.inCapsuleLength}` : '']
@@ -710,4 +748,8 @@ export class Model implements PduSink {
       inFlightAtEnd: [...q.orphans.values()].filter((c) => !(c.admin && c.opcode === ADMIN_AER)).length, gaps: q.gaps, bytesLost: q.bytesLost,
     };
   }
+}
+
+function peerOf(cmd: Cmd): PeerView {
+  return (cmd.peer ??= { arrived: undefined, completed: undefined, completionLost: false });
 }

@@ -24,7 +24,7 @@ export interface TlsReport {
 export type Outcome = 'completed' | 'error' | 'unanswered-at-close' | 'unanswered-at-end' | 'undecidable';
 
 export interface TimelineStep {
-  kind: 'submit' | 'r2t' | 'h2c-data' | 'c2h-data' | 'completion' | 'late-completion';
+  kind: 'submit' | 'r2t' | 'h2c-data' | 'c2h-data' | 'completion' | 'late-completion' | 'peer-arrival' | 'completion-lost';
   frame: number;
   time: number;
   detail: string;

@@ -159,8 +159,13 @@ export interface RetryDetails extends RetryIdentity {
   uncertain: boolean;
   /** KATO the retry's own association declared in its Connect, when it did. */
   retryAssocKatoMs: number | null;
-  /** The controller's TCP ACK covering the command's last byte (its capsule, or its last H2CData when it used R2T); null: it may never have arrived. */
-  arrival: Stamp | null;
+  /**
+   * The controller's TCP ACK covering the command's last byte (its capsule, or its last H2CData when it used R2T); null: it may never have arrived.
+   * With a target-side capture (--same-traffic) that shows the capsule arriving: that frame, as `seenAt` too.
+   */
+  arrival: (Stamp & { seenAt?: number }) | null;
+  /** Only with another capture that watched the connection: did the original reach the controller's side? */
+  reachedController?: boolean;
   /** The ACK covering the capsule alone. */
   capsuleArrival: Stamp | null;
   /** The old queue's first FIN or RST. */
@@ -200,6 +205,8 @@ export interface DuplicateExecutionDetails extends RetryIdentity {
   hostClosedFrame: number | null;
   /** With --trace: the target's own lines completing the original and the retry. */
   targetTrace?: { original: TraceLineRef; retry: TraceLineRef | null };
+  /** With a target-side capture (--same-traffic): the frames where it shows each arriving and its completion leaving. */
+  targetCapture?: { originalArrived: number; originalCompleted: number; retryArrived: number; retryCompleted: number | null };
 }
 
 export interface StaleDataDetails {

@@ -95,7 +95,7 @@ function openDecoder() {
   const tcp: TcpConnection = {
     id: 1, ipVersion: 4, endpoints: [{ address: '10.0.0.1', port: 5000 }, { address: '10.0.0.2', port: 4420 }],
     sides: [newSideFacts(), newSideFacts()],
-    sawOpen: true, firstFrame: 1, firstTime: 0,
+    sawOpen: true, seqOrigin: [-1, -1], firstFrame: 1, firstTime: 0,
   };
   d.opened(tcp, undefined);
   return { d, tcp, pdus, diags };

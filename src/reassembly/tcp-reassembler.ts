@@ -166,6 +166,7 @@ export class TcpReassembler implements SegmentSink {
       ],
       sides: [newSideFacts(), newSideFacts()],
       sawOpen: (s.flags & TcpFlag.SYN) !== 0,
+      seqOrigin: [UNSET, UNSET],
       firstFrame: s.frame,
       firstTime: s.time,
     };
@@ -200,6 +201,7 @@ export class TcpReassembler implements SegmentSink {
       if (half.isn === UNSET) {
         half.isn = s.seq;
         half.next = (s.seq + 1) >>> 0;
+        flow.conn.seqOrigin[side] = half.next;
         facts.synFrame = s.frame;
         facts.synTime = s.time;
         this.sink.flag(conn, side, 'syn', s.frame, s.time, false);
@@ -222,7 +224,10 @@ export class TcpReassembler implements SegmentSink {
     const dataSeq = flags & TcpFlag.SYN ? (s.seq + 1) >>> 0 : s.seq;
     const length = s.payloadLength + s.payloadMissing;
     if (length > 0 && flow.accepted) {
-      if (half.next === UNSET) half.next = dataSeq; // joined mid-stream: the first byte seen is the origin
+      if (half.next === UNSET) {
+        half.next = dataSeq; // joined mid-stream: the first byte seen is the origin
+        flow.conn.seqOrigin[side] = dataSeq;
+      }
       this.onPayload(flow, side, half, s, dataSeq);
     }
 

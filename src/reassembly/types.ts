@@ -47,6 +47,8 @@ export interface TcpConnection {
   sides: [SideFacts, SideFacts];
   /** True when the capture holds the SYN, so the first byte of each stream is known. */
   sawOpen: boolean;
+  /** Per side, the sequence number of its stream's offset 0 (-1 until known): ties the stream to another capture's view of it. */
+  seqOrigin: [number, number];
   firstFrame: number;
   firstTime: number;
 }

@@ -1,3 +1,4 @@
+import type { SameTrafficReport } from '../merge/types.js';
 import type { CaptureProblem } from '../capture/types.js';
 import type { AssociationSummary, Finding, KernelLogReport, KernelTraceReport, OpcodeStats, PathSummary, QueueSummary, RecoveryReport, RetryRule, Severity, StreamProblem, TlsReport, Incident } from '../correlate/types.js';
 
@@ -60,6 +61,8 @@ export interface Report {
   kernelTrace: KernelTraceReport | null;
   /** NVMe/TCP over TLS: its connections and whether they were decrypted (null when there were none and no --tls-keylog). */
   tls: TlsReport | null;
+  /** Several captures of the same traffic read as one (--same-traffic): where each was taken, their clocks, what passed between them. */
+  sameTraffic?: SameTrafficReport;
   problems: {
     capture: CaptureProblem | null;
     truncatedFrames: number;

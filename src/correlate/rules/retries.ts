@@ -30,6 +30,12 @@ export const retries: RuleFamily = {
   ruleIds: ['retry-before-kato', 'retry-after-kato', 'retry-after-fence', 'duplicate-execution', 'stale-data-after-retry', 'original-alive-after-retry'],
   create(ctx) {
     const watches = new Map<Cmd, Watch>();
+    /** Retried originals a target-side capture shows executed: judged at the end, when the retry's completion is known too. */
+    const executed: Watch[] = [];
+    const settled = (w: Watch) => {
+      conclude(ctx, w);
+      if (!w.original.late && w.original.peer?.arrived && w.original.peer.completed) executed.push(w);
+    };
     const activity = (original: Cmd, p: PduEvent, kind: AfterRetryActivity['kind']) => {
       if (!original.retriedBy) return;
       const w = watches.get(original);
@@ -42,7 +48,7 @@ export const retries: RuleFamily = {
         const w = { original, retry, finding, activity: [], staleReported: false };
         if (original.late) duplicateExecution(ctx, original, retry);
         // An original whose queue has ended can do nothing more: settle it now, keep nothing.
-        if (original.q.ended) conclude(ctx, w);
+        if (original.q.ended) settled(w);
         else watches.set(original, w);
       },
       commandData(cmd, p) {
@@ -69,13 +75,14 @@ export const retries: RuleFamily = {
         // Nothing more can happen to an original whose queue has ended: settle its findings, let it go.
         for (const [original, w] of watches) {
           if (original.q !== q) continue;
-          conclude(ctx, w);
+          settled(w);
           watches.delete(original);
         }
       },
       finish() {
-        for (const w of watches.values()) conclude(ctx, w);
+        for (const w of watches.values()) settled(w);
         watches.clear();
+        for (const w of executed) executedAtTarget(ctx, w.original, w.retry);
       },
     };
   },
@@ -132,6 +139,9 @@ function complete(f: RetryFinding, w: Watch): void {
   const dataArrival = original.dataAckFrame >= 0 ? { frame: original.dataAckFrame, time: original.dataAckTime } : null;
   d.capsuleArrival = original.capsuleAckFrame >= 0 ? { frame: original.capsuleAckFrame, time: original.capsuleAckTime } : null;
   d.arrival = d.capsuleArrival === null ? null : usedData ? dataArrival : { ...d.capsuleArrival };
+  const peer = peerArrival(original);
+  if (peer !== undefined) d.reachedController = peer !== null;
+  if (peer) d.arrival = { frame: peer.frame, time: peer.time, seenAt: peer.frame };
   const down = firstClose(original.q);
   d.teardown = down ? { frame: down.frame, time: down.time, from: down.from, kind: down.kind as 'fin' | 'rst' } : null;
   d.afterRetry = w.activity;
@@ -139,6 +149,7 @@ function complete(f: RetryFinding, w: Watch): void {
   const E = MESSAGES.evidence;
   const steps: EvidenceStep[] = [{ step: 'original-sent', ...original.submit, what: E.originalSent(label, oa.id) }];
   if (d.capsuleArrival) steps.push({ step: 'arrival', ...d.capsuleArrival, what: E.arrival('capsule') });
+  if (peer) steps.push({ step: 'arrival', frame: peer.frame, time: peer.time, what: E.seenArriving() });
   if (usedData && dataArrival) steps.push({ step: 'arrival', ...dataArrival, what: E.arrival('data') });
   if (d.lastControllerContactFrame !== null) {
     steps.push({ step: 'last-controller-contact', frame: d.lastControllerContactFrame, time: d.lastControllerContactTime!, what: E.lastContact(oa.id) });
@@ -185,6 +196,28 @@ function duplicateExecution(ctx: RuleContext, original: Cmd, retry: Cmd): void {
     ruleId: 'duplicate-execution', severity: original.dataChanging ? 'error' : 'info', message: MESSAGES.duplicateExecution(details),
     frames: [original.submit.frame, late.frame, retry.submit.frame], time: Math.max(late.time, retry.submit.time),
     assoc: original.q.assoc!.id, qid: original.q.qid ?? null, cid: original.cid, details,
+  });
+}
+
+/** The original at the other capture point: seen arriving, not seen though watched (null), or nothing known (undefined). */
+function peerArrival(original: Cmd): Stamp | null | undefined {
+  if (original.peer?.arrived) return original.peer.arrived;
+  const q = original.q;
+  const t = original.submit.time;
+  return q.peerSince !== undefined && q.peerSince <= t && (q.peerUntil === undefined || q.peerUntil >= t) ? null : undefined;
+}
+
+/** The target-side capture shows the original and its retry both arriving and completing: the command ran twice. */
+function executedAtTarget(ctx: RuleContext, original: Cmd, retry: Cmd): void {
+  const o = original.peer!;
+  const r = retry.peer;
+  if (!r?.arrived || !(r.completed || retry.done)) return;
+  const targetCapture = { originalArrived: o.arrived!.frame, originalCompleted: o.completed!.frame, retryArrived: r.arrived.frame, retryCompleted: r.completed?.frame ?? null };
+  const details = { ...identity(ctx, original, retry), lateCompletionFrame: null, lateCompletionTime: null, hostClosedFrame: original.q.hostClosed?.frame ?? null, targetCapture };
+  ctx.findings.add({
+    ruleId: 'duplicate-execution', severity: original.dataChanging ? 'error' : 'info', message: MESSAGES.duplicateExecution(details),
+    frames: [original.submit.frame, o.arrived!.frame, o.completed!.frame, retry.submit.frame, r.arrived.frame, ...(r.completed ? [r.completed.frame] : [])],
+    time: r.completed?.time ?? retry.submit.time, assoc: original.q.assoc!.id, qid: original.q.qid ?? null, cid: original.cid, details,
   });
 }
 

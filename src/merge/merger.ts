@@ -1,0 +1,619 @@
+import { CAPTURE_STRIDE, captureLabel } from '../common/frame-ref.js';
+import { UsageError } from '../common/errors.js';
+import type { Direction, NvmeConnection, PduEvent, StreamDiagnostic } from '../nvme-tcp/types.js';
+import { ClockEstimator, ClockMapping } from './clock.js';
+import { EventKind, type Lane, type LaneEvent } from './lane.js';
+import type { ConnectionPassage, MergeSink, PassageCounts, SameTrafficReport, Vantage } from './types.js';
+
+/** PDU pairs per direction the probe waits for before it fixes the clock offset. */
+const PROBE_PAIRS = 16;
+/** Events the probe holds at most while it looks for PDUs the captures share. */
+const PROBE_CAP = 200_000;
+/**
+ * The other captures' events are taken this much later (seconds) than their place on the host's
+ * clock: the host capture's view of a connection opens it (it owns the connection) even when
+ * the offset's uncertainty is as large as the delay between the points.
+ */
+const OTHER_LAG_S = 0.05;
+/** How long (seconds) a PDU seen at one point waits for the other point to show it. */
+const MATCH_WINDOW_S = 0.25;
+/** Connections listed in the report's passage table; the rest are counted. */
+const CONNECTIONS_LISTED = 32;
+const FIRST_LOST_KEPT = 5;
+/** Merged ids of connections only a non-host capture saw: apart from the host capture's own numbers. */
+const OWN_ID_BASE = 1_000_000;
+
+export interface MergeOptions {
+  /** Known offset (seconds, target − host): no alignment from the traffic. */
+  offsetS?: number;
+  /** Where each capture was taken, in input order (inferred when absent). */
+  vantages?: Vantage[];
+}
+
+/** A PDU one capture saw, waiting for the other capture of the same connection to show it. */
+interface Waiting {
+  pdu: PduEvent;
+  /** Its first byte in the owner's stream numbering. */
+  offset: number;
+  /** Capture time on its own clock (the clock pair is taken from raw times). */
+  rawTime: number;
+  deadline: number;
+  lane: Lane;
+  /** Already delivered to the model (the owner's PDUs) or still to be (another capture's). */
+  delivered: boolean;
+  done: boolean;
+  merged: MergedConn;
+  dir: Direction;
+}
+
+interface DirState {
+  /** End of the owner's stream as framed so far (PDUs and holes). */
+  ownerEnd: number;
+  /** Ranges the owner's capture lost (gaps, resynchronisation), the latest few. */
+  holes: [number, number][];
+  /** Owner PDUs not yet seen by the other capture; other-capture PDUs not yet seen by the owner. */
+  ownerWaiting: Waiting[];
+  otherWaiting: Waiting[];
+  passage: PassageCounts;
+}
+
+/** One TCP connection as every capture saw it: the owner's events drive the model, the others confirm or fill in. */
+interface MergedConn {
+  id: number;
+  key: string;
+  /** What the model sees: the owner's connection, or a stand-in with a merged id for a non-host owner. */
+  conn: NvmeConnection;
+  owner: Lane;
+  ownerConn: NvmeConnection;
+  others: Map<Lane, NvmeConnection>;
+  h2c: DirState;
+  c2h: DirState;
+  ownerClosed: boolean;
+  /** The model has heard of the close: nothing more goes to it for this connection. */
+  settled: boolean;
+  /** Another capture saw the connection: what it did not show, it did not see. */
+  watched: boolean;
+}
+
+/**
+ * Several captures of the same traffic → one event stream for the model. Each capture is
+ * decoded on its own up to PDUs (its Lane); the merge takes their events in time order on the
+ * host capture's clock. A connection belongs to the capture that saw it first (the host's,
+ * normally); a PDU another capture shows at the same stream offset is one PDU seen twice
+ * (a sighting: the model learns where and when it passed that point); one only the other
+ * capture shows fills in what the owner's capture missed, or, when it never reached the
+ * owner's side, is reported as lost on the way.
+ */
+export class Merger {
+  private probing = true;
+  private mapping = ClockMapping.given(0);
+  private readonly clock = new ClockEstimator();
+  private readonly probeClock = new ClockEstimator();
+  private readonly probeKeys: Map<string, number>[];
+  private readonly natKeys: Map<string, number>[];
+  private readonly probed: number[];
+  private natSuspected = false;
+  private readonly byLaneConn = new Map<NvmeConnection, MergedConn>();
+  private readonly live = new Map<string, MergedConn[]>();
+  private readonly all: MergedConn[] = [];
+  private readonly expiry: Waiting[] = [];
+  private expiryHead = 0;
+  /** Connections their owner closed, waiting for the other captures' last sightings. */
+  private readonly closing: { m: MergedConn; deadline: number }[] = [];
+  private now = -Infinity;
+  private readonly vantageSource: 'inferred' | 'given' | 'assumed';
+  private vantages: Vantage[];
+
+  constructor(private readonly lanes: Lane[], private readonly out: MergeSink, private readonly options: MergeOptions = {}) {
+    if (lanes.length !== 2) throw new UsageError('--same-traffic reads two captures of the same traffic (host side and target side)');
+    this.probeKeys = lanes.map(() => new Map());
+    this.natKeys = lanes.map(() => new Map());
+    this.probed = lanes.map(() => 0);
+    this.vantageSource = options.vantages ? 'given' : 'inferred';
+    this.vantages = options.vantages ?? ['host', 'target'];
+  }
+
+  /** After each chunk of any capture: probe, then hand over every event whose turn has come. */
+  pump(): void {
+    if (this.probing && !this.probe()) return;
+    for (;;) {
+      let best: Lane | undefined;
+      let bestTime = Infinity;
+      for (const lane of this.lanes) {
+        const e = lane.peek();
+        if (!e) {
+          if (!lane.ended) return; // its next event may come first
+          continue;
+        }
+        const t = this.orderTime(lane, e.time);
+        if (t < bestTime) {
+          bestTime = t;
+          best = lane;
+        }
+      }
+      if (!best) return;
+      this.expire(bestTime);
+      const e = best.take();
+      this.now = bestTime;
+      this.emit(best, e, this.hostTime(best, e.time));
+    }
+  }
+
+  /** Every capture has been read: settle what still waits. */
+  finish(): void {
+    for (const lane of this.lanes) lane.ended = true;
+    if (this.probing) this.probe();
+    this.pump();
+    this.expire(Infinity);
+  }
+
+  /** Is the lane whose queue is longest far enough ahead to wait for the others? */
+  shouldWait(lane: Lane): boolean {
+    if (this.probing) return false;
+    return lane.length > 65_536 && this.lanes.some((l) => l !== lane && !l.ended && l.length === 0);
+  }
+
+  private hostTime(lane: Lane, time: number): number {
+    return lane.code === 0 ? time : this.mapping.toHost(time);
+  }
+
+  /** When the merge takes an event: its host-clock time, later for the other captures (OTHER_LAG_S). */
+  private orderTime(lane: Lane, time: number): number {
+    return lane.code === 0 ? time : this.mapping.toHost(time) + OTHER_LAG_S;
+  }
+
+  /** Until when a PDU taken now waits for its twin: the other captures' events come OTHER_LAG_S late. */
+  private deadline(lane: Lane): number {
+    return this.now + MATCH_WINDOW_S + (lane.code === 0 ? OTHER_LAG_S : 0);
+  }
+
+  // ---- the probe: which capture is where, and the clock offset ----
+
+  /** Matches the PDUs read so far across captures; true once the merge can start. */
+  private probe(): boolean {
+    for (const lane of this.lanes) {
+      for (let e = lane.at(this.probed[lane.index]); e; e = lane.at(++this.probed[lane.index])) {
+        if (e.kind !== EventKind.Pdu || e.conn.hostSide === undefined) continue;
+        this.probePdu(lane, e);
+      }
+    }
+    const p = this.probeClock.pairs;
+    const held = this.lanes.reduce((n, l) => n + l.length, 0);
+    const allEnded = this.lanes.every((l) => l.ended);
+    if (!(p.h2c >= PROBE_PAIRS && p.c2h >= PROBE_PAIRS) && !allEnded && held < PROBE_CAP) return false;
+    if (!this.probeClock.anyPairs && this.options.offsetS === undefined) {
+      const names = this.lanes.map((l) => l.file).join(' and ');
+      if (this.natSuspected) throw new UsageError(`${names}: the same PDUs under different addresses (NAT between the capture points?): not supported`);
+      const where = allEnded ? '' : ` in their first ${PROBE_CAP.toLocaleString('en-US')} events`;
+      throw new UsageError(`${names}: no NVMe/TCP PDU in common${where}: not captures of the same traffic (cut them to their common span with editcap -A/-B if they overlap late)`);
+    }
+    this.start();
+    return true;
+  }
+
+  private probePdu(lane: Lane, e: LaneEvent): void {
+    const pdu = e.pdu!;
+    const side = pdu.dir === 'h2c' ? e.conn.hostSide! : (e.conn.hostSide! ^ 1);
+    const origin = e.conn.tcp.seqOrigin[side];
+    if (origin < 0) return;
+    const seq = (origin + pdu.streamOffset) >>> 0;
+    const bare = `${pdu.dir}|${seq}|${pdu.plen}|${pdu.type}`;
+    const key = `${tupleKey(e.conn)}|${bare}`;
+    const other = this.lanes.find((l) => l !== lane)!;
+    const seen = this.probeKeys[other.index].get(key);
+    if (seen !== undefined) {
+      // Provisionally capture 0 is the host side; start() swaps if the delays say otherwise.
+      const [t0, t1] = lane.index === 0 ? [e.time, seen] : [seen, e.time];
+      this.probeClock.add(pdu.dir === 'h2c', t0, t1);
+      this.probeKeys[other.index].delete(key);
+    } else {
+      this.probeKeys[lane.index].set(key, e.time);
+      if (this.natKeys[other.index].has(bare)) this.natSuspected = true;
+      this.natKeys[lane.index].set(bare, e.time);
+    }
+  }
+
+  private start(): void {
+    let hostIndex = 0;
+    if (this.options.vantages) hostIndex = Math.max(0, this.options.vantages.indexOf('host'));
+    else {
+      const first = this.probeClock.firstIsHostSide();
+      if (first === false) hostIndex = 1;
+      if (first === undefined) this.assumed = true;
+      this.vantages = hostIndex === 0 ? ['host', 'target'] : ['target', 'host'];
+    }
+    for (const lane of this.lanes) lane.code = lane.index === hostIndex ? 0 : 1;
+    if (this.options.offsetS !== undefined) this.mapping = ClockMapping.given(this.options.offsetS);
+    else {
+      // The probe paired (capture 0, capture 1) as (host, target): swapped, the offset's sign flips.
+      const m = this.probeClock.mapping();
+      this.mapping = hostIndex === 0 ? m : new ClockMapping(-m.offset, -m.slope, m.start + m.offset);
+    }
+    this.probing = false;
+    this.probeKeys.length = 0;
+    this.natKeys.length = 0;
+  }
+
+  private assumed = false;
+
+  // ---- the merge ----
+
+  private emit(lane: Lane, e: LaneEvent, time: number): void {
+    if (e.kind === EventKind.Connection) return this.opened(lane, e.conn, time);
+    const m = this.byLaneConn.get(e.conn);
+    if (!m || m.settled) return;
+    const owner = m.owner === lane;
+    const ref = lane.code * CAPTURE_STRIDE;
+    switch (e.kind) {
+      case EventKind.Packet:
+        if (owner) this.out.packet(m.conn, e.fromHost, e.frame + ref, time, e.acked);
+        return;
+      case EventKind.Flag:
+        if (owner) this.out.tcpFlag(m.conn, e.fromHost, e.flag!, e.frame + ref, time, e.outOfWindow);
+        return;
+      case EventKind.Diagnostic:
+        if (owner) this.ownerDiagnostic(m, e.diagnostic!, ref, time);
+        return;
+      case EventKind.Pdu: {
+        const pdu = e.pdu!;
+        const rawTime = pdu.time;
+        pdu.time = time;
+        pdu.frame += ref;
+        pdu.firstFrame += ref;
+        if (owner) this.ownerPdu(m, lane, pdu, rawTime);
+        else this.otherPdu(m, lane, e.conn, pdu, rawTime);
+        return;
+      }
+      case EventKind.Closed:
+        this.byLaneConn.delete(e.conn);
+        if (owner) this.closedByOwner(m, lane);
+        else if (m.others.delete(lane) && !m.ownerClosed) this.out.watched(m.conn, time, false);
+        return;
+    }
+  }
+
+  private opened(lane: Lane, conn: NvmeConnection, time: number): void {
+    const key = tupleKey(conn);
+    const candidates = this.live.get(key);
+    const m = candidates?.find((c) => c.owner !== lane && !c.others.has(lane) && sameIncarnation(c.ownerConn, conn));
+    if (m) {
+      m.others.set(lane, conn);
+      m.watched = true;
+      this.byLaneConn.set(conn, m);
+      this.out.watched(m.conn, time, true);
+      return;
+    }
+    const own = lane.code === 0 ? conn : standIn(conn, OWN_ID_BASE * lane.code + conn.id, lane.code * CAPTURE_STRIDE, time);
+    const merged: MergedConn = {
+      id: own.id, key, conn: own, owner: lane, ownerConn: conn, others: new Map(), h2c: newDir(), c2h: newDir(), ownerClosed: false, settled: false, watched: false,
+    };
+    this.byLaneConn.set(conn, merged);
+    if (candidates) candidates.push(merged);
+    else this.live.set(key, [merged]);
+    this.all.push(merged);
+    this.out.connection(own);
+  }
+
+  private ownerPdu(m: MergedConn, lane: Lane, pdu: PduEvent, rawTime: number): void {
+    pdu.conn = m.id;
+    const d = m[pdu.dir];
+    const offset = pdu.streamOffset;
+    d.ownerEnd = Math.max(d.ownerEnd, offset + pdu.plen);
+    let confirmed: Waiting | undefined;
+    for (const w of d.otherWaiting) {
+      if (w.done) continue;
+      if (w.offset > offset) break;
+      if (w.offset === offset) confirmed = w;
+      else this.fill(w, 'missed'); // the owner's stream went past it: its capture missed it
+    }
+    prune(d.otherWaiting);
+    if (pdu.dir === 'c2h' && pdu.cid !== undefined) this.commandFirst(m, pdu.cid);
+    if (confirmed) {
+      // The other point saw it first (the target, for what the controller sends): say so before the PDU itself.
+      confirmed.done = true;
+      this.pair(pdu.dir, lane, rawTime, confirmed.lane, confirmed.rawTime);
+      this.out.sighting(confirmed.pdu, m.conn);
+      d.passage.both++;
+      d.passage.bytesBoth += pdu.plen;
+      this.out.pdu(pdu, m.conn);
+      return;
+    }
+    this.out.pdu(pdu, m.conn);
+    // Waits even before another capture's view of the connection joins: that view comes later (OTHER_LAG_S).
+    const w: Waiting = { pdu, offset, rawTime, deadline: this.deadline(lane), lane, delivered: true, done: false, merged: m, dir: pdu.dir };
+    d.ownerWaiting.push(w);
+    this.expiry.push(w);
+  }
+
+  /**
+   * The controller answers CID `cid`: a command for it that only the other capture holds (the host
+   * capture missed it) goes to the model first, as it went on the wire.
+   */
+  private commandFirst(m: MergedConn, cid: number): void {
+    const waiting = m.h2c.otherWaiting;
+    for (const w of waiting) if (!w.done && w.pdu.sqe?.cid === cid) this.fill(w, 'missed');
+    prune(waiting);
+  }
+
+  private otherPdu(m: MergedConn, lane: Lane, conn: NvmeConnection, pdu: PduEvent, rawTime: number): void {
+    const delta = offsetDelta(m.ownerConn, conn, pdu.dir);
+    if (delta === undefined) return;
+    pdu.streamOffset += delta;
+    pdu.conn = m.id;
+    const d = m[pdu.dir];
+    const offset = pdu.streamOffset;
+    let confirmed: Waiting | undefined;
+    for (const w of d.ownerWaiting) {
+      if (w.done) continue;
+      if (w.offset > offset) break;
+      if (w.offset === offset) confirmed = w;
+      else this.ownerOnly(w); // this capture went past it without seeing it
+    }
+    prune(d.ownerWaiting);
+    if (confirmed) {
+      confirmed.done = true;
+      this.pair(pdu.dir, confirmed.lane, confirmed.rawTime, lane, rawTime);
+      d.passage.both++;
+      d.passage.bytesBoth += pdu.plen;
+      this.out.sighting(pdu, m.conn);
+      return;
+    }
+    const w: Waiting = { pdu, offset, rawTime, deadline: this.deadline(lane), lane, delivered: false, done: false, merged: m, dir: pdu.dir };
+    if (offset + pdu.plen <= d.ownerEnd) {
+      if (inHole(d, offset)) this.fill(w, 'missed');
+      else {
+        // The owner framed it before this capture caught up past the window: the same PDU, late.
+        d.passage.both++;
+        d.passage.bytesBoth += pdu.plen;
+        this.out.sighting(pdu, m.conn);
+      }
+      return;
+    }
+    d.otherWaiting.push(w);
+    this.expiry.push(w);
+  }
+
+  private ownerDiagnostic(m: MergedConn, diag: StreamDiagnostic, ref: number, time: number): void {
+    diag.frame += ref;
+    diag.time = time;
+    diag.conn = m.id;
+    const holeKinds = diag.kind === 'gap' || diag.kind === 'resync' || diag.kind === 'garbage' || diag.kind === 'truncated-pdu';
+    if (!holeKinds || diag.streamOffset < 0 || diag.length <= 0) return this.out.diagnostic(diag, m.conn);
+    const d = m[diag.dir];
+    const start = diag.streamOffset;
+    const end = start + diag.length;
+    d.holes.push([start, end]);
+    if (d.holes.length > 16) d.holes.shift();
+    d.ownerEnd = Math.max(d.ownerEnd, end);
+    let covered = 0;
+    for (const w of d.otherWaiting) {
+      if (w.done || w.offset < start) continue;
+      if (w.offset >= end) break;
+      covered += Math.min(end, w.offset + w.pdu.plen) - w.offset;
+      this.fill(w, 'missed');
+    }
+    prune(d.otherWaiting);
+    // Every byte the owner's capture lost, the other capture holds: no gap in the merged stream.
+    if (covered < diag.length) this.out.diagnostic(diag, m.conn);
+  }
+
+  /**
+   * The owner's capture is done with the connection; the other captures' views come a little
+   * later (OTHER_LAG_S): the model hears of the close once they have had their window.
+   */
+  private closedByOwner(m: MergedConn, owner: Lane): void {
+    m.ownerClosed = true;
+    this.closing.push({ m, deadline: this.deadline(owner) });
+  }
+
+  private settleClosed(m: MergedConn): void {
+    m.settled = true;
+    for (const d of [m.h2c, m.c2h]) {
+      for (const w of d.otherWaiting) if (!w.done) this.resolve(w);
+      for (const w of d.ownerWaiting) if (!w.done) this.resolve(w);
+      d.otherWaiting.length = 0;
+      d.ownerWaiting.length = 0;
+    }
+    const list = this.live.get(m.key);
+    if (list) {
+      const i = list.indexOf(m);
+      if (i >= 0) list.splice(i, 1);
+      if (list.length === 0) this.live.delete(m.key);
+    }
+    this.out.closed(m.conn);
+  }
+
+  /** Settles what waited past the window: shown by one point only. */
+  private expire(until: number): void {
+    const q = this.expiry;
+    while (this.expiryHead < q.length && q[this.expiryHead].deadline < until) {
+      const w = q[this.expiryHead++];
+      if (!w.done) this.resolve(w);
+    }
+    if (this.expiryHead > 4096 && this.expiryHead * 2 > q.length) {
+      q.splice(0, this.expiryHead);
+      this.expiryHead = 0;
+    }
+    let n = 0;
+    while (n < this.closing.length && this.closing[n].deadline < until) this.settleClosed(this.closing[n++].m);
+    if (n > 0) this.closing.splice(0, n);
+  }
+
+  private resolve(w: Waiting): void {
+    if (w.delivered) this.ownerOnly(w);
+    else if (this.isSenderSide(w.lane, w.dir)) this.lost(w);
+    else this.fill(w, 'sender-capture');
+  }
+
+  /** An owner PDU the other capture never showed. */
+  private ownerOnly(w: Waiting): void {
+    w.done = true;
+    const other = this.lanes.find((l) => l !== w.lane)!;
+    if (!w.merged.watched || !this.covering(other, w.pdu.time)) return;
+    const p = w.merged[w.dir].passage;
+    if (this.isSenderSide(w.lane, w.dir)) {
+      p.senderOnly++;
+      p.bytesSenderOnly += w.pdu.plen;
+      if (p.firstLost.length < FIRST_LOST_KEPT) p.firstLost.push(w.pdu.frame);
+    } else {
+      p.receiverOnly++;
+      p.bytesReceiverOnly += w.pdu.plen;
+    }
+  }
+
+  /** Another capture's PDU the owner's capture lacks but its side received (or sent): the model gets it from there. */
+  private fill(w: Waiting, why: 'missed' | 'sender-capture'): void {
+    w.done = true;
+    const p = w.merged[w.dir].passage;
+    if (why === 'sender-capture' || !this.isSenderSide(w.lane, w.dir)) {
+      p.receiverOnly++;
+      p.bytesReceiverOnly += w.pdu.plen;
+    } else {
+      p.senderOnly++;
+      p.bytesSenderOnly += w.pdu.plen;
+    }
+    this.out.pdu(w.pdu, w.merged.conn);
+  }
+
+  /** A PDU its sender's side showed leaving that never reached the owner's side. */
+  private lost(w: Waiting): void {
+    w.done = true;
+    const owner = w.merged.owner;
+    if (!this.covering(owner, w.pdu.time)) return;
+    const p = w.merged[w.dir].passage;
+    p.senderOnly++;
+    p.bytesSenderOnly += w.pdu.plen;
+    if (p.firstLost.length < FIRST_LOST_KEPT) p.firstLost.push(w.pdu.frame);
+    this.out.lostOnTheWay(w.pdu, w.merged.conn);
+  }
+
+  /** Was `lane` capturing at host time `t`? Outside the overlap one point saying nothing proves nothing. */
+  private covering(lane: Lane, t: number): boolean {
+    return this.hostTime(lane, lane.firstTime) <= t && (!lane.ended || t <= this.hostTime(lane, lane.lastTime));
+  }
+
+  /** Is `lane` the side of `dir`'s sender (the host capture for host→controller PDUs)? */
+  private isSenderSide(lane: Lane, dir: Direction): boolean {
+    return (dir === 'h2c') === (lane.code === 0);
+  }
+
+  private pair(dir: Direction, a: Lane, aTime: number, b: Lane, bTime: number): void {
+    const [hostTime, targetTime] = a.code === 0 ? [aTime, bTime] : [bTime, aTime];
+    this.clock.add(dir === 'h2c', hostTime, targetTime);
+  }
+
+  /** What the report says about the captures, their clocks and what passed between them. */
+  report(infos: { file: string; frames: number }[]): SameTrafficReport {
+    const order = [...this.lanes].sort((a, b) => a.code - b.code);
+    const captures = order.map((lane) => ({
+      label: captureLabel(lane.code), file: infos[lane.index].file, vantage: this.vantages[lane.index],
+      vantageSource: this.vantageSource === 'given' ? 'given' as const : this.assumed ? 'assumed' as const : 'inferred' as const,
+      frames: infos[lane.index].frames,
+      firstTime: Number.isFinite(lane.firstTime) ? this.hostTime(lane, lane.firstTime) : null,
+      lastTime: Number.isFinite(lane.lastTime) ? this.hostTime(lane, lane.lastTime) : null,
+    }));
+    const clock = this.clock.alignment();
+    if (this.options.offsetS !== undefined) {
+      clock.source = 'given';
+      clock.offsetMs = this.options.offsetS * 1000;
+    }
+    const from = Math.max(...captures.map((c) => c.firstTime ?? Infinity));
+    const to = Math.min(...captures.map((c) => c.lastTime ?? -Infinity));
+    const totals = { h2c: newCounts(), c2h: newCounts() };
+    const connections: ConnectionPassage[] = [];
+    const onlyIn: Record<string, number> = {};
+    let notListed = 0;
+    for (const m of this.all) {
+      if (!m.watched) {
+        const label = captureLabel(m.owner.code);
+        onlyIn[label] = (onlyIn[label] ?? 0) + 1;
+        continue;
+      }
+      addCounts(totals.h2c, m.h2c.passage);
+      addCounts(totals.c2h, m.c2h.passage);
+      const tcp = m.ownerConn.tcp;
+      const hs = m.ownerConn.hostSide ?? 0;
+      const row = {
+        conn: m.id, host: `${tcp.endpoints[hs].address}:${tcp.endpoints[hs].port}`, controller: `${tcp.endpoints[hs ^ 1].address}:${tcp.endpoints[hs ^ 1].port}`,
+        h2c: m.h2c.passage, c2h: m.c2h.passage,
+      };
+      if (connections.length < CONNECTIONS_LISTED) connections.push(row);
+      else notListed++;
+    }
+    return {
+      captures, clock, overlap: from <= to ? { from, to } : null, totals, connections, connectionsNotListed: notListed, connectionsOnlyIn: onlyIn,
+    };
+  }
+}
+
+function newCounts(): PassageCounts {
+  return { both: 0, senderOnly: 0, receiverOnly: 0, bytesBoth: 0, bytesSenderOnly: 0, bytesReceiverOnly: 0, firstLost: [] };
+}
+
+function addCounts(into: PassageCounts, c: PassageCounts): void {
+  into.both += c.both;
+  into.senderOnly += c.senderOnly;
+  into.receiverOnly += c.receiverOnly;
+  into.bytesBoth += c.bytesBoth;
+  into.bytesSenderOnly += c.bytesSenderOnly;
+  into.bytesReceiverOnly += c.bytesReceiverOnly;
+  for (const f of c.firstLost) if (into.firstLost.length < FIRST_LOST_KEPT) into.firstLost.push(f);
+}
+
+function newDir(): DirState {
+  return { ownerEnd: 0, holes: [], ownerWaiting: [], otherWaiting: [], passage: newCounts() };
+}
+
+/** Drops settled entries from the front of a waiting list. */
+function prune(list: Waiting[]): void {
+  let i = 0;
+  while (i < list.length && list[i].done) i++;
+  if (i > 0) list.splice(0, i);
+}
+
+function inHole(d: DirState, offset: number): boolean {
+  return d.holes.some(([s, e]) => offset >= s && offset < e);
+}
+
+/** The connection's two ends, the same whichever capture (and whichever side first) saw it. */
+function tupleKey(conn: NvmeConnection): string {
+  const [a, b] = conn.tcp.endpoints;
+  const x = `${a.address}|${a.port}`;
+  const y = `${b.address}|${b.port}`;
+  return x < y ? `${x}|${y}` : `${y}|${x}`;
+}
+
+/** The sending side's TCP side index in `conn` for `dir`. */
+function senderSide(conn: NvmeConnection, dir: Direction): 0 | 1 | undefined {
+  if (conn.hostSide === undefined) return undefined;
+  return (dir === 'h2c' ? conn.hostSide : conn.hostSide ^ 1) as 0 | 1;
+}
+
+/** Add to `other`'s stream offsets for `dir` to number them as the owner does (both from the TCP sequence). */
+function offsetDelta(owner: NvmeConnection, other: NvmeConnection, dir: Direction): number | undefined {
+  const so = senderSide(owner, dir);
+  const sx = senderSide(other, dir);
+  if (so === undefined || sx === undefined) return undefined;
+  const a = owner.tcp.seqOrigin[so];
+  const b = other.tcp.seqOrigin[sx];
+  if (a < 0 || b < 0) return undefined;
+  return ((b - a) | 0);
+}
+
+/** Two captures' views of a 4-tuple are one connection when their streams start at compatible sequence numbers. */
+function sameIncarnation(a: NvmeConnection, b: NvmeConnection): boolean {
+  if (!a.tcp.sawOpen || !b.tcp.sawOpen) return true;
+  const ea = a.tcp.endpoints[0];
+  const sameOrder = ea.address === b.tcp.endpoints[0].address && ea.port === b.tcp.endpoints[0].port;
+  const sb = sameOrder ? 0 : 1;
+  return a.tcp.seqOrigin[0] < 0 || b.tcp.seqOrigin[sb] < 0 || a.tcp.seqOrigin[0] === b.tcp.seqOrigin[sb];
+}
+
+/**
+ * A non-host capture's connection as the model sees it: its own id (the host capture numbers
+ * its connections from 1) and first frame as a reference; everything else read live from it.
+ */
+function standIn(conn: NvmeConnection, id: number, ref: number, time: number): NvmeConnection {
+  const tcp = Object.create(conn.tcp, { firstFrame: { value: conn.tcp.firstFrame + ref }, firstTime: { value: time } });
+  return Object.create(conn, { id: { value: id }, tcp: { value: tcp } });
+}
