@@ -1,5 +1,6 @@
+import { withFrameObjects } from '../common/frame-ref.js';
 import { closeSync, createWriteStream, openSync, writeSync } from 'node:fs';
-import { analyzeCapture, type AnalyzeOptions } from '../api/analyze-capture.js';
+import { analyzeCapture, analyzeCaptures, type AnalyzeOptions, type SameTrafficOptions } from '../api/analyze-capture.js';
 import { listPdus } from '../api/list-pdus.js';
 import { DEFAULT_PORTS } from '../nvme-tcp/nvme-tcp-decoder.js';
 import { CaptureError, ExitCode, UsageError } from '../common/errors.js';
@@ -20,8 +21,9 @@ function ports(o: CommonOptions): number[] | undefined {
   return o.port ? [...new Set([...DEFAULT_PORTS, ...o.port])].sort((a, b) => a - b) : undefined;
 }
 
-function analyzeOptions(o: CommonOptions, progress: Progress): AnalyzeOptions {
+function analyzeOptions(o: CommonOptions, progress: Progress): AnalyzeOptions & SameTrafficOptions {
   return {
+    peerOffsetMs: o.peerOffset, vantages: o.vantage,
     ports: ports(o), katoMs: o.kato, cqtMs: o.cqt, rule: o.rule, dmesg: o.dmesg, traces: o.trace, dmesgOffsetMs: o.dmesgOffset, allAssociations: o.allAssociations,
     tlsKeylogs: o.tlsKeylog,
     onProgress: (bytes, total) => progress.update(bytes, total),
@@ -83,31 +85,51 @@ function checkOutputs(o: CommonOptions): Promise<void> {
   return checkOutputFiles(outputFiles(o));
 }
 
+/**
+ * The captures as the analysis reads them: one each, or with --same-traffic the two as one
+ * (named "HOST + TARGET" in reports and messages).
+ */
+function units(captures: string[], o: CommonOptions): string[][] {
+  if (!o.sameTraffic) {
+    if (o.peerOffset !== undefined || o.vantage) throw new UsageError('--peer-offset and --vantage go with --same-traffic');
+    return captures.map((c) => [c]);
+  }
+  if (captures.length !== 2) throw new UsageError(`--same-traffic reads two captures of the same traffic (host side and target side), got ${captures.length}`);
+  return [captures];
+}
+
+/** One capture, or two of the same traffic read as one. */
+function analyzeUnit(files: string[], options: AnalyzeOptions & SameTrafficOptions): Promise<Report> {
+  return files.length === 1 ? analyzeCapture(files[0], options) : analyzeCaptures(files, options);
+}
+
 async function analyzeAll(captures: string[], o: CommonOptions): Promise<Outcome[]> {
+  const groups = units(captures, o);
   for (const f of FORMATS) {
     if (!requested(o, f)) continue;
-    if (f.oneCapture && captures.length !== 1) throw new UsageError(f.oneCapture);
+    if (f.oneCapture && groups.length !== 1) throw new UsageError(f.oneCapture);
     if (f.noStdin && captures[0] === '-') throw new UsageError(f.noStdin);
   }
   await checkOutputs(o);
   if (captures.filter((c) => c === '-').length > 1) throw new CaptureError('-', undefined, 'standard input can be read only once');
   const outcomes: Outcome[] = [];
-  for (const file of captures) {
+  for (const files of groups) {
+    const file = files.join(' + ');
     const progress = Progress.forStderr(file === '-' ? 'stdin' : file, o.quiet);
     const started = performance.now();
     const seconds = () => Math.round(performance.now() - started) / 1000;
     try {
       if (FORMATS.some((f) => f.perCommand && requested(o, f))) {
         const outputs = await perCommandOutputs(o);
-        const report = await analyzeCapture(file, { ...analyzeOptions(o, progress), commandSteps: false, ...outputs.hooks });
+        const report = await analyzeUnit(files, { ...analyzeOptions(o, progress), commandSteps: false, ...outputs.hooks });
         outputs.close(report);
         outcomes.push({ file, report, collected: outputs.collected, seconds: seconds() });
       } else {
-        const report = await analyzeCapture(file, analyzeOptions(o, progress));
+        const report = await analyzeUnit(files, analyzeOptions(o, progress));
         outcomes.push({ file, report, seconds: seconds() });
       }
     } catch (error) {
-      if (!(error instanceof CaptureError) || captures.length === 1) throw error;
+      if (!(error instanceof CaptureError) || groups.length === 1) throw error;
       process.stderr.write(`nvme-tcp-timeline: ${error.message}\n`);
       outcomes.push({ file, error });
     } finally {
@@ -220,7 +242,11 @@ function traceLine(t: TraceLineRef, t0: number, files: string[]): string {
   return `  trace ${safe(files[t.source] ?? '?')}:${t.line} after frame ${t.afterFrame ?? '-'} +${(t.time - t0).toFixed(6)}s: ${safe(t.text)}`;
 }
 
-export async function runTimeline(capture: string, o: CommonOptions & { assoc?: number; qid?: number; cid?: number }): Promise<number> {
+export async function runTimeline(captures: string[], o: CommonOptions & { assoc?: number; qid?: number; cid?: number }): Promise<number> {
+  const [files, ...more] = units(captures, o);
+  if (more.length > 0) throw new UsageError('timeline reads one capture (or two of the same traffic with --same-traffic)');
+  const capture = files.join(' + ');
+  const frameObjects = (v: unknown) => (files.length > 1 ? withFrameObjects(v) : v);
   await checkOutputs(o);
   const writer = new LineWriter(process.stdout);
   const progress = Progress.forStderr(capture, o.quiet);
@@ -229,11 +255,11 @@ export async function runTimeline(capture: string, o: CommonOptions & { assoc?: 
     if (o.assoc !== undefined && c.assoc !== o.assoc) return;
     if (o.qid !== undefined && c.qid !== o.qid) return;
     if (o.cid !== undefined && c.cid !== o.cid) return;
-    writer.line(json ? JSON.stringify(c) : renderCommand(c, t0));
+    writer.line(json ? JSON.stringify(frameObjects(c)) : renderCommand(c, t0));
   });
   let report: Report;
   try {
-    report = await analyzeCapture(capture, { ...analyzeOptions(o, progress), ...outputs.hooks, afterChunk: () => writer.betweenChunks() });
+    report = await analyzeUnit(files, { ...analyzeOptions(o, progress), ...outputs.hooks, afterChunk: () => writer.betweenChunks() });
     outputs.close(report);
   } finally {
     progress.done();
@@ -242,7 +268,7 @@ export async function runTimeline(capture: string, o: CommonOptions & { assoc?: 
   const traced = tracedLines(report).filter((t) => o.cid === undefined || t.cid === o.cid);
   const traceFiles = report.kernelTrace?.sources.map((x) => x.file) ?? [];
   if (json) {
-    for (const e of kernel) writer.line(JSON.stringify({ kernelEvent: e }));
+    for (const e of kernel) writer.line(JSON.stringify(frameObjects({ kernelEvent: e })));
     for (const t of traced) writer.line(JSON.stringify({ kernelTraceLine: { ...t.line, file: traceFiles[t.line.source], assoc: t.assoc, cid: t.cid } }));
   } else {
     const t0 = report.capture.firstTime ?? 0;
@@ -279,7 +305,7 @@ export async function runTimeline(capture: string, o: CommonOptions & { assoc?: 
     const commands = i.commands.filter((c) => (o.assoc === undefined || i.assoc === o.assoc || c.retry?.assoc === o.assoc) && (o.qid === undefined || c.qid === o.qid) && (o.cid === undefined || c.cid === o.cid));
     if ((o.assoc !== undefined || o.qid !== undefined || o.cid !== undefined) && commands.length === 0) continue;
     if (json) {
-      writer.line(JSON.stringify({ incident: { id: i.id, severity: i.severity, verdict: i.verdict, assoc: i.assoc, tookOver: i.tookOver, commands } }));
+      writer.line(JSON.stringify(frameObjects({ incident: { id: i.id, severity: i.severity, verdict: i.verdict, assoc: i.assoc, tookOver: i.tookOver, commands } })));
       continue;
     }
     const t0 = report.capture.firstTime ?? 0;

@@ -1,3 +1,4 @@
+import { withFrameObjects } from '../common/frame-ref.js';
 /**
  * Every report format the CLI writes, in one list: the option table, the output-file checks, the
  * artifacts written after the analysis, the stdout dispatch and `pdus`'s refusals all read it. A
@@ -54,8 +55,9 @@ function reports(outcomes: Outcome[]): Report[] {
 }
 
 /** Deterministic JSON: same capture, same bytes. */
-export function reportJson(value: unknown): string {
-  return JSON.stringify(value, null, 2) + '\n';
+export function reportJson(value: Report | Report[]): string {
+  const view = (r: Report) => (r.sameTraffic ? withFrameObjects(r) : r);
+  return JSON.stringify(Array.isArray(value) ? value.map(view) : view(value), null, 2) + '\n';
 }
 
 /** The Markdown of each report, with the command line that made it. */

@@ -1,3 +1,4 @@
+import type { Vantage } from '../merge/types.js';
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CaptureError, ExitCode, UsageError } from '../common/errors.js';
@@ -20,6 +21,9 @@ export interface CommonOptions extends FormatOptions {
   trace?: string[];
   tlsKeylog?: string[];
   allAssociations?: boolean;
+  sameTraffic?: boolean;
+  peerOffset?: number;
+  vantage?: Vantage[];
 }
 
 const RULES: RetryRule[] = ['kato+cqt', 'kato', 'tp4129'];
@@ -45,6 +49,22 @@ function integer(name: string) {
   };
 }
 
+function milliseconds(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} takes milliseconds, got '${value}'`);
+    return n;
+  };
+}
+
+function vantages(value: string): Vantage[] {
+  const list = value.split(',');
+  if (list.length !== 2 || !list.includes('host') || list.some((v) => v !== 'host' && v !== 'target' && v !== 'between')) {
+    throw new InvalidArgumentError(`--vantage takes two comma-separated points, one of them host (host,target or target,host), got '${value}'`);
+  }
+  return list as Vantage[];
+}
+
 function ports(value: string, previous: number[] | undefined): number[] {
   const list = value.split(',').map((p) => {
     const n = Number(p);
@@ -67,6 +87,9 @@ function commonOptions(): Option[] {
     new Option('--trace <file>', 'kernel trace of the host and/or target (cat /sys/kernel/tracing/trace, trace-cmd report) with nvme, nvmet and block events; repeat for several').argParser(collect),
     new Option('--tls-keylog <file>', 'TLS key log (SSLKEYLOGFILE of tlshd on the host or target) to decrypt NVMe/TCP over TLS; repeat for several').argParser(collect),
     new Option('--dmesg-offset <ms>', 'milliseconds to add to wall-clock kernel log times (a known clock difference)').argParser(integer('--dmesg-offset')),
+    new Option('--same-traffic', 'the two captures hold the same traffic seen at two points (host side and target side): read them as one'),
+    new Option('--peer-offset <ms>', 'with --same-traffic: the target-side capture\'s clock minus the host-side one\'s, in ms (default: aligned from the traffic)').argParser(milliseconds('--peer-offset')),
+    new Option('--vantage <list>', 'with --same-traffic: where each capture was taken, in order (host,target or target,host; default: inferred from the traffic)').argParser(vantages),
     new Option('--fail-on <severity>', 'exit 1 when a finding reaches this severity (none: never)').choices(SEVERITIES).default('error'),
     new Option('--no-color', 'plain output even on a terminal'),
     new Option('-q, --quiet', 'no progress bar, no summary on stderr'),
@@ -96,7 +119,7 @@ export function buildProgram(): Command {
 
   withCommon(program.command('timeline'))
     .description('every step of each selected command, with frame numbers and relative times')
-    .argument('<capture>')
+    .argument('<captures...>')
     .option('--assoc <n>', 'only this association', nonNegativeInt('--assoc'))
     .option('--qid <n>', 'only this queue id', nonNegativeInt('--qid'))
     .option('--cid <cid>', 'only this command id (decimal or 0x hex)', (v: string) => {
@@ -104,9 +127,9 @@ export function buildProgram(): Command {
       if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new InvalidArgumentError(`'${v}' is not a command id`);
       return n;
     })
-    .action(async (capture: string, options: CommonOptions & { assoc?: number; qid?: number; cid?: number }) => {
+    .action(async (captures: string[], options: CommonOptions & { assoc?: number; qid?: number; cid?: number }) => {
       const { runTimeline } = await import('./commands.js');
-      process.exitCode = await runTimeline(capture, options);
+      process.exitCode = await runTimeline(captures, options);
     });
 
   withCommon(program.command('pdus'))

@@ -37,6 +37,11 @@ export function frameLabel(ref: number | null): string {
   return ref === null || ref < CAPTURE_STRIDE ? String(ref) : `${captureLabel(captureOf(ref))}#${frameOf(ref)}`;
 }
 
+/** A reference in a table cell: `#161` for the host capture's frames, `target#148` for the others. */
+export function frameTag(ref: number): string {
+  return ref < CAPTURE_STRIDE ? `#${ref}` : frameLabel(ref);
+}
+
 /** A reference as JSON names it when several captures were read. */
 export interface FrameRefJson {
   capture: string;
@@ -53,5 +58,21 @@ export function frameRefJson(ref: number): FrameRefJson {
  * and `seenAt`. Counts that end in "Frames" (`truncatedFrames`) are not references.
  */
 export function isFrameField(key: string): boolean {
-  return key === 'frame' || key === 'frames' || key === 'seenAt' || (key.endsWith('Frame') && key.length > 5);
+  return key === 'frame' || key === 'frames' || key === 'seenAt' || key === 'firstLostFrames' || (key.endsWith('Frame') && key.length > 5);
+}
+
+/**
+ * A copy of `value` with every frame reference as `{capture, frame}`: the JSON of an analysis of
+ * several captures. Per-capture descriptions (`capture`, `captures`) hold counts named `frames`: left as they are.
+ */
+export function withFrameObjects(value: unknown, key = ''): unknown {
+  if (value === null || typeof value !== 'object') return typeof value === 'number' && isFrameField(key) ? frameRefJson(value) : value;
+  if (Array.isArray(value)) {
+    const frames = isFrameField(key);
+    return value.map((v) => (frames && typeof v === 'number' ? frameRefJson(v) : withFrameObjects(v)));
+  }
+  if (key === 'capture' || key === 'captures') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = withFrameObjects(v, k);
+  return out;
 }

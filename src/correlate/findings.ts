@@ -1,3 +1,4 @@
+import { CAPTURE_STRIDE, captureLabel, captureOf, frameOf } from '../common/frame-ref.js';
 import { worse, type Finding, type FindingOf, type RuleId, type Severity } from './types.js';
 
 /** Findings of one noisy rule per association before the rest are only counted. */
@@ -75,9 +76,28 @@ export class FindingCollector {
   }
 }
 
+/**
+ * Frames of several captures (--same-traffic): one filter per capture, each labelled with it
+ * (`host: frame.number in {111 112}; target: frame.number == 148`), since a frame number means
+ * something only in its own capture.
+ */
+function perCapture(frames: number[], filter: (frames: number[]) => string): string | undefined {
+  if (frames.every((f) => f < CAPTURE_STRIDE)) return undefined;
+  const by = new Map<number, number[]>();
+  for (const f of frames) {
+    const c = captureOf(f);
+    let list = by.get(c);
+    if (!list) by.set(c, (list = []));
+    list.push(frameOf(f));
+  }
+  return [...by.keys()].sort((a, b) => a - b).map((c) => `${captureLabel(c)}: ${filter(by.get(c)!)}`).join('; ');
+}
+
 /** A display filter that shows exactly the given frames. */
 export function frameFilter(frames: number[]): string {
   if (frames.length === 0) return 'nvme-tcp';
+  const several = perCapture(frames, frameFilter);
+  if (several !== undefined) return several;
   if (frames.length === 1) return `frame.number == ${frames[0]}`;
   return `frame.number in {${frames.join(' ')}}`;
 }
@@ -89,6 +109,8 @@ const RANGES_MAX = 12;
 
 /** A display filter of frame ranges (`frame.number in {17..43 59..83}`) covering every frame given. */
 export function frameRangeFilter(frames: number[]): string {
+  const several = perCapture(frames, frameRangeFilter);
+  if (several !== undefined) return several;
   const sorted = [...new Set(frames)].sort((a, b) => a - b);
   if (sorted.length <= 1) return frameFilter(sorted);
   const ranges: [number, number][] = [];

@@ -78,7 +78,8 @@ class CommandRows {
     const c = this.row(d.originalFrame, d.originalCid, () => blank(d.originalQid, d.opcode, d.slba, d.nlb, d.originalTime));
     c.retry = { frame: d.retryFrame, time: f.time, assoc: d.retryAssoc, gapMs: d.gapMs };
     c.verdict = f.ruleId === 'retry-before-kato' ? 'before-kato' : f.ruleId === 'retry-after-kato' ? 'after-kato' : 'after-fence';
-    c.arrival = d.arrival;
+    c.arrival = d.arrival && { frame: d.arrival.frame, time: d.arrival.time };
+    if (d.reachedController !== undefined) c.reachedController = d.reachedController;
     c.severity = worse(c.severity, f.severity);
     if (d.kernelLog?.duringRecovery) c.timedOutDuringRecovery = true;
     this.recoveryStart ??= d.kernelLog?.trigger ? lineOf(d.kernelLog.trigger) : null;

@@ -282,8 +282,10 @@ export interface IncidentCommand {
   /** The original submission, on the association that broke. */
   frame: number;
   time: number;
-  /** The controller's TCP ACK covering it: it arrived (null: not shown). */
+  /** The controller's TCP ACK covering it, or the target-side capture's frame showing it arrive (null: not shown). */
   arrival: Stamp | null;
+  /** With a target-side capture that watched its connection: did it reach the controller? */
+  reachedController?: boolean;
   /** With --dmesg: it timed out while error recovery was already running (failed at once, not after KATO). */
   timedOutDuringRecovery: boolean;
   /** The resubmission, when the capture shows one. */

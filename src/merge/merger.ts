@@ -454,7 +454,7 @@ export class Merger {
     if (this.isSenderSide(w.lane, w.dir)) {
       p.senderOnly++;
       p.bytesSenderOnly += w.pdu.plen;
-      if (p.firstLost.length < FIRST_LOST_KEPT) p.firstLost.push(w.pdu.frame);
+      if (p.firstLostFrames.length < FIRST_LOST_KEPT) p.firstLostFrames.push(w.pdu.frame);
     } else {
       p.receiverOnly++;
       p.bytesReceiverOnly += w.pdu.plen;
@@ -483,7 +483,7 @@ export class Merger {
     const p = w.merged[w.dir].passage;
     p.senderOnly++;
     p.bytesSenderOnly += w.pdu.plen;
-    if (p.firstLost.length < FIRST_LOST_KEPT) p.firstLost.push(w.pdu.frame);
+    if (p.firstLostFrames.length < FIRST_LOST_KEPT) p.firstLostFrames.push(w.pdu.frame);
     this.out.lostOnTheWay(w.pdu, w.merged.conn);
   }
 
@@ -547,7 +547,7 @@ export class Merger {
 }
 
 function newCounts(): PassageCounts {
-  return { both: 0, senderOnly: 0, receiverOnly: 0, bytesBoth: 0, bytesSenderOnly: 0, bytesReceiverOnly: 0, firstLost: [] };
+  return { both: 0, senderOnly: 0, receiverOnly: 0, bytesBoth: 0, bytesSenderOnly: 0, bytesReceiverOnly: 0, firstLostFrames: [] };
 }
 
 function addCounts(into: PassageCounts, c: PassageCounts): void {
@@ -557,7 +557,7 @@ function addCounts(into: PassageCounts, c: PassageCounts): void {
   into.bytesBoth += c.bytesBoth;
   into.bytesSenderOnly += c.bytesSenderOnly;
   into.bytesReceiverOnly += c.bytesReceiverOnly;
-  for (const f of c.firstLost) if (into.firstLost.length < FIRST_LOST_KEPT) into.firstLost.push(f);
+  for (const f of c.firstLostFrames) if (into.firstLostFrames.length < FIRST_LOST_KEPT) into.firstLostFrames.push(f);
 }
 
 function newDir(): DirState {

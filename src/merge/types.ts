@@ -30,7 +30,7 @@ export interface PassageCounts {
   bytesSenderOnly: number;
   bytesReceiverOnly: number;
   /** First frames of PDUs lost between the points (at most a few). */
-  firstLost: number[];
+  firstLostFrames: number[];
 }
 
 export interface ConnectionPassage {

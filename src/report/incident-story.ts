@@ -1,3 +1,4 @@
+import { frameLabel, frameTag } from '../common/frame-ref.js';
 /**
  * An incident told in a few steps and one row per command: the words every report format uses
  * (text, Markdown, CI annotations), so they tell the same story.
@@ -21,7 +22,7 @@ function frames(list: number[]): string {
   if (list.length === 0) return '';
   const lo = minOf(list);
   const hi = maxOf(list);
-  return lo === hi ? `frame ${lo}` : `frames ${lo}–${hi}`;
+  return lo === hi ? `frame ${frameLabel(lo)}` : `frames ${frameLabel(lo)}–${frameLabel(hi)}`;
 }
 
 function cidRange(commands: readonly IncidentCommand[]): string {
@@ -43,7 +44,7 @@ export function incidentStory(i: Incident): StoryStep[] {
       what: `${commandKinds(all)} sent on association ${i.assoc} (${cidRange(all)})${arrived ? `; the controller acknowledged ${arrived === all.length ? 'all' : arrived}` : ''}; ${i.counts.commands === i.counts.retried ? 'none' : 'not all'} completed on it`,
     });
   }
-  if (i.lastControllerContact) steps.push({ time: i.lastControllerContact.time, where: `frame ${i.lastControllerContact.frame}`, what: `last packet from the controller of association ${i.assoc}` });
+  if (i.lastControllerContact) steps.push({ time: i.lastControllerContact.time, where: `frame ${frameLabel(i.lastControllerContact.frame)}`, what: `last packet from the controller of association ${i.assoc}` });
   if (i.recoveryStart) {
     const during = i.counts.timedOutDuringRecovery;
     steps.push({
@@ -51,11 +52,11 @@ export function incidentStory(i: Incident): StoryStep[] {
       what: `error recovery starts: "${i.recoveryStart.text}"${during ? `; ${count(during, 'more command')} timed out during it (failed at once, not after KATO)` : ''}`,
     });
   }
-  if (i.teardown) steps.push({ time: i.teardown.time, where: `frame ${i.teardown.frame}`, what: `${i.teardown.from} ${i.teardown.kind.toUpperCase()} on association ${i.assoc} (${i.trigger})` });
+  if (i.teardown) steps.push({ time: i.teardown.time, where: `frame ${frameLabel(i.teardown.frame)}`, what: `${i.teardown.from} ${i.teardown.kind.toUpperCase()} on association ${i.assoc} (${i.trigger})` });
   const tries = i.attempts.unanswered + i.attempts.refused;
   if (i.restored && i.tookOver !== null) {
     steps.push({
-      time: i.restored.time, where: `frame ${i.restored.frame}`,
+      time: i.restored.time, where: `frame ${frameLabel(i.restored.frame)}`,
       what: `association ${i.tookOver} takes over${i.restoredAfterMs === null ? '' : `, ${s3(i.restoredAfterMs)} after the last controller contact`}${tries ? ` (${count(tries, 'failed attempt')} before)` : ''}`,
     });
   } else if (i.tookOver === null) {
@@ -92,9 +93,9 @@ export const COMMAND_COLUMNS = ['CID', 'command', 'sent', 'acked', 'timed out', 
 export function commandCells(c: IncidentCommand, rel: (t: number) => string): string[] {
   const range = c.slba === null ? '' : ` ${c.slba}+${c.nlb ?? '?'}`;
   return [
-    hex(c.cid), `${c.opcode}${range}`, `#${c.frame}`, c.arrival ? `#${c.arrival.frame}` : '-', c.timedOutDuringRecovery ? 'in recovery' : '-',
-    c.retry ? `#${c.retry.frame} a${c.retry.assoc} ${rel(c.retry.time)}` : '-', c.verdict,
-    c.ranTwice ? `ran twice${c.lateCompletion ? ` #${c.lateCompletion.frame}` : ''}` : c.aliveAfterRetry ? 'alive after retry' : '-',
+    hex(c.cid), `${c.opcode}${range}`, `${frameTag(c.frame)}`, c.arrival ? frameTag(c.arrival.frame) : c.reachedController === false ? 'never' : '-', c.timedOutDuringRecovery ? 'in recovery' : '-',
+    c.retry ? `${frameTag(c.retry.frame)} a${c.retry.assoc} ${rel(c.retry.time)}` : '-', c.verdict,
+    c.ranTwice ? `ran twice${c.lateCompletion ? ` ${frameTag(c.lateCompletion.frame)}` : ''}` : c.aliveAfterRetry ? 'alive after retry' : '-',
   ];
 }
 

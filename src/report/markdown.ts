@@ -1,8 +1,10 @@
+import { frameLabel, frameTag } from '../common/frame-ref.js';
 import { count, escapeControl, hex } from '../common/text.js';
 import { COMMAND_COLUMNS, commandCells, incidentStory, toldByIncidents } from './incident-story.js';
 import { firstTeardown, isLineStep, isRetryFinding, SEVERITY_RANK, worse, type Finding, type Incident, type RetryFinding, type Severity } from '../correlate/types.js';
 import type { Report } from './types.js';
 import { tlsSummary } from './tls-summary.js';
+import { sameTrafficLines } from './same-traffic.js';
 import { NOISY_RULES } from '../correlate/rules/index.js';
 import { append } from '../common/numbers.js';
 
@@ -73,6 +75,8 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
   const s = report.summary;
   out.push(`Capture ${mdCode(report.capture.file)}: ${report.capture.format}${report.capture.compressed ? ' (gzip)' : ''}, ${count(report.capture.frames, 'frame')}, ` +
     `${count(s.associations, 'association')}, ${count(s.commands, 'command')}; findings: ${s.findings.error} error, ${s.findings.warning} warning, ${s.findings.info} info.`);
+  const twin = sameTrafficLines(report);
+  if (twin.length) out.push('', ...twin.map((line) => `- ${mdText(line)}`));
   for (const line of tlsSummary(report.tls)) out.push('', mdText(line) + '.');
   if (report.problems.capture) out.push('', `> The capture is damaged at byte ${report.problems.capture.byteOffset}: ${mdText(report.problems.capture.message)}; everything before it was analysed.`);
 
@@ -86,13 +90,13 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
   const others = findings.filter((f) => !isRetryFinding(f) && !SUMMARISED.has(f.ruleId) && !('suppressed' in f.details));
   if (others.length) {
     out.push('', '### Other findings', '', row(['severity', 'rule', 'time', 'frames', 'finding']), row(['---', '---', '---', '---', '---']));
-    for (const f of others.slice(0, LISTED_MAX)) out.push(row([f.severity, f.ruleId, rel(f.time), f.frames.slice(0, 8).join(' '), mdText(f.message)]));
+    for (const f of others.slice(0, LISTED_MAX)) out.push(row([f.severity, f.ruleId, rel(f.time), f.frames.slice(0, 8).map(frameLabel).join(' '), mdText(f.message)]));
     if (others.length > LISTED_MAX) out.push('', `${others.length - LISTED_MAX} more in the JSON report.`);
   }
   const counted = countByRule(findings.filter((f) => SUMMARISED.has(f.ruleId)));
   if (counted.length) {
     out.push('', '### Counted', '', row(['rule', 'severity', 'count', 'first frames']), row(['---', '---', '---', '---']));
-    for (const c of counted) out.push(row([c.rule, c.severity, c.count, c.frames.join(' ')]));
+    for (const c of counted) out.push(row([c.rule, c.severity, c.count, c.frames.map(frameLabel).join(' ')]));
   }
 
   if (report.associations.length) {
@@ -101,8 +105,8 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
     for (const a of shown) {
       const down = firstTeardown(a.queues);
       out.push(row([
-        a.id, mdText(a.path), a.cntlid ?? '?', `${a.katoMs} ms (${a.katoSource})`, a.firstFrame,
-        a.lastControllerContact ? `frame ${a.lastControllerContact.frame}` : '-', down ? `${down.from} ${down.kind.toUpperCase()} frame ${down.frame}` : '-',
+        a.id, mdText(a.path), a.cntlid ?? '?', `${a.katoMs} ms (${a.katoSource})`, frameLabel(a.firstFrame),
+        a.lastControllerContact ? `frame ${frameLabel(a.lastControllerContact.frame)}` : '-', down ? `${down.from} ${down.kind.toUpperCase()} frame ${frameLabel(down.frame)}` : '-',
       ]));
     }
     if (report.associations.length > shown.length) out.push('', `${report.associations.length - shown.length} more associations in the JSON report.`);
@@ -148,7 +152,7 @@ function incidentSection(i: Incident, findings: readonly Finding[], rel: (t: num
     const f = findings[k];
     if (!isRetryFinding(f)) continue;
     const d = f.details;
-    chains.set(`${d.originalFrame}/${d.originalCid}`, d.evidence.map((e) => `${e.step} ${e.frame === null ? '-' : isLineStep(e.step) ? `after #${e.frame}` : `#${e.frame}`}`));
+    chains.set(`${d.originalFrame}/${d.originalCid}`, d.evidence.map((e) => `${e.step} ${e.frame === null ? '-' : isLineStep(e.step) ? `after ${frameTag(e.frame)}` : `${frameTag(e.frame)}`}`));
   }
   for (const k of i.findings) {
     const f = findings[k];
@@ -156,8 +160,8 @@ function incidentSection(i: Incident, findings: readonly Finding[], rel: (t: num
     const chain = chains.get(`${f.details.originalFrame}/${f.details.originalCid}`);
     if (!chain) continue;
     const named = chain.join(' ');
-    const extra = f.frames.filter((x) => !named.includes(`#${x}`));
-    chain.push(f.ruleId + (extra.length ? ` ${extra.map((x) => `#${x}`).join(' ')}` : ''));
+    const extra = f.frames.filter((x) => !named.includes(`${frameTag(x)}`));
+    chain.push(f.ruleId + (extra.length ? ` ${extra.map((x) => `${frameTag(x)}`).join(' ')}` : ''));
   }
   // A few commands: each retry's evidence table, folded; a burst: one line a command.
   if (i.commands.length <= CHAINS_MAX) {
@@ -201,7 +205,7 @@ const CHAINS_MAX = 3;
 function evidenceTable(f: RetryFinding, rel: (t: number) => string): string[] {
   const out = [row(['step', 'frame', 'time', 'what']), row(['---', '---', '---', '---'])];
   for (const e of f.details.evidence) {
-    out.push(row([e.step, e.frame === null ? '-' : isLineStep(e.step) ? `after ${e.frame}` : e.frame, rel(e.time), mdText(e.what)]));
+    out.push(row([e.step, e.frame === null ? '-' : isLineStep(e.step) ? `after ${frameLabel(e.frame)}` : frameLabel(e.frame), rel(e.time), mdText(e.what)]));
   }
   return out;
 }

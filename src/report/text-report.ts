@@ -1,3 +1,4 @@
+import { frameLabel } from '../common/frame-ref.js';
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import { count, escapeControl as safe, hex } from '../common/text.js';
@@ -6,6 +7,7 @@ import { RULE_FAMILIES } from '../correlate/rules/index.js';
 import { firstTeardown, isLineStep, isRetryFinding, SEVERITY_RANK, worse, type Finding, type RetryDetails, type Severity, type TcpEvent } from '../correlate/types.js';
 import type { Report } from './types.js';
 import { tlsSummary } from './tls-summary.js';
+import { sameTrafficLines } from './same-traffic.js';
 import { COMMAND_COLUMNS, commandCells, incidentStory, toldByIncidents } from './incident-story.js';
 import { append, maxOf } from '../common/numbers.js';
 
@@ -33,13 +35,14 @@ export function renderText(report: Report, options: TextOptions): string {
     out.push(c.dim(`  ${count(other, 'other TCP connection')} not decoded: NVMe/TCP is recognised on port${report.options.ports.length === 1 ? '' : 's'} ` +
       `${report.options.ports.join(', ')} or by its ICReq; --port P decodes connections already open when the capture began`));
   }
+  for (const line of sameTrafficLines(report)) out.push(`  ${line}`);
   for (const line of tlsSummary(report.tls)) out.push(report.tls!.decrypted < report.tls!.connections ? c.yellow(`  ${line}`) : `  ${line}`);
   if (report.problems.capture) {
     const p = report.problems.capture;
-    out.push(c.red(`  capture damaged at byte ${p.byteOffset} after frame ${p.afterFrame}: ${p.message}; everything before it was analysed`));
+    out.push(c.red(`  capture damaged at byte ${p.byteOffset} after frame ${frameLabel(p.afterFrame)}: ${p.message}; everything before it was analysed`));
   }
   if (report.problems.truncatedFrames) {
-    out.push(c.yellow(`  ${count(report.problems.truncatedFrames, 'frame')} ${report.problems.truncatedFrames === 1 ? 'was' : 'were'} cut by the snapshot length (first: frame ${report.problems.firstTruncatedFrame})`));
+    out.push(c.yellow(`  ${count(report.problems.truncatedFrames, 'frame')} ${report.problems.truncatedFrames === 1 ? 'was' : 'were'} cut by the snapshot length (first: frame ${frameLabel(report.problems.firstTruncatedFrame)})`));
   }
   append(out, incidentLines(report, c, rel, options.width ?? 120));
   // A reconnect storm is read path by path: aggregates, then one line per listed association.
@@ -57,8 +60,8 @@ export function renderText(report: Report, options: TextOptions): string {
     if (breaks.length) out.push('', c.bold('Recovery'));
     for (const e of breaks) {
       const tries = e.attempts.unanswered + e.attempts.refused;
-      out.push(`  association ${e.endedAssoc} → ${e.tookOver}: ${e.trigger}; last controller contact ${e.lastControllerContact ? `frame ${e.lastControllerContact.frame}` : 'none'}` +
-        `${e.teardown ? `, ${e.teardown.from} ${e.teardown.kind.toUpperCase()} frame ${e.teardown.frame}` : ''}${tries ? `, ${count(tries, 'failed attempt')} (${e.attempts.refused} refused)` : ''}` +
+      out.push(`  association ${e.endedAssoc} → ${e.tookOver}: ${e.trigger}; last controller contact ${e.lastControllerContact ? `frame ${frameLabel(e.lastControllerContact.frame)}` : 'none'}` +
+        `${e.teardown ? `, ${e.teardown.from} ${e.teardown.kind.toUpperCase()} frame ${frameLabel(e.teardown.frame)}` : ''}${tries ? `, ${count(tries, 'failed attempt')} (${e.attempts.refused} refused)` : ''}` +
         `, restored ${e.restoredAfterMs === null ? '-' : `${(e.restoredAfterMs / 1000).toFixed(3)} s`} after the last contact` +
         `; retries: ${e.retries.beforeKato} before KATO, ${e.retries.afterKato} after, ${e.retries.afterFence} after a fence`);
     }
@@ -165,13 +168,13 @@ function associationParagraph(a: Report['associations'][number], c: ChalkInstanc
   const unanswered = a.queues.reduce((n, q) => n + q.inFlightAtEnd, 0);
   const facts = [
     `cntlid ${a.cntlid ?? '?'}`, `KATO ${a.katoMs} ms (${a.katoSource})`, `CQT ${a.cqtMs} ms (${a.cqtSource})${a.tbkas ? ', TBKAS' : ''}`,
-    `from frame ${a.firstFrame} at ${rel(a.firstTime)}`,
-    `last controller contact ${a.lastControllerContact ? `frame ${a.lastControllerContact.frame} at ${rel(a.lastControllerContact.time)}` : 'none'}`,
-    `last host transmission ${a.lastHostTransmission ? `frame ${a.lastHostTransmission.frame}` : 'none'}`,
-    ...(a.fencedBy ? [`fenced: ${a.fencedBy.kind} frame ${a.fencedBy.frame}`] : []),
+    `from frame ${frameLabel(a.firstFrame)} at ${rel(a.firstTime)}`,
+    `last controller contact ${a.lastControllerContact ? `frame ${frameLabel(a.lastControllerContact.frame)} at ${rel(a.lastControllerContact.time)}` : 'none'}`,
+    `last host transmission ${a.lastHostTransmission ? `frame ${frameLabel(a.lastHostTransmission.frame)}` : 'none'}`,
+    ...(a.fencedBy ? [`fenced: ${a.fencedBy.kind} frame ${frameLabel(a.fencedBy.frame)}`] : []),
     `${count(a.queues.length, 'queue')}${unanswered ? `, ${unanswered} unanswered` : ''}`,
     ...(a.keepAlive.sent ? [`keep-alives ${a.keepAlive.sent} sent, ${a.keepAlive.answered} answered${a.keepAlive.late ? `, ${a.keepAlive.late} late` : ''}`] : []),
-    ...(late ? [`after the host closed: the controller still sent ${count(late.pdus, 'PDU')} (frames ${late.firstFrame}–${late.lastFrame}), never seen by the host`] : []),
+    ...(late ? [`after the host closed: the controller still sent ${count(late.pdus, 'PDU')} (frames ${frameLabel(late.firstFrame)}–${frameLabel(late.lastFrame)}), never seen by the host`] : []),
   ];
   // Wrapped between facts, never inside one: each stays greppable whole.
   const lines = wrapped(`Association ${a.id}  `, facts, width, ';  ');
@@ -184,13 +187,13 @@ function associationBlock(a: Report['associations'][number], c: ChalkInstance, r
   const out: string[] = [''];
   out.push(c.bold(`Association ${a.id}`) + `  ${safe(a.path)}${a.inferred ? c.dim(' (inferred: no Connect captured)') : ''}`);
   out.push(`  cntlid ${a.cntlid ?? '?'}  KATO ${a.katoMs} ms (${a.katoSource})  CQT ${a.cqtMs} ms (${a.cqtSource})${a.tbkas ? '  TBKAS' : ''}` +
-    `  from frame ${a.firstFrame} at ${rel(a.firstTime)}`);
-  out.push(`  last controller contact: ${a.lastControllerContact ? `frame ${a.lastControllerContact.frame} at ${rel(a.lastControllerContact.time)}` : 'none'}` +
-    `   last host transmission: ${a.lastHostTransmission ? `frame ${a.lastHostTransmission.frame} at ${rel(a.lastHostTransmission.time)}` : 'none'}` +
-    (a.fencedBy ? `   fenced: ${a.fencedBy.kind} frame ${a.fencedBy.frame}` : ''));
+    `  from frame ${frameLabel(a.firstFrame)} at ${rel(a.firstTime)}`);
+  out.push(`  last controller contact: ${a.lastControllerContact ? `frame ${frameLabel(a.lastControllerContact.frame)} at ${rel(a.lastControllerContact.time)}` : 'none'}` +
+    `   last host transmission: ${a.lastHostTransmission ? `frame ${frameLabel(a.lastHostTransmission.frame)} at ${rel(a.lastHostTransmission.time)}` : 'none'}` +
+    (a.fencedBy ? `   fenced: ${a.fencedBy.kind} frame ${frameLabel(a.fencedBy.frame)}` : ''));
   const late = a.controllerAfterHostClose;
   if (late) {
-    out.push(`  after the host closed: the controller still sent ${count(late.pdus, 'PDU')} (frames ${late.firstFrame}–${late.lastFrame}, ${rel(late.firstTime)} to ${rel(late.lastTime)}), never seen by the host`);
+    out.push(`  after the host closed: the controller still sent ${count(late.pdus, 'PDU')} (frames ${frameLabel(late.firstFrame)}–${frameLabel(late.lastFrame)}, ${rel(late.firstTime)} to ${rel(late.lastTime)}), never seen by the host`);
   }
   const ka = a.keepAlive;
   if (ka.sent) {
@@ -267,7 +270,7 @@ export function renderFindings(findings: Finding[], totals: Record<Severity, num
     cells: [
       x.ruleId, `${(x.time - t0).toFixed(3)}s`,
       findingPlace(x),
-      x.frames.slice(0, 6).join(' ') + (x.frames.length > 6 ? ' …' : ''),
+      x.frames.slice(0, 6).map(frameLabel).join(' ') + (x.frames.length > 6 ? ' …' : ''),
       safe(x.message) + (isRetryFinding(x) ? '\n' + evidenceLines(x.details, t0).join('\n') : ''),
     ],
   }));
@@ -328,8 +331,8 @@ function pathLines(report: Report, c: ChalkInstance, rel: (t: number) => string)
     for (const a of listed.slice(0, ASSOCIATION_LINES_MAX)) {
       const down = firstTeardown(a.queues);
       const unanswered = a.queues.reduce((n, q) => n + q.inFlightAtEnd, 0);
-      out.push(`  association ${a.id}  cntlid ${a.cntlid ?? '?'}  from frame ${a.firstFrame} at ${rel(a.firstTime)}` +
-        `${unanswered ? c.yellow(`, ${unanswered} unanswered`) : ''}${down ? `, ${down.from} ${down.kind.toUpperCase()} frame ${down.frame}` : ''}`);
+      out.push(`  association ${a.id}  cntlid ${a.cntlid ?? '?'}  from frame ${frameLabel(a.firstFrame)} at ${rel(a.firstTime)}` +
+        `${unanswered ? c.yellow(`, ${unanswered} unanswered`) : ''}${down ? `, ${down.from} ${down.kind.toUpperCase()} frame ${frameLabel(down.frame)}` : ''}`);
     }
     const rec = report.recovery.byPath.find((r) => r.path === p.path);
     if (rec) {
@@ -355,7 +358,7 @@ function kernelTraceLines(report: Report, c: ChalkInstance): string[] {
   for (const [i, src] of k.sources.entries()) {
     out.push(c.bold(`Kernel trace ${safe(src.file)}`) + `  ${src.format}, ${count(src.lines, 'line')}, ${count(src.decoded, 'nvme/nvmet/block event')}`);
     const a = k.alignment[i];
-    const sample = a.sample.length ? ` — lines ${a.sample.map((x) => x.line).join(', ')} ↔ frames ${a.sample.map((x) => x.frame).join(', ')}` : '';
+    const sample = a.sample.length ? ` — lines ${a.sample.map((x) => x.line).join(', ')} ↔ frames ${a.sample.map((x) => frameLabel(x.frame)).join(', ')}` : '';
     out.push(`  ${a.method === 'none' ? c.yellow('not aligned') : 'aligned by anchors'}: ${safe(a.message)}${sample}`);
   }
   const r = k.retries;
@@ -375,7 +378,7 @@ function kernelLogLines(report: Report, c: ChalkInstance, rel: (t: number) => st
     out.push(c.bold(`Kernel log ${safe(src.file)}`) + `  ${src.format}, ${count(src.lines, 'line')}, ${count(src.events, 'NVMe line')}`);
     for (const a of k.alignment.filter((x) => x.source === i)) {
       const boot = k.alignment.filter((x) => x.source === i).length > 1 ? ` (boot ${a.boot})` : '';
-      const anchors = a.anchors.length ? ` — lines ${a.anchors.map((x) => x.line).join(', ')} ↔ frames ${a.anchors.map((x) => x.frame).join(', ')}` : '';
+      const anchors = a.anchors.length ? ` — lines ${a.anchors.map((x) => x.line).join(', ')} ↔ frames ${a.anchors.map((x) => frameLabel(x.frame)).join(', ')}` : '';
       out.push(`  ${a.method === 'none' ? c.yellow('not aligned') : `aligned by ${a.method}`}${boot}: ${safe(a.message)}${anchors}`);
     }
   }
@@ -384,8 +387,8 @@ function kernelLogLines(report: Report, c: ChalkInstance, rel: (t: number) => st
   const shown = told ? [] : k.events.filter((e) => KERNEL_SHOWN.has(e.kind) && e.time !== null);
   if (told) out.push(c.dim(`  ${count(k.events.length, 'NVMe line')} on the capture's clock: the incidents above cite the ones that matter (kernelLog.events has each)`));
   for (const e of shown.slice(0, KERNEL_LINES_MAX)) {
-    const command = e.command ? c.dim(`  → command of frame ${e.command.frame}`) : '';
-    out.push(`  ${rel(e.time!)} after frame ${e.afterFrame ?? '-'}  ${e.side}: ${safe(e.text)}${command}`);
+    const command = e.command ? c.dim(`  → command of frame ${frameLabel(e.command.frame)}`) : '';
+    out.push(`  ${rel(e.time!)} after frame ${e.afterFrame === null ? '-' : frameLabel(e.afterFrame)}  ${e.side}: ${safe(e.text)}${command}`);
   }
   if (shown.length > KERNEL_LINES_MAX) out.push(c.dim(`  ${shown.length - KERNEL_LINES_MAX} more lines in the JSON report (kernelLog.events)`));
   for (const w of k.warnings) out.push(c.yellow(`  warning: ${safe(w)}`));
@@ -394,7 +397,7 @@ function kernelLogLines(report: Report, c: ChalkInstance, rel: (t: number) => st
 
 /** A retry's evidence chain, one step a line, in time order. */
 export function evidenceLines(d: RetryDetails, t0: number): string[] {
-  return d.evidence.map((e, i) => `${i + 1}. ${(e.time - t0).toFixed(3)}s ${isLineStep(e.step) ? `after frame ${e.frame ?? '-'}` : `frame ${e.frame}`}: ${safe(e.what)}`);
+  return d.evidence.map((e, i) => `${i + 1}. ${(e.time - t0).toFixed(3)}s ${isLineStep(e.step) ? `after frame ${e.frame === null ? '-' : frameLabel(e.frame)}` : `frame ${frameLabel(e.frame)}`}: ${safe(e.what)}`);
 }
 
 function paint(c: ChalkInstance, s: Severity): string {
@@ -403,7 +406,7 @@ function paint(c: ChalkInstance, s: Severity): string {
 
 function teardown(events: TcpEvent[], rel: (t: number) => string): string {
   if (events.every((e) => e.kind === 'syn')) return events.some((e) => e.from === 'controller') ? 'no teardown captured' : 'SYN never answered';
-  return events.filter((e) => e.kind !== 'syn').map((e) => `${e.from} ${e.kind.toUpperCase()} frame ${e.frame} at ${rel(e.time)}${e.inFlight ? ` (${e.inFlight} in flight)` : ''}`).join(', ');
+  return events.filter((e) => e.kind !== 'syn').map((e) => `${e.from} ${e.kind.toUpperCase()} frame ${frameLabel(e.frame)} at ${rel(e.time)}${e.inFlight ? ` (${e.inFlight} in flight)` : ''}`).join(', ');
 }
 
 function ms(v: number | null): string {

@@ -29,6 +29,10 @@ export interface PacketIn {
   origLen?: number;
   /** pcapng interface index. */
   iface?: number;
+  /** Twin captures (twins.ts): who sent it, and whether the link between the capture points dropped it or the host-side capture missed it. */
+  fromHost?: boolean;
+  cut?: boolean;
+  hostMissed?: boolean;
 }
 
 export function pcapFile(linkType: number, packets: PacketIn[], opts: { bigEndian?: boolean; nanos?: boolean; snaplen?: number } = {}): Uint8Array {

@@ -23,6 +23,12 @@ export class Scenario {
   private nextPort = 40000;
   /** Set by tls-scenario.ts: every connection after its TCP handshake carries TLS. */
   wire: Wire | undefined;
+  /** Seconds between consecutive packets. */
+  step = 0.00001;
+  /** Twin captures (twins.ts): the link between the two capture points drops what each direction sends while set. */
+  cut = { h2c: false, c2h: false };
+  /** Twin captures: the host-side capture misses the packets sent while set (a drop in the capture, not on the wire). */
+  hostCaptureMisses = false;
 
   constructor(readonly link: LinkKind = 'ethernet') {}
 
@@ -32,9 +38,15 @@ export class Scenario {
     return this;
   }
 
-  emit(data: Uint8Array, origLen?: number): void {
-    this.packets.push({ time: this.time, data, origLen });
-    this.time += 0.00001;
+  emit(data: Uint8Array, origLen?: number, fromHost?: boolean): void {
+    const p: PacketIn = { time: this.time, data, origLen };
+    if (fromHost !== undefined) {
+      p.fromHost = fromHost;
+      if (fromHost ? this.cut.h2c : this.cut.c2h) p.cut = true;
+      if (this.hostCaptureMisses) p.hostMissed = true;
+    }
+    this.packets.push(p);
+    this.time += this.step;
   }
 
   connection(host: string, ctrl: string, opts: { ctrlPort?: number; hostPort?: number; handshake?: boolean } = {}): TcpConn {
@@ -75,8 +87,8 @@ export class TcpConn {
     });
     const f = frame(this.s.link, ip);
     if (!opts.drop) {
-      if (opts.snap !== undefined && opts.snap < f.length) this.s.emit(f.slice(0, opts.snap), f.length);
-      else this.s.emit(f);
+      if (opts.snap !== undefined && opts.snap < f.length) this.s.emit(f.slice(0, opts.snap), f.length, fromHost);
+      else this.s.emit(f, undefined, fromHost);
     }
   }
 
