@@ -67,11 +67,11 @@ export function isFrameField(key: string): boolean {
  */
 export function withFrameObjects(value: unknown, key = ''): unknown {
   if (value === null || typeof value !== 'object') return typeof value === 'number' && isFrameField(key) ? frameRefJson(value) : value;
+  if (key === 'capture' || key === 'captures') return value;
   if (Array.isArray(value)) {
     const frames = isFrameField(key);
     return value.map((v) => (frames && typeof v === 'number' ? frameRefJson(v) : withFrameObjects(v)));
   }
-  if (key === 'capture' || key === 'captures') return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = withFrameObjects(v, k);
   return out;

@@ -1,3 +1,4 @@
+import { maxOf, minOf } from '../common/numbers.js';
 import { CAPTURE_STRIDE, captureLabel } from '../common/frame-ref.js';
 import { UsageError } from '../common/errors.js';
 import type { Direction, NvmeConnection, PduEvent, StreamDiagnostic } from '../nvme-tcp/types.js';
@@ -9,12 +10,6 @@ import type { ConnectionPassage, MergeSink, PassageCounts, SameTrafficReport, Va
 const PROBE_PAIRS = 16;
 /** Events the probe holds at most while it looks for PDUs the captures share. */
 const PROBE_CAP = 200_000;
-/**
- * The other captures' events are taken this much later (seconds) than their place on the host's
- * clock: the host capture's view of a connection opens it (it owns the connection) even when
- * the offset's uncertainty is as large as the delay between the points.
- */
-const OTHER_LAG_S = 0.05;
 /** How long (seconds) a PDU seen at one point waits for the other point to show it. */
 const MATCH_WINDOW_S = 0.25;
 /** Connections listed in the report's passage table; the rest are counted. */
@@ -46,11 +41,22 @@ interface Waiting {
   dir: Direction;
 }
 
+interface Tentative {
+  lane: Lane;
+  conn: NvmeConnection;
+  time: number;
+  key: string;
+  events: { e: LaneEvent; time: number }[];
+  deadline: number;
+}
+
 interface DirState {
   /** End of the owner's stream as framed so far (PDUs and holes). */
   ownerEnd: number;
   /** Ranges the owner's capture lost (gaps, resynchronisation), the latest few. */
   holes: [number, number][];
+  /** Ranges the model got from another capture, the latest few: a gap the owner's capture declares later may be covered already. */
+  filled: [number, number][];
   /** Owner PDUs not yet seen by the other capture; other-capture PDUs not yet seen by the owner. */
   ownerWaiting: Waiting[];
   otherWaiting: Waiting[];
@@ -100,6 +106,8 @@ export class Merger {
   private expiryHead = 0;
   /** Connections their owner closed, waiting for the other captures' last sightings. */
   private readonly closing: { m: MergedConn; deadline: number }[] = [];
+  /** Connections another capture opened first, held for a window for the host capture's view. */
+  private readonly tentative = new Map<NvmeConnection, Tentative>();
   private now = -Infinity;
   private readonly vantageSource: 'inferred' | 'given' | 'assumed';
   private vantages: Vantage[];
@@ -125,7 +133,7 @@ export class Merger {
           if (!lane.ended) return; // its next event may come first
           continue;
         }
-        const t = this.orderTime(lane, e.time);
+        const t = this.hostTime(lane, e.time);
         if (t < bestTime) {
           bestTime = t;
           best = lane;
@@ -133,9 +141,8 @@ export class Merger {
       }
       if (!best) return;
       this.expire(bestTime);
-      const e = best.take();
       this.now = bestTime;
-      this.emit(best, e, this.hostTime(best, e.time));
+      this.emit(best, best.take(), bestTime);
     }
   }
 
@@ -157,14 +164,9 @@ export class Merger {
     return lane.code === 0 ? time : this.mapping.toHost(time);
   }
 
-  /** When the merge takes an event: its host-clock time, later for the other captures (OTHER_LAG_S). */
-  private orderTime(lane: Lane, time: number): number {
-    return lane.code === 0 ? time : this.mapping.toHost(time) + OTHER_LAG_S;
-  }
-
-  /** Until when a PDU taken now waits for its twin: the other captures' events come OTHER_LAG_S late. */
-  private deadline(lane: Lane): number {
-    return this.now + MATCH_WINDOW_S + (lane.code === 0 ? OTHER_LAG_S : 0);
+  /** Until when a PDU taken now waits for its twin. */
+  private deadline(): number {
+    return this.now + MATCH_WINDOW_S;
   }
 
   // ---- the probe: which capture is where, and the clock offset ----
@@ -240,6 +242,11 @@ export class Merger {
 
   private emit(lane: Lane, e: LaneEvent, time: number): void {
     if (e.kind === EventKind.Connection) return this.opened(lane, e.conn, time);
+    const held = this.tentative.get(e.conn);
+    if (held) {
+      held.events.push({ e, time });
+      return;
+    }
     const m = this.byLaneConn.get(e.conn);
     if (!m || m.settled) return;
     const owner = m.owner === lane;
@@ -266,7 +273,7 @@ export class Merger {
       }
       case EventKind.Closed:
         this.byLaneConn.delete(e.conn);
-        if (owner) this.closedByOwner(m, lane);
+        if (owner) this.closedByOwner(m);
         else if (m.others.delete(lane) && !m.ownerClosed) this.out.watched(m.conn, time, false);
         return;
     }
@@ -274,24 +281,55 @@ export class Merger {
 
   private opened(lane: Lane, conn: NvmeConnection, time: number): void {
     const key = tupleKey(conn);
-    const candidates = this.live.get(key);
-    const m = candidates?.find((c) => c.owner !== lane && !c.others.has(lane) && sameIncarnation(c.ownerConn, conn));
-    if (m) {
-      m.others.set(lane, conn);
-      m.watched = true;
-      this.byLaneConn.set(conn, m);
-      this.out.watched(m.conn, time, true);
+    const m = this.joinable(lane, conn, key);
+    if (m) return this.join(m, lane, conn, time);
+    if (lane.code !== 0) {
+      // The host capture's view should own the connection: wait a window for it (the offset's uncertainty can put this view first).
+      this.tentative.set(conn, { lane, conn, time, key, events: [], deadline: this.deadline() });
       return;
     }
+    this.own(lane, conn, time, key);
+    for (const t of [...this.tentative.values()]) if (t.key === key && sameIncarnation(conn, t.conn)) this.release(t);
+  }
+
+  /** A live connection another capture owns that `conn` is a view of. */
+  private joinable(lane: Lane, conn: NvmeConnection, key: string): MergedConn | undefined {
+    return this.live.get(key)?.find((c) => c.owner !== lane && !c.others.has(lane) && sameIncarnation(c.ownerConn, conn));
+  }
+
+  private join(m: MergedConn, lane: Lane, conn: NvmeConnection, time: number): void {
+    m.others.set(lane, conn);
+    m.watched = true;
+    this.byLaneConn.set(conn, m);
+    this.out.watched(m.conn, time, true);
+  }
+
+  /** `lane`'s view of the connection drives the model. */
+  private own(lane: Lane, conn: NvmeConnection, time: number, key: string): void {
     const own = lane.code === 0 ? conn : standIn(conn, OWN_ID_BASE * lane.code + conn.id, lane.code * CAPTURE_STRIDE, time);
     const merged: MergedConn = {
       id: own.id, key, conn: own, owner: lane, ownerConn: conn, others: new Map(), h2c: newDir(), c2h: newDir(), ownerClosed: false, settled: false, watched: false,
     };
     this.byLaneConn.set(conn, merged);
-    if (candidates) candidates.push(merged);
+    const list = this.live.get(key);
+    if (list) list.push(merged);
     else this.live.set(key, [merged]);
     this.all.push(merged);
     this.out.connection(own);
+  }
+
+  /** A held view joins the connection the host capture opened, or (none did within the window) owns it; then its events follow. */
+  private release(t: Tentative): void {
+    this.tentative.delete(t.conn);
+    const m = this.joinable(t.lane, t.conn, t.key);
+    if (m) this.join(m, t.lane, t.conn, t.time);
+    else this.own(t.lane, t.conn, t.time, t.key);
+    const now = this.now;
+    for (const { e, time } of t.events) {
+      this.now = time;
+      this.emit(t.lane, e, time);
+    }
+    this.now = now;
   }
 
   private ownerPdu(m: MergedConn, lane: Lane, pdu: PduEvent, rawTime: number): void {
@@ -320,7 +358,7 @@ export class Merger {
     }
     this.out.pdu(pdu, m.conn);
     // Waits even before another capture's view of the connection joins: that view comes later (OTHER_LAG_S).
-    const w: Waiting = { pdu, offset, rawTime, deadline: this.deadline(lane), lane, delivered: true, done: false, merged: m, dir: pdu.dir };
+    const w: Waiting = { pdu, offset, rawTime, deadline: this.deadline(), lane, delivered: true, done: false, merged: m, dir: pdu.dir };
     d.ownerWaiting.push(w);
     this.expiry.push(w);
   }
@@ -358,7 +396,7 @@ export class Merger {
       this.out.sighting(pdu, m.conn);
       return;
     }
-    const w: Waiting = { pdu, offset, rawTime, deadline: this.deadline(lane), lane, delivered: false, done: false, merged: m, dir: pdu.dir };
+    const w: Waiting = { pdu, offset, rawTime, deadline: this.deadline(), lane, delivered: false, done: false, merged: m, dir: pdu.dir };
     if (offset + pdu.plen <= d.ownerEnd) {
       if (inHole(d, offset)) this.fill(w, 'missed');
       else {
@@ -385,25 +423,25 @@ export class Merger {
     d.holes.push([start, end]);
     if (d.holes.length > 16) d.holes.shift();
     d.ownerEnd = Math.max(d.ownerEnd, end);
-    let covered = 0;
     for (const w of d.otherWaiting) {
       if (w.done || w.offset < start) continue;
       if (w.offset >= end) break;
-      covered += Math.min(end, w.offset + w.pdu.plen) - w.offset;
       this.fill(w, 'missed');
     }
     prune(d.otherWaiting);
+    let covered = 0;
+    for (const [a, b] of d.filled) covered += Math.max(0, Math.min(b, end) - Math.max(a, start));
     // Every byte the owner's capture lost, the other capture holds: no gap in the merged stream.
     if (covered < diag.length) this.out.diagnostic(diag, m.conn);
   }
 
   /**
-   * The owner's capture is done with the connection; the other captures' views come a little
-   * later (OTHER_LAG_S): the model hears of the close once they have had their window.
+   * The owner's capture is done with the connection; the other captures' last sightings may come a
+   * little later: the model hears of the close once they have had their window.
    */
-  private closedByOwner(m: MergedConn, owner: Lane): void {
+  private closedByOwner(m: MergedConn): void {
     m.ownerClosed = true;
-    this.closing.push({ m, deadline: this.deadline(owner) });
+    this.closing.push({ m, deadline: this.deadline() });
   }
 
   private settleClosed(m: MergedConn): void {
@@ -434,6 +472,7 @@ export class Merger {
       q.splice(0, this.expiryHead);
       this.expiryHead = 0;
     }
+    for (const t of [...this.tentative.values()]) if (t.deadline < until) this.release(t);
     let n = 0;
     while (n < this.closing.length && this.closing[n].deadline < until) this.settleClosed(this.closing[n++].m);
     if (n > 0) this.closing.splice(0, n);
@@ -472,6 +511,9 @@ export class Merger {
       p.senderOnly++;
       p.bytesSenderOnly += w.pdu.plen;
     }
+    const d = w.merged[w.dir];
+    d.filled.push([w.offset, w.offset + w.pdu.plen]);
+    if (d.filled.length > 16) d.filled.shift();
     this.out.pdu(w.pdu, w.merged.conn);
   }
 
@@ -517,8 +559,8 @@ export class Merger {
       clock.source = 'given';
       clock.offsetMs = this.options.offsetS * 1000;
     }
-    const from = Math.max(...captures.map((c) => c.firstTime ?? Infinity));
-    const to = Math.min(...captures.map((c) => c.lastTime ?? -Infinity));
+    const from = maxOf(captures.map((c) => c.firstTime ?? Infinity));
+    const to = minOf(captures.map((c) => c.lastTime ?? -Infinity));
     const totals = { h2c: newCounts(), c2h: newCounts() };
     const connections: ConnectionPassage[] = [];
     const onlyIn: Record<string, number> = {};
@@ -561,7 +603,7 @@ function addCounts(into: PassageCounts, c: PassageCounts): void {
 }
 
 function newDir(): DirState {
-  return { ownerEnd: 0, holes: [], ownerWaiting: [], otherWaiting: [], passage: newCounts() };
+  return { ownerEnd: 0, holes: [], filled: [], ownerWaiting: [], otherWaiting: [], passage: newCounts() };
 }
 
 /** Drops settled entries from the front of a waiting list. */

@@ -1,3 +1,4 @@
+import { maxOf } from '../common/numbers.js';
 import { frameLabel } from '../common/frame-ref.js';
 import { count } from '../common/text.js';
 import type { PassageCounts, SameTrafficReport } from '../merge/types.js';
@@ -20,8 +21,8 @@ export function sameTrafficLines(report: Report): string[] {
   if (st.overlap) {
     const spans = st.captures.map((c) => (c.lastTime ?? 0) - (c.firstTime ?? 0));
     const common = st.overlap.to - st.overlap.from;
-    if (Math.max(...spans) - common > 1) {
-      lines.push(`the captures overlap for ${common.toFixed(3)} s of ${Math.max(...spans).toFixed(3)} s: outside it one point alone saw the traffic, and what it shows is not checked against the other`);
+    if (maxOf(spans) - common > 1) {
+      lines.push(`the captures overlap for ${common.toFixed(3)} s of ${maxOf(spans).toFixed(3)} s: outside it one point alone saw the traffic, and what it shows is not checked against the other`);
     }
   } else lines.push('the captures do not overlap in time: nothing could be seen at both points');
   lines.push(`host→target PDUs: ${passage(st.totals.h2c, 'host')}; target→host PDUs: ${passage(st.totals.c2h, 'target')}`);

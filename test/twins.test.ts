@@ -1,0 +1,310 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { analyzeCapture, analyzeCaptures } from '../src/api/analyze-capture.js';
+import { captureLabel, captureOf, CAPTURE_STRIDE, frameOf, withFrameObjects } from '../src/common/frame-ref.js';
+import { UsageError } from '../src/common/errors.js';
+import type { Finding, RetryFinding } from '../src/correlate/types.js';
+import { renderText } from '../src/report/text-report.js';
+import { renderMarkdown } from '../src/report/markdown.js';
+import type { Report } from '../src/report/types.js';
+import { capsuleResp, ioCmd } from '../src/test-support/builders.js';
+import { connectAssociation, Scenario } from '../src/test-support/scenario.js';
+import { twinCaptures, type TwinOptions } from '../src/test-support/twins.js';
+import { schemaErrors } from './schema-validate.js';
+
+const WRITE = 0x01;
+const READ = 0x02;
+const dir = mkdtempSync(join(tmpdir(), 'nvme-tcp-timeline-twins-'));
+const bin = join(__dirname, '..', 'bin', 'nvme-tcp-timeline.js');
+
+/** Writes the twin captures of `s` and returns their paths. */
+function files(name: string, s: Scenario, o: TwinOptions = {}): { host: string; target: string } {
+  const { host, target } = twinCaptures(s, o);
+  const paths = { host: join(dir, `${name}.pcap`), target: join(dir, `${name}-target.pcap`) };
+  writeFileSync(paths.host, host);
+  writeFileSync(paths.target, target);
+  return paths;
+}
+
+/** 500 µs between packets: more than a round trip at 150 µs each way, so each capture is causal. */
+function scenario(): Scenario {
+  const s = new Scenario();
+  s.step = 0.0005;
+  return s;
+}
+
+/** A write completes, then the link is cut: `sent` goes into it, the host gives up, reconnects and retries each. */
+function breakOn(s: Scenario, cut: { h2c: boolean; c2h: boolean }, sent: (io: ReturnType<typeof connectAssociation>['io'][0]) => number[]) {
+  const a = connectAssociation(s, { katoMs: 30000 });
+  const io = a.io[0];
+  io.host(ioCmd(WRITE, 1, 100, 8));
+  io.ctrl(capsuleResp({ cid: 1 }));
+  s.wait(100);
+  s.cut = cut;
+  const cids = sent(io);
+  s.wait(4000);
+  s.cut = { h2c: false, c2h: false };
+  io.rst(true);
+  a.admin.rst(true);
+  s.wait(2000);
+  const b = connectAssociation(s, { katoMs: 30000, cntlid: 2 });
+  for (const cid of cids) b.io[0].host(ioCmd(cid === 6 ? READ : WRITE, cid + 0x100, 100 * cid, 8));
+  for (const cid of cids) b.io[0].ctrl(capsuleResp({ cid: cid + 0x100 }));
+  return s;
+}
+
+/** Both directions cut between the points: the write and the read never reach the target. */
+function cutBoth(): Scenario {
+  return breakOn(scenario(), { h2c: true, c2h: true }, (io) => {
+    io.host(ioCmd(WRITE, 5, 500, 8));
+    io.host(ioCmd(READ, 6, 600, 8));
+    return [5, 6];
+  });
+}
+
+/** Only target→host cut: the write arrives and completes, its completion is lost, the retry runs it again. */
+function cutReturn(): Scenario {
+  return breakOn(scenario(), { h2c: false, c2h: true }, (io) => {
+    io.host(ioCmd(WRITE, 5, 500, 8));
+    io.ctrl(capsuleResp({ cid: 5 }));
+    return [5];
+  });
+}
+
+const retries = (r: Report) => r.findings.filter((f): f is RetryFinding => f.ruleId.startsWith('retry-'));
+const ofRule = (r: Report, rule: string) => r.findings.filter((f: Finding) => f.ruleId === rule);
+const target = (ref: number) => captureOf(ref) === 1;
+
+describe('two captures of the same traffic (--same-traffic)', () => {
+  it('both directions cut between the points: the originals are stated never to reach the controller', async () => {
+    const f = files('cut-both', cutBoth());
+    const alone = await analyzeCapture(f.host);
+    const r = await analyzeCaptures([f.host, f.target]);
+    // The verdicts are the host capture's alone: the target side adds what the ACKs could not say.
+    expect(retries(r).map((x) => x.ruleId)).toEqual(retries(alone).map((x) => x.ruleId));
+    expect(retries(r)).toHaveLength(2);
+    for (const x of retries(r)) {
+      expect(x.ruleId).toBe('retry-before-kato');
+      expect(x.details.reachedController).toBe(false);
+      expect(x.message).toContain('it never reached the controller: the target-side capture watched its connection and never shows it');
+      expect(retries(alone)[0].details.reachedController).toBeUndefined();
+    }
+    const st = r.sameTraffic!;
+    expect(st.captures.map((c) => [c.label, c.vantage, c.vantageSource])).toEqual([['host', 'host', 'inferred'], ['target', 'target', 'inferred']]);
+    expect(st.totals.h2c.senderOnly).toBe(2);
+    expect(st.totals.h2c.firstLostFrames).toEqual(retries(r).map((x) => x.details.originalFrame).sort((a, b) => a - b));
+    expect(st.totals.h2c.receiverOnly + st.totals.c2h.receiverOnly + st.totals.c2h.senderOnly).toBe(0);
+    expect(schemaErrors(withFrameObjects(r))).toEqual([]);
+  });
+
+  it('only target→host cut: the target capture shows the original arriving and completing, and the retry too: executed twice', async () => {
+    const f = files('cut-return', cutReturn());
+    const alone = await analyzeCapture(f.host);
+    expect(ofRule(alone, 'duplicate-execution')).toHaveLength(0);
+    const r = await analyzeCaptures([f.host, f.target]);
+    const [retry] = retries(r);
+    expect(retry.ruleId).toBe('retry-before-kato');
+    expect(retry.details.reachedController).toBe(true);
+    expect(target(retry.details.arrival!.seenAt!)).toBe(true);
+    expect(retry.message).toMatch(/the target-side capture shows it reaching the controller in frame target#\d+/);
+    const [dup] = ofRule(r, 'duplicate-execution');
+    expect(dup.severity).toBe('error');
+    const c = (dup.details as { targetCapture: Record<string, number> }).targetCapture;
+    for (const k of ['originalArrived', 'originalCompleted', 'retryArrived', 'retryCompleted']) expect(target(c[k])).toBe(true);
+    expect(c.originalArrived).toBeLessThan(c.originalCompleted);
+    expect(c.originalCompleted).toBeLessThan(c.retryArrived);
+    expect(dup.message).toMatch(/ran twice: the target capture shows the controller receiving the original \(frame target#\d+\) and completing it \(frame target#\d+\), then receiving the retry \(frame target#\d+\) and completing it/);
+    // The lost completion is counted where it was lost: it left the target, never reached the host.
+    expect(r.sameTraffic!.totals.c2h.senderOnly).toBeGreaterThanOrEqual(1);
+    expect(r.sameTraffic!.totals.c2h.firstLostFrames.every(target)).toBe(true);
+    // Filters are given per capture, each in its own numbering.
+    expect(dup.wiresharkFilter).toMatch(/^host: frame\.number in \{[\d ]+\}; target: frame\.number in \{[\d ]+\}$/);
+    const json = withFrameObjects(r) as { findings: { frames: { capture: string; frame: number }[] }[] };
+    expect(json.findings.flatMap((x) => x.frames).some((x) => x.capture === 'target')).toBe(true);
+    expect(schemaErrors(json)).toEqual([]);
+  });
+
+  it('a segment the host-side capture dropped is taken from the target capture: no gap, the command completes', async () => {
+    const s = scenario();
+    const a = connectAssociation(s, { katoMs: 30000 });
+    const io = a.io[0];
+    s.hostCaptureMisses = true;
+    io.host(ioCmd(WRITE, 7, 700, 8));
+    s.hostCaptureMisses = false;
+    io.ctrl(capsuleResp({ cid: 7 }));
+    io.host(ioCmd(READ, 8, 800, 8));
+    io.ctrl(capsuleResp({ cid: 8 }));
+    io.fin(true);
+    io.fin(false);
+    const f = files('host-missed', s);
+    const alone = await analyzeCapture(f.host);
+    expect(alone.summary.lostBytes).toBeGreaterThan(0);
+    expect(alone.findings.map((x) => x.ruleId)).toContain('capture-gap');
+    const r = await analyzeCaptures([f.host, f.target]);
+    expect(r.findings.map((x) => x.ruleId)).not.toContain('capture-gap');
+    expect(r.problems.streams.filter((p) => p.kind === 'gap')).toEqual([]);
+    const writes = r.opcodes.find((o) => o.opcode === 'Write')!;
+    expect([writes.count, writes.completed, writes.unanswered]).toEqual([1, 1, 0]);
+    expect(r.sameTraffic!.totals.h2c.receiverOnly).toBe(1);
+    expect(r.sameTraffic!.totals.h2c.senderOnly).toBe(0);
+  });
+
+  it('clocks 3.2 s apart with 150 µs one-way delay: the offset, its uncertainty and the delays', async () => {
+    const f = files('skewed', cutBoth(), { offsetS: 3.2, delayS: 0.00015 });
+    const r = await analyzeCaptures([f.target, f.host]); // either order: the delays say which side is which
+    const st = r.sameTraffic!;
+    expect(st.captures[0].file).toBe(f.host);
+    expect(st.clock.offsetMs).toBeCloseTo(3200, 2);
+    // pcap keeps microseconds: each time is rounded, so 150 µs reads as 149–150.
+    expect(st.clock.uncertaintyMs).toBeCloseTo(0.15, 2);
+    expect(st.clock.h2cDelay.minMs).toBeCloseTo(0.15, 2);
+    expect(st.clock.c2hDelay.minMs).toBeCloseTo(0.15, 2);
+    expect(st.clock.driftPpm).toBeNull();
+    const unskewed = files('unskewed', cutBoth());
+    const plain = await analyzeCaptures([unskewed.host, unskewed.target]);
+    expect(retries(r).map((x) => x.message)).toEqual(retries(plain).map((x) => x.message));
+    // Given, the offset is used as it is.
+    const given = await analyzeCaptures([f.host, f.target], { peerOffsetMs: 3200 });
+    expect(given.sameTraffic!.clock).toMatchObject({ source: 'given', offsetMs: 3200 });
+    expect(retries(given).map((x) => x.details.reachedController)).toEqual([false, false]);
+  });
+
+  it('a clock that drifts is fitted as a line', async () => {
+    // 60 s of commands and completions, the target clock gaining 200 ppm (12 ms over the capture, far more than the delays).
+    const s = scenario();
+    const a = connectAssociation(s, { katoMs: 30000 });
+    for (let i = 0; i < 60; i++) {
+      a.io[0].host(ioCmd(WRITE, i, i * 8, 8));
+      a.io[0].ctrl(capsuleResp({ cid: i }));
+      s.wait(1000);
+    }
+    const t0 = s.packets[0].time;
+    const { host, target } = twinCaptures(s, { offsetS: 0.5 });
+    const drifted = target;
+    // Re-time the target capture: each record's time stretched by 200 ppm from the first packet.
+    const view = new DataView(drifted.buffer, drifted.byteOffset, drifted.byteLength);
+    for (let o = 24; o < drifted.length;) {
+      const sec = view.getUint32(o, true);
+      const usec = view.getUint32(o + 4, true);
+      const t = sec + usec / 1e6;
+      const stretched = t + (t - t0 - 0.5) * 200e-6;
+      view.setUint32(o, Math.floor(stretched), true);
+      view.setUint32(o + 4, Math.round((stretched - Math.floor(stretched)) * 1e6), true);
+      o += 16 + view.getUint32(o + 8, true);
+    }
+    writeFileSync(join(dir, 'drift.pcap'), host);
+    writeFileSync(join(dir, 'drift-target.pcap'), drifted);
+    const r = await analyzeCaptures([join(dir, 'drift.pcap'), join(dir, 'drift-target.pcap')]);
+    const c = r.sameTraffic!.clock;
+    expect(c.driftPpm).not.toBeNull();
+    expect(c.driftPpm!).toBeGreaterThan(190);
+    expect(c.driftPpm!).toBeLessThan(210);
+    expect(c.offsetMs).toBeCloseTo(500, 0);
+    // Placed on the fitted line, every PDU is matched with its twin: none taken for lost.
+    const t = r.sameTraffic!.totals;
+    expect([t.h2c.senderOnly, t.h2c.receiverOnly, t.c2h.senderOnly, t.c2h.receiverOnly]).toEqual([0, 0, 0, 0]);
+    expect(t.h2c.both).toBeGreaterThanOrEqual(60);
+  });
+
+  it('captures of unrelated traffic are refused, naming both files (exit 2)', async () => {
+    const one = scenario();
+    connectAssociation(one, { host: '10.0.0.1', ctrl: '10.0.0.2' }).io[0].host(ioCmd(WRITE, 1, 8, 8));
+    const other = scenario();
+    // Other sequence numbers too (the builders' defaults are fixed): unrelated streams share no byte.
+    const c = other.connection('10.9.0.1', '10.9.0.2', { handshake: false });
+    c.hostSeq = 123456;
+    c.ctrlSeq = 654321;
+    c.handshake().initialize().host(ioCmd(WRITE, 1, 8, 8));
+    const a = join(dir, 'one.pcap');
+    const b = join(dir, 'other.pcap');
+    writeFileSync(a, one.pcap());
+    writeFileSync(b, other.pcap());
+    await expect(analyzeCaptures([a, b])).rejects.toThrow(UsageError);
+    await expect(analyzeCaptures([a, b])).rejects.toThrow(`${a} and ${b}: no NVMe/TCP PDU in common`);
+    const cli = spawnSync(process.execPath, [bin, 'analyze', '--same-traffic', a, b], { encoding: 'utf8' });
+    expect(cli.status).toBe(2);
+    expect(cli.stderr).toContain(`${a} and ${b}: no NVMe/TCP PDU in common`);
+    expect(cli.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('the same traffic behind NAT (other addresses, same PDUs) is detected and refused', async () => {
+    const s = cutBoth();
+    const { host } = twinCaptures(s);
+    const natted = scenario();
+    breakOn(natted, { h2c: true, c2h: true }, (io) => {
+      io.host(ioCmd(WRITE, 5, 500, 8));
+      io.host(ioCmd(READ, 6, 600, 8));
+      return [5, 6];
+    });
+    // Same scenario, other addresses: rewrite the target capture's IPv4 addresses.
+    const t = twinCaptures(natted).target;
+    for (let i = 0; i + 4 <= t.length; i++) if (t[i] === 10 && t[i + 1] === 0 && t[i + 2] === 0 && (t[i + 3] === 1 || t[i + 3] === 2)) t[i + 1] = 77;
+    writeFileSync(join(dir, 'nat.pcap'), host);
+    writeFileSync(join(dir, 'nat-target.pcap'), t);
+    await expect(analyzeCaptures([join(dir, 'nat.pcap'), join(dir, 'nat-target.pcap')])).rejects.toThrow(/NAT between the capture points/);
+  });
+
+  it('the text and Markdown reports explain the frame labels once and label the target capture\'s frames', async () => {
+    const f = files('labels', cutReturn());
+    const r = await analyzeCaptures([f.host, f.target]);
+    const text = renderText(r, { color: false, width: 160 });
+    expect(text).toContain(`Two captures of the same traffic read as one: host = ${f.host} (host side, inferred from the delays), target = ${f.target} (target side, inferred from the delays)`);
+    expect(text.match(/frame N is the host capture's frame N, target#N the target capture's/g)).toHaveLength(1);
+    expect(text).toMatch(/clocks: target − host = 0\.000 ms \(± 0\.1[45]\d ms, aligned from \d+ PDUs seen at both points\); one-way delay host→target 0\.1[45]\d–0\.150 ms/);
+    expect(text).toContain('target#');
+    expect(text).not.toMatch(/\b42949\d{5}/); // no raw reference leaks into the text
+    const md = renderMarkdown(r);
+    expect(md).toContain('target#');
+    expect(md).toContain('- Two captures of the same traffic read as one');
+  });
+
+  it('--vantage names the points when the traffic cannot (and overrides the inference)', async () => {
+    const f = files('vantage', cutBoth());
+    const r = await analyzeCaptures([f.target, f.host], { vantages: ['target', 'host'] });
+    expect(r.sameTraffic!.captures.map((c) => [c.file, c.vantageSource])).toEqual([[f.host, 'given'], [f.target, 'given']]);
+    expect(retries(r).map((x) => x.details.reachedController)).toEqual([false, false]);
+    expect(captureLabel(1)).toBe('target');
+    expect(frameOf(CAPTURE_STRIDE + 148)).toBe(148);
+  });
+});
+
+describe('the real twins (../shared/captures: tcpdump on the host and on the target at once)', () => {
+  const twin = (name: string) => [`fixtures/twins/${name}.pcap`, `fixtures/twins/${name}-target.pcap`];
+
+  it('twin-early-retry: both retries before KATO, and the target capture shows neither original arriving', async () => {
+    const [host, tgt] = twin('twin-early-retry');
+    const r = await analyzeCaptures([tgt, host]);
+    const st = r.sameTraffic!;
+    expect(st.captures.map((c) => c.file)).toEqual([host, tgt]);
+    // One machine: the clocks agree within ±15 µs; one-way delays of tens of µs.
+    expect(Math.abs(st.clock.offsetMs)).toBeLessThan(0.015);
+    expect(st.clock.uncertaintyMs!).toBeLessThan(0.05);
+    expect(st.clock.h2cDelay.minMs!).toBeGreaterThan(0);
+    expect(st.clock.c2hDelay.minMs!).toBeGreaterThan(0);
+    const rs = retries(r);
+    expect(rs.map((x) => [x.ruleId, x.details.originalFrame, x.details.retryFrame, x.details.reachedController])).toEqual([
+      ['retry-before-kato', 112, 161, false], ['retry-before-kato', 111, 161, false],
+    ]);
+    expect(st.totals.h2c.firstLostFrames).toEqual([111, 112]);
+    expect(st.totals.h2c.senderOnly).toBe(2);
+    // The target executed each command once (the retry): no duplicate execution.
+    expect(ofRule(r, 'duplicate-execution')).toEqual([]);
+    expect(schemaErrors(withFrameObjects(r))).toEqual([]);
+  });
+
+  it('twin-ka-triggered: three retries after KATO; the originals never arrived', async () => {
+    const [host, tgt] = twin('twin-ka-triggered');
+    const r = await analyzeCaptures([host, tgt]);
+    const rs = retries(r);
+    expect(rs).toHaveLength(3);
+    for (const x of rs) {
+      expect(x.ruleId).toBe('retry-after-kato');
+      expect(x.details.reachedController).toBe(false);
+      expect(captureOf(x.details.retryFrame)).toBe(0);
+    }
+    expect(r.sameTraffic!.totals.c2h.senderOnly).toBe(0);
+  });
+});
