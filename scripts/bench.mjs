@@ -10,6 +10,7 @@ import { synthesize, synthesizeConcurrentFleet, synthesizeFleet, synthesizeStorm
 import { c2hData, capsuleResp, concat, h2cData, ioCmd, r2t } from '../dist/test-support/builders.js';
 import { connectAssociation, Scenario } from '../dist/test-support/scenario.js';
 import { tlsScenario } from '../dist/test-support/tls-scenario.js';
+import { twinCaptures } from '../dist/test-support/twins.js';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 if ('help' in args || 'h' in args || process.argv.includes('-h')) {
@@ -29,6 +30,8 @@ if ('help' in args || 'h' in args || process.argv.includes('-h')) {
   --trace 1G             size of the big kernel trace (--trace) beside the twin capture (0: skip)
   --tls 200M             size of the NVMe/TCP-over-TLS capture (sealed by Node's TLS stack), timed with
                          --tls-keylog against the same traffic in plain text (0: skip)
+  --twins 500M           size of each capture of the host/target pair read with --same-traffic, timed
+                         against the host capture alone (0: skip)
 Captures are generated into bench-out/ (not committed) and reused.
 `);
   process.exit(0);
@@ -415,6 +418,65 @@ if (tlsSize > 0) {
   }
 }
 
+// Both ends of the wire: a host-side and a target-side capture of the same reads and writes (150 µs
+// apart, the target clock 3.2 s ahead), read as one, against the host capture alone.
+const twinRows = [];
+const twinSummary = {};
+const twinSize = parseSize(args.twins ?? '500M');
+if (twinSize > 0) {
+  const hostFile = join(out, `twin-${twinSize}.pcap`);
+  const targetFile = join(out, `twin-${twinSize}-target.pcap`);
+  if (!existsSync(hostFile) || !existsSync(targetFile)) {
+    const t = Date.now();
+    const fds = [openSync(hostFile, 'w'), openSync(targetFile, 'w')];
+    const s = new Scenario();
+    s.step = 0.0004; // more than a round trip between the points: each view stays causal
+    const a = connectAssociation(s, { katoMs: 30000, cntlid: 1 });
+    const q = a.io[0];
+    let written = 0;
+    let first = true;
+    // Written in batches: each batch split into the two views, its packets dropped, the pcap header once.
+    const flush = () => {
+      const { host, target } = twinCaptures(s, { offsetS: 3.2, delayS: 0.00015 });
+      for (const [k, bytes] of [host, target].entries()) writeSync(fds[k], first ? bytes : bytes.subarray(24));
+      written += host.length;
+      first = false;
+      s.packets.length = 0;
+    };
+    for (let i = 0, cid = 0; written < twinSize; i++) {
+      cid = (cid + 2) & 0xffff;
+      q.host(ioCmd(2, cid, i * 256, 256));
+      s.wait(0.4);
+      q.ctrl(concat([...Array.from({ length: 8 }, (_, k) => c2hData(cid, k * 16384, new Uint8Array(16384).fill(k), { last: k === 7 })), capsuleResp({ cid })]));
+      s.wait(0.4);
+      q.host(ioCmd(1, cid + 1, i * 256, 128));
+      s.wait(0.4);
+      q.ctrl(r2t(cid + 1, 1, 0, 65536));
+      s.wait(0.4);
+      q.host(h2cData(cid + 1, 1, 0, new Uint8Array(65536).fill(i & 255), { last: true }), { ack: true });
+      s.wait(0.4);
+      q.ctrl(capsuleResp({ cid: cid + 1 }));
+      s.wait(1);
+      if (s.packets.length > 20000) flush();
+    }
+    flush();
+    for (const fd of fds) closeSync(fd);
+    console.error(`generated ${hostFile} and ${targetFile} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
+  warm(hostFile);
+  warm(targetFile);
+  const one = measuredRow('host capture alone', hostFile);
+  const pair = measuredRow('host + target --same-traffic', hostFile, [targetFile, '--same-traffic']);
+  for (const m of [one, pair]) {
+    const mb = (m === one ? statSync(hostFile).size : statSync(hostFile).size + statSync(targetFile).size) / 1e6;
+    twinRows.push({ capture: m.capture, MB: +mb.toFixed(0), seconds: +m.seconds.toFixed(2), 'MB/s': +(mb / m.seconds).toFixed(0), 'peak RSS MiB': +m.rssMiB.toFixed(1), PDUs: m.report.summary.pdus });
+    console.error(JSON.stringify(twinRows.at(-1)));
+  }
+  const st = pair.report.sameTraffic;
+  twinSummary.ratio = pair.seconds / one.seconds;
+  twinSummary.clock = st ? `offset ${st.clock.offsetMs} ms ± ${st.clock.uncertaintyMs} ms, ${st.totals.h2c.both + st.totals.c2h.both} PDUs seen at both, ${st.totals.h2c.senderOnly + st.totals.c2h.senderOnly} lost` : 'no sameTraffic section';
+}
+
 console.log(`\nnvme-tcp-timeline benchmark — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; median of ${runs} runs, page-cached files\n`);
 console.table(rows);
 if (floor) {
@@ -464,4 +526,9 @@ if (tlsRows.length) {
   const [p, t] = tlsRows;
   console.log(`Decryption costs ${(t['ms per MB'] - p['ms per MB']).toFixed(2)} ms per MB: ${(t.seconds / p.seconds).toFixed(2)}× the plain-text run.`);
 }
-writeFileSync(join(out, 'results.json'), JSON.stringify({ node: process.version, size, runs, rows, floor, memory, scale, dense, concurrent, perfetto, kernel, trace: traceRows, tls: tlsRows }, null, 2));
+if (twinRows.length) {
+  console.log('\nBoth ends of the wire (--same-traffic): a pair of captures against one:');
+  console.table(twinRows);
+  console.log(`The pair takes ${twinSummary.ratio.toFixed(2)}× the host capture alone (target: ≤ 2.2×); ${twinSummary.clock}.`);
+}
+writeFileSync(join(out, 'results.json'), JSON.stringify({ node: process.version, size, runs, rows, floor, memory, scale, dense, concurrent, perfetto, kernel, trace: traceRows, tls: tlsRows, twins: { rows: twinRows, ...twinSummary } }, null, 2));

@@ -20,6 +20,18 @@ export interface LaneEvent {
   diagnostic: StreamDiagnostic | undefined;
 }
 
+/** What a lane asks the merge as its capture is decoded (src/merge/merger.ts). */
+export interface LaneGate {
+  /** Can an event of `lane` at capture time `time` go to the model now (nothing of another capture can come before it)? */
+  takesNow(lane: Lane, time: number): boolean;
+  /** Take it now. */
+  take(lane: Lane, e: LaneEvent): void;
+  /** A packet taken now, without an event object: most events are packets. */
+  takePacket(lane: Lane, conn: NvmeConnection, fromHost: boolean, frame: number, time: number, acked: number): void;
+  /** Are `conn`'s packets, flags and diagnostics of no use (another capture's view of the connection drives the model)? */
+  onlyPdus(lane: Lane, conn: NvmeConnection): boolean;
+}
+
 /**
  * The PDU sink of one capture read with others: its events wait in order in a queue (its
  * decoder hands out fresh PDU objects, so they can wait) until the merge takes them.
@@ -32,6 +44,8 @@ export class Lane implements PduSink {
   lastTime = -Infinity;
   /** Short name of the capture (host, target), set when the merge knows where it was taken. */
   code = 0;
+
+  gate: LaneGate | undefined;
 
   constructor(readonly index: number, readonly file: string) {}
 
@@ -57,40 +71,69 @@ export class Lane implements PduSink {
     return e;
   }
 
-  private push(kind: EventKind, conn: NvmeConnection, time: number, frame: number): LaneEvent {
-    const e: LaneEvent = { kind, conn, time, frame, fromHost: false, acked: -1, flag: undefined, outOfWindow: false, pdu: undefined, diagnostic: undefined };
+  private stamp(time: number): void {
     if (time < this.firstTime) this.firstTime = time;
     if (time > this.lastTime) this.lastTime = time;
+  }
+
+  private event(kind: EventKind, conn: NvmeConnection, time: number, frame: number): LaneEvent {
+    this.stamp(time);
+    return { kind, conn, time, frame, fromHost: false, acked: -1, flag: undefined, outOfWindow: false, pdu: undefined, diagnostic: undefined };
+  }
+
+  /** To the model at once when nothing can come before it, else into the queue. */
+  private add(e: LaneEvent): void {
+    if (this.head === this.events.length && this.gate?.takesNow(this, e.time)) this.gate.take(this, e);
+    else this.events.push(e);
+  }
+
+  private push(kind: EventKind, conn: NvmeConnection, time: number, frame: number): LaneEvent {
+    const e = this.event(kind, conn, time, frame);
     this.events.push(e);
     return e;
   }
 
   connection(conn: NvmeConnection): void {
-    this.push(EventKind.Connection, conn, Math.max(conn.tcp.firstTime, this.lastTime), conn.tcp.firstFrame);
+    this.add(this.event(EventKind.Connection, conn, Math.max(conn.tcp.firstTime, this.lastTime), conn.tcp.firstFrame));
   }
 
   packet(conn: NvmeConnection, fromHost: boolean, frame: number, time: number, peerAcked: number): void {
+    const gate = this.gate;
+    if (gate) {
+      if (gate.onlyPdus(this, conn)) return this.stamp(time);
+      if (this.head === this.events.length && gate.takesNow(this, time)) {
+        this.stamp(time);
+        return gate.takePacket(this, conn, fromHost, frame, time, peerAcked);
+      }
+    }
     const e = this.push(EventKind.Packet, conn, time, frame);
     e.fromHost = fromHost;
     e.acked = peerAcked;
   }
 
   pdu(pdu: PduEvent, conn: NvmeConnection): void {
-    this.push(EventKind.Pdu, conn, pdu.time, pdu.frame).pdu = pdu;
+    const e = this.event(EventKind.Pdu, conn, pdu.time, pdu.frame);
+    e.pdu = pdu;
+    this.add(e);
   }
 
   tcpFlag(conn: NvmeConnection, fromHost: boolean, kind: FlagKind, frame: number, time: number, outOfWindow: boolean): void {
-    const e = this.push(EventKind.Flag, conn, time, frame);
+    if (this.gate?.onlyPdus(this, conn)) return this.stamp(time);
+    const e = this.event(EventKind.Flag, conn, time, frame);
     e.fromHost = fromHost;
     e.flag = kind;
     e.outOfWindow = outOfWindow;
+    this.add(e);
   }
 
   diagnostic(diag: StreamDiagnostic, conn: NvmeConnection): void {
-    this.push(EventKind.Diagnostic, conn, diag.time, diag.frame).diagnostic = diag;
+    if (this.gate?.onlyPdus(this, conn)) return this.stamp(diag.time);
+    const e = this.event(EventKind.Diagnostic, conn, diag.time, diag.frame);
+    e.diagnostic = diag;
+    this.add(e);
   }
 
   closed(conn: NvmeConnection): void {
-    this.push(EventKind.Closed, conn, this.lastTime, conn.tcp.firstFrame);
+    this.add(this.event(EventKind.Closed, conn, this.lastTime, conn.tcp.firstFrame));
   }
 }

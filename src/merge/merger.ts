@@ -3,13 +3,15 @@ import { CAPTURE_STRIDE, captureLabel } from '../common/frame-ref.js';
 import { UsageError } from '../common/errors.js';
 import type { Direction, NvmeConnection, PduEvent, StreamDiagnostic } from '../nvme-tcp/types.js';
 import { ClockEstimator, ClockMapping } from './clock.js';
-import { EventKind, type Lane, type LaneEvent } from './lane.js';
+import { EventKind, type Lane, type LaneEvent, type LaneGate } from './lane.js';
 import type { ConnectionPassage, MergeSink, PassageCounts, SameTrafficReport, Vantage } from './types.js';
 
 /** PDU pairs per direction the probe waits for before it fixes the clock offset. */
 const PROBE_PAIRS = 16;
 /** Events the probe holds at most while it looks for PDUs the captures share. */
 const PROBE_CAP = 200_000;
+/** Events a capture read ahead of the others holds before it waits for them. */
+const HELD_AHEAD = 8192;
 /** How long (seconds) a PDU seen at one point waits for the other point to show it. */
 const MATCH_WINDOW_S = 0.25;
 /** Connections listed in the report's passage table; the rest are counted. */
@@ -90,7 +92,7 @@ interface MergedConn {
  * capture shows fills in what the owner's capture missed, or, when it never reached the
  * owner's side, is reported as lost on the way.
  */
-export class Merger {
+export class Merger implements LaneGate {
   private probing = true;
   private mapping = ClockMapping.given(0);
   private readonly clock = new ClockEstimator();
@@ -113,6 +115,7 @@ export class Merger {
   private vantages: Vantage[];
 
   constructor(private readonly lanes: Lane[], private readonly out: MergeSink, private readonly options: MergeOptions = {}) {
+    for (const lane of lanes) lane.gate = this;
     if (lanes.length !== 2) throw new UsageError('--same-traffic reads two captures of the same traffic (host side and target side)');
     this.probeKeys = lanes.map(() => new Map());
     this.natKeys = lanes.map(() => new Map());
@@ -121,16 +124,65 @@ export class Merger {
     this.vantages = options.vantages ?? ['host', 'target'];
   }
 
+  // ---- LaneGate: what the lanes ask as their captures are decoded ----
+
+  takesNow(lane: Lane, time: number): boolean {
+    if (this.probing) return false;
+    const t = this.hostTime(lane, time);
+    // Another capture read no further than `t` yet: its next event may come first.
+    for (const other of this.lanes) if (other !== lane && !other.ended && other.length === 0 && this.frontier(other) < t) return false;
+    this.releaseUntil(t);
+    return true;
+  }
+
+  /** How far a capture has been read, on the host clock: its next event comes no earlier (captures are in time order). */
+  private frontier(lane: Lane): number {
+    return lane.ended ? Infinity : Number.isFinite(lane.lastTime) ? this.hostTime(lane, lane.lastTime) : -Infinity;
+  }
+
+  take(lane: Lane, e: LaneEvent): void {
+    const t = this.hostTime(lane, e.time);
+    this.expire(t);
+    this.now = t;
+    this.emit(lane, e, t);
+  }
+
+  takePacket(lane: Lane, conn: NvmeConnection, fromHost: boolean, frame: number, time: number, acked: number): void {
+    const t = this.hostTime(lane, time);
+    this.expire(t);
+    this.now = t;
+    const m = this.byLaneConn.get(conn);
+    if (m && !m.settled && m.owner === lane && !this.tentative.has(conn)) this.out.packet(m.conn, fromHost, frame + lane.code * CAPTURE_STRIDE, t, acked);
+    else if (this.tentative.has(conn)) {
+      this.tentative.get(conn)!.events.push({ e: { kind: EventKind.Packet, conn, time, frame, fromHost, acked, flag: undefined, outOfWindow: false, pdu: undefined, diagnostic: undefined }, time: t });
+    }
+  }
+
+  onlyPdus(lane: Lane, conn: NvmeConnection): boolean {
+    if (this.probing) return false;
+    const m = this.byLaneConn.get(conn);
+    return m !== undefined && m.owner !== lane;
+  }
+
   /** After each chunk of any capture: probe, then hand over every event whose turn has come. */
   pump(): void {
     if (this.probing && !this.probe()) return;
+    this.releaseUntil(Infinity);
+  }
+
+  /**
+   * Hands over, in time order, the held events before `until` whose turn has come: none of a
+   * capture whose queue is empty can come before its frontier.
+   */
+  private releaseUntil(until: number): void {
     for (;;) {
       let best: Lane | undefined;
-      let bestTime = Infinity;
+      let bestTime = until;
+      let bound = Infinity;
       for (const lane of this.lanes) {
         const e = lane.peek();
         if (!e) {
-          if (!lane.ended) return; // its next event may come first
+          bound = Math.min(bound, this.frontier(lane));
           continue;
         }
         const t = this.hostTime(lane, e.time);
@@ -139,7 +191,7 @@ export class Merger {
           best = lane;
         }
       }
-      if (!best) return;
+      if (!best || bestTime > bound) return;
       this.expire(bestTime);
       this.now = bestTime;
       this.emit(best, best.take(), bestTime);
@@ -154,10 +206,18 @@ export class Merger {
     this.expire(Infinity);
   }
 
-  /** Is the lane whose queue is longest far enough ahead to wait for the others? */
+  /**
+   * Should `lane` wait after its chunk for the others (files are read synchronously: a capture
+   * that never waits reads to its end before the next one starts)? While probing, when it holds
+   * twice what another holds; after, when another capture has been read less far — always for
+   * the host capture (its events then go to the model as they are decoded, unqueued), past a few
+   * thousand held events for the others.
+   */
   shouldWait(lane: Lane): boolean {
-    if (this.probing) return false;
-    return lane.length > 65_536 && this.lanes.some((l) => l !== lane && !l.ended && l.length === 0);
+    const others = this.lanes.filter((l) => l !== lane && !l.ended);
+    if (this.probing) return lane.length >= 1024 && others.some((l) => l.length * 2 < lane.length);
+    const behind = others.some((l) => this.frontier(l) < this.frontier(lane));
+    return behind && (lane.code === 0 || lane.length > HELD_AHEAD);
   }
 
   private hostTime(lane: Lane, time: number): number {
@@ -180,9 +240,10 @@ export class Merger {
       }
     }
     const p = this.probeClock.pairs;
-    const held = this.lanes.reduce((n, l) => n + l.length, 0);
     const allEnded = this.lanes.every((l) => l.ended);
-    if (!(p.h2c >= PROBE_PAIRS && p.c2h >= PROBE_PAIRS) && !allEnded && held < PROBE_CAP) return false;
+    // Judged only once every capture has had its say: each ended or holding its share of the cap.
+    const heard = this.lanes.every((l) => l.ended || l.length >= PROBE_CAP / this.lanes.length);
+    if (!(p.h2c >= PROBE_PAIRS && p.c2h >= PROBE_PAIRS) && !allEnded && !heard) return false;
     if (!this.probeClock.anyPairs && this.options.offsetS === undefined) {
       const names = this.lanes.map((l) => l.file).join(' and ');
       if (this.natSuspected) throw new UsageError(`${names}: the same PDUs under different addresses (NAT between the capture points?): not supported`);
@@ -289,7 +350,7 @@ export class Merger {
       return;
     }
     this.own(lane, conn, time, key);
-    for (const t of [...this.tentative.values()]) if (t.key === key && sameIncarnation(conn, t.conn)) this.release(t);
+    if (this.tentative.size) for (const t of [...this.tentative.values()]) if (t.key === key && sameIncarnation(conn, t.conn)) this.release(t);
   }
 
   /** A live connection another capture owns that `conn` is a view of. */
@@ -472,7 +533,7 @@ export class Merger {
       q.splice(0, this.expiryHead);
       this.expiryHead = 0;
     }
-    for (const t of [...this.tentative.values()]) if (t.deadline < until) this.release(t);
+    if (this.tentative.size) for (const t of [...this.tentative.values()]) if (t.deadline < until) this.release(t);
     let n = 0;
     while (n < this.closing.length && this.closing[n].deadline < until) this.settleClosed(this.closing[n++].m);
     if (n > 0) this.closing.splice(0, n);
