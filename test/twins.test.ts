@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -268,6 +268,45 @@ describe('two captures of the same traffic (--same-traffic)', () => {
     expect(retries(r).map((x) => x.details.reachedController)).toEqual([false, false]);
     expect(captureLabel(1)).toBe('target');
     expect(frameOf(CAPTURE_STRIDE + 148)).toBe(148);
+  });
+});
+
+describe('--same-traffic from the command line', () => {
+  const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+
+  it('--annotate writes one annotated pcapng per capture, each with comments on its own frames (read back by tshark)', () => {
+    const f = files('annotate', cutReturn());
+    const out = join(dir, 'annotated.pcapng');
+    const r = run(['analyze', '--same-traffic', f.host, f.target, '--annotate', out, '--json', join(dir, 'annotate.json'), '--quiet']);
+    expect(r.status).toBe(1);
+    const report = JSON.parse(readFileSync(join(dir, 'annotate.json'), 'utf8'));
+    const dup = report.findings.find((x: { ruleId: string }) => x.ruleId === 'duplicate-execution');
+    const framesIn = (label: string) => dup.frames.filter((x: { capture: string }) => x.capture === label).map((x: { frame: number }) => x.frame);
+    const commented = (file: string) => spawnSync('tshark', ['-r', file, '-Y', 'frame.comment contains "duplicate-execution"', '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' })
+      .stdout.trim().split('\n').filter(Boolean).map(Number);
+    expect(commented(out)).toEqual(framesIn('host'));
+    expect(commented(join(dir, 'annotated-target.pcapng'))).toEqual(framesIn('target'));
+    expect(framesIn('target').length).toBe(4);
+  });
+
+  it('timeline --same-traffic names each step\'s capture; --json gives {capture, frame}', () => {
+    const f = files('timeline', cutReturn());
+    const text = run(['timeline', '--same-traffic', f.host, f.target, '--cid', '5', '--quiet']);
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/target#\d+ +\+[\d.]+s +peer-arrival +capsule seen arriving at the other capture point/);
+    expect(text.stdout).toMatch(/target#\d+ +\+[\d.]+s +completion-lost +completion sent by the controller, never reached the host/);
+    const json = run(['timeline', '--same-traffic', f.host, f.target, '--cid', '5', '--json', '--quiet']);
+    const first = JSON.parse(json.stdout.split('\n')[0]);
+    expect(first.steps[0].frame).toEqual({ capture: 'host', frame: first.steps[0].frame.frame });
+    expect(first.steps.some((x: { frame: { capture: string } }) => x.frame.capture === 'target')).toBe(true);
+  });
+
+  it('--same-traffic takes exactly two captures; --peer-offset and --vantage only with it', () => {
+    expect(run(['analyze', '--same-traffic', 'fixtures/twins/twin-early-retry.pcap']).stderr).toContain('--same-traffic reads two captures of the same traffic');
+    expect(run(['analyze', 'fixtures/twins/twin-early-retry.pcap', '--peer-offset', '3']).stderr).toContain('--peer-offset and --vantage go with --same-traffic');
+    expect(run(['analyze', '--same-traffic', 'a', 'b', '--vantage', 'target,target']).stderr).toContain('--vantage takes two comma-separated points, one of them host');
+    const ok = run(['check', '--same-traffic', 'fixtures/twins/twin-early-retry.pcap', 'fixtures/twins/twin-early-retry-target.pcap']);
+    expect(ok.stdout).toMatch(/^FAIL {2}fixtures\/twins\/twin-early-retry\.pcap \+ fixtures\/twins\/twin-early-retry-target\.pcap {2}1 error/);
   });
 });
 

@@ -1,7 +1,7 @@
 export { analyzeCapture, analyzeCaptures, type AnalyzeOptions, type SameTrafficOptions } from './analyze-capture.js';
 export { listPdus, type ListPdusOptions } from './list-pdus.js';
 export type { PipelineResult } from './pipeline.js';
-export { annotateCapture } from './annotate.js';
+export { annotateCapture, annotateCaptures } from './annotate.js';
 export { PerfettoWriter } from '../report/perfetto.js';
 export type { Report } from '../report/types.js';
 export { isRetryFinding } from '../correlate/types.js';

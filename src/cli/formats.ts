@@ -106,14 +106,15 @@ export const FORMATS: readonly ReportFormat[] = [
   },
   {
     key: 'annotate', flag: '--annotate', argument: '<out.pcapng>', stdout: false, perCommand: false,
-    help: 'write the capture as pcapng with a packet comment on every frame a finding names (open it in Wireshark)',
+    help: 'write the capture as pcapng with a packet comment on every frame a finding names (open it in Wireshark); with --same-traffic, one per capture (OUT-target.pcapng beside it)',
     oneCapture: '--annotate writes one capture: give exactly one',
     noStdin: '--annotate reads the capture a second time: give a file, not standard input',
     write: async (outcomes, file) => {
       const list = reports(outcomes);
       if (list.length !== 1) return;
-      const { annotateCapture } = await import('../api/annotate.js');
-      await annotateCapture(outcomes[0].file, list[0], file);
+      const { annotateCapture, annotateCaptures } = await import('../api/annotate.js');
+      if (list[0].sameTraffic) await annotateCaptures(list[0], file);
+      else await annotateCapture(outcomes[0].file, list[0], file);
     },
   },
 ];

@@ -1,3 +1,4 @@
+import { captureOf, frameOf } from '../common/frame-ref.js';
 import { isLineStep, isRetryFinding, type EvidenceStep, type Finding } from '../correlate/types.js';
 
 /** What a frame is to a retry finding, from its evidence step. */
@@ -12,13 +13,21 @@ const ROLE: Record<EvidenceStep['step'], string> = {
  * The packet comments for `--annotate`: every frame a finding names gets one
  * line per finding, "nvme-tcp-timeline [severity] rule: message — role".
  */
-export function frameComments(findings: readonly Finding[]): Map<number, string[]> {
+export function frameComments(findings: readonly Finding[], capture = 0): Map<number, string[]> {
   const comments = new Map<number, string[]>();
   for (const f of findings) {
     const roles = new Map<number, string>();
-    if (isRetryFinding(f)) for (const e of f.details.evidence) if (e.frame !== null && !isLineStep(e.step) && !roles.has(e.frame)) roles.set(e.frame, ROLE[e.step]);
-    for (const frame of f.frames) {
-      const role = roles.get(frame);
+    if (isRetryFinding(f)) {
+      for (const e of f.details.evidence) {
+        if (e.frame === null || isLineStep(e.step) || roles.has(e.frame)) continue;
+        roles.set(e.frame, e.step === 'arrival' && captureOf(e.frame) > 0 ? 'the original arriving at the target' : ROLE[e.step]);
+      }
+    }
+    for (const ref of f.frames) {
+      // With several captures (--same-traffic) each gets the comments on its own frames.
+      if (captureOf(ref) !== capture) continue;
+      const frame = frameOf(ref);
+      const role = roles.get(ref);
       const text = `nvme-tcp-timeline [${f.severity}] ${f.ruleId}: ${f.message}${role ? ` — ${role}` : ''}`;
       let list = comments.get(frame);
       if (!list) comments.set(frame, (list = []));
