@@ -8,6 +8,7 @@ import { analyzeCapture } from '../src/api/analyze-capture.js';
 import { HtmlCollector, renderHtml } from '../src/report/html-report.js';
 import { capsuleResp, connectCmd, icReq, icResp } from '../src/test-support/builders.js';
 import { Scenario } from '../src/test-support/scenario.js';
+import { cutReturn, twinCaptures } from '../src/test-support/twins.js';
 
 /** The HTML report in real headless Chromium (Debian's chromium; CI installs it). */
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/snap/bin/chromium'].find((p) => existsSync(p)) ?? '/usr/bin/chromium';
@@ -331,6 +332,36 @@ describe('HTML timeline: incidents', () => {
     const groups = await page.$$eval('table.findings tr.group', (els) => els.map((e) => e.textContent));
     expect(groups).toEqual([expect.stringMatching(/^Incident 1 · error · association 1 broke/)]);
     await page.screenshot({ path: join(artifacts, 'burst.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('HTML timeline of two captures of the same traffic (--same-traffic)', () => {
+  it('each command crosses the lane from its host-side time to its target-side time; what one point alone saw ends in a cross', async () => {
+    const { host, target } = twinCaptures(cutReturn(), { delayS: 0.0002 });
+    const h = join(dir, 'twin-return.pcap');
+    const t = join(dir, 'twin-return-target.pcap');
+    writeFileSync(h, host);
+    writeFileSync(t, target);
+    const file = join(dir, 'twin-return.html');
+    const run = spawnSync(process.execPath, [join(__dirname, '..', 'bin', 'nvme-tcp-timeline.js'), 'analyze', '--same-traffic', h, t, '--html', file, '--fail-on', 'none'], { cwd: join(__dirname, '..') });
+    expect(run.status).toBe(0);
+    const { page, errors } = await open(file);
+    await page.waitForSelector('line.passage');
+    // Every capsule seen at both points slants down from the host's send to the target's receipt (200 µs later).
+    const slants = await page.$$eval('line.passage[data-tip^="capsule sent"]', (ls) => ls.map((l) => ['x1', 'y1', 'x2', 'y2'].map((k) => Number(l.getAttribute(k)))));
+    expect(slants.length).toBeGreaterThan(5);
+    for (const [x1, y1, x2, y2] of slants) {
+      expect(x2).toBeGreaterThan(x1);
+      expect(y2).toBeGreaterThan(y1);
+    }
+    // The original's completion left the target and never reached the host: one cross.
+    expect(await page.locator('path.passage.lost').count()).toBe(1);
+    expect(await page.locator('p.summary').first().textContent()).toContain('Two captures of the same traffic read as one');
+    // Frames of the target capture are named as the reports name them.
+    expect(await page.locator('table td', { hasText: /target#\d+/ }).count()).toBeGreaterThan(0);
+    await page.screenshot({ path: join(artifacts, 'twin-return.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
   });

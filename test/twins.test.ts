@@ -12,7 +12,7 @@ import { renderMarkdown } from '../src/report/markdown.js';
 import type { Report } from '../src/report/types.js';
 import { capsuleResp, ioCmd } from '../src/test-support/builders.js';
 import { connectAssociation, Scenario } from '../src/test-support/scenario.js';
-import { twinCaptures, type TwinOptions } from '../src/test-support/twins.js';
+import { breakOn, cutBoth, cutReturn, twinScenario as scenario, twinCaptures, type TwinOptions } from '../src/test-support/twins.js';
 import { schemaErrors } from './schema-validate.js';
 
 const WRITE = 0x01;
@@ -27,51 +27,6 @@ function files(name: string, s: Scenario, o: TwinOptions = {}): { host: string; 
   writeFileSync(paths.host, host);
   writeFileSync(paths.target, target);
   return paths;
-}
-
-/** 500 µs between packets: more than a round trip at 150 µs each way, so each capture is causal. */
-function scenario(): Scenario {
-  const s = new Scenario();
-  s.step = 0.0005;
-  return s;
-}
-
-/** A write completes, then the link is cut: `sent` goes into it, the host gives up, reconnects and retries each. */
-function breakOn(s: Scenario, cut: { h2c: boolean; c2h: boolean }, sent: (io: ReturnType<typeof connectAssociation>['io'][0]) => number[]) {
-  const a = connectAssociation(s, { katoMs: 30000 });
-  const io = a.io[0];
-  io.host(ioCmd(WRITE, 1, 100, 8));
-  io.ctrl(capsuleResp({ cid: 1 }));
-  s.wait(100);
-  s.cut = cut;
-  const cids = sent(io);
-  s.wait(4000);
-  s.cut = { h2c: false, c2h: false };
-  io.rst(true);
-  a.admin.rst(true);
-  s.wait(2000);
-  const b = connectAssociation(s, { katoMs: 30000, cntlid: 2 });
-  for (const cid of cids) b.io[0].host(ioCmd(cid === 6 ? READ : WRITE, cid + 0x100, 100 * cid, 8));
-  for (const cid of cids) b.io[0].ctrl(capsuleResp({ cid: cid + 0x100 }));
-  return s;
-}
-
-/** Both directions cut between the points: the write and the read never reach the target. */
-function cutBoth(): Scenario {
-  return breakOn(scenario(), { h2c: true, c2h: true }, (io) => {
-    io.host(ioCmd(WRITE, 5, 500, 8));
-    io.host(ioCmd(READ, 6, 600, 8));
-    return [5, 6];
-  });
-}
-
-/** Only target→host cut: the write arrives and completes, its completion is lost, the retry runs it again. */
-function cutReturn(): Scenario {
-  return breakOn(scenario(), { h2c: false, c2h: true }, (io) => {
-    io.host(ioCmd(WRITE, 5, 500, 8));
-    io.ctrl(capsuleResp({ cid: 5 }));
-    return [5];
-  });
 }
 
 const retries = (r: Report) => r.findings.filter((f): f is RetryFinding => f.ruleId.startsWith('retry-'));

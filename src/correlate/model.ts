@@ -671,6 +671,13 @@ export class Model implements MergeSink {
       record.status = { sct: done.sct, sc: done.sc, crd: done.crd, more: done.more, dnr: done.dnr, name: statusName(done.sct, done.sc) };
     }
     if (cmd.retryOf) record.retryOf = cmd.retryOf.submit.frame;
+    const peer = cmd.peer;
+    if (peer || watchedAt(cmd.q, cmd.submit.time)) {
+      record.peer = {
+        arrivedFrame: peer?.arrived?.frame ?? null, arrivedTime: peer?.arrived?.time ?? null,
+        completedFrame: peer?.completed?.frame ?? null, completedTime: peer?.completed?.time ?? null, completionLost: peer?.completionLost ?? false,
+      };
+    }
     sink(record);
     cmd.steps = undefined;
   }
@@ -752,4 +759,9 @@ export class Model implements MergeSink {
 
 function peerOf(cmd: Cmd): PeerView {
   return (cmd.peer ??= { arrived: undefined, completed: undefined, completionLost: false });
+}
+
+/** Did another capture (--same-traffic) watch the queue's connection at `time`? */
+export function watchedAt(q: Queue, time: number): boolean {
+  return q.peerSince !== undefined && q.peerSince <= time && (q.peerUntil === undefined || q.peerUntil >= time);
 }

@@ -56,6 +56,12 @@ export interface CommandRecord {
   retriedAt?: number;
   /** Set when it is itself the resubmission of an earlier command. */
   retryOf?: number;
+  /**
+   * With a target-side capture that watched its connection (--same-traffic): its capsule arriving
+   * there and its completion leaving (frames and times on the host clock); `completionLost`: the
+   * completion never reached the host.
+   */
+  peer?: { arrivedFrame: number | null; arrivedTime: number | null; completedFrame: number | null; completedTime: number | null; completionLost: boolean };
 }
 
 /** What is known of a command when it is submitted (onCommandStart): its identity, not yet its fate. */

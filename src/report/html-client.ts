@@ -50,6 +50,15 @@ export function clientMain(): void {
   function fmt(t: number): string {
     return `${t.toFixed(6)} s`;
   }
+  /**
+   * A frame reference as the reports write it (src/common/frame-ref.ts: frameLabel): this function
+   * is serialised into the page and can import nothing, so the two-line rule is repeated here.
+   */
+  function fl(ref: number | null): string {
+    if (ref === null) return '-';
+    const capture = Math.floor(ref / 4294967296);
+    return capture === 0 ? String(ref) : `${capture === 1 ? 'target' : `mid${capture - 1}`}#${ref % 4294967296}`;
+  }
 
   caps.forEach((cap, capIndex) => {
     const root = html('section', null, document.body, 'capture');
@@ -141,11 +150,11 @@ export function clientMain(): void {
           x: v.x(contact.t), y: AXIS_H, width: Math.max(1, v.x(end) - v.x(contact.t)), height: height - AXIS_H, class: 'kato-window',
           'data-finding': finding, 'data-t0': contact.t, 'data-t1': end,
           'data-frames': String(contact.frame),
-          'data-tip': `KATO window (${what})\nfrom last controller contact ${fmt(contact.t)} (frame ${contact.frame})\nto ${fmt(end)}: a retry before this end may run twice`,
+          'data-tip': `KATO window (${what})\nfrom last controller contact ${fmt(contact.t)} (frame ${fl(contact.frame)})\nto ${fmt(end)}: a retry before this end may run twice`,
         }, plot);
         el('line', {
           x1: v.x(contact.t), x2: v.x(contact.t), y1: span2.top, y2: span2.bottom, class: 'contact', 'data-t': contact.t,
-          'data-frames': String(contact.frame), 'data-tip': `last controller contact ${fmt(contact.t)} (frame ${contact.frame})`,
+          'data-frames': String(contact.frame), 'data-tip': `last controller contact ${fmt(contact.t)} (frame ${fl(contact.frame)})`,
         }, plot);
       }
     }
@@ -155,7 +164,7 @@ export function clientMain(): void {
         if (gp.t < v.a || gp.t > v.b) continue;
         el('rect', {
           x: v.x(gp.t) - 3, y: laneY[gp.lane], width: 6, height: LANE_H, class: 'gap', 'data-frames': String(gp.frame),
-          'data-tip': `capture gap: ${gp.bytes} bytes ${gp.dir} not captured\nframe ${gp.frame} at ${fmt(gp.t)}`,
+          'data-tip': `capture gap: ${gp.bytes} bytes ${gp.dir} not captured\nframe ${fl(gp.frame)} at ${fmt(gp.t)}`,
         }, plot);
       }
     }
@@ -194,6 +203,7 @@ export function clientMain(): void {
       const end = e >= 0 ? e : closeAt[lane] ?? cap.durationS;
       const aer = cap.opcodes[op] === 'Asynchronous Event Request';
       const frames = g >= 0 ? `${f} ${g}` : String(f);
+      if (c.length > 11) drawPassage(v, plot, c);
       // The tooltip is written on hover (commandTip): no string per element per draw.
       if (ka) {
         el('line', { x1: v.x(s), x2: v.x(s), y1: laneY[lane] + 3, y2: laneY[lane] + LANE_H - 3, class: `ka${o ? ' unanswered' : ''}`, 'data-frames': frames, 'data-c': index }, plot);
@@ -205,11 +215,33 @@ export function clientMain(): void {
       }
     }
 
+    /**
+     * Both ends of the wire (--same-traffic): the capsule as a slanted line from the host's send
+     * (top of the lane) to its arrival at the target (bottom), the completion from the target's
+     * send back up to the host; what one point alone saw ends in a cross.
+     */
+    function drawPassage(v: View, plot: Element, c: number[]): void {
+      const [lane, s, e, , , , , , , , , arrived, left, lost] = c;
+      const top = laneY[lane] + 2;
+      const bottom = laneY[lane] + LANE_H - 2;
+      const cross = (x: number, y: number) => el('path', { d: `M ${x - 3} ${y - 3} L ${x + 3} ${y + 3} M ${x - 3} ${y + 3} L ${x + 3} ${y - 3}`, class: 'passage lost' }, plot);
+      if (arrived >= 0) el('line', { x1: v.x(s), y1: top, x2: v.x(arrived), y2: bottom, class: 'passage', 'data-tip': `capsule sent ${fmt(s)}, arrived at the target ${fmt(arrived)}` }, plot);
+      else {
+        el('line', { x1: v.x(s), y1: top, x2: v.x(s) + 6, y2: bottom - 4, class: 'passage' }, plot);
+        cross(v.x(s) + 6, bottom - 4);
+      }
+      if (left >= 0 && !lost && e >= 0) el('line', { x1: v.x(left), y1: bottom, x2: v.x(e), y2: top, class: 'passage', 'data-tip': `completion left the target ${fmt(left)}, reached the host ${fmt(e)}` }, plot);
+      if (left >= 0 && lost) {
+        el('line', { x1: v.x(left), y1: bottom, x2: v.x(left) + 6, y2: top + 4, class: 'passage' }, plot);
+        cross(v.x(left) + 6, top + 4);
+      }
+    }
+
     function commandTip(c: number[]): string {
       const [, s, e, o, cid, op, f, g, slba, nlb] = c;
       const name = cap.opcodes[op];
       const text = `${name} cid 0x${cid.toString(16).padStart(4, '0')}${slba >= 0 ? ` SLBA ${slba} NLB ${nlb}` : ''}\n` +
-        `submitted ${fmt(s)} (frame ${f})\n${e >= 0 ? `completed ${fmt(e)} (frame ${g}), ${((e - s) * 1000).toFixed(3)} ms` : 'no completion'}\n${OUTCOMES[o]}`;
+        `submitted ${fmt(s)} (frame ${fl(f)})\n${e >= 0 ? `completed ${fmt(e)} (frame ${fl(g)}), ${((e - s) * 1000).toFixed(3)} ms` : 'no completion'}\n${OUTCOMES[o]}`;
       return name === 'Asynchronous Event Request' ? `${text} (outstanding by design: the controller answers only when an event occurs)` : text;
     }
 
@@ -277,7 +309,7 @@ export function clientMain(): void {
         el('path', {
           d: `M ${kx} ${laneY[k.lane] + 4} L ${kx + 4} ${laneY[k.lane] + LANE_H - 4} L ${kx - 4} ${laneY[k.lane] + LANE_H - 4} z`,
           class: `kernel ${k.kind}`, 'data-t': k.t, 'data-frames': k.commandFrame === null ? '' : String(k.commandFrame),
-          'data-tip': `${k.text}\nat ${fmt(k.t)}, after frame ${k.afterFrame ?? '-'}${k.commandFrame !== null ? `\nnames the command of frame ${k.commandFrame}` : ''}`,
+          'data-tip': `${k.text}\nat ${fmt(k.t)}, after frame ${fl(k.afterFrame)}${k.commandFrame !== null ? `\nnames the command of frame ${fl(k.commandFrame)}` : ''}`,
         }, plot);
       }
     }
@@ -291,7 +323,7 @@ export function clientMain(): void {
         const cy = laneY[m.lane] + (m.from === 'host' ? 7 : LANE_H - 7);
         const g = el('g', {
           class: `tcp ${m.kind}`, 'data-frames': String(m.frame), 'data-t': m.t,
-          'data-tip': `${m.from} ${m.kind.toUpperCase()} frame ${m.frame} at ${fmt(m.t)}${m.inFlight ? `\n${m.inFlight} command(s) in flight` : ''}`,
+          'data-tip': `${m.from} ${m.kind.toUpperCase()} frame ${fl(m.frame)} at ${fmt(m.t)}${m.inFlight ? `\n${m.inFlight} command(s) in flight` : ''}`,
         }, plot);
         el('path', { d: `M ${cx} ${cy - 5} L ${cx + 5} ${cy} L ${cx} ${cy + 5} L ${cx - 5} ${cy} z` }, g);
         const word = m.kind.toUpperCase();
@@ -349,7 +381,7 @@ export function clientMain(): void {
           'marker-end': `url(#arrow${capIndex})`, 'data-finding': r.finding, 'data-x1': x1, 'data-x2': x2,
           ...(inc && inc.retries.length >= BUNDLE_MIN ? { 'data-incident': inc.id } : {}),
           'data-frames': `${r.from.frame} ${r.to.frame}`,
-          'data-tip': `${r.ruleId}\n${r.label}\noriginal frame ${r.from.frame} at ${fmt(r.from.t)}\nretry frame ${r.to.frame} at ${fmt(r.to.t)}`,
+          'data-tip': `${r.ruleId}\n${r.label}\noriginal frame ${fl(r.from.frame)} at ${fmt(r.from.t)}\nretry frame ${fl(r.to.frame)} at ${fmt(r.to.t)}`,
         }, plot);
         // The evidence chain: one marker per step, joined in time order and ending on the retry.
         const points = r.evidence.map((e) => `${v.x(e.t)},${laneY[e.lane] + LANE_H / 2}`);
@@ -357,7 +389,7 @@ export function clientMain(): void {
         r.evidence.forEach((e, k) => {
           el('circle', {
             cx: v.x(e.t), cy: laneY[e.lane] + LANE_H / 2, r: 3.5, class: `evidence ${e.step}`, 'data-finding': r.finding, 'data-t': e.t,
-            'data-frames': e.frame === null ? '' : String(e.frame), 'data-tip': `${k + 1}. ${e.step}: ${e.what}\n${e.step.startsWith('kernel-') ? 'after frame' : 'frame'} ${e.frame ?? '-'} at ${fmt(e.t)}`,
+            'data-frames': e.frame === null ? '' : String(e.frame), 'data-tip': `${k + 1}. ${e.step}: ${e.what}\n${e.step.startsWith('kernel-') ? 'after frame' : 'frame'} ${fl(e.frame)} at ${fmt(e.t)}`,
           }, plot);
         });
       }
@@ -520,7 +552,7 @@ export function clientMain(): void {
           html('td', f.ruleId, tr);
           html('td', fmt(f.t), tr);
           html('td', f.where, tr);
-          html('td', f.frames.join(' '), tr);
+          html('td', f.frames.map(fl).join(' '), tr);
           html('td', f.message, tr);
           html('code', f.filter, html('td', null, tr));
           tr.addEventListener('mouseenter', () => {

@@ -1,3 +1,4 @@
+import { sameTrafficLines } from './same-traffic.js';
 import { round6 } from '../common/numbers.js';
 import { commandLabel } from '../correlate/messages.js';
 import { isRetryFinding, type CommandRecord, type Outcome, type RetryDetails, type RetryFinding } from '../correlate/types.js';
@@ -42,6 +43,10 @@ function bump(d: Density, rel: number): void {
 }
 
 /** Fabrics Connect (opcode 0x7f, fctype 1) on the admin queue: an association starts. */
+function relOr(time: number | null, t0: number): number {
+  return time === null ? -1 : round6(time - t0);
+}
+
 function isAdminConnect(c: CommandRecord): boolean {
   return c.opcode === 0x7f && c.qid === 0 && c.opcodeName === 'Connect';
 }
@@ -53,7 +58,11 @@ function isAdminConnect(c: CommandRecord): boolean {
  * path and queue id, and association starts per path: the storm view.
  */
 export class HtmlCollector {
-  /** [conn, submit s, complete s | -1, outcome, cid, opcode index, submit frame, complete frame | -1, slba | -1, nlb | -1, keep-alive 0/1], times relative to captureStart. */
+  /**
+   * [conn, submit s, complete s | -1, outcome, cid, opcode index, submit frame, complete frame | -1, slba | -1, nlb | -1, keep-alive 0/1],
+   * times relative to captureStart; with a target-side capture watching (--same-traffic) also
+   * [arrived there s | -1, completion left there s | -1, completion lost 0/1].
+   */
   readonly rows: number[][] = [];
   readonly opcodes: string[] = [];
   private readonly opIndex = new Map<string, number>();
@@ -104,6 +113,7 @@ export class HtmlCollector {
     return [
       c.conn, round6(c.submitTime - t0), c.completeTime === undefined ? -1 : round6(c.completeTime - t0), OUTCOME_CODE[c.outcome], c.cid, op,
       c.submitFrame, c.completeFrame ?? -1, c.slba ?? -1, c.nlb ?? -1, c.admin && c.opcode === 0x18 ? 1 : 0,
+      ...(c.peer ? [relOr(c.peer.arrivedTime, t0), relOr(c.peer.completedTime, t0), c.peer.completionLost ? 1 : 0] : []),
     ];
   }
 }
@@ -116,7 +126,7 @@ export interface HtmlCapture {
   summary: string;
   groups: { title: string; subtitle: string; lanes: number[] }[];
   lanes: { label: string; assoc: number | null; qid: number | null; conn: number }[];
-  /** [lane, submit s, complete s | -1, outcome, cid, opcode index, submit frame, complete frame | -1, slba | -1, nlb | -1, keep-alive 0/1] */
+  /** [lane, submit s, complete s | -1, outcome, cid, opcode index, submit frame, complete frame | -1, slba | -1, nlb | -1, keep-alive 0/1, (--same-traffic) arrived at the target s | -1, completion left it s | -1, lost 0/1] */
   commands: number[][];
   opcodes: string[];
   /** Counts over time: omitted commands of a lane, or a storm path's commands and association starts. offsetS: where bucket 0 starts. */
@@ -158,7 +168,7 @@ function base(report: Report, collected: HtmlCollector, t0: number) {
   const s = report.summary;
   return {
     file: report.capture.file, t0, durationS: report.capture.durationS ?? 0,
-    summary: `${report.capture.format}${report.capture.compressed ? '.gz' : ''}, ${count(report.capture.frames, 'frame')}, ${count(s.associations, 'association')}, ${count(s.commands, 'command')}, ${s.findings.error} error / ${s.findings.warning} warning / ${s.findings.info} info findings`,
+    summary: sameTrafficLines(report).map((line) => `${line}. `).join('') + `${report.capture.format}${report.capture.compressed ? '.gz' : ''}, ${count(report.capture.frames, 'frame')}, ${count(s.associations, 'association')}, ${count(s.commands, 'command')}, ${s.findings.error} error / ${s.findings.warning} warning / ${s.findings.info} info findings`,
     opcodes: collected.opcodes, omitted: collected.omitted, findings,
   };
 }

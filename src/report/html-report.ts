@@ -17,6 +17,7 @@ svg.timeline { display: block; cursor: grab; user-select: none; }
 .lane-bg { fill: #fff; stroke: #f0f2f4; } .lane-label { font-size: 11px; fill: #37414a; }
 .cmd { stroke: none; } .cmd.ok { fill: #4f9d69; } .cmd.err { fill: #d9534f; } .cmd.unanswered { fill: #f0ad4e; stroke: #b36b00; } .cmd.undecided { fill: #a0a7ae; } .cmd.aer { fill: none; stroke: #b8c0c8; stroke-dasharray: 3 3; }
 .density.ok { fill: #7fbf93; } .density.err { fill: #d9534f; } .density.unanswered { fill: #f0ad4e; }
+.passage { stroke: #5a6a7a; stroke-width: 1; fill: none; } .passage.lost { stroke: #c0392b; stroke-width: 1.5; }
 .ka { stroke: #2b6cb0; stroke-width: 2; } .ka.unanswered { stroke: #f0ad4e; stroke-width: 3; }
 .tcp path { stroke: #222; stroke-width: 1; } .tcp.syn path { fill: #8fd18f; } .tcp.fin path { fill: #6aa9e9; } .tcp.rst path { fill: #e55; }
 .tcp-label { font-size: 9px; fill: #333; }

@@ -6,8 +6,11 @@
  * was set never reach the other side; those sent while `hostCaptureMisses` was set are missing
  * from the host's capture only.
  */
-import { LINK_TYPE, pcapFile, type PacketIn } from './builders.js';
-import type { Scenario } from './scenario.js';
+import { capsuleResp, ioCmd, LINK_TYPE, pcapFile, type PacketIn } from './builders.js';
+import { connectAssociation, Scenario } from './scenario.js';
+
+const WRITE = 0x01;
+const READ = 0x02;
 
 export interface TwinOptions {
   /** Target clock minus host clock, seconds. */
@@ -35,4 +38,49 @@ export function twinCaptures(s: Scenario, o: TwinOptions = {}): { host: Uint8Arr
   host.sort(byTime);
   target.sort(byTime);
   return { host: pcapFile(LINK_TYPE[s.link], host), target: pcapFile(LINK_TYPE[s.link], target) };
+}
+
+/** 500 µs between packets: more than a round trip at 150 µs each way, so each capture is causal. */
+export function twinScenario(): Scenario {
+  const s = new Scenario();
+  s.step = 0.0005;
+  return s;
+}
+
+/** A write completes, then the link is cut: `sent` goes into it, the host gives up, reconnects and retries each. */
+export function breakOn(s: Scenario, cut: { h2c: boolean; c2h: boolean }, sent: (io: ReturnType<typeof connectAssociation>['io'][0]) => number[]) {
+  const a = connectAssociation(s, { katoMs: 30000 });
+  const io = a.io[0];
+  io.host(ioCmd(WRITE, 1, 100, 8));
+  io.ctrl(capsuleResp({ cid: 1 }));
+  s.wait(100);
+  s.cut = cut;
+  const cids = sent(io);
+  s.wait(4000);
+  s.cut = { h2c: false, c2h: false };
+  io.rst(true);
+  a.admin.rst(true);
+  s.wait(2000);
+  const b = connectAssociation(s, { katoMs: 30000, cntlid: 2 });
+  for (const cid of cids) b.io[0].host(ioCmd(cid === 6 ? READ : WRITE, cid + 0x100, 100 * cid, 8));
+  for (const cid of cids) b.io[0].ctrl(capsuleResp({ cid: cid + 0x100 }));
+  return s;
+}
+
+/** Both directions cut between the points: the write and the read never reach the target. */
+export function cutBoth(): Scenario {
+  return breakOn(twinScenario(), { h2c: true, c2h: true }, (io) => {
+    io.host(ioCmd(WRITE, 5, 500, 8));
+    io.host(ioCmd(READ, 6, 600, 8));
+    return [5, 6];
+  });
+}
+
+/** Only target→host cut: the write arrives and completes, its completion is lost, the retry runs it again. */
+export function cutReturn(): Scenario {
+  return breakOn(twinScenario(), { h2c: false, c2h: true }, (io) => {
+    io.host(ioCmd(WRITE, 5, 500, 8));
+    io.ctrl(capsuleResp({ cid: 5 }));
+    return [5];
+  });
 }

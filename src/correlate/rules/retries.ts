@@ -1,7 +1,7 @@
 import { PduType, type PduEvent } from '../../nvme-tcp/types.js';
 import { frameFilter } from '../findings.js';
 import { MESSAGES, commandLabel } from '../messages.js';
-import { pathOf, round3, type Assoc, type Cmd, type Queue } from '../model.js';
+import { pathOf, round3, watchedAt, type Assoc, type Cmd, type Queue } from '../model.js';
 import {
   firstTeardown, isLineStep, type AfterRetryActivity, type CrossControllerReset, type EvidenceStep, type FenceKind, type RetryDetails, type RetryFinding, type RetryRule,
   type RetryRuleId, type Stamp, type TcpEvent,
@@ -202,9 +202,7 @@ function duplicateExecution(ctx: RuleContext, original: Cmd, retry: Cmd): void {
 /** The original at the other capture point: seen arriving, not seen though watched (null), or nothing known (undefined). */
 function peerArrival(original: Cmd): Stamp | null | undefined {
   if (original.peer?.arrived) return original.peer.arrived;
-  const q = original.q;
-  const t = original.submit.time;
-  return q.peerSince !== undefined && q.peerSince <= t && (q.peerUntil === undefined || q.peerUntil >= t) ? null : undefined;
+  return watchedAt(original.q, original.submit.time) ? null : undefined;
 }
 
 /** The target-side capture shows the original and its retry both arriving and completing: the command ran twice. */
