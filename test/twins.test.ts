@@ -127,6 +127,23 @@ describe('two captures of the same traffic (--same-traffic)', () => {
     expect(retries(given).map((x) => x.details.reachedController)).toEqual([false, false]);
   });
 
+  it('captures that overlap only partly: the overlap is said, and what one capture alone covers is not taken for lost', async () => {
+    // The target capture starts in the middle of the first association's set-up and stops before the reconnect.
+    const f = files('partial', cutBoth(), { targetFrom: 0.004, targetTo: 5 });
+    const alone = await analyzeCapture(f.host);
+    const r = await analyzeCaptures([f.host, f.target]);
+    const st = r.sameTraffic!;
+    expect(st.overlap!.to - st.overlap!.from).toBeLessThan(5);
+    expect(retries(r).map((x) => x.ruleId)).toEqual(retries(alone).map((x) => x.ruleId));
+    // The originals were sent while both captures ran: they did not reach the target.
+    expect(st.totals.h2c.senderOnly).toBe(2);
+    expect(retries(r).map((x) => x.details.reachedController)).toEqual([false, false]);
+    // The retries and their completions came after the target capture stopped: neither lost nor seen.
+    expect(st.totals.c2h.senderOnly + st.totals.c2h.receiverOnly + st.totals.h2c.receiverOnly).toBe(0);
+    const text = renderText(r, { color: false, width: 200 });
+    expect(text).toMatch(/the captures overlap for \d\.\d{3} s of \d\.\d{3} s: outside it one point alone saw the traffic/);
+  });
+
   it('a clock that drifts is fitted as a line', async () => {
     // 60 s of commands and completions, the target clock gaining 200 ppm (12 ms over the capture, far more than the delays).
     const s = scenario();

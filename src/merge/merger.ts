@@ -103,7 +103,8 @@ export class Merger implements LaneGate {
   private natSuspected = false;
   private readonly byLaneConn = new Map<NvmeConnection, MergedConn>();
   private readonly live = new Map<string, MergedConn[]>();
-  private readonly all: MergedConn[] = [];
+  /** What passed between the points, folded in as each connection ends: memory per open connection, not per connection seen. */
+  private readonly ledger = new PassageLedger();
   private readonly expiry: Waiting[] = [];
   private expiryHead = 0;
   /** Connections their owner closed, waiting for the other captures' last sightings. */
@@ -375,7 +376,6 @@ export class Merger implements LaneGate {
     const list = this.live.get(key);
     if (list) list.push(merged);
     else this.live.set(key, [merged]);
-    this.all.push(merged);
     this.out.connection(own);
   }
 
@@ -506,6 +506,7 @@ export class Merger implements LaneGate {
   }
 
   private settleClosed(m: MergedConn): void {
+    if (m.settled) return;
     m.settled = true;
     for (const d of [m.h2c, m.c2h]) {
       for (const w of d.otherWaiting) if (!w.done) this.resolve(w);
@@ -519,6 +520,7 @@ export class Merger implements LaneGate {
       if (i >= 0) list.splice(i, 1);
       if (list.length === 0) this.live.delete(m.key);
     }
+    this.ledger.fold(m);
     this.out.closed(m.conn);
   }
 
@@ -622,31 +624,45 @@ export class Merger implements LaneGate {
     }
     const from = maxOf(captures.map((c) => c.firstTime ?? Infinity));
     const to = minOf(captures.map((c) => c.lastTime ?? -Infinity));
-    const totals = { h2c: newCounts(), c2h: newCounts() };
-    const connections: ConnectionPassage[] = [];
-    const onlyIn: Record<string, number> = {};
-    let notListed = 0;
-    for (const m of this.all) {
-      if (!m.watched) {
-        const label = captureLabel(m.owner.code);
-        onlyIn[label] = (onlyIn[label] ?? 0) + 1;
-        continue;
-      }
-      addCounts(totals.h2c, m.h2c.passage);
-      addCounts(totals.c2h, m.c2h.passage);
-      const tcp = m.ownerConn.tcp;
-      const hs = m.ownerConn.hostSide ?? 0;
-      const row = {
-        conn: m.id, host: `${tcp.endpoints[hs].address}:${tcp.endpoints[hs].port}`, controller: `${tcp.endpoints[hs ^ 1].address}:${tcp.endpoints[hs ^ 1].port}`,
-        h2c: m.h2c.passage, c2h: m.c2h.passage,
-      };
-      if (connections.length < CONNECTIONS_LISTED) connections.push(row);
-      else notListed++;
-    }
+    for (const list of this.live.values()) for (const m of list) if (!m.settled) this.ledger.fold(m);
+    const { totals, connections, notListed, onlyIn } = this.ledger;
     return {
       captures, clock, overlap: from <= to ? { from, to } : null, totals, connections, connectionsNotListed: notListed, connectionsOnlyIn: onlyIn,
     };
   }
+}
+
+/** The passage counts of ended connections: totals, the connections listed (those with losses first), the rest counted. */
+class PassageLedger {
+  readonly totals = { h2c: newCounts(), c2h: newCounts() };
+  readonly connections: ConnectionPassage[] = [];
+  notListed = 0;
+  readonly onlyIn: Record<string, number> = {};
+
+  fold(m: MergedConn): void {
+    if (!m.watched) {
+      const label = captureLabel(m.owner.code);
+      this.onlyIn[label] = (this.onlyIn[label] ?? 0) + 1;
+      return;
+    }
+    addCounts(this.totals.h2c, m.h2c.passage);
+    addCounts(this.totals.c2h, m.c2h.passage);
+    const tcp = m.ownerConn.tcp;
+    const hs = m.ownerConn.hostSide ?? 0;
+    const row: ConnectionPassage = {
+      conn: m.id, host: `${tcp.endpoints[hs].address}:${tcp.endpoints[hs].port}`, controller: `${tcp.endpoints[hs ^ 1].address}:${tcp.endpoints[hs ^ 1].port}`,
+      h2c: m.h2c.passage, c2h: m.c2h.passage,
+    };
+    if (this.connections.length < CONNECTIONS_LISTED) return void this.connections.push(row);
+    this.notListed++;
+    // A connection that lost PDUs between the points takes the place of one that lost none.
+    const plain = this.connections.findIndex((c) => !lossy(c));
+    if (lossy(row) && plain >= 0) this.connections[plain] = row;
+  }
+}
+
+function lossy(c: ConnectionPassage): boolean {
+  return c.h2c.senderOnly + c.h2c.receiverOnly + c.c2h.senderOnly + c.c2h.receiverOnly > 0;
 }
 
 function newCounts(): PassageCounts {

@@ -17,6 +17,9 @@ export interface TwinOptions {
   offsetS?: number;
   /** One-way delay between the capture points, seconds. */
   delayS?: number;
+  /** The target-side capture runs only from/to these many seconds after the scenario's first packet (host clock). */
+  targetFrom?: number;
+  targetTo?: number;
 }
 
 export function twinCaptures(s: Scenario, o: TwinOptions = {}): { host: Uint8Array; target: Uint8Array } {
@@ -37,6 +40,12 @@ export function twinCaptures(s: Scenario, o: TwinOptions = {}): { host: Uint8Arr
   const byTime = (a: PacketIn, b: PacketIn) => a.time - b.time;
   host.sort(byTime);
   target.sort(byTime);
+  const t0 = s.packets[0]?.time ?? 0;
+  const from = t0 + (o.targetFrom ?? -Infinity) + offset;
+  const to = t0 + (o.targetTo ?? Infinity) + offset;
+  const running = target.filter((p) => p.time >= from && p.time <= to);
+  target.length = 0;
+  target.push(...running);
   return { host: pcapFile(LINK_TYPE[s.link], host), target: pcapFile(LINK_TYPE[s.link], target) };
 }
 
