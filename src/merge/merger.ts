@@ -1,22 +1,18 @@
-import { maxOf, minOf } from '../common/numbers.js';
 import { CAPTURE_STRIDE, captureLabel } from '../common/frame-ref.js';
 import { UsageError } from '../common/errors.js';
 import type { Direction, NvmeConnection, PduEvent, StreamDiagnostic } from '../nvme-tcp/types.js';
 import { ClockEstimator, ClockMapping } from './clock.js';
+import { Probe } from './probe.js';
 import { EventKind, type Lane, type LaneEvent, type LaneGate } from './lane.js';
-import type { ConnectionPassage, MergeSink, PassageCounts, SameTrafficReport, Vantage } from './types.js';
+import type { MergeSink, SameTrafficReport, Vantage } from './types.js';
+import { inHole, newDir, prune, type MergedConn, type Tentative, type Waiting } from './merge-state.js';
+import { FIRST_LOST_KEPT, PassageLedger } from './passage.js';
+import { offsetDelta, sameIncarnation, standIn, tupleKey } from './connection-views.js';
 
-/** PDU pairs per direction the probe waits for before it fixes the clock offset. */
-const PROBE_PAIRS = 16;
-/** Events the probe holds at most while it looks for PDUs the captures share. */
-const PROBE_CAP = 200_000;
 /** Events a capture read ahead of the others holds before it waits for them. */
 const HELD_AHEAD = 8192;
 /** How long (seconds) a PDU seen at one point waits for the other point to show it. */
 const MATCH_WINDOW_S = 0.25;
-/** Connections listed in the report's passage table; the rest are counted. */
-const CONNECTIONS_LISTED = 32;
-const FIRST_LOST_KEPT = 5;
 /** Merged ids of connections only a non-host capture saw: apart from the host capture's own numbers. */
 const OWN_ID_BASE = 1_000_000;
 
@@ -25,62 +21,6 @@ export interface MergeOptions {
   offsetS?: number;
   /** Where each capture was taken, in input order (inferred when absent). */
   vantages?: Vantage[];
-}
-
-/** A PDU one capture saw, waiting for the other capture of the same connection to show it. */
-interface Waiting {
-  pdu: PduEvent;
-  /** Its first byte in the owner's stream numbering. */
-  offset: number;
-  /** Capture time on its own clock (the clock pair is taken from raw times). */
-  rawTime: number;
-  deadline: number;
-  lane: Lane;
-  /** Already delivered to the model (the owner's PDUs) or still to be (another capture's). */
-  delivered: boolean;
-  done: boolean;
-  merged: MergedConn;
-  dir: Direction;
-}
-
-interface Tentative {
-  lane: Lane;
-  conn: NvmeConnection;
-  time: number;
-  key: string;
-  events: { e: LaneEvent; time: number }[];
-  deadline: number;
-}
-
-interface DirState {
-  /** End of the owner's stream as framed so far (PDUs and holes). */
-  ownerEnd: number;
-  /** Ranges the owner's capture lost (gaps, resynchronisation), the latest few. */
-  holes: [number, number][];
-  /** Ranges the model got from another capture, the latest few: a gap the owner's capture declares later may be covered already. */
-  filled: [number, number][];
-  /** Owner PDUs not yet seen by the other capture; other-capture PDUs not yet seen by the owner. */
-  ownerWaiting: Waiting[];
-  otherWaiting: Waiting[];
-  passage: PassageCounts;
-}
-
-/** One TCP connection as every capture saw it: the owner's events drive the model, the others confirm or fill in. */
-interface MergedConn {
-  id: number;
-  key: string;
-  /** What the model sees: the owner's connection, or a stand-in with a merged id for a non-host owner. */
-  conn: NvmeConnection;
-  owner: Lane;
-  ownerConn: NvmeConnection;
-  others: Map<Lane, NvmeConnection>;
-  h2c: DirState;
-  c2h: DirState;
-  ownerClosed: boolean;
-  /** The model has heard of the close: nothing more goes to it for this connection. */
-  settled: boolean;
-  /** Another capture saw the connection: what it did not show, it did not see. */
-  watched: boolean;
 }
 
 /**
@@ -96,11 +36,7 @@ export class Merger implements LaneGate {
   private probing = true;
   private mapping = ClockMapping.given(0);
   private readonly clock = new ClockEstimator();
-  private readonly probeClock = new ClockEstimator();
-  private readonly probeKeys: Map<string, number>[];
-  private readonly natKeys: Map<string, number>[];
-  private readonly probed: number[];
-  private natSuspected = false;
+  private readonly prober: Probe;
   private readonly byLaneConn = new Map<NvmeConnection, MergedConn>();
   private readonly live = new Map<string, MergedConn[]>();
   /** What passed between the points, folded in as each connection ends: memory per open connection, not per connection seen. */
@@ -112,16 +48,12 @@ export class Merger implements LaneGate {
   /** Connections another capture opened first, held for a window for the host capture's view. */
   private readonly tentative = new Map<NvmeConnection, Tentative>();
   private now = -Infinity;
-  private readonly vantageSource: 'inferred' | 'given' | 'assumed';
   private vantages: Vantage[];
 
   constructor(private readonly lanes: Lane[], private readonly out: MergeSink, private readonly options: MergeOptions = {}) {
     for (const lane of lanes) lane.gate = this;
     if (lanes.length !== 2) throw new UsageError('--same-traffic reads two captures of the same traffic (host side and target side)');
-    this.probeKeys = lanes.map(() => new Map());
-    this.natKeys = lanes.map(() => new Map());
-    this.probed = lanes.map(() => 0);
-    this.vantageSource = options.vantages ? 'given' : 'inferred';
+    this.prober = new Probe(lanes, options.vantages);
     this.vantages = options.vantages ?? ['host', 'target'];
   }
 
@@ -234,68 +166,14 @@ export class Merger implements LaneGate {
 
   /** Matches the PDUs read so far across captures; true once the merge can start. */
   private probe(): boolean {
-    for (const lane of this.lanes) {
-      for (let e = lane.at(this.probed[lane.index]); e; e = lane.at(++this.probed[lane.index])) {
-        if (e.kind !== EventKind.Pdu || e.conn.hostSide === undefined) continue;
-        this.probePdu(lane, e);
-      }
-    }
-    const p = this.probeClock.pairs;
-    const allEnded = this.lanes.every((l) => l.ended);
-    // Judged only once every capture has had its say: each ended or holding its share of the cap.
-    const heard = this.lanes.every((l) => l.ended || l.length >= PROBE_CAP / this.lanes.length);
-    if (!(p.h2c >= PROBE_PAIRS && p.c2h >= PROBE_PAIRS) && !allEnded && !heard) return false;
-    if (!this.probeClock.anyPairs && this.options.offsetS === undefined) {
-      const names = this.lanes.map((l) => l.file).join(' and ');
-      if (this.natSuspected) throw new UsageError(`${names}: the same PDUs under different addresses (NAT between the capture points?): not supported`);
-      const where = allEnded ? '' : ` in their first ${PROBE_CAP.toLocaleString('en-US')} events`;
-      throw new UsageError(`${names}: no NVMe/TCP PDU in common${where}: not captures of the same traffic (cut them to their common span with editcap -A/-B if they overlap late)`);
-    }
-    this.start();
-    return true;
-  }
-
-  private probePdu(lane: Lane, e: LaneEvent): void {
-    const pdu = e.pdu!;
-    const side = pdu.dir === 'h2c' ? e.conn.hostSide! : (e.conn.hostSide! ^ 1);
-    const origin = e.conn.tcp.seqOrigin[side];
-    if (origin < 0) return;
-    const seq = (origin + pdu.streamOffset) >>> 0;
-    const bare = `${pdu.dir}|${seq}|${pdu.plen}|${pdu.type}`;
-    const key = `${tupleKey(e.conn)}|${bare}`;
-    const other = this.lanes.find((l) => l !== lane)!;
-    const seen = this.probeKeys[other.index].get(key);
-    if (seen !== undefined) {
-      // Provisionally capture 0 is the host side; start() swaps if the delays say otherwise.
-      const [t0, t1] = lane.index === 0 ? [e.time, seen] : [seen, e.time];
-      this.probeClock.add(pdu.dir === 'h2c', t0, t1);
-      this.probeKeys[other.index].delete(key);
-    } else {
-      this.probeKeys[lane.index].set(key, e.time);
-      if (this.natKeys[other.index].has(bare)) this.natSuspected = true;
-      this.natKeys[lane.index].set(bare, e.time);
-    }
-  }
-
-  private start(): void {
-    let hostIndex = 0;
-    if (this.options.vantages) hostIndex = Math.max(0, this.options.vantages.indexOf('host'));
-    else {
-      const first = this.probeClock.firstIsHostSide();
-      if (first === false) hostIndex = 1;
-      if (first === undefined) this.assumed = true;
-      this.vantages = hostIndex === 0 ? ['host', 'target'] : ['target', 'host'];
-    }
-    for (const lane of this.lanes) lane.code = lane.index === hostIndex ? 0 : 1;
-    if (this.options.offsetS !== undefined) this.mapping = ClockMapping.given(this.options.offsetS);
-    else {
-      // The probe paired (capture 0, capture 1) as (host, target): swapped, the offset's sign flips.
-      const m = this.probeClock.mapping();
-      this.mapping = hostIndex === 0 ? m : new ClockMapping(-m.offset, -m.slope, m.start + m.offset);
-    }
+    const outcome = this.prober.scan(this.options.offsetS !== undefined);
+    if (!outcome) return false;
+    this.vantages = outcome.vantages;
+    this.assumed = outcome.assumed;
+    for (const lane of this.lanes) lane.code = lane.index === outcome.hostIndex ? 0 : 1;
+    this.mapping = this.options.offsetS !== undefined ? ClockMapping.given(this.options.offsetS) : outcome.mapping;
     this.probing = false;
-    this.probeKeys.length = 0;
-    this.natKeys.length = 0;
+    return true;
   }
 
   private assumed = false;
@@ -609,130 +487,14 @@ export class Merger implements LaneGate {
 
   /** What the report says about the captures, their clocks and what passed between them. */
   report(infos: { file: string; frames: number }[]): SameTrafficReport {
-    const order = [...this.lanes].sort((a, b) => a.code - b.code);
-    const captures = order.map((lane) => ({
-      label: captureLabel(lane.code), file: infos[lane.index].file, vantage: this.vantages[lane.index],
-      vantageSource: this.vantageSource === 'given' ? 'given' as const : this.assumed ? 'assumed' as const : 'inferred' as const,
-      frames: infos[lane.index].frames,
+    const source = this.options.vantages ? 'given' as const : this.assumed ? 'assumed' as const : 'inferred' as const;
+    const captures = [...this.lanes].sort((a, b) => a.code - b.code).map((lane) => ({
+      label: captureLabel(lane.code), file: infos[lane.index].file, vantage: this.vantages[lane.index], vantageSource: source, frames: infos[lane.index].frames,
       firstTime: Number.isFinite(lane.firstTime) ? this.hostTime(lane, lane.firstTime) : null,
       lastTime: Number.isFinite(lane.lastTime) ? this.hostTime(lane, lane.lastTime) : null,
     }));
-    const clock = this.clock.alignment();
-    if (this.options.offsetS !== undefined) {
-      clock.source = 'given';
-      clock.offsetMs = this.options.offsetS * 1000;
-    }
-    const from = maxOf(captures.map((c) => c.firstTime ?? Infinity));
-    const to = minOf(captures.map((c) => c.lastTime ?? -Infinity));
+    const clock = this.options.offsetS === undefined ? this.clock.alignment() : { ...this.clock.alignment(), source: 'given' as const, offsetMs: this.options.offsetS * 1000 };
     for (const list of this.live.values()) for (const m of list) if (!m.settled) this.ledger.fold(m);
-    const { totals, connections, notListed, onlyIn } = this.ledger;
-    return {
-      captures, clock, overlap: from <= to ? { from, to } : null, totals, connections, connectionsNotListed: notListed, connectionsOnlyIn: onlyIn,
-    };
+    return { captures, clock, ...this.ledger.report(captures) };
   }
-}
-
-/** The passage counts of ended connections: totals, the connections listed (those with losses first), the rest counted. */
-class PassageLedger {
-  readonly totals = { h2c: newCounts(), c2h: newCounts() };
-  readonly connections: ConnectionPassage[] = [];
-  notListed = 0;
-  readonly onlyIn: Record<string, number> = {};
-
-  fold(m: MergedConn): void {
-    if (!m.watched) {
-      const label = captureLabel(m.owner.code);
-      this.onlyIn[label] = (this.onlyIn[label] ?? 0) + 1;
-      return;
-    }
-    addCounts(this.totals.h2c, m.h2c.passage);
-    addCounts(this.totals.c2h, m.c2h.passage);
-    const tcp = m.ownerConn.tcp;
-    const hs = m.ownerConn.hostSide ?? 0;
-    const row: ConnectionPassage = {
-      conn: m.id, host: `${tcp.endpoints[hs].address}:${tcp.endpoints[hs].port}`, controller: `${tcp.endpoints[hs ^ 1].address}:${tcp.endpoints[hs ^ 1].port}`,
-      h2c: m.h2c.passage, c2h: m.c2h.passage,
-    };
-    if (this.connections.length < CONNECTIONS_LISTED) return void this.connections.push(row);
-    this.notListed++;
-    // A connection that lost PDUs between the points takes the place of one that lost none.
-    const plain = this.connections.findIndex((c) => !lossy(c));
-    if (lossy(row) && plain >= 0) this.connections[plain] = row;
-  }
-}
-
-function lossy(c: ConnectionPassage): boolean {
-  return c.h2c.senderOnly + c.h2c.receiverOnly + c.c2h.senderOnly + c.c2h.receiverOnly > 0;
-}
-
-function newCounts(): PassageCounts {
-  return { both: 0, senderOnly: 0, receiverOnly: 0, bytesBoth: 0, bytesSenderOnly: 0, bytesReceiverOnly: 0, firstLostFrames: [] };
-}
-
-function addCounts(into: PassageCounts, c: PassageCounts): void {
-  into.both += c.both;
-  into.senderOnly += c.senderOnly;
-  into.receiverOnly += c.receiverOnly;
-  into.bytesBoth += c.bytesBoth;
-  into.bytesSenderOnly += c.bytesSenderOnly;
-  into.bytesReceiverOnly += c.bytesReceiverOnly;
-  for (const f of c.firstLostFrames) if (into.firstLostFrames.length < FIRST_LOST_KEPT) into.firstLostFrames.push(f);
-}
-
-function newDir(): DirState {
-  return { ownerEnd: 0, holes: [], filled: [], ownerWaiting: [], otherWaiting: [], passage: newCounts() };
-}
-
-/** Drops settled entries from the front of a waiting list. */
-function prune(list: Waiting[]): void {
-  let i = 0;
-  while (i < list.length && list[i].done) i++;
-  if (i > 0) list.splice(0, i);
-}
-
-function inHole(d: DirState, offset: number): boolean {
-  return d.holes.some(([s, e]) => offset >= s && offset < e);
-}
-
-/** The connection's two ends, the same whichever capture (and whichever side first) saw it. */
-function tupleKey(conn: NvmeConnection): string {
-  const [a, b] = conn.tcp.endpoints;
-  const x = `${a.address}|${a.port}`;
-  const y = `${b.address}|${b.port}`;
-  return x < y ? `${x}|${y}` : `${y}|${x}`;
-}
-
-/** The sending side's TCP side index in `conn` for `dir`. */
-function senderSide(conn: NvmeConnection, dir: Direction): 0 | 1 | undefined {
-  if (conn.hostSide === undefined) return undefined;
-  return (dir === 'h2c' ? conn.hostSide : conn.hostSide ^ 1) as 0 | 1;
-}
-
-/** Add to `other`'s stream offsets for `dir` to number them as the owner does (both from the TCP sequence). */
-function offsetDelta(owner: NvmeConnection, other: NvmeConnection, dir: Direction): number | undefined {
-  const so = senderSide(owner, dir);
-  const sx = senderSide(other, dir);
-  if (so === undefined || sx === undefined) return undefined;
-  const a = owner.tcp.seqOrigin[so];
-  const b = other.tcp.seqOrigin[sx];
-  if (a < 0 || b < 0) return undefined;
-  return ((b - a) | 0);
-}
-
-/** Two captures' views of a 4-tuple are one connection when their streams start at compatible sequence numbers. */
-function sameIncarnation(a: NvmeConnection, b: NvmeConnection): boolean {
-  if (!a.tcp.sawOpen || !b.tcp.sawOpen) return true;
-  const ea = a.tcp.endpoints[0];
-  const sameOrder = ea.address === b.tcp.endpoints[0].address && ea.port === b.tcp.endpoints[0].port;
-  const sb = sameOrder ? 0 : 1;
-  return a.tcp.seqOrigin[0] < 0 || b.tcp.seqOrigin[sb] < 0 || a.tcp.seqOrigin[0] === b.tcp.seqOrigin[sb];
-}
-
-/**
- * A non-host capture's connection as the model sees it: its own id (the host capture numbers
- * its connections from 1) and first frame as a reference; everything else read live from it.
- */
-function standIn(conn: NvmeConnection, id: number, ref: number, time: number): NvmeConnection {
-  const tcp = Object.create(conn.tcp, { firstFrame: { value: conn.tcp.firstFrame + ref }, firstTime: { value: time } });
-  return Object.create(conn, { id: { value: id }, tcp: { value: tcp } });
 }
