@@ -8,27 +8,29 @@ import {
 import { PduType, type NvmeConnection, type PduEvent, type StreamDiagnostic } from '../nvme-tcp/types.js';
 import type { MergeSink } from '../merge/types.js';
 import { FrameIndex } from './frame-index.js';
-import { LatencyHistogram } from './histogram.js';
 import type {
-  AssociationSummary, CommandRecord, CommandStart, OpcodeStats, Outcome, QueueSummary, Stamp, StreamProblem, TcpEvent,
+  AssociationSummary, CommandRecord, CommandStart, OpcodeStats, Outcome, QueueSummary, StreamProblem, TcpEvent,
 } from './types.js';
 import { AssociationListing } from './association-listing.js';
+import { queueSummary, summarize } from './model-summaries.js';
+import { peerLost, peerSighting, peerWatch, watchedAt } from './peer-view.js';
+import { AssociationRegistry, checkSilence, controllerContact } from './associations.js';
 import { keepAliveAnswered, keepAliveSent } from './keep-alive-tracking.js';
 import { OpcodeStatistics } from './opcode-stats.js';
 import { RetryIndex } from './retry-index.js';
 import { OpenCommands } from './open-commands.js';
 import {
-  afterHostClose, assocPath, awaitAck, contactSeen, endpoint, endsKey, hostAddressOf, NO_CMDS, NO_ENDS, NO_ORPHANS, orphan, pathOf,
-  percentiles, removeFrom, resetTarget, setStamp, withRange,
+  afterHostClose, assocPath, awaitAck, contactSeen, endpoint, NO_CMDS, NO_ENDS, NO_ORPHANS, orphan, resetTarget, setStamp, withRange,
 } from './model-helpers.js';
 import {
-  ADMIN_AER, LINUX_DEFAULT_KATO_MS, UNASSOCIATED_LIST_CAP,
-  type Assoc, type Cmd, type Completion, type ModelListener, type ModelOptions, type PathStats, type PeerView, type Queue,
+  ADMIN_AER, UNASSOCIATED_LIST_CAP,
+  type Assoc, type Cmd, type Completion, type ModelListener, type ModelOptions, type PathStats, type Queue,
 } from './model-types.js';
 
 export * from './model-types.js';
 export { OpenCommands } from './open-commands.js';
 export { assocPath, keepAliveAllowedMs, pathOf, percentiles, round3 } from './model-helpers.js';
+export { watchedAt } from './peer-view.js';
 
 const STREAM_PROBLEM_CAP = 200;
 
@@ -41,14 +43,10 @@ const STREAM_PROBLEM_CAP = 200;
 export class Model implements MergeSink {
   /** Queues whose connection is still open, by NVMe/TCP connection id. */
   private readonly queues = new LastHitMap<number, Queue>();
-  /** Associations with a queue still open, by id (oldest first), and per host and controller address; ended ones are folded into `paths`. */
-  private readonly liveById = new Map<number, Assoc>();
-  private readonly liveByEnds = new Map<string, Assoc[]>();
-  /** Live associations per path (filled once an association's path is known: at its first queue). */
-  private readonly liveByPath = new Map<string, Assoc[]>();
+  /** Associations with a queue still open; ended ones are folded into `paths`. */
+  private readonly live: AssociationRegistry;
   /** Ended queues whose TCP tombstone may still see a late FIN or RST: only their teardown list is kept. */
   private readonly retired = new WeakMap<NvmeConnection, TcpEvent[]>();
-  private assocCount = 0;
   /** What the report keeps of ended associations. */
   private readonly listing: AssociationListing;
   readonly unassociated: QueueSummary[] = [];
@@ -72,9 +70,10 @@ export class Model implements MergeSink {
   readonly frames: FrameIndex | undefined;
 
   constructor(private readonly options: ModelOptions) {
+    this.live = new AssociationRegistry(options);
     this.keepSteps = options.onCommand !== undefined && options.commandSteps !== false;
     this.frames = options.frameIndex ? new FrameIndex() : undefined;
-    this.listing = new AssociationListing(options.allAssociations === true, (a) => this.summarize(a), (a) => this.forgetTeardowns(a));
+    this.listing = new AssociationListing(options.allAssociations === true, summarize, (a) => this.forgetTeardowns(a));
   }
 
   listen(listener: ModelListener): void {
@@ -118,7 +117,7 @@ export class Model implements MergeSink {
     q.lastCtrl = setStamp(q.lastCtrl, frame, time);
     const a = q.assoc;
     if (a) {
-      this.controllerContact(a, q.lastCtrl);
+      controllerContact(a, q.lastCtrl);
       // After the host closed the queue its packets reach no one: PDUs among them are counted in pdu().
       if (!q.hostClosed || time < q.hostClosed.time) contactSeen(a, frame, time);
     }
@@ -143,7 +142,7 @@ export class Model implements MergeSink {
         const a = q.assoc;
         if (a && !a.hostTeardown && (q.qid === 0 || q.qid === undefined)) {
           a.hostTeardown = { frame, time };
-          this.checkSilence(a, { frame, time });
+          checkSilence(a, { frame, time });
         }
       } else if (!q.ctrlClosed) {
         q.ctrlClosed = { frame, time, kind };
@@ -195,41 +194,21 @@ export class Model implements MergeSink {
     for (const h of this.on.pdu) h(q, p);
   }
 
-  // ---- another capture of the same traffic (MergeSink) ----
+  // ---- another capture of the same traffic (MergeSink; src/correlate/peer-view.ts) ----
 
   sighting(p: PduEvent, nvme: NvmeConnection): void {
     const q = this.queues.get(nvme.id);
-    if (!q) return;
-    if (p.type === PduType.CapsuleCmd && p.sqe) {
-      const cmd = q.open.get(p.sqe.cid);
-      if (cmd && cmd.capsuleEnd === p.streamOffset + p.plen && !cmd.peer?.arrived) {
-        peerOf(cmd).arrived = { frame: p.frame, time: p.time };
-        cmd.steps?.push({ kind: 'peer-arrival', frame: p.frame, time: p.time, detail: 'capsule seen arriving at the other capture point' });
-      }
-    } else if (p.type === PduType.CapsuleResp && p.cqe) {
-      const cmd = q.open.get(p.cqe.cid) ?? q.orphans.get(p.cqe.cid);
-      if (cmd && !cmd.peer?.completed) peerOf(cmd).completed = { frame: p.frame, time: p.time };
-    }
+    if (q) peerSighting(q, p);
   }
 
   lostOnTheWay(p: PduEvent, nvme: NvmeConnection): void {
     const q = this.queues.get(nvme.id);
-    if (!q || p.type !== PduType.CapsuleResp || !p.cqe) return;
-    const cmd = q.open.get(p.cqe.cid) ?? q.orphans.get(p.cqe.cid);
-    if (!cmd || cmd.peer?.completed) return;
-    const peer = peerOf(cmd);
-    peer.completed = { frame: p.frame, time: p.time };
-    peer.completionLost = true;
-    cmd.steps?.push({ kind: 'completion-lost', frame: p.frame, time: p.time, detail: 'completion sent by the controller, never reached the host' });
+    if (q) peerLost(q, p);
   }
 
   watched(nvme: NvmeConnection, time: number, watching: boolean): void {
     const q = this.queues.get(nvme.id);
-    if (!q) return;
-    if (watching) {
-      q.peerSince ??= time;
-      q.peerUntil = undefined;
-    } else q.peerUntil = time;
+    if (q) peerWatch(q, time, watching);
   }
 
   // ---- commands ----
@@ -240,9 +219,9 @@ export class Model implements MergeSink {
       q.qid = sqe.connect.qid;
       q.qidSource = 'connect';
       q.sqsize = sqe.connect.sqsize;
-      this.attachByConnect(q, p);
+      this.live.attachByConnect(q, p);
     } else if (!q.assoc) {
-      this.attachInferred(q);
+      this.live.attachInferred(q);
     }
     if (q.qid === undefined && sqe.opcode === ADMIN_KEEP_ALIVE) {
       // Only the admin queue carries Keep Alive.
@@ -407,7 +386,7 @@ export class Model implements MergeSink {
     const consider = (a: Assoc) => {
       if (impacted(a) && (!target || a.first.time > target.first.time)) target = a;
     };
-    for (const a of this.liveById.values()) consider(a);
+    for (const a of this.live.byId.values()) consider(a);
     // An ended association matters while it holds commands a retry can still name.
     for (const c of this.retries.candidates()) if (c.q.assoc) consider(c.q.assoc);
     if (!target) return;
@@ -458,107 +437,9 @@ export class Model implements MergeSink {
     for (const h of this.on.retry) h(original, retry, p);
   }
 
-  // ---- associations ----
-
-  private attachByConnect(q: Queue, p: PduEvent): void {
-    const connect = p.sqe!.connect!;
-    const data = p.connectData;
-    if (q.assoc) return;
-    if (connect.qid === 0) {
-      const a = this.newAssoc(q, p.frame, p.time, false);
-      a.hostnqn = data?.hostnqn;
-      a.subnqn = data?.subnqn;
-      if (connect.katoMs > 0 || this.options.katoMs === undefined) {
-        a.katoMs = connect.katoMs;
-        a.katoSource = 'connect';
-      }
-      this.join(a, q);
-      return;
-    }
-    const host = hostAddressOf(q);
-    const match = this.latestAssoc(q, (a) =>
-      a.controller === q.controller && a.hostAddress === host &&
-      (data === undefined || ((a.hostnqn === undefined || a.hostnqn === data.hostnqn) && (a.subnqn === undefined || a.subnqn === data.subnqn) &&
-        (a.cntlid === undefined || a.cntlid === data.cntlid))));
-    if (match) this.join(match, q);
-    else {
-      const a = this.newAssoc(q, p.frame, p.time, true);
-      a.hostnqn = data?.hostnqn;
-      a.subnqn = data?.subnqn;
-      a.cntlid = data?.cntlid;
-      this.join(a, q);
-    }
-  }
-
-  /** No Connect captured: join the association of the same host and controller that is still open, or start one. */
-  private attachInferred(q: Queue): void {
-    const host = hostAddressOf(q);
-    const match = this.latestAssoc(q, (a) =>
-      a.controller === q.controller && a.hostAddress === host && a.queues.some((o) => !o.hostClosed && !o.ended));
-    this.join(match ?? this.newAssoc(q, q.firstFrame, q.nvme.tcp.firstTime, true), q);
-  }
-
-  /** The newest live association between this host and controller address that passes `test`: search from the newest. */
-  private latestAssoc(q: Queue, test: (a: Assoc) => boolean): Assoc | undefined {
-    const list = this.liveByEnds.get(endsKey(hostAddressOf(q), q.controller));
-    if (list) for (let i = list.length - 1; i >= 0; i--) if (test(list[i])) return list[i];
-    return undefined;
-  }
-
   /** Live associations of a path, oldest first. */
   liveOnPath(path: string): readonly Assoc[] {
-    return this.liveByPath.get(path) ?? [];
-  }
-
-  private newAssoc(q: Queue, frame: number, time: number, inferred: boolean): Assoc {
-    const a: Assoc = {
-      id: ++this.assocCount, hostnqn: undefined, subnqn: undefined, hostAddress: hostAddressOf(q), controller: q.controller,
-      cntlid: undefined,
-      katoMs: this.options.katoMs ?? LINUX_DEFAULT_KATO_MS, katoSource: this.options.katoMs !== undefined ? '--kato' : 'assumed',
-      cqtMs: this.options.cqtMs ?? 0, cqtSource: this.options.cqtMs !== undefined ? '--cqt' : 'none', tbkas: false, instance: undefined, inferred,
-      queues: [], first: { frame, time }, lastCtrl: undefined, lastCtrlSeen: undefined, afterHostClose: undefined, lastHost: undefined, enabled: inferred ? 'unknown' : 'no', fences: [], resets: [], termReq: undefined,
-      silence: undefined, kaSent: 0, kaAnswered: 0, kaLast: undefined, kaClock: undefined, kaIntervals: new LatencyHistogram(),
-      kaMaxInterval: undefined, kaMaxRtt: undefined, kaOpen: [], hostTeardown: undefined, connected: undefined, ioConnected: undefined,
-      kaRtts: new LatencyHistogram(), kaLate: 0, findings: 0, ended: false,
-    };
-    this.liveById.set(a.id, a);
-    const key = endsKey(a.hostAddress, a.controller);
-    const list = this.liveByEnds.get(key);
-    if (list) list.push(a);
-    else this.liveByEnds.set(key, [a]);
-    return a;
-  }
-
-  private join(a: Assoc, q: Queue): void {
-    q.assoc = a;
-    if (a.queues.length === 0) {
-      // Its first queue: the NQNs it will have are known now, and so its path.
-      const path = assocPath(a);
-      const list = this.liveByPath.get(path);
-      if (list) list.push(a);
-      else this.liveByPath.set(path, [a]);
-    }
-    a.queues.push(q);
-    if (q.lastCtrl) {
-      this.controllerContact(a, q.lastCtrl);
-      contactSeen(a, q.lastCtrl.frame, q.lastCtrl.time);
-    }
-    if (q.lastHost && (!a.lastHost || q.lastHost.time > a.lastHost.time)) a.lastHost = setStamp(a.lastHost, q.lastHost.frame, q.lastHost.time);
-  }
-
-  /** The association's own stamps are updated in place: copy, never share, a queue's stamp. */
-  private controllerContact(a: Assoc, stamp: Stamp): void {
-    if (a.lastCtrl && !a.hostTeardown) this.checkSilence(a, stamp);
-    if (!a.lastCtrl || stamp.time >= a.lastCtrl.time) a.lastCtrl = setStamp(a.lastCtrl, stamp.frame, stamp.time);
-  }
-
-  /** Records the controller's silence up to `until` if it is the longest so far. */
-  private checkSilence(a: Assoc, until: Stamp): void {
-    const from = a.lastCtrl;
-    if (!from) return;
-    const ms = (until.time - from.time) * 1000;
-    const best = a.silence ? (a.silence.to.time - a.silence.from.time) * 1000 : 0;
-    if (ms > best) a.silence = { from: { frame: from.frame, time: from.time }, to: { frame: until.frame, time: until.time } };
+    return this.live.onPath(path);
   }
 
   private roleFix(q: Queue): void {
@@ -593,14 +474,14 @@ export class Model implements MergeSink {
     const a = q.assoc;
     if (!a) {
       // Never a queue (refused or abandoned connection attempts): a few listed, the rest counted.
-      if (this.unassociated.length < UNASSOCIATED_LIST_CAP || this.options.allAssociations) this.unassociated.push(this.queueSummary(q));
+      if (this.unassociated.length < UNASSOCIATED_LIST_CAP || this.options.allAssociations) this.unassociated.push(queueSummary(q));
       else this.unassociatedNotListed++;
       return;
     }
     if (!a.queues.every((o) => o.ended)) return;
     if (!a.hostTeardown && this.lastTime > -Infinity) {
       // Still open at the end of the capture: the silence runs to the last packet seen.
-      this.checkSilence(a, { frame: maxOf(a.queues.map((o) => o.lastFrame)), time: this.lastTime });
+      checkSilence(a, { frame: maxOf(a.queues.map((o) => o.lastFrame)), time: this.lastTime });
     }
     this.endAssociation(a);
   }
@@ -608,9 +489,7 @@ export class Model implements MergeSink {
   /** Every queue of `a` has ended: tell the rules, then fold it into its path. */
   private endAssociation(a: Assoc): void {
     a.ended = true;
-    this.liveById.delete(a.id);
-    removeFrom(this.liveByEnds, endsKey(a.hostAddress, a.controller), a);
-    removeFrom(this.liveByPath, assocPath(a), a);
+    this.live.ended(a);
     for (const h of this.on.associationEnded) h(a);
     this.listing.ended(a);
   }
@@ -623,7 +502,7 @@ export class Model implements MergeSink {
   /** A finding names association `id`: count it (once per association) for its path. */
   noteFinding(id: number | null): void {
     if (id === null) return;
-    const live = this.liveById.get(id);
+    const live = this.live.byId.get(id);
     if (live) {
       live.findings++;
       return;
@@ -723,45 +602,5 @@ export class Model implements MergeSink {
     return this.opcodes.rows();
   }
 
-  summarize(a: Assoc): AssociationSummary {
-    const intervals = a.kaIntervals;
-    return {
-      id: a.id, path: pathOf(a), hostnqn: a.hostnqn ?? null, subnqn: a.subnqn ?? null, host: a.hostAddress, controller: a.controller,
-      cntlid: a.cntlid ?? null, katoMs: a.katoMs, katoSource: a.katoSource, cqtMs: a.cqtMs, cqtSource: a.cqtSource, tbkas: a.tbkas,
-      ...(a.instance ? { instance: { ciu: a.instance.ciu, cirn: a.instance.cirn, ccrl: a.instance.ccrl } } : {}),
-      inferred: a.inferred, firstFrame: a.first.frame, firstTime: a.first.time,
-      lastControllerContact: a.lastCtrlSeen ? { ...a.lastCtrlSeen } : null,
-      controllerAfterHostClose: a.afterHostClose
-        ? { pdus: a.afterHostClose.pdus, firstFrame: a.afterHostClose.first.frame, firstTime: a.afterHostClose.first.time, lastFrame: a.afterHostClose.last.frame, lastTime: a.afterHostClose.last.time }
-        : null,
-      lastHostTransmission: a.lastHost ?? null, fencedBy: a.fences[0] ?? null,
-      queues: a.queues.map((q) => this.queueSummary(q)).sort((x, y) => (x.qid ?? 99999) - (y.qid ?? 99999) || x.conn - y.conn),
-      keepAlive: {
-        sent: a.kaSent, answered: a.kaAnswered,
-        maxIntervalMs: a.kaMaxInterval ? round3(a.kaMaxInterval.ms) : null,
-        medianIntervalMs: intervals.count ? round3(intervals.quantile(0.5)!) : null,
-        maxRttMs: a.kaMaxRtt === undefined ? null : round3(a.kaMaxRtt),
-        intervalMs: percentiles(intervals),
-        rttMs: percentiles(a.kaRtts),
-        late: a.kaLate,
-      },
-    };
-  }
 
-  queueSummary(q: Queue): QueueSummary {
-    return {
-      conn: q.nvme.id, qid: q.qid ?? null, qidSource: q.qidSource, sqsize: q.sqsize ?? null, host: q.host, controller: q.controller,
-      firstFrame: q.firstFrame, lastFrame: q.lastFrame, teardown: q.teardown, commands: q.commands,
-      inFlightAtEnd: [...q.orphans.values()].filter((c) => !(c.admin && c.opcode === ADMIN_AER)).length, gaps: q.gaps, bytesLost: q.bytesLost,
-    };
-  }
-}
-
-function peerOf(cmd: Cmd): PeerView {
-  return (cmd.peer ??= { arrived: undefined, completed: undefined, completionLost: false });
-}
-
-/** Did another capture (--same-traffic) watch the queue's connection at `time`? */
-export function watchedAt(q: Queue, time: number): boolean {
-  return q.peerSince !== undefined && q.peerSince <= time && (q.peerUntil === undefined || q.peerUntil >= time);
 }

@@ -44,9 +44,7 @@ export function twinCaptures(s: Scenario, o: TwinOptions = {}): { host: Uint8Arr
   const from = t0 + (o.targetFrom ?? -Infinity) + offset;
   const to = t0 + (o.targetTo ?? Infinity) + offset;
   const running = target.filter((p) => p.time >= from && p.time <= to);
-  target.length = 0;
-  target.push(...running);
-  return { host: pcapFile(LINK_TYPE[s.link], host), target: pcapFile(LINK_TYPE[s.link], target) };
+  return { host: pcapFile(LINK_TYPE[s.link], host), target: pcapFile(LINK_TYPE[s.link], running) };
 }
 
 /** 500 µs between packets: more than a round trip at 150 µs each way, so each capture is causal. */
