@@ -128,3 +128,28 @@ export function checkSilence(a: Assoc, until: Stamp): void {
   const best = a.silence ? (a.silence.to.time - a.silence.from.time) * 1000 : 0;
   if (ms > best) a.silence = { from: { frame: from.frame, time: from.time }, to: { frame: until.frame, time: until.time } };
 }
+
+/** A FIN or RST from one side of `q` (even an RST the peer discards says its sender let the connection go). */
+export function closedBy(q: Queue, fromHost: boolean, kind: 'fin' | 'rst', frame: number, time: number): void {
+  if (!fromHost) {
+    if (!q.ctrlClosed) q.ctrlClosed = { frame, time, kind };
+    return;
+  }
+  if (!q.hostClosed) q.hostClosed = { frame, time };
+  const a = q.assoc;
+  // The host tears an association down on its admin queue (or on a queue not known yet to be an I/O one).
+  if (a && !a.hostTeardown && (q.qid === 0 || q.qid === undefined)) {
+    a.hostTeardown = { frame, time };
+    checkSilence(a, { frame, time });
+  }
+}
+
+/** The host wrote CC (Property Set, completed): EN=0 or a shutdown fences the controller, EN=1 enables it. */
+export function ccWritten(a: Assoc, value: number, at: Stamp): void {
+  const shn = (value >> 14) & 3;
+  if ((value & 1) === 0 || shn !== 0) {
+    // Disabling a controller that was never enabled (connect-time init) fences nothing.
+    if (a.enabled !== 'no') a.fences.push({ frame: at.frame, time: at.time, kind: shn !== 0 ? 'cc-shutdown' : 'cc-disable' });
+    a.enabled = 'no';
+  } else a.enabled = 'yes';
+}

@@ -1,6 +1,6 @@
 /** The model's small pure helpers: keys, paths, stamps, the retry-arrival queue, percentiles. */
 import { round3 } from '../common/numbers.js';
-import type { Sqe } from '../nvme-tcp/types.js';
+import type { Sqe, StreamDiagnostic } from '../nvme-tcp/types.js';
 import type { LatencyHistogram } from './histogram.js';
 import type { CommandStart, OpcodeStats, Stamp } from './types.js';
 import type { Assoc, Cmd, ControllerInstance, Queue } from './model-types.js';
@@ -134,4 +134,20 @@ export function percentiles(h: LatencyHistogram): { p50: number | null; p90: num
 export function keepAliveAllowedMs(a: Assoc): number {
   const expected = a.katoMs / (a.tbkas ? 4 : 2);
   return (a.tbkas ? 2 * expected : 1.5 * expected) + 100;
+}
+
+/** Bytes of `q`'s stream that were lost or cut: counted, and every open command may have lost its completion among them. */
+export function bytesMissing(q: Queue, d: StreamDiagnostic): void {
+  if (d.kind === 'gap' || d.kind === 'truncated-pdu') {
+    if (d.kind === 'gap') {
+      q.gaps++;
+      q.bytesLost += d.length;
+    }
+    for (const c of q.open.values()) c.gapWhileOpen = true;
+  }
+  if (d.kind === 'gap' && d.cause === 'snaplen') {
+    if (!q.snapCut) q.snapCut = { bytes: 0, segments: 0, first: { frame: d.frame, time: d.time } };
+    q.snapCut.bytes += d.length;
+    q.snapCut.segments++;
+  }
 }

@@ -1,5 +1,5 @@
 import { LastHitMap } from '../common/last-hit-map.js';
-import { maxOf, round3 } from '../common/numbers.js';
+import { maxOf } from '../common/numbers.js';
 import { hex } from '../common/text.js';
 import type { FlagKind } from '../reassembly/types.js';
 import {
@@ -9,18 +9,19 @@ import { PduType, type NvmeConnection, type PduEvent, type StreamDiagnostic } fr
 import type { MergeSink } from '../merge/types.js';
 import { FrameIndex } from './frame-index.js';
 import type {
-  AssociationSummary, CommandRecord, CommandStart, OpcodeStats, Outcome, QueueSummary, StreamProblem, TcpEvent,
+  AssociationSummary, OpcodeStats, Outcome, QueueSummary, StreamProblem, TcpEvent,
 } from './types.js';
 import { AssociationListing } from './association-listing.js';
 import { queueSummary, summarize } from './model-summaries.js';
-import { peerLost, peerSighting, peerWatch, watchedAt } from './peer-view.js';
-import { AssociationRegistry, checkSilence, controllerContact } from './associations.js';
+import { arrivedUpTo, commandRecord, commandStart, crossControllerReset } from './command-lifecycle.js';
+import { peerLost, peerSighting, peerWatch } from './peer-view.js';
+import { AssociationRegistry, ccWritten, checkSilence, closedBy, controllerContact } from './associations.js';
 import { keepAliveAnswered, keepAliveSent } from './keep-alive-tracking.js';
 import { OpcodeStatistics } from './opcode-stats.js';
 import { RetryIndex } from './retry-index.js';
 import { OpenCommands } from './open-commands.js';
 import {
-  afterHostClose, assocPath, awaitAck, contactSeen, endpoint, NO_CMDS, NO_ENDS, NO_ORPHANS, orphan, resetTarget, setStamp, withRange,
+  afterHostClose, awaitAck, bytesMissing, contactSeen, endpoint, NO_CMDS, NO_ENDS, NO_ORPHANS, orphan, resetTarget, setStamp,
 } from './model-helpers.js';
 import {
   ADMIN_AER, UNASSOCIATED_LIST_CAP,
@@ -121,7 +122,7 @@ export class Model implements MergeSink {
       // After the host closed the queue its packets reach no one: PDUs among them are counted in pdu().
       if (!q.hostClosed || time < q.hostClosed.time) contactSeen(a, frame, time);
     }
-    if (q.awaitingHead < q.awaitingLength && q.awaitingEnd[q.awaitingHead] <= peerAcked) this.arrived(q, peerAcked, frame, time);
+    if (q.awaitingHead < q.awaitingLength && q.awaitingEnd[q.awaitingHead] <= peerAcked) arrivedUpTo(q, peerAcked, frame, time);
   }
 
   tcpFlag(nvme: NvmeConnection, fromHost: boolean, kind: FlagKind, frame: number, time: number, outOfWindow: boolean): void {
@@ -135,19 +136,7 @@ export class Model implements MergeSink {
     }
     this.roleFix(q);
     q.teardown.push(event);
-    if (kind !== 'syn') {
-      // Even an RST the peer discards says its sender has let the connection go.
-      if (fromHost) {
-        if (!q.hostClosed) q.hostClosed = { frame, time };
-        const a = q.assoc;
-        if (a && !a.hostTeardown && (q.qid === 0 || q.qid === undefined)) {
-          a.hostTeardown = { frame, time };
-          checkSilence(a, { frame, time });
-        }
-      } else if (!q.ctrlClosed) {
-        q.ctrlClosed = { frame, time, kind };
-      }
-    }
+    if (kind !== 'syn') closedBy(q, fromHost, kind, frame, time);
     for (const h of this.on.tcpFlag) h(q, event);
   }
 
@@ -158,18 +147,7 @@ export class Model implements MergeSink {
       this.streamProblems.push({ conn: d.conn, dir: d.dir, kind: d.kind, frame: d.frame, streamOffset: d.streamOffset, length: d.length, message: d.message });
     } else this.streamProblemsDropped++;
     if (!q) return;
-    if (d.kind === 'gap' || d.kind === 'truncated-pdu') {
-      if (d.kind === 'gap') {
-        q.gaps++;
-        q.bytesLost += d.length;
-      }
-      for (const c of q.open.values()) c.gapWhileOpen = true;
-    }
-    if (d.kind === 'gap' && d.cause === 'snaplen') {
-      if (!q.snapCut) q.snapCut = { bytes: 0, segments: 0, first: { frame: d.frame, time: d.time } };
-      q.snapCut.bytes += d.length;
-      q.snapCut.segments++;
-    }
+    bytesMissing(q, d);
     for (const h of this.on.diagnostic) h(q, d);
   }
 
@@ -254,7 +232,7 @@ export class Model implements MergeSink {
       cmd.steps = [{ kind: 'submit', frame: p.frame, time: p.time, detail: `${this.opName(cmd)}${what ? ' ' + what : ''}` }];
     }
     q.open.set(sqe.cid, cmd);
-    if (this.options.onSubmit) this.options.onSubmit(this.startOf(cmd));
+    if (this.options.onSubmit) this.options.onSubmit(commandStart(cmd, this.opName(cmd)));
     if (q.orphans.size > 0) q.orphans.delete(sqe.cid);
     q.commands++;
     this.commandCount++;
@@ -356,74 +334,16 @@ export class Model implements MergeSink {
     }
     if (cmd.admin && cmd.opcode === ADMIN_KEEP_ALIVE) keepAliveAnswered(a, cmd, p.time);
     if (a.tbkas) a.kaClock = { frame: p.frame, time: p.time };
-    if (ok && cmd.opcode === FABRICS_OPCODE && cmd.fctype === FCTYPE_PROPERTY_SET && cmd.property?.offset === PROPERTY_CC) {
-      const value = cmd.property.value ?? 0;
-      const shn = (value >> 14) & 3;
-      if ((value & 1) === 0 || shn !== 0) {
-        // Disabling a controller that was never enabled (connect-time init) fences nothing.
-        if (a.enabled !== 'no') a.fences.push({ frame: p.frame, time: p.time, kind: shn !== 0 ? 'cc-shutdown' : 'cc-disable' });
-        a.enabled = 'no';
-      } else a.enabled = 'yes';
-    }
-    if (cmd.resets) this.crossControllerReset(cmd, done, dw0);
+    if (ok && cmd.opcode === FABRICS_OPCODE && cmd.fctype === FCTYPE_PROPERTY_SET && cmd.property?.offset === PROPERTY_CC) ccWritten(a, cmd.property.value ?? 0, p);
+    if (cmd.resets) crossControllerReset(cmd, done, dw0, this.live.byId.values(), this.retries.candidates());
     for (const h of this.on.commandCompleted) h(cmd, p);
     this.finish(cmd, ok ? 'completed' : 'error');
-  }
-
-  /**
-   * A Cross-Controller Reset completed: the impacted controller is the newest association of the
-   * same subsystem with that controller id, still open or holding commands a retry may name. It is
-   * fenced only when the completion says the reset is done (IRS, DW0 bit 0).
-   */
-  private crossControllerReset(cmd: Cmd, done: Completion, dw0: number): void {
-    const from = cmd.q.assoc!;
-    const ok = done.sct === 0 && done.sc === 0;
-    const named = cmd.resets!;
-    // The controller id alone may be a later instance's: where Identify gave CIU and CIRN, they must match too.
-    const instance = (a: Assoc) => !a.instance || (a.instance.ciu === named.ciu && a.instance.cirn === named.cirn);
-    const impacted = (a: Assoc) => a !== from && a.cntlid === named.cntlid && instance(a) && a.subnqn !== undefined && a.subnqn === from.subnqn && a.first.time <= done.time;
-    let target: Assoc | undefined;
-    const consider = (a: Assoc) => {
-      if (impacted(a) && (!target || a.first.time > target.first.time)) target = a;
-    };
-    for (const a of this.live.byId.values()) consider(a);
-    // An ended association matters while it holds commands a retry can still name.
-    for (const c of this.retries.candidates()) if (c.q.assoc) consider(c.q.assoc);
-    if (!target) return;
-    const outcome = !ok ? 'failed' : dw0 & 1 ? 'reset' : 'pending';
-    target.resets.push({ frame: done.frame, time: done.time, fromAssoc: from.id, outcome, status: ok ? (outcome === 'reset' ? 'IRS set' : 'IRS clear') : statusName(done.sct, done.sc) });
-    if (outcome === 'reset') target.fences.push({ frame: done.frame, time: done.time, kind: 'cross-controller-reset' });
   }
 
   private lateCompletion(cmd: Cmd, p: PduEvent): void {
     cmd.late = { frame: p.frame, time: p.time };
     cmd.steps?.push({ kind: 'late-completion', frame: p.frame, time: p.time, detail: 'completion after the host closed the queue' });
     for (const h of this.on.lateCompletion) h(cmd, p);
-  }
-
-  /** The controller acknowledged the host's stream up to `acked`: stamp every capsule and data PDU it covers. */
-  private arrived(q: Queue, acked: number, frame: number, time: number): void {
-    const cmds = q.awaitingCmd;
-    const ends = q.awaitingEnd;
-    const length = q.awaitingLength;
-    let i = q.awaitingHead;
-    for (; i < length && ends[i] <= acked; i++) {
-      const cmd = cmds[i];
-      const end = ends[i];
-      if (end === cmd.capsuleEnd) {
-        if (cmd.capsuleAckFrame < 0) {
-          cmd.capsuleAckFrame = frame;
-          cmd.capsuleAckTime = time;
-        }
-      } else if (end === cmd.dataEnd) {
-        cmd.dataAckFrame = frame;
-        cmd.dataAckTime = time;
-      }
-    }
-    if (i === length) {
-      q.awaitingHead = 0;
-      q.awaitingLength = 0;
-    } else q.awaitingHead = i;
   }
 
   // ---- retries ----
@@ -535,29 +455,9 @@ export class Model implements MergeSink {
     if (cmd.outcome) return;
     cmd.outcome = outcome;
     this.opcodes.add(cmd, outcome);
-    const done = cmd.done;
     const sink = this.options.onCommand;
     if (!sink) return;
-    // The start's fields, then the fate: one object, in the key order the timeline's JSON lines have.
-    const record = this.identityOf(cmd) as CommandRecord;
-    record.outcome = outcome;
-    record.steps = cmd.steps ?? [];
-    withRange(record, cmd);
-    if (done) {
-      record.completeFrame = done.frame;
-      record.completeTime = done.time;
-      record.latencyMs = round3((done.time - cmd.submit.time) * 1000);
-      record.status = { sct: done.sct, sc: done.sc, crd: done.crd, more: done.more, dnr: done.dnr, name: statusName(done.sct, done.sc) };
-    }
-    if (cmd.retryOf) record.retryOf = cmd.retryOf.submit.frame;
-    const peer = cmd.peer;
-    if (peer || watchedAt(cmd.q, cmd.submit.time)) {
-      record.peer = {
-        arrivedFrame: peer?.arrived?.frame ?? null, arrivedTime: peer?.arrived?.time ?? null,
-        completedFrame: peer?.completed?.frame ?? null, completedTime: peer?.completed?.time ?? null, completionLost: peer?.completionLost ?? false,
-      };
-    }
-    sink(record);
+    sink(commandRecord(cmd, outcome, this.opName(cmd)));
     cmd.steps = undefined;
   }
 
@@ -565,18 +465,6 @@ export class Model implements MergeSink {
   private isAerCompletion(q: Queue, p: PduEvent): boolean {
     const cmd = p.cqe ? q.open.get(p.cqe.cid) ?? q.orphans.get(p.cqe.cid) : undefined;
     return cmd !== undefined && cmd.admin && cmd.opcode === ADMIN_AER;
-  }
-
-  /** What a command is, for onSubmit and onCommand alike (its LBA range aside). */
-  private identityOf(cmd: Cmd): CommandStart {
-    return {
-      assoc: cmd.q.assoc?.id ?? 0, path: cmd.q.assoc ? assocPath(cmd.q.assoc) : '', conn: cmd.q.nvme.id, qid: cmd.q.qid ?? null, cid: cmd.cid,
-      opcode: cmd.opcode, opcodeName: this.opName(cmd), admin: cmd.admin, nsid: cmd.nsid, submitFrame: cmd.submit.frame, submitTime: cmd.submit.time,
-    };
-  }
-
-  private startOf(cmd: Cmd): CommandStart {
-    return withRange(this.identityOf(cmd), cmd);
   }
 
   private seenWhole(q: Queue): boolean {
