@@ -1,15 +1,15 @@
 import { round6 } from '../common/numbers.js';
 import type { CaptureInput } from '../capture/capture-reader.js';
 import { inputName } from '../capture/capture-reader.js';
-import { Correlator } from '../correlate/correlator.js';
+import { Correlator, type CorrelationResult } from '../correlate/correlator.js';
 import type { CommandRecord, CommandStart, RetryRule } from '../correlate/types.js';
 import { DEFAULT_PORTS } from '../nvme-tcp/nvme-tcp-decoder.js';
 import { SCHEMA_VERSION, type Report } from '../report/types.js';
 import type { DecodeStats } from '../decode/types.js';
 import { readKernelLogs } from './kernel-logs.js';
 import { readKernelTraces } from './kernel-traces.js';
-import { runPipeline, runPipelines, type PipelineResult } from './pipeline.js';
-import type { SameTrafficReport, Vantage } from '../merge/types.js';
+import { runPipeline, runPipelines, type PipelineOptions, type PipelineResult } from './pipeline.js';
+import type { Vantage } from '../merge/types.js';
 import { VERSION } from './version.js';
 import type { TlsKeyLog } from '../tls/keylog.js';
 import type { TlsReport } from '../correlate/types.js';
@@ -77,26 +77,30 @@ async function analyze(inputs: CaptureInput[], options: AnalyzeOptions & SameTra
     onCommand: onCommand && ((c) => onCommand(c, decode?.firstTime ?? c.submitTime)), commandSteps: options.commandSteps,
     onSubmit: onStart && ((c) => onStart(c, decode?.firstTime ?? c.submitTime)),
   });
-  const pipeline = {
+  const pipeline: PipelineOptions = {
     ports, onProgress: options.onProgress, afterChunk: options.afterChunk, name: options.name, onStart: (d: DecodeStats) => (decode = d),
     reuseEvents: true, // the model copies what it keeps
     tlsKeylogs: options.tlsKeylogs,
   };
-  let run: PipelineResult;
-  let sameTraffic: SameTrafficReport | undefined;
-  let input = inputs[0];
-  if (inputs.length === 1) run = await runPipeline(input, correlator.sink, pipeline);
-  else {
-    const merged = await runPipelines(inputs, correlator.sink, {
-      ...pipeline, offsetS: options.peerOffsetMs === undefined ? undefined : options.peerOffsetMs / 1000, vantages: options.vantages,
-    });
-    run = merged.runs[merged.hostIndex];
-    input = inputs[merged.hostIndex];
-    sameTraffic = merged.sameTraffic;
-  }
-  const result = correlator.result();
+  const { run, input, sameTraffic } = await read(inputs, correlator, pipeline, options);
+  const report = reportOf(input, run, correlator.result(), options, rule, ports);
+  if (sameTraffic) report.sameTraffic = sameTraffic;
+  return report;
+}
+
+/** One capture through the pipeline, or several of the same traffic through the merge; the host side's run and input. */
+async function read(inputs: CaptureInput[], correlator: Correlator, pipeline: PipelineOptions, options: SameTrafficOptions) {
+  if (inputs.length === 1) return { run: await runPipeline(inputs[0], correlator.sink, pipeline), input: inputs[0], sameTraffic: undefined };
+  const merged = await runPipelines(inputs, correlator.sink, {
+    ...pipeline, offsetS: options.peerOffsetMs === undefined ? undefined : options.peerOffsetMs / 1000, vantages: options.vantages,
+  });
+  return { run: merged.runs[merged.hostIndex], input: inputs[merged.hostIndex], sameTraffic: merged.sameTraffic };
+}
+
+/** The report: what the pipeline counted and what correlation found. */
+function reportOf(input: CaptureInput, run: PipelineResult, result: CorrelationResult, options: AnalyzeOptions, rule: RetryRule, ports: number[]): Report {
   const counts = result.findingTotals;
-  const report: Report = {
+  return {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: 'nvme-tcp-timeline', version: VERSION },
     capture: {
@@ -149,8 +153,6 @@ async function analyze(inputs: CaptureInput[], options: AnalyzeOptions & SameTra
       streamsNotListed: result.streamProblemsDropped,
     },
   };
-  if (sameTraffic) report.sameTraffic = sameTraffic;
-  return report;
 }
 
 /** The TLS connections the rules summarised, with what the key logs held; null when neither exists. */

@@ -23,6 +23,45 @@ export function renderText(report: Report, options: TextOptions): string {
   const out: string[] = [];
   const t0 = report.capture.firstTime ?? 0;
   const rel = (time: number) => `${(time - t0).toFixed(6)}s`;
+  append(out, headerLines(report, c));
+  append(out, incidentLines(report, c, rel, options.width ?? 120));
+  // A reconnect storm is read path by path: aggregates, then one line per listed association.
+  const storm = report.associationsNotListed > 0 || report.associations.length > ASSOCIATION_BLOCKS_MAX;
+  if (storm) append(out, pathLines(report, c, rel));
+  // Beside incidents (which tell the teardowns), each association's facts in one wrapped paragraph.
+  const brief = !storm && report.incidents.length > 0;
+  if (brief) out.push('');
+  for (const a of brief ? report.associations : []) append(out, associationParagraph(a, c, rel, options.width ?? 120));
+  for (const a of storm || brief ? [] : report.associations) append(out, associationBlock(a, c, rel));
+  if (!storm && !brief) append(out, recoveryLines(report, c));
+  if (report.unassociatedConnections.length) {
+    out.push('');
+    out.push(c.bold('Connections that never became a queue'));
+    const shown = storm ? report.unassociatedConnections.slice(0, 5) : report.unassociatedConnections;
+    for (const q of shown) {
+      out.push(`  conn ${q.conn} ${safe(q.host)} → ${safe(q.controller)}  ${teardown(q.teardown, rel)}`);
+    }
+    const more = report.unassociatedConnections.length - shown.length + report.unassociatedNotListed;
+    if (more > 0) out.push(c.dim(`  ${count(more, 'more connection')} like these`));
+  }
+  if (report.kernelLog) out.push('', ...kernelLogLines(report, c, rel));
+  if (report.kernelTrace) out.push('', ...kernelTraceLines(report, c));
+  if (report.opcodes.length) append(out, opcodeLines(report, c, options.color));
+  out.push('');
+  const inIncidents = toldByIncidents(report);
+  const rest = report.findings.filter((_, k) => !inIncidents.has(k));
+  if (inIncidents.size) {
+    const t = report.summary.findings;
+    out.push(c.dim(`${count(inIncidents.size, 'finding')} make${inIncidents.size === 1 ? 's' : ''} up the incident${report.incidents.length === 1 ? '' : 's'} above (--json and --markdown list each one); ` +
+      `all findings: ${t.error} error, ${t.warning} warning, ${t.info} info`));
+  }
+  if (!inIncidents.size || rest.length) out.push(renderFindings(rest, inIncidents.size ? totalsOf(rest) : report.summary.findings, c, t0, options.width));
+  return out.join('\n');
+}
+
+/** The capture's line, its counts, and what the reader says about it (other connections, twins, TLS, damage). */
+function headerLines(report: Report, c: ChalkInstance): string[] {
+  const out: string[] = [];
   const cap = report.capture;
   out.push(c.bold(`Capture ${safe(cap.file)}`) + `  ${cap.format}${cap.compressed ? '.gz' : ''}, ${count(cap.frames, 'frame')}, ${cap.durationS ?? 0} s`);
   const s = report.summary;
@@ -44,64 +83,42 @@ export function renderText(report: Report, options: TextOptions): string {
   if (report.problems.truncatedFrames) {
     out.push(c.yellow(`  ${count(report.problems.truncatedFrames, 'frame')} ${report.problems.truncatedFrames === 1 ? 'was' : 'were'} cut by the snapshot length (first: frame ${frameLabel(report.problems.firstTruncatedFrame)})`));
   }
-  append(out, incidentLines(report, c, rel, options.width ?? 120));
-  // A reconnect storm is read path by path: aggregates, then one line per listed association.
-  const storm = report.associationsNotListed > 0 || report.associations.length > ASSOCIATION_BLOCKS_MAX;
-  if (storm) append(out, pathLines(report, c, rel));
-  // Beside incidents (which tell the teardowns), each association's facts in one wrapped paragraph.
-  const brief = !storm && report.incidents.length > 0;
-  if (brief) out.push('');
-  for (const a of brief ? report.associations : []) append(out, associationParagraph(a, c, rel, options.width ?? 120));
-  for (const a of storm || brief ? [] : report.associations) append(out, associationBlock(a, c, rel));
-  if (!storm && !brief) {
-    // Breaks told as incidents above are not told again.
-    const told = new Set(report.incidents.map((i) => i.assoc));
-    const breaks = report.recovery.episodes.filter((e) => e.tookOver !== null && !told.has(e.endedAssoc));
-    if (breaks.length) out.push('', c.bold('Recovery'));
-    for (const e of breaks) {
-      const tries = e.attempts.unanswered + e.attempts.refused;
-      out.push(`  association ${e.endedAssoc} → ${e.tookOver}: ${e.trigger}; last controller contact ${e.lastControllerContact ? `frame ${frameLabel(e.lastControllerContact.frame)}` : 'none'}` +
-        `${e.teardown ? `, ${e.teardown.from} ${e.teardown.kind.toUpperCase()} frame ${frameLabel(e.teardown.frame)}` : ''}${tries ? `, ${count(tries, 'failed attempt')} (${e.attempts.refused} refused)` : ''}` +
-        `, restored ${e.restoredAfterMs === null ? '-' : `${(e.restoredAfterMs / 1000).toFixed(3)} s`} after the last contact` +
-        `; retries: ${e.retries.beforeKato} before KATO, ${e.retries.afterKato} after, ${e.retries.afterFence} after a fence`);
-    }
+  return out;
+}
+
+/** Breaks in service not told as incidents: one line each. */
+function recoveryLines(report: Report, c: ChalkInstance): string[] {
+  const out: string[] = [];
+  // Breaks told as incidents above are not told again.
+  const told = new Set(report.incidents.map((i) => i.assoc));
+  const breaks = report.recovery.episodes.filter((e) => e.tookOver !== null && !told.has(e.endedAssoc));
+  if (breaks.length) out.push('', c.bold('Recovery'));
+  for (const e of breaks) {
+    const tries = e.attempts.unanswered + e.attempts.refused;
+    out.push(`  association ${e.endedAssoc} → ${e.tookOver}: ${e.trigger}; last controller contact ${e.lastControllerContact ? `frame ${frameLabel(e.lastControllerContact.frame)}` : 'none'}` +
+      `${e.teardown ? `, ${e.teardown.from} ${e.teardown.kind.toUpperCase()} frame ${frameLabel(e.teardown.frame)}` : ''}${tries ? `, ${count(tries, 'failed attempt')} (${e.attempts.refused} refused)` : ''}` +
+      `, restored ${e.restoredAfterMs === null ? '-' : `${(e.restoredAfterMs / 1000).toFixed(3)} s`} after the last contact` +
+      `; retries: ${e.retries.beforeKato} before KATO, ${e.retries.afterKato} after, ${e.retries.afterFence} after a fence`);
   }
-  if (report.unassociatedConnections.length) {
-    out.push('');
-    out.push(c.bold('Connections that never became a queue'));
-    const shown = storm ? report.unassociatedConnections.slice(0, 5) : report.unassociatedConnections;
-    for (const q of shown) {
-      out.push(`  conn ${q.conn} ${safe(q.host)} → ${safe(q.controller)}  ${teardown(q.teardown, rel)}`);
-    }
-    const more = report.unassociatedConnections.length - shown.length + report.unassociatedNotListed;
-    if (more > 0) out.push(c.dim(`  ${count(more, 'more connection')} like these`));
-  }
-  if (report.kernelLog) out.push('', ...kernelLogLines(report, c, rel));
-  if (report.kernelTrace) out.push('', ...kernelTraceLines(report, c));
-  if (report.opcodes.length) {
-    out.push('');
-    const table = new Table({
-      head: ['queue', 'command', 'count', 'ok', 'error', 'unanswered', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'], chars: NO_ROW_LINES,
-      style: { head: options.color ? ['cyan'] : [], border: options.color ? ['grey'] : [] },
-    });
-    // Beside incidents, the busiest opcodes only: the JSON report has every one.
-    const rows = report.incidents.length ? [...report.opcodes].sort((a, b) => b.count - a.count).slice(0, OPCODE_ROWS_BESIDE_INCIDENTS) : report.opcodes;
-    for (const o of rows) {
-      table.push([o.queue, o.opcode, o.count, o.completed, o.errors, o.unanswered, num(o.latencyMs.p50), num(o.latencyMs.p90), num(o.latencyMs.p99), num(o.latencyMs.max)]);
-    }
-    out.push(table.toString());
-    if (rows.length < report.opcodes.length) out.push(c.dim(`${count(report.opcodes.length - rows.length, 'more opcode')} in the JSON report (opcodes)`));
-  }
+  return out;
+}
+
+/** The opcode table (beside incidents, the busiest opcodes only: the JSON report has every one). */
+function opcodeLines(report: Report, c: ChalkInstance, color: boolean): string[] {
+  const out: string[] = [];
   out.push('');
-  const inIncidents = toldByIncidents(report);
-  const rest = report.findings.filter((_, k) => !inIncidents.has(k));
-  if (inIncidents.size) {
-    const t = report.summary.findings;
-    out.push(c.dim(`${count(inIncidents.size, 'finding')} make${inIncidents.size === 1 ? 's' : ''} up the incident${report.incidents.length === 1 ? '' : 's'} above (--json and --markdown list each one); ` +
-      `all findings: ${t.error} error, ${t.warning} warning, ${t.info} info`));
+  const table = new Table({
+    head: ['queue', 'command', 'count', 'ok', 'error', 'unanswered', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'], chars: NO_ROW_LINES,
+    style: { head: color ? ['cyan'] : [], border: color ? ['grey'] : [] },
+  });
+  // Beside incidents, the busiest opcodes only: the JSON report has every one.
+  const rows = report.incidents.length ? [...report.opcodes].sort((a, b) => b.count - a.count).slice(0, OPCODE_ROWS_BESIDE_INCIDENTS) : report.opcodes;
+  for (const o of rows) {
+    table.push([o.queue, o.opcode, o.count, o.completed, o.errors, o.unanswered, num(o.latencyMs.p50), num(o.latencyMs.p90), num(o.latencyMs.p99), num(o.latencyMs.max)]);
   }
-  if (!inIncidents.size || rest.length) out.push(renderFindings(rest, inIncidents.size ? totalsOf(rest) : report.summary.findings, c, t0, options.width));
-  return out.join('\n');
+  out.push(table.toString());
+  if (rows.length < report.opcodes.length) out.push(c.dim(`${count(report.opcodes.length - rows.length, 'more opcode')} in the JSON report (opcodes)`));
+  return out;
 }
 
 function totalsOf(findings: Finding[]): Record<Severity, number> {
