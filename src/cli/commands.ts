@@ -1,4 +1,4 @@
-import { withFrameObjects } from '../common/frame-ref.js';
+import { frameLabel, withFrameObjects } from '../common/frame-ref.js';
 import { closeSync, createWriteStream, openSync, writeSync } from 'node:fs';
 import { analyzeCapture, analyzeCaptures, type AnalyzeOptions, type SameTrafficOptions } from '../api/analyze-capture.js';
 import { listPdus } from '../api/list-pdus.js';
@@ -233,13 +233,13 @@ export async function runPdus(capture: string, o: CommonOptions & { includeIncom
 }
 
 function kernelLine(e: KernelLogEvent, t0: number): string {
-  const when = e.time === null ? 'not aligned' : `after frame ${e.afterFrame ?? '-'} +${(e.time - t0).toFixed(6)}s`;
-  const command = e.command ? `  → command of frame ${e.command.frame} (q${e.command.qid} cid ${hex(e.command.cid)})` : '';
+  const when = e.time === null ? 'not aligned' : `after frame ${e.afterFrame === null ? '-' : frameLabel(e.afterFrame)} +${(e.time - t0).toFixed(6)}s`;
+  const command = e.command ? `  → command of frame ${frameLabel(e.command.frame)} (q${e.command.qid} cid ${hex(e.command.cid)})` : '';
   return `  kernel ${e.side} ${when}: ${safe(e.text)}${command}`;
 }
 
 function traceLine(t: TraceLineRef, t0: number, files: string[]): string {
-  return `  trace ${safe(files[t.source] ?? '?')}:${t.line} after frame ${t.afterFrame ?? '-'} +${(t.time - t0).toFixed(6)}s: ${safe(t.text)}`;
+  return `  trace ${safe(files[t.source] ?? '?')}:${t.line} after frame ${t.afterFrame === null ? '-' : frameLabel(t.afterFrame)} +${(t.time - t0).toFixed(6)}s: ${safe(t.text)}`;
 }
 
 export async function runTimeline(captures: string[], o: CommonOptions & { assoc?: number; qid?: number; cid?: number }): Promise<number> {
@@ -270,52 +270,66 @@ export async function runTimeline(captures: string[], o: CommonOptions & { assoc
   if (json) {
     for (const e of kernel) writer.line(JSON.stringify(frameObjects({ kernelEvent: e })));
     for (const t of traced) writer.line(JSON.stringify({ kernelTraceLine: { ...t.line, file: traceFiles[t.line.source], assoc: t.assoc, cid: t.cid } }));
-  } else {
-    const t0 = report.capture.firstTime ?? 0;
-    if (report.associationsNotListed > 0) {
-      for (const p of report.paths) {
-        writer.line(`path ${safe(p.path)}: ${p.associations} associations, ${p.withFindings} with findings; ${p.notListed} summarised, not shown below (--all-associations shows every one)`);
-      }
+  } else associationStories(report, o, kernel, traced, traceFiles, writer);
+  incidentLines(report, o, json ? frameObjects : undefined, writer);
+  await writer.flush();
+  await writeArtifacts([{ file: capture, report, collected: outputs.collected }], { ...o, json: typeof o.json === 'string' ? o.json : undefined });
+  return ExitCode.clean;
+}
+
+type TimelineFilter = CommonOptions & { assoc?: number; qid?: number; cid?: number };
+
+/** After the commands: each association's TCP events and kernel lines in one time order. */
+function associationStories(
+  report: Report, o: TimelineFilter, kernel: KernelLogEvent[], traced: ReturnType<typeof tracedLines>, traceFiles: string[], writer: LineWriter,
+): void {
+  const t0 = report.capture.firstTime ?? 0;
+  if (report.associationsNotListed > 0) {
+    for (const p of report.paths) {
+      writer.line(`path ${safe(p.path)}: ${p.associations} associations, ${p.withFindings} with findings; ${p.notListed} summarised, not shown below (--all-associations shows every one)`);
     }
-    for (const a of report.associations) {
-      if (o.assoc !== undefined && a.id !== o.assoc) continue;
-      writer.line(`association ${a.id}  ${safe(a.path)}  KATO ${a.katoMs} ms (${a.katoSource})`);
-      const ka = a.keepAlive;
-      writer.line(`  keep-alives: ${ka.sent} sent, ${ka.answered} answered, max interval ${ka.maxIntervalMs ?? '-'} ms, max RTT ${ka.maxRttMs ?? '-'} ms`);
-      if (a.lastControllerContact) writer.line(`  last controller contact: frame ${a.lastControllerContact.frame} +${(a.lastControllerContact.time - t0).toFixed(6)}s`);
-      // TCP events and kernel log lines in one time order: a line sits after the last frame captured before it.
-      const story: { time: number; text: string }[] = [];
-      for (const q of a.queues) {
-        if (o.qid !== undefined && q.qid !== o.qid) continue;
-        for (const e of q.teardown) {
-          story.push({ time: e.time, text: `  q${q.qid ?? '?'} conn ${q.conn}: ${e.from} ${e.kind.toUpperCase()} frame ${e.frame} +${(e.time - t0).toFixed(6)}s${e.inFlight ? ` with ${e.inFlight} in flight` : ''}${e.outOfWindow ? ' (outside the receiver\'s window)' : ''}` });
-        }
-      }
-      for (const e of kernel) if (e.assoc === a.id && e.time !== null) story.push({ time: e.time, text: kernelLine(e, t0) });
-      for (const t of traced) if (t.assoc === a.id) story.push({ time: t.line.time, text: traceLine(t.line, t0, traceFiles) });
-      for (const s of story.sort((x, y) => x.time - y.time)) writer.line(s.text);
-    }
-    const loose = kernel.filter((e) => e.assoc === null || e.time === null);
-    if (loose.length) writer.line('kernel log lines not tied to an association');
-    for (const e of loose) writer.line(kernelLine(e, t0));
   }
-  // Commands stream out as they end, before the incident they belong to is complete: the incidents
-  // come last, each naming its commands by submission frame and CID (the key of every line above).
+  for (const a of report.associations) {
+    if (o.assoc !== undefined && a.id !== o.assoc) continue;
+    writer.line(`association ${a.id}  ${safe(a.path)}  KATO ${a.katoMs} ms (${a.katoSource})`);
+    const ka = a.keepAlive;
+    writer.line(`  keep-alives: ${ka.sent} sent, ${ka.answered} answered, max interval ${ka.maxIntervalMs ?? '-'} ms, max RTT ${ka.maxRttMs ?? '-'} ms`);
+    if (a.lastControllerContact) writer.line(`  last controller contact: frame ${frameLabel(a.lastControllerContact.frame)} +${(a.lastControllerContact.time - t0).toFixed(6)}s`);
+    // TCP events and kernel log lines in one time order: a line sits after the last frame captured before it.
+    const story: { time: number; text: string }[] = [];
+    for (const q of a.queues) {
+      if (o.qid !== undefined && q.qid !== o.qid) continue;
+      for (const e of q.teardown) {
+        story.push({ time: e.time, text: `  q${q.qid ?? '?'} conn ${q.conn}: ${e.from} ${e.kind.toUpperCase()} frame ${frameLabel(e.frame)} +${(e.time - t0).toFixed(6)}s${e.inFlight ? ` with ${e.inFlight} in flight` : ''}${e.outOfWindow ? ' (outside the receiver\'s window)' : ''}` });
+      }
+    }
+    for (const e of kernel) if (e.assoc === a.id && e.time !== null) story.push({ time: e.time, text: kernelLine(e, t0) });
+    for (const t of traced) if (t.assoc === a.id) story.push({ time: t.line.time, text: traceLine(t.line, t0, traceFiles) });
+    for (const s of story.sort((x, y) => x.time - y.time)) writer.line(s.text);
+  }
+  const loose = kernel.filter((e) => e.assoc === null || e.time === null);
+  if (loose.length) writer.line('kernel log lines not tied to an association');
+  for (const e of loose) writer.line(kernelLine(e, t0));
+}
+
+/**
+ * Commands stream out as they end, before the incident they belong to is complete: the incidents
+ * come last, each naming its commands by submission frame and CID (the key of every line above).
+ * `asJson`: JSON lines, through this view of each.
+ */
+function incidentLines(report: Report, o: TimelineFilter, asJson: ((v: unknown) => unknown) | undefined, writer: LineWriter): void {
   for (const i of report.incidents) {
     const commands = i.commands.filter((c) => (o.assoc === undefined || i.assoc === o.assoc || c.retry?.assoc === o.assoc) && (o.qid === undefined || c.qid === o.qid) && (o.cid === undefined || c.cid === o.cid));
     if ((o.assoc !== undefined || o.qid !== undefined || o.cid !== undefined) && commands.length === 0) continue;
-    if (json) {
-      writer.line(JSON.stringify(frameObjects({ incident: { id: i.id, severity: i.severity, verdict: i.verdict, assoc: i.assoc, tookOver: i.tookOver, commands } })));
+    if (asJson) {
+      writer.line(JSON.stringify(asJson({ incident: { id: i.id, severity: i.severity, verdict: i.verdict, assoc: i.assoc, tookOver: i.tookOver, commands } })));
       continue;
     }
     const t0 = report.capture.firstTime ?? 0;
     writer.line(`incident ${i.id} (${i.severity})  ${safe(i.verdict)}`);
     for (const c of commands) {
-      writer.line(`  a${i.assoc} q${c.qid ?? '?'} cid ${hex(c.cid)} frame ${c.frame}: ${c.verdict}` +
-        `${c.retry ? ` → retry frame ${c.retry.frame} on association ${c.retry.assoc} +${(c.retry.time - t0).toFixed(6)}s` : ''}${c.ranTwice ? ', ran twice' : ''}${c.timedOutDuringRecovery ? ', timed out during recovery' : ''}`);
+      writer.line(`  a${i.assoc} q${c.qid ?? '?'} cid ${hex(c.cid)} frame ${frameLabel(c.frame)}: ${c.verdict}` +
+        `${c.retry ? ` → retry frame ${frameLabel(c.retry.frame)} on association ${c.retry.assoc} +${(c.retry.time - t0).toFixed(6)}s` : ''}${c.ranTwice ? ', ran twice' : ''}${c.timedOutDuringRecovery ? ', timed out during recovery' : ''}`);
     }
   }
-  await writer.flush();
-  await writeArtifacts([{ file: capture, report, collected: outputs.collected }], { ...o, json: typeof o.json === 'string' ? o.json : undefined });
-  return ExitCode.clean;
 }
