@@ -1,6 +1,7 @@
 /** The model's small pure helpers: keys, paths, stamps, the retry-arrival queue, percentiles. */
 import { round3 } from '../common/numbers.js';
 import type { Sqe, StreamDiagnostic } from '../nvme-tcp/types.js';
+import { ADMIN_KEEP_ALIVE, FABRICS_OPCODE, FCTYPE_PROPERTY_GET, FCTYPE_PROPERTY_SET } from '../nvme-tcp/opcodes.js';
 import type { LatencyHistogram } from './histogram.js';
 import type { CommandStart, OpcodeStats, Stamp } from './types.js';
 import type { Assoc, Cmd, ControllerInstance, Queue } from './model-types.js';
@@ -149,5 +150,16 @@ export function bytesMissing(q: Queue, d: StreamDiagnostic): void {
     if (!q.snapCut) q.snapCut = { bytes: 0, segments: 0, first: { frame: d.frame, time: d.time } };
     q.snapCut.bytes += d.length;
     q.snapCut.segments++;
+  }
+}
+
+/** A queue without a Connect shows it is the admin queue by what it carries: Keep Alive, Property Get/Set. */
+export function learnAdminQueue(q: Queue, sqe: Sqe): void {
+  if (sqe.opcode === ADMIN_KEEP_ALIVE) {
+    q.qid = 0;
+    q.qidSource = 'keep-alive';
+  } else if (sqe.opcode === FABRICS_OPCODE && (sqe.fctype === FCTYPE_PROPERTY_SET || sqe.fctype === FCTYPE_PROPERTY_GET)) {
+    q.qid = 0;
+    q.qidSource = 'property-access';
   }
 }

@@ -3,7 +3,7 @@ import { maxOf } from '../common/numbers.js';
 import { hex } from '../common/text.js';
 import type { FlagKind } from '../reassembly/types.js';
 import {
-  ADMIN_CROSS_CONTROLLER_RESET, ADMIN_KEEP_ALIVE, FABRICS_OPCODE, FCTYPE_CONNECT, FCTYPE_PROPERTY_GET, FCTYPE_PROPERTY_SET, isDataChanging, opcodeName, PROPERTY_CC, statusName,
+  ADMIN_CROSS_CONTROLLER_RESET, ADMIN_KEEP_ALIVE, FABRICS_OPCODE, FCTYPE_CONNECT, FCTYPE_PROPERTY_SET, isDataChanging, opcodeName, PROPERTY_CC, statusName,
 } from '../nvme-tcp/opcodes.js';
 import { PduType, type NvmeConnection, type PduEvent, type StreamDiagnostic } from '../nvme-tcp/types.js';
 import type { MergeSink } from '../merge/types.js';
@@ -21,7 +21,7 @@ import { OpcodeStatistics } from './opcode-stats.js';
 import { RetryIndex } from './retry-index.js';
 import { OpenCommands } from './open-commands.js';
 import {
-  afterHostClose, awaitAck, bytesMissing, contactSeen, endpoint, NO_CMDS, NO_ENDS, NO_ORPHANS, orphan, resetTarget, setStamp,
+  afterHostClose, awaitAck, bytesMissing, learnAdminQueue, contactSeen, endpoint, NO_CMDS, NO_ENDS, NO_ORPHANS, orphan, resetTarget, setStamp,
 } from './model-helpers.js';
 import {
   ADMIN_AER, UNASSOCIATED_LIST_CAP,
@@ -201,15 +201,7 @@ export class Model implements MergeSink {
     } else if (!q.assoc) {
       this.live.attachInferred(q);
     }
-    if (q.qid === undefined && sqe.opcode === ADMIN_KEEP_ALIVE) {
-      // Only the admin queue carries Keep Alive.
-      q.qid = 0;
-      q.qidSource = 'keep-alive';
-    } else if (q.qid === undefined && sqe.opcode === FABRICS_OPCODE && (sqe.fctype === FCTYPE_PROPERTY_SET || sqe.fctype === FCTYPE_PROPERTY_GET)) {
-      // Property Get/Set travel only on the admin queue.
-      q.qid = 0;
-      q.qidSource = 'property-access';
-    }
+    if (q.qid === undefined) learnAdminQueue(q, sqe);
     const a = q.assoc!;
     const admin = q.qid === 0;
     const previous = q.open.get(sqe.cid);

@@ -99,18 +99,32 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
     for (const c of counted) out.push(row([c.rule, c.severity, c.count, c.frames.map(frameLabel).join(' ')]));
   }
 
-  if (report.associations.length) {
-    out.push('', '### Associations', '', row(['#', 'path', 'cntlid', 'KATO', 'from frame', 'last controller contact', 'teardown']), row(['---', '---', '---', '---', '---', '---', '---']));
-    const shown = report.associations.slice(0, 20);
-    for (const a of shown) {
-      const down = firstTeardown(a.queues);
-      out.push(row([
-        a.id, mdText(a.path), a.cntlid ?? '?', `${a.katoMs} ms (${a.katoSource})`, frameLabel(a.firstFrame),
-        a.lastControllerContact ? `frame ${frameLabel(a.lastControllerContact.frame)}` : '-', down ? `${down.from} ${down.kind.toUpperCase()} frame ${frameLabel(down.frame)}` : '-',
-      ]));
-    }
-    if (report.associations.length > shown.length) out.push('', `${report.associations.length - shown.length} more associations in the JSON report.`);
+  append(out, associationSection(report));
+  append(out, kernelSections(report));
+  out.push('', '---', `${mdText(`${report.tool.name} ${report.tool.version}`)}${options.commandLine ? ` · ${mdCode(options.commandLine)}` : ''}`);
+  return out.join('\n') + '\n';
+}
+
+/** The associations table (the first 20; the JSON report has every one). */
+function associationSection(report: Report): string[] {
+  const out: string[] = [];
+  if (!report.associations.length) return out;
+  out.push('', '### Associations', '', row(['#', 'path', 'cntlid', 'KATO', 'from frame', 'last controller contact', 'teardown']), row(['---', '---', '---', '---', '---', '---', '---']));
+  const shown = report.associations.slice(0, 20);
+  for (const a of shown) {
+    const down = firstTeardown(a.queues);
+    out.push(row([
+      a.id, mdText(a.path), a.cntlid ?? '?', `${a.katoMs} ms (${a.katoSource})`, frameLabel(a.firstFrame),
+      a.lastControllerContact ? `frame ${frameLabel(a.lastControllerContact.frame)}` : '-', down ? `${down.from} ${down.kind.toUpperCase()} frame ${frameLabel(down.frame)}` : '-',
+    ]));
   }
+  if (report.associations.length > shown.length) out.push('', `${report.associations.length - shown.length} more associations in the JSON report.`);
+  return out;
+}
+
+/** How each kernel log and trace lined up with the capture. */
+function kernelSections(report: Report): string[] {
+  const out: string[] = [];
   const k = report.kernelLog;
   if (k) {
     out.push('', '### Kernel logs', '');
@@ -129,8 +143,7 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
     const r = t.retries;
     if (r.traced > 0) out.push(`- ${mdText(`retries traced: ${r.traced} (requeued ${r.requeued}, failed over ${r.failedOver}, different request ${r.differentRequest}, not tied ${r.unknown}); executed twice by the target: ${t.executedTwice}`)}`);
   }
-  out.push('', '---', `${mdText(`${report.tool.name} ${report.tool.version}`)}${options.commandLine ? ` · ${mdCode(options.commandLine)}` : ''}`);
-  return out.join('\n') + '\n';
+  return out;
 }
 
 /**
