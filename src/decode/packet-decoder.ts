@@ -64,45 +64,59 @@ export class PacketDecoder implements CaptureSink {
         }
         break;
       }
+      default:
+        // Every other link layer: a fixed header before the IP packet (-1: malformed or unsupported).
+        p = this.otherLink(r, b, p, end);
+        if (p < 0) return;
+        etherType = this.etherType;
+    }
+    const wireMissing = r.origLen - r.capLen;
+    if (etherType === ETH_IPV4) this.ipv4(r, b, p, end, wireMissing);
+    else if (etherType === ETH_IPV6) this.ipv6(r, b, p, end, wireMissing);
+    else this.stats.nonIp++;
+  }
+
+  /** The EtherType `otherLink` found (a field: no pair allocated per packet). */
+  private etherType = 0;
+
+  /** Link layers other than Ethernet: where the IP packet starts (the EtherType in `etherType`), or -1. */
+  private otherLink(r: CaptureRecord, b: Uint8Array, p: number, end: number): number {
+    switch (r.linkType) {
       case LinkType.LINUX_SLL:
-        if (end - p < 16) return this.malformed();
-        etherType = u16be(b, p + 14);
-        p += 16;
-        break;
+        if (end - p < 16) return this.malformedAt();
+        this.etherType = u16be(b, p + 14);
+        return p + 16;
       case LinkType.LINUX_SLL2:
-        if (end - p < 20) return this.malformed();
-        etherType = u16be(b, p);
-        p += 20;
-        break;
+        if (end - p < 20) return this.malformedAt();
+        this.etherType = u16be(b, p);
+        return p + 20;
       case LinkType.NULL:
       case LinkType.LOOP: {
-        if (end - p < 4) return this.malformed();
+        if (end - p < 4) return this.malformedAt();
         // NULL stores the address family in the capturing host's byte order, LOOP in network order.
-        const family = r.linkType === LinkType.LOOP || (b[p] === 0 && b[p + 3] === 0)
-          ? u32be(b, p)
-          : u32le(b, p);
-        p += 4;
-        etherType = family === 2 ? ETH_IPV4 : family === 24 || family === 28 || family === 30 ? ETH_IPV6 : 0;
-        break;
+        const family = r.linkType === LinkType.LOOP || (b[p] === 0 && b[p + 3] === 0) ? u32be(b, p) : u32le(b, p);
+        this.etherType = family === 2 ? ETH_IPV4 : family === 24 || family === 28 || family === 30 ? ETH_IPV6 : 0;
+        return p + 4;
       }
       case LinkType.RAW:
       case LinkType.RAW_OLD_BSD:
       case LinkType.RAW_OLD_OPENBSD:
       case LinkType.IPV4:
       case LinkType.IPV6:
-        if (end - p < 1) return this.malformed();
-        etherType = b[p] >> 4 === 6 ? ETH_IPV6 : ETH_IPV4;
-        break;
+        if (end - p < 1) return this.malformedAt();
+        this.etherType = b[p] >> 4 === 6 ? ETH_IPV6 : ETH_IPV4;
+        return p;
       default: {
         const key = String(r.linkType);
         this.stats.unsupportedLinkTypes[key] = (this.stats.unsupportedLinkTypes[key] ?? 0) + 1;
-        return;
+        return -1;
       }
     }
-    const wireMissing = r.origLen - r.capLen;
-    if (etherType === ETH_IPV4) this.ipv4(r, b, p, end, wireMissing);
-    else if (etherType === ETH_IPV6) this.ipv6(r, b, p, end, wireMissing);
-    else this.stats.nonIp++;
+  }
+
+  private malformedAt(): number {
+    this.malformed();
+    return -1;
   }
 
   private ipv4(r: CaptureRecord, b: Uint8Array, p: number, end: number, wireMissing: number): void {

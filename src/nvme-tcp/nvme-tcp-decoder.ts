@@ -302,7 +302,6 @@ export class NvmeTcpDecoder implements StreamSink {
 
   /** `captured`: header bytes really present; context (queue id, digests) is learnt only from those. */
   private decodeHeader(s: ConnState, st: SideState, nvme: NvmeConnection, h: Uint8Array, o: number, f: FramedPdu, pdu: PduEvent, captured: number): BodyPlan {
-    const verifyDigest = (f.flags & PduFlag.DDGSTF) !== 0;
     switch (f.type) {
       case PduType.ICReq:
         pdu.icreq = { pfv: u16(h, o + 8), hpda: h[o + 10], hdgst: (h[o + 11] & 1) !== 0, ddgst: (h[o + 11] & 2) !== 0, maxr2t: u32(h, o + 12) };
@@ -318,27 +317,8 @@ export class NvmeTcpDecoder implements StreamSink {
       case PduType.C2HTermReq:
         pdu.term = { fes: u16(h, o + 8), fei: u32(h, o + 10) };
         return NO_BODY;
-      case PduType.CapsuleCmd: {
-        const sqe = decodeSqe(h, o + 8, nvme.qid === undefined ? undefined : nvme.qid === 0, st.reused?.sqe);
-        pdu.sqe = sqe;
-        pdu.cid = sqe.cid;
-        const hd = f.flags & PduFlag.HDGSTF ? 4 : 0;
-        const dataStart = f.pdo > f.hlen + hd ? f.pdo : f.hlen + hd;
-        const inCapsule = Math.max(0, f.plen - dataStart - (verifyDigest ? 4 : 0));
-        if (inCapsule > 0) pdu.inCapsuleLength = inCapsule;
-        if (sqe.connect && captured >= 60) {
-          nvme.qid = sqe.connect.qid;
-          pdu.qid = nvme.qid;
-          if (sqe.opcode === FABRICS_OPCODE && sqe.fctype === FCTYPE_CONNECT && inCapsule > 0) {
-            st.connectData = new Uint8Array(CONNECT_DATA_BYTES);
-            return { collect: st.connectData, collectBase: 0, verifyDigest };
-          }
-        }
-        if (sqe.opcode === ADMIN_IDENTIFY && sqe.cns === IDENTIFY_CNS_CONTROLLER && nvme.qid === 0 && captured >= 60) {
-          (s.identify ??= new Map()).set(sqe.cid, undefined);
-        }
-        return verifyDigest ? DIGEST_ONLY : NO_BODY;
-      }
+      case PduType.CapsuleCmd:
+        return this.decodeCommand(s, st, nvme, h, o, f, pdu, captured);
       case PduType.CapsuleResp: {
         pdu.cqe = decodeCqe(h, o + 8, st.reused?.cqe);
         pdu.cid = pdu.cqe.cid;
@@ -346,32 +326,8 @@ export class NvmeTcpDecoder implements StreamSink {
         return NO_BODY;
       }
       case PduType.H2CData:
-      case PduType.C2HData: {
-        const cid = u16(h, o + 8);
-        pdu.cid = cid;
-        const datao = u32(h, o + 12);
-        pdu.data = {
-          ttag: u16(h, o + 10), datao, datal: u32(h, o + 16),
-          last: (f.flags & PduFlag.LAST_PDU) !== 0, success: (f.flags & PduFlag.SUCCESS) !== 0,
-        };
-        const dd = verifyDigest ? 4 : 0;
-        const hd = f.flags & PduFlag.HDGSTF ? 4 : 0;
-        if (pdu.data.datal !== f.plen - Math.max(f.pdo, f.hlen + hd) - dd) {
-          pdu.violation = `DATAL ${pdu.data.datal} does not match PLEN ${f.plen} and PDO ${f.pdo}`;
-        }
-        if (f.type === PduType.H2CData && pdu.data.success) pdu.violation = 'H2CData with the SUCCESS flag';
-        if (pdu.data.success && !pdu.data.last) pdu.violation = 'C2HData with SUCCESS but without LAST_PDU';
-        if (f.type === PduType.C2HData && s.identify?.has(cid)) {
-          let buf = s.identify.get(cid);
-          if (!buf) {
-            buf = new Uint8Array(IDENTIFY_BYTES);
-            s.identify.set(cid, buf);
-          }
-          st.identify = { cid, data: buf };
-          return { collect: buf, collectBase: datao, verifyDigest };
-        }
-        return verifyDigest ? DIGEST_ONLY : NO_BODY;
-      }
+      case PduType.C2HData:
+        return this.decodeData(s, st, h, o, f, pdu);
       case PduType.R2T:
         pdu.cid = u16(h, o + 8);
         pdu.r2t = { ttag: u16(h, o + 10), r2to: u32(h, o + 12), r2tl: u32(h, o + 16) };
@@ -379,6 +335,59 @@ export class NvmeTcpDecoder implements StreamSink {
       default:
         return NO_BODY;
     }
+  }
+
+  /** A command capsule: its SQE; a Connect names the queue and keeps its data, an Identify Controller is followed for CQT and TBKAS. */
+  private decodeCommand(s: ConnState, st: SideState, nvme: NvmeConnection, h: Uint8Array, o: number, f: FramedPdu, pdu: PduEvent, captured: number): BodyPlan {
+    const verifyDigest = (f.flags & PduFlag.DDGSTF) !== 0;
+    const sqe = decodeSqe(h, o + 8, nvme.qid === undefined ? undefined : nvme.qid === 0, st.reused?.sqe);
+    pdu.sqe = sqe;
+    pdu.cid = sqe.cid;
+    const hd = f.flags & PduFlag.HDGSTF ? 4 : 0;
+    const dataStart = f.pdo > f.hlen + hd ? f.pdo : f.hlen + hd;
+    const inCapsule = Math.max(0, f.plen - dataStart - (verifyDigest ? 4 : 0));
+    if (inCapsule > 0) pdu.inCapsuleLength = inCapsule;
+    if (sqe.connect && captured >= 60) {
+      nvme.qid = sqe.connect.qid;
+      pdu.qid = nvme.qid;
+      if (sqe.opcode === FABRICS_OPCODE && sqe.fctype === FCTYPE_CONNECT && inCapsule > 0) {
+        st.connectData = new Uint8Array(CONNECT_DATA_BYTES);
+        return { collect: st.connectData, collectBase: 0, verifyDigest };
+      }
+    }
+    if (sqe.opcode === ADMIN_IDENTIFY && sqe.cns === IDENTIFY_CNS_CONTROLLER && nvme.qid === 0 && captured >= 60) {
+      (s.identify ??= new Map()).set(sqe.cid, undefined);
+    }
+    return verifyDigest ? DIGEST_ONLY : NO_BODY;
+  }
+
+  /** H2CData / C2HData: offsets and flags checked against the header; Identify data collected. */
+  private decodeData(s: ConnState, st: SideState, h: Uint8Array, o: number, f: FramedPdu, pdu: PduEvent): BodyPlan {
+    const verifyDigest = (f.flags & PduFlag.DDGSTF) !== 0;
+    const cid = u16(h, o + 8);
+    pdu.cid = cid;
+    const datao = u32(h, o + 12);
+    pdu.data = {
+      ttag: u16(h, o + 10), datao, datal: u32(h, o + 16),
+      last: (f.flags & PduFlag.LAST_PDU) !== 0, success: (f.flags & PduFlag.SUCCESS) !== 0,
+    };
+    const dd = verifyDigest ? 4 : 0;
+    const hd = f.flags & PduFlag.HDGSTF ? 4 : 0;
+    if (pdu.data.datal !== f.plen - Math.max(f.pdo, f.hlen + hd) - dd) {
+      pdu.violation = `DATAL ${pdu.data.datal} does not match PLEN ${f.plen} and PDO ${f.pdo}`;
+    }
+    if (f.type === PduType.H2CData && pdu.data.success) pdu.violation = 'H2CData with the SUCCESS flag';
+    if (pdu.data.success && !pdu.data.last) pdu.violation = 'C2HData with SUCCESS but without LAST_PDU';
+    if (f.type === PduType.C2HData && s.identify?.has(cid)) {
+      let buf = s.identify.get(cid);
+      if (!buf) {
+        buf = new Uint8Array(IDENTIFY_BYTES);
+        s.identify.set(cid, buf);
+      }
+      st.identify = { cid, data: buf };
+      return { collect: buf, collectBase: datao, verifyDigest };
+    }
+    return verifyDigest ? DIGEST_ONLY : NO_BODY;
   }
 
   private onComplete(s: ConnState, side: Side, f: FramedPdu, frame: number, time: number): void {

@@ -169,32 +169,8 @@ export class PduFramer {
             }
           }
         }
-        const take = Math.min(this.hdrNeed - this.hdrLen, end - p);
-        if (this.hdr.length === 0) this.hdr = new Uint8Array(MAX_HEADER);
-        for (let k = 0; k < take; k++) this.hdr[this.hdrLen + k] = b[p + k];
-        this.hdrLen += take;
-        this.offset += take;
-        p += take;
-        if (this.hdrLen < this.hdrNeed) return;
-        if (this.hdrNeed === 8) {
-          const plen = frameableLength(this.hdr, 0);
-          if (plen === null) {
-            // Not a header: hunt from here (the hunt starts its scan at these 8 bytes).
-            this.offset -= 8;
-            this.hdrLen = 0;
-            this.enterHunt();
-            this.huntPush(this.hdr.slice(0, 8), frame, time, false);
-            if (p < end) this.push(b, p, end - p, frame, time);
-            return;
-          }
-          this.hdrNeed = headerLength(this.hdr, 0, plen);
-          if (this.hdrNeed > 8) continue;
-        }
-        const length = this.hdrNeed;
-        this.account.pdu += length;
-        this.hdrLen = 0;
-        this.hdrNeed = 8;
-        this.headerDone(this.hdr, 0, length, frame, time);
+        p = this.collectHeader(b, p, end, frame, time);
+        if (p < 0) return;
       } else if (this.state === 'body') {
         const take = Math.min(this.cur.plen - this.pos, end - p);
         this.account.pdu += take;
@@ -206,6 +182,37 @@ export class PduFramer {
         return this.huntPush(b.subarray(p, end), frame, time, false);
       }
     }
+  }
+
+  /** A header arriving in pieces: gathered into `hdr`. Where the bytes go on from (-1: nothing more to do with this chunk). */
+  private collectHeader(b: Uint8Array, p: number, end: number, frame: number, time: number): number {
+    const take = Math.min(this.hdrNeed - this.hdrLen, end - p);
+    if (this.hdr.length === 0) this.hdr = new Uint8Array(MAX_HEADER);
+    for (let k = 0; k < take; k++) this.hdr[this.hdrLen + k] = b[p + k];
+    this.hdrLen += take;
+    this.offset += take;
+    p += take;
+    if (this.hdrLen < this.hdrNeed) return -1;
+    if (this.hdrNeed === 8) {
+      const plen = frameableLength(this.hdr, 0);
+      if (plen === null) {
+        // Not a header: hunt from here (the hunt starts its scan at these 8 bytes).
+        this.offset -= 8;
+        this.hdrLen = 0;
+        this.enterHunt();
+        this.huntPush(this.hdr.slice(0, 8), frame, time, false);
+        if (p < end) this.push(b, p, end - p, frame, time);
+        return -1;
+      }
+      this.hdrNeed = headerLength(this.hdr, 0, plen);
+      if (this.hdrNeed > 8) return p;
+    }
+    const length = this.hdrNeed;
+    this.account.pdu += length;
+    this.hdrLen = 0;
+    this.hdrNeed = 8;
+    this.headerDone(this.hdr, 0, length, frame, time);
+    return p;
   }
 
   /**
