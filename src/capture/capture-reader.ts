@@ -46,45 +46,18 @@ export async function readCapture(input: CaptureInput, sink: CaptureSink, option
     format: 'unknown', compressed: false, timeResolution: 'unknown', byteOrder: 'unknown', linkTypes: [], bytesRead: 0, frames: 0,
   };
   const feeder = new FormatFeeder(name, sink, info, options.blocks);
-  let rawBytes = 0;
   let opened: AsyncIterator<Uint8Array> | undefined;
   try {
     const { chunks, totalBytes } = await openChunks(input, name);
     opened = chunks;
     const first = await chunks.next();
     if (first.done) throw new CaptureError(name, 0, 'empty file: not a pcap or pcapng capture');
-    rawBytes = first.value.length;
-    if (first.value.length >= 2 && first.value[0] === 0x1f && first.value[1] === 0x8b) {
-      info.compressed = true;
-      const gunzip = createGunzip();
-      pumpInto(first.value, chunks, gunzip, (n) => {
-        rawBytes += n;
-        options.onProgress?.(rawBytes, totalBytes);
-      });
-      try {
-        for await (const chunk of gunzip) {
-          feeder.push(chunk as Uint8Array);
-          await options.afterChunk?.();
-        }
-      } catch (error) {
-        // Only zlib's own errors (codes Z_*) mean the compressed stream is damaged.
-        const fromZlib = /^Z_/.test(String((error as NodeJS.ErrnoException).code));
-        if (!fromZlib || !feeder.started) throw error;
-        return { info, problem: feeder.damage('truncated', `gzip stream is damaged (${(error as Error).message})`) };
-      }
-    } else {
-      feeder.push(first.value);
-      options.onProgress?.(rawBytes, totalBytes);
-      await options.afterChunk?.();
-      for (;;) {
-        const next = await chunks.next();
-        if (next.done) break;
-        rawBytes += next.value.length;
-        feeder.push(next.value);
-        options.onProgress?.(rawBytes, totalBytes);
-        await options.afterChunk?.();
-      }
-    }
+    const rawBytes = first.value.length;
+    const gzip = first.value.length >= 2 && first.value[0] === 0x1f && first.value[1] === 0x8b;
+    const damaged = gzip
+      ? await feedGzip(first.value, chunks, feeder, info, options, totalBytes, rawBytes)
+      : await feedPlain(first.value, chunks, feeder, options, totalBytes);
+    if (damaged) return { info, problem: damaged };
     if (!feeder.started) {
       throw new CaptureError(name, 0, 'empty file: not a pcap or pcapng capture');
     }
@@ -105,6 +78,46 @@ export async function readCapture(input: CaptureInput, sink: CaptureSink, option
     info.bytesRead = feeder.bytesFed;
     // However the reading ended (a bad header stops it after one chunk), the file is closed now, not by the GC.
     await opened?.return?.(undefined).catch(() => undefined);
+  }
+}
+
+/** A gzip-compressed capture, inflated as it is read; a damaged compressed stream ends it with what was read. */
+async function feedGzip(
+  first: Uint8Array, chunks: AsyncIterator<Uint8Array>, feeder: FormatFeeder, info: CaptureInfo, options: ReadOptions, totalBytes: number | undefined, rawBytes: number,
+): Promise<CaptureProblem | undefined> {
+  info.compressed = true;
+  const gunzip = createGunzip();
+  pumpInto(first, chunks, gunzip, (n) => {
+    rawBytes += n;
+    options.onProgress?.(rawBytes, totalBytes);
+  });
+  try {
+    for await (const chunk of gunzip) {
+      feeder.push(chunk as Uint8Array);
+      await options.afterChunk?.();
+    }
+  } catch (error) {
+    // Only zlib's own errors (codes Z_*) mean the compressed stream is damaged.
+    const fromZlib = /^Z_/.test(String((error as NodeJS.ErrnoException).code));
+    if (!fromZlib || !feeder.started) throw error;
+    return feeder.damage('truncated', `gzip stream is damaged (${(error as Error).message})`);
+  }
+  return undefined;
+}
+
+/** An uncompressed capture, chunk by chunk. */
+async function feedPlain(first: Uint8Array, chunks: AsyncIterator<Uint8Array>, feeder: FormatFeeder, options: ReadOptions, totalBytes: number | undefined): Promise<undefined> {
+  let rawBytes = first.length;
+  feeder.push(first);
+  options.onProgress?.(rawBytes, totalBytes);
+  await options.afterChunk?.();
+  for (;;) {
+    const next = await chunks.next();
+    if (next.done) return undefined;
+    rawBytes += next.value.length;
+    feeder.push(next.value);
+    options.onProgress?.(rawBytes, totalBytes);
+    await options.afterChunk?.();
   }
 }
 

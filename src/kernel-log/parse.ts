@@ -159,35 +159,74 @@ const HOST_PREFIX = /^(?:nvme (nvme\d+)|nvme_tcp|nvme_fabrics|nvme_core|block (n
 const TARGET_PREFIX = /^(nvmet|nvmet_tcp):\s*(.*)$/;
 const NUMBER = String.raw`(0x[0-9a-fA-F]+|\d+)`;
 
-/** Host message patterns, from drivers/nvme/host (tcp.c, core.c, fabrics.c, multipath.c) across 5.x–6.x. */
-const HOST: [KernelEventKind, RegExp][] = [
-  ['io-timeout', new RegExp(String.raw`^queue (\d+): timeout (?:request|cid) ${NUMBER} type (\d+)`)],
-  ['io-timeout', new RegExp(String.raw`^I/O tag (\d+) (?:\(([0-9a-fA-F]{4})\) )?(?:type (\d+) )?opcode ${NUMBER}(?: \(([^)]*)\))? QID (\d+) timeout`)],
-  ['error-recovery', /^starting error recovery/],
-  ['reconnecting', /^Reconnecting in (\d+) seconds/],
-  ['connect-failed', /^failed to connect socket: (-?\d+)/],
-  ['reconnect-failed', /^Failed reconnect attempt (\d+)/],
-  ['reconnected', /^Successfully reconnected \((?:attempt (\d+)|(\d+) attempt)/],
-  ['creating-io-queues', /^creating (\d+) I\/O queues/],
-  ['new-ctrl', /^new ctrl: NQN "([^"]*)", addr ([^,\s]+)(?:, hostnqn: (\S+))?/],
-  ['removing-ctrl', /^Removing ctrl: NQN "([^"]*)"/],
-  ['removing-ctrl', /^Removing controller(?: \((\d+)\))?/],
-  ['keep-alive-failed', /^failed nvme_keep_alive_end_io error=(-?\d+)/],
-  ['long-keepalive-rtt', /^long keepalive RTT \((\d+) ms\)/],
-  ['no-usable-path', /^no usable path - requeuing I\/O/],
+/**
+ * One kind of kernel log line: its pattern and what it reads from the match. A new kind is one
+ * entry here (and its name in KernelEventKind).
+ */
+interface LinePattern {
+  kind: KernelEventKind;
+  re: RegExp;
+  fill?: (m: RegExpExecArray, d: Decoded) => void;
+}
+
+const value = (m: RegExpExecArray, d: Decoded) => void (d.value = Number(m[1]));
+
+/** Host message patterns, from drivers/nvme/host (core.c, fabrics.c, tcp.c, multipath.c). */
+const HOST: LinePattern[] = [
+  {
+    kind: 'io-timeout', re: new RegExp(String.raw`^queue (\d+): timeout (?:request|cid) ${NUMBER} type (\d+)`),
+    fill: (m, d) => {
+      d.qid = Number(m[1]);
+      d.tag = num(m[2]);
+    },
+  },
+  {
+    kind: 'io-timeout', re: new RegExp(String.raw`^I/O tag (\d+) (?:\(([0-9a-fA-F]{4})\) )?(?:type (\d+) )?opcode ${NUMBER}(?: \(([^)]*)\))? QID (\d+) timeout`),
+    fill: (m, d) => {
+      d.tag = Number(m[1]);
+      if (m[2]) d.cid = parseInt(m[2], 16);
+      d.opcode = num(m[4]);
+      d.qid = Number(m[6]);
+    },
+  },
+  { kind: 'error-recovery', re: /^starting error recovery/ },
+  { kind: 'reconnecting', re: /^Reconnecting in (\d+) seconds/, fill: (m, d) => void (d.seconds = Number(m[1])) },
+  { kind: 'connect-failed', re: /^failed to connect socket: (-?\d+)/, fill: value },
+  { kind: 'reconnect-failed', re: /^Failed reconnect attempt (\d+)/, fill: value },
+  { kind: 'reconnected', re: /^Successfully reconnected \((?:attempt (\d+)|(\d+) attempt)/, fill: (m, d) => void (d.value = Number(m[1] ?? m[2])) },
+  { kind: 'creating-io-queues', re: /^creating (\d+) I\/O queues/, fill: value },
+  {
+    kind: 'new-ctrl', re: /^new ctrl: NQN "([^"]*)", addr ([^,\s]+)(?:, hostnqn: (\S+))?/,
+    fill: (m, d) => {
+      d.subnqn = m[1];
+      d.addr = m[2];
+      if (m[3]) d.hostnqn = m[3];
+    },
+  },
+  { kind: 'removing-ctrl', re: /^Removing ctrl: NQN "([^"]*)"/, fill: (m, d) => void (d.subnqn = m[1]) },
+  { kind: 'removing-ctrl', re: /^Removing controller(?: \((\d+)\))?/ },
+  { kind: 'keep-alive-failed', re: /^failed nvme_keep_alive_end_io error=(-?\d+)/, fill: value },
+  { kind: 'long-keepalive-rtt', re: /^long keepalive RTT \((\d+) ms\)/, fill: value },
+  { kind: 'no-usable-path', re: /^no usable path - requeuing I\/O/ },
   // Controller fencing with Cross-Controller Reset (the TP8028 series posted to linux-nvme).
-  ['fencing-started', /^starting controller fencing/],
-  ['ccr-attempt', /^attempting CCR, timeout (\d+) ?ms/],
-  ['ccr-succeeded', /^CCR succeeded using (\S+)/],
-  ['ccr-failed', /^CCR failed, switch to time-based recovery, timeout = (\d+) ?ms/],
-  ['time-based-recovery-finished', /^Time-based recovery finished/],
+  { kind: 'fencing-started', re: /^starting controller fencing/ },
+  { kind: 'ccr-attempt', re: /^attempting CCR, timeout (\d+) ?ms/, fill: value },
+  { kind: 'ccr-succeeded', re: /^CCR succeeded using (\S+)/ },
+  { kind: 'ccr-failed', re: /^CCR failed, switch to time-based recovery, timeout = (\d+) ?ms/, fill: value },
+  { kind: 'time-based-recovery-finished', re: /^Time-based recovery finished/ },
 ];
 
-/** Target message patterns, from drivers/nvme/target (fabrics-cmd.c, core.c). */
-const TARGET: [KernelEventKind, RegExp][] = [
-  ['controller-created', /^(?:creating|Created) (?:(?:nvm|discovery) )?controller (\d+) for subsystem (\S+) for NQN (\S+?)(?:\.$|\.? )/],
-  ['keep-alive-expired', /^ctrl (\d+) keep-alive timer \((\d+) seconds\) expired/],
-  ['fatal-error', /^ctrl (\d+) fatal error occurred/],
+/** Target message patterns, from drivers/nvme/target (fabrics-cmd.c, core.c): each names its controller first. */
+const TARGET: LinePattern[] = [
+  {
+    kind: 'controller-created', re: /^(?:creating|Created) (?:(?:nvm|discovery) )?controller (\d+) for subsystem (\S+) for NQN (\S+?)(?:\.$|\.? )/,
+    fill: (m, d) => {
+      d.subnqn = m[2];
+      d.hostnqn = m[3];
+    },
+  },
+  { kind: 'keep-alive-expired', re: /^ctrl (\d+) keep-alive timer \((\d+) seconds\) expired/, fill: (m, d) => void (d.seconds = Number(m[2])) },
+  { kind: 'fatal-error', re: /^ctrl (\d+) fatal error occurred/ },
 ];
 
 function num(text: string | undefined): number | undefined {
@@ -195,75 +234,32 @@ function num(text: string | undefined): number | undefined {
   return text.startsWith('0x') ? parseInt(text, 16) : Number(text);
 }
 
+/** The first pattern that matches `body`, read into `d`. */
+function match(patterns: LinePattern[], body: string, d: Decoded): RegExpExecArray | undefined {
+  for (const p of patterns) {
+    const m = p.re.exec(body);
+    if (!m) continue;
+    d.kind = p.kind;
+    p.fill?.(m, d);
+    return m;
+  }
+  return undefined;
+}
+
 /** What one line's message says, or undefined when it is not about NVMe. */
 export function decodeLine(text: string): Decoded | undefined {
   const host = HOST_PREFIX.exec(text);
   if (host) {
     const device = host[1] ?? host[2] ?? host[3];
-    const body = host[4];
-    const base: Decoded = { side: 'host', kind: 'other', text };
-    if (device) base.device = device;
-    for (const [kind, re] of HOST) {
-      const m = re.exec(body);
-      if (!m) continue;
-      base.kind = kind;
-      switch (kind) {
-        case 'io-timeout':
-          if (m[0].startsWith('queue')) {
-            base.qid = Number(m[1]);
-            base.tag = num(m[2]);
-          } else {
-            base.tag = Number(m[1]);
-            if (m[2]) base.cid = parseInt(m[2], 16);
-            base.opcode = num(m[4]);
-            base.qid = Number(m[6]);
-          }
-          break;
-        case 'reconnecting':
-          base.seconds = Number(m[1]);
-          break;
-        case 'connect-failed':
-        case 'keep-alive-failed':
-        case 'reconnect-failed':
-        case 'creating-io-queues':
-        case 'long-keepalive-rtt':
-        case 'ccr-attempt':
-        case 'ccr-failed':
-          base.value = Number(m[1]);
-          break;
-        case 'reconnected':
-          base.value = Number(m[1] ?? m[2]);
-          break;
-        case 'new-ctrl':
-          base.subnqn = m[1];
-          base.addr = m[2];
-          if (m[3]) base.hostnqn = m[3];
-          break;
-        case 'removing-ctrl':
-          if (m[0].startsWith('Removing ctrl')) base.subnqn = m[1];
-          break;
-        default:
-      }
-      break;
-    }
-    return base;
+    const d: Decoded = { side: 'host', kind: 'other', text };
+    if (device) d.device = device;
+    match(HOST, host[4], d);
+    return d;
   }
   const target = TARGET_PREFIX.exec(text);
-  if (target) {
-    const body = target[2];
-    const base: Decoded = { side: 'target', kind: 'other', text };
-    for (const [kind, re] of TARGET) {
-      const m = re.exec(body);
-      if (!m) continue;
-      base.kind = kind;
-      base.ctrl = Number(m[1]);
-      if (kind === 'controller-created') {
-        base.subnqn = m[2];
-        base.hostnqn = m[3];
-      } else if (kind === 'keep-alive-expired') base.seconds = Number(m[2]);
-      break;
-    }
-    return base;
-  }
-  return undefined;
+  if (!target) return undefined;
+  const d: Decoded = { side: 'target', kind: 'other', text };
+  const m = match(TARGET, target[2], d);
+  if (m) d.ctrl = Number(m[1]);
+  return d;
 }
