@@ -196,84 +196,101 @@ function detailCapture(report: Report, collected: HtmlCollector): HtmlCapture {
   const t0 = report.capture.firstTime ?? collected.captureStart ?? 0;
   // Rows are relative to the collector's start; the page's zero is the capture's first packet.
   const shift = (collected.captureStart ?? t0) - t0;
-  const laneByConn = new Map<number, number>();
-  const laneByAssocQid = new Map<string, number>();
-  const lanes: HtmlCapture['lanes'] = [];
-  const groups: HtmlCapture['groups'] = [];
+  const layout = laneLayout(report, t0);
+  const { laneByConn } = layout;
+  const tcp: HtmlCapture['tcp'] = [];
+  for (const q of [...report.associations.flatMap((a) => a.queues), ...report.unassociatedConnections]) {
+    for (const e of q.teardown) tcp.push({ lane: laneByConn.get(q.conn)!, t: round6(e.time - t0), kind: e.kind, from: e.from, frame: e.frame, inFlight: e.inFlight });
+  }
+  const { gaps, retries } = findingMarks(report, layout, t0);
+  const density = [...collected.density].flatMap(([conn, d]) => (laneByConn.has(conn) ? [{ lane: laneByConn.get(conn)!, widthS: d.widthS, counts: d.counts, what: 'completed commands' }] : []));
+  return {
+    ...base(report, collected, t0), groups: layout.groups, lanes: layout.lanes, commands: commandRows(collected, laneByConn, shift), density, tcp, gaps, retries,
+    kernel: layout.kernel, incidents: incidentsOf(report, retries, t0),
+  };
+}
+
+interface LaneLayout {
+  lanes: HtmlCapture['lanes'];
+  groups: HtmlCapture['groups'];
+  kernel: HtmlCapture['kernel'];
+  laneByConn: Map<number, number>;
+  laneByAssocQid: Map<string, number>;
+}
+
+/** A group per association (its queues, then a lane per kernel log side and for the trace lines it cites), then the connections that never became a queue. */
+function laneLayout(report: Report, t0: number): LaneLayout {
+  const out: LaneLayout = { lanes: [], groups: [], kernel: [], laneByConn: new Map(), laneByAssocQid: new Map() };
+  const { lanes, kernel } = out;
   const kernelEvents = report.kernelLog?.events.filter((e) => e.time !== null && e.assoc !== null) ?? [];
-  const kernel: HtmlCapture['kernel'] = [];
   const traced = tracedLines(report);
+  const lane = (l: HtmlCapture['lanes'][number], g: { lanes: number[] }) => {
+    g.lanes.push(lanes.length);
+    lanes.push(l);
+    return lanes.length - 1;
+  };
   for (const a of report.associations) {
     const g = { title: `Association ${a.id}  cntlid ${a.cntlid ?? '?'}  KATO ${a.katoMs} ms (${a.katoSource})${a.cqtMs ? `  CQT ${a.cqtMs} ms` : ''}`, subtitle: a.path, lanes: [] as number[] };
     for (const q of a.queues) {
-      const lane = lanes.length;
-      lanes.push({ label: `${q.qid === 0 ? 'admin q0' : q.qid === null ? 'queue ?' : `I/O q${q.qid}`}  conn ${q.conn}`, assoc: a.id, qid: q.qid, conn: q.conn });
-      laneByConn.set(q.conn, lane);
-      laneByAssocQid.set(`${a.id}/${q.qid}`, lane);
-      g.lanes.push(lane);
+      const k = lane({ label: `${q.qid === 0 ? 'admin q0' : q.qid === null ? 'queue ?' : `I/O q${q.qid}`}  conn ${q.conn}`, assoc: a.id, qid: q.qid, conn: q.conn }, g);
+      out.laneByConn.set(q.conn, k);
+      out.laneByAssocQid.set(`${a.id}/${q.qid}`, k);
     }
-    // Under the queues, one lane per kernel log side that speaks of this association.
     for (const side of ['host', 'target'] as const) {
       const mine = kernelEvents.filter((e) => e.assoc === a.id && e.side === side);
       if (mine.length === 0) continue;
-      const lane = lanes.length;
-      lanes.push({ label: `${side} kernel log`, assoc: a.id, qid: null, conn: -1 });
-      g.lanes.push(lane);
-      for (const e of mine) kernel.push({ lane, t: round6(e.time! - t0), kind: e.kind, text: e.text, afterFrame: e.afterFrame, commandFrame: e.command?.frame ?? null });
+      const k = lane({ label: `${side} kernel log`, assoc: a.id, qid: null, conn: -1 }, g);
+      for (const e of mine) kernel.push({ lane: k, t: round6(e.time! - t0), kind: e.kind, text: e.text, afterFrame: e.afterFrame, commandFrame: e.command?.frame ?? null });
     }
-    // And one for the kernel trace lines the findings cite about it (--trace).
     const cited = traced.filter((x) => x.assoc === a.id);
     if (cited.length > 0) {
-      const lane = lanes.length;
-      lanes.push({ label: 'kernel trace', assoc: a.id, qid: null, conn: -1 });
-      g.lanes.push(lane);
-      for (const { line } of cited) kernel.push({ lane, t: round6(line.time - t0), kind: 'trace', text: `trace line ${line.line}: ${line.text}`, afterFrame: line.afterFrame, commandFrame: null });
+      const k = lane({ label: 'kernel trace', assoc: a.id, qid: null, conn: -1 }, g);
+      for (const { line } of cited) kernel.push({ lane: k, t: round6(line.time - t0), kind: 'trace', text: `trace line ${line.line}: ${line.text}`, afterFrame: line.afterFrame, commandFrame: null });
     }
-    groups.push(g);
+    out.groups.push(g);
   }
   if (report.unassociatedConnections.length) {
     const g = { title: 'Connections that never became a queue', subtitle: '', lanes: [] as number[] };
-    for (const q of report.unassociatedConnections) {
-      const lane = lanes.length;
-      lanes.push({ label: `conn ${q.conn} ${q.host} → ${q.controller}`, assoc: null, qid: null, conn: q.conn });
-      laneByConn.set(q.conn, lane);
-      g.lanes.push(lane);
-    }
-    groups.push(g);
+    for (const q of report.unassociatedConnections) out.laneByConn.set(q.conn, lane({ label: `conn ${q.conn} ${q.host} → ${q.controller}`, assoc: null, qid: null, conn: q.conn }, g));
+    out.groups.push(g);
   }
+  return out;
+}
+
+/** The collected command rows on their lanes, times moved to the page's zero (the other capture's times too, when there is one). */
+function commandRows(collected: HtmlCollector, laneByConn: Map<number, number>, shift: number): number[][] {
   const commands: number[][] = [];
   for (const r of collected.rows) {
     const lane = laneByConn.get(r[0]);
     if (lane === undefined) continue;
     const row = r.slice();
     row[0] = lane;
-    row[1] = round6(row[1] + shift);
-    if (row[2] >= 0) row[2] = round6(row[2] + shift);
+    for (const k of [1, 2, 11, 12]) if (k < row.length && (k === 1 || row[k] >= 0)) row[k] = round6(row[k] + shift);
     commands.push(row);
   }
-  const tcp: HtmlCapture['tcp'] = [];
-  for (const q of [...report.associations.flatMap((a) => a.queues), ...report.unassociatedConnections]) {
-    for (const e of q.teardown) tcp.push({ lane: laneByConn.get(q.conn)!, t: round6(e.time - t0), kind: e.kind, from: e.from, frame: e.frame, inFlight: e.inFlight });
-  }
+  return commands;
+}
+
+/** Capture gaps on their lanes, and each retry as an arrow from the original's lane to the retry's with its evidence. */
+function findingMarks(report: Report, layout: LaneLayout, t0: number): Pick<HtmlCapture, 'gaps' | 'retries'> {
   const gaps: HtmlCapture['gaps'] = [];
   const retries: HtmlCapture['retries'] = [];
   report.findings.forEach((f, i) => {
-    if (f.ruleId === 'capture-gap' && 'cause' in f.details && f.details.cause === 'not-captured' && laneByConn.has(f.details.conn)) {
+    if (f.ruleId === 'capture-gap' && 'cause' in f.details && f.details.cause === 'not-captured' && layout.laneByConn.has(f.details.conn)) {
       const d = f.details;
-      gaps.push({ lane: laneByConn.get(d.conn)!, t: round6(f.time - t0), frame: f.frames[0], bytes: d.bytes, dir: d.dir });
+      gaps.push({ lane: layout.laneByConn.get(d.conn)!, t: round6(f.time - t0), frame: f.frames[0], bytes: d.bytes, dir: d.dir });
     }
     if (isRetryFinding(f)) {
       const d = f.details;
-      const from = laneByAssocQid.get(`${d.originalAssoc}/${d.originalQid}`);
-      const to = laneByAssocQid.get(`${d.retryAssoc}/${f.qid}`);
+      const from = layout.laneByAssocQid.get(`${d.originalAssoc}/${d.originalQid}`);
+      const to = layout.laneByAssocQid.get(`${d.retryAssoc}/${f.qid}`);
       if (from === undefined || to === undefined) return;
       // Every step sits on the original's lane but the retry, which ends the arrow on its own lane.
       const evidence = d.evidence.map((e) => ({ lane: e.step === 'retry' ? to : from, t: round6(e.time - t0), frame: e.frame, step: e.step, what: e.what }));
       retries.push(retryLane(f, i, from, to, report.associations.findIndex((a) => a.id === d.originalAssoc), t0, evidence));
     }
   });
-  const density = [...collected.density].flatMap(([conn, d]) => (laneByConn.has(conn) ? [{ lane: laneByConn.get(conn)!, widthS: d.widthS, counts: d.counts, what: 'completed commands' }] : []));
-  return { ...base(report, collected, t0), groups, lanes, commands, density, tcp, gaps, retries, kernel, incidents: incidentsOf(report, retries, t0) };
+  return { gaps, retries };
 }
 
 /**
