@@ -130,13 +130,7 @@ function conclude(ctx: RuleContext, candidates: CandidateIndex, assocs: AnchorAs
   const { alignment, aligned } = alignGroups(ctx, groups, candidates, assocs, captureStart);
   const warnings: string[] = [];
   const notes: string[] = [];
-  const lineWarnings = { listed: 0, more: 0 };
-  const lineWarning = (text: string) => {
-    if (lineWarnings.listed < LINE_WARNINGS_CAP) {
-      lineWarnings.listed++;
-      warnings.push(text);
-    } else lineWarnings.more++;
-  };
+  const lineWarnings = new CappedLines(warnings, LINE_WARNINGS_CAP);
   const single = singlePath(assocs);
   const hosts = new Map<LogGroup, Map<string, HostId>>();
   for (const [g, a] of aligned) hosts.set(g, deviceHosts(g, a, assocs));
@@ -167,16 +161,7 @@ function conclude(ctx: RuleContext, candidates: CandidateIndex, assocs: AnchorAs
       const assoc = tie(e, time, assocs, e.device ? g.paths.get(e.device) ?? single : undefined, host);
       const p: Placed = { e, time, afterFrame: model.frames?.frameBefore(time) ?? null, assoc, command: undefined, qidFromLog: false };
       if (e.kind === 'io-timeout') {
-        const m = match(p, candidates, host);
-        const where = `${log.file} line ${e.line}`;
-        const what = `queue ${e.qid} ${e.cid !== undefined ? `CID ${hex(e.cid)}` : `tag ${e.tag}`}`;
-        if (m.command) {
-          p.command = m.command;
-          p.qidFromLog = m.command.qid === undefined;
-          if (p.qidFromLog) notes.push(`${where}: ${what} is frame ${m.command.frame}'s queue, which the capture cannot number (it holds no Connect for it): qid ${e.qid} learnt from the log`);
-        } else if (m.fits > 1) {
-          lineWarning(`${where}: the timeout names ${what}; ${m.fits} captured commands ${m.across ? 'of as many associations (the line is tied to none: several hosts share the path)' : 'on queues the capture cannot number'} fit it: not matched`);
-        } else lineWarning(`${where}: the timeout names ${what}, which the capture shows no command for before that time`);
+        timeoutCommand(p, candidates, host, `${log.file} line ${e.line}`, notes, lineWarnings);
         if (p.command && !own.has(p.command)) own.set(p.command, p);
       }
       if (e.kind === 'keep-alive-expired' && assoc && !gaveUp.has(assoc.id)) gaveUp.set(assoc.id, p);
@@ -185,13 +170,59 @@ function conclude(ctx: RuleContext, candidates: CandidateIndex, assocs: AnchorAs
     });
   }
   if (lineWarnings.more > 0) warnings.push(`${lineWarnings.more} more timeout lines name no captured command (not listed)`);
+  addToFindings(ctx, episodes, own, gaveUp);
+
+  fileWarnings(ctx, alignment, outside, warnings, notes);
+  // Placed lines in time order, then the ones no alignment placed.
+  listed.sort((x, y) => (x.time === null ? 1 : 0) - (y.time === null ? 1 : 0) || (x.time ?? 0) - (y.time ?? 0) || x.source - y.source || x.line - y.line);
+  const events = listed.slice(0, EVENT_CAP);
+  return {
+    sources: ctx.kernelLogs.map((l) => ({ file: l.file, format: l.format, lines: l.lines, events: l.events, longLines: l.longLines })),
+    alignment, events, eventsNotListed: total - events.length, eventsOutsideCapture: outside, warnings, notes,
+  };
+}
+
+/** What the placed lines add: timeouts during recovery as findings, the retry findings' kernel evidence. */
+function addToFindings(ctx: RuleContext, episodes: EpisodeTracker, own: Map<Candidate, Placed>, gaveUp: Map<number, Placed>): void {
   const retries = ctx.findings.stored().filter(isRetryFinding);
   for (const ep of episodes.all) {
     // The trigger timing out again while recovery runs is the same story, not a second command failed at once.
     for (const t of ep.during) if (t.command !== ep.trigger?.command) duringRecovery(ctx, ep, t, retries);
   }
   for (const f of retries) enrich(ctx, f, episodes.all, own, gaveUp);
+}
 
+/** Warnings up to a cap, the rest counted. */
+class CappedLines {
+  private listed = 0;
+  more = 0;
+
+  constructor(private readonly into: string[], private readonly cap: number) {}
+
+  add(text: string): void {
+    if (this.listed < this.cap) {
+      this.listed++;
+      this.into.push(text);
+    } else this.more++;
+  }
+}
+
+/** A timeout line: the captured command it names (by queue and CID or tag), or why none. */
+function timeoutCommand(p: Placed, candidates: CandidateIndex, host: HostId | undefined, where: string, notes: string[], warnings: CappedLines): void {
+  const e = p.e;
+  const m = match(p, candidates, host);
+  const what = `queue ${e.qid} ${e.cid !== undefined ? `CID ${hex(e.cid)}` : `tag ${e.tag}`}`;
+  if (m.command) {
+    p.command = m.command;
+    p.qidFromLog = m.command.qid === undefined;
+    if (p.qidFromLog) notes.push(`${where}: ${what} is frame ${m.command.frame}'s queue, which the capture cannot number (it holds no Connect for it): qid ${e.qid} learnt from the log`);
+  } else if (m.fits > 1) {
+    warnings.add(`${where}: the timeout names ${what}; ${m.fits} captured commands ${m.across ? 'of as many associations (the line is tied to none: several hosts share the path)' : 'on queues the capture cannot number'} fit it: not matched`);
+  } else warnings.add(`${where}: the timeout names ${what}, which the capture shows no command for before that time`);
+}
+
+/** What the logs as files and their alignment say: no NVMe line, long lines, lines outside the capture, a wall clock off. */
+function fileWarnings(ctx: RuleContext, alignment: KernelLogAlignment[], outside: number, warnings: string[], notes: string[]): void {
   for (const log of ctx.kernelLogs) {
     if (log.events === 0) warnings.push(`${log.file}: no NVMe line (nvme, nvmet) in ${log.lines} lines: nothing to match`);
     if (log.longLines > 0) warnings.push(`${log.file}: ${log.longLines} line(s) longer than ${MAX_LINE_CHARS} characters: only their start was read`);
@@ -207,13 +238,6 @@ function conclude(ctx: RuleContext, candidates: CandidateIndex, assocs: AnchorAs
       warnings.push(`${where}: its clock and the capture's disagree by about ${Math.round(skew * 1000)} ms at the anchors; --dmesg-offset ${Math.round(needed * 1000)} would correct it`);
     }
   }
-  // Placed lines in time order, then the ones no alignment placed.
-  listed.sort((x, y) => (x.time === null ? 1 : 0) - (y.time === null ? 1 : 0) || (x.time ?? 0) - (y.time ?? 0) || x.source - y.source || x.line - y.line);
-  const events = listed.slice(0, EVENT_CAP);
-  return {
-    sources: ctx.kernelLogs.map((l) => ({ file: l.file, format: l.format, lines: l.lines, events: l.events, longLines: l.longLines })),
-    alignment, events, eventsNotListed: total - events.length, eventsOutsideCapture: outside, warnings, notes,
-  };
 }
 
 /** Places every boot of every log on the capture's clock; of two boots of one log that both fit, only the better one. */
