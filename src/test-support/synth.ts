@@ -364,6 +364,27 @@ export interface ConcurrentFleetOptions {
   format: 'pcap' | 'pcapng';
 }
 
+/** One host of the concurrent fleet: an admin queue and four I/O queues, each connected. */
+function fleetHost(out: ChunkedCapture, subnqn: string, k: number, cntlid: number, port: number): { admin: SynthConn; io: SynthConn[] } {
+  const host = `10.3.${k >> 8}.${(k & 255) + 1}`;
+  const hostnqn = `nqn.2014-08.org.nvmexpress:uuid:host-${k}`;
+  const admin = new SynthConn(out, port, 1448, host, CTRL);
+  admin.send(true, icReq());
+  admin.send(false, icResp());
+  admin.send(true, connectCmd(0, 0, 5000, hostnqn, subnqn));
+  admin.send(false, capsuleResp({ cid: 0, dw0: cntlid }));
+  const io: SynthConn[] = [];
+  for (let q = 1; q <= 4; q++) {
+    const c = new SynthConn(out, port + q, 1448, host, CTRL);
+    c.send(true, icReq());
+    c.send(false, icResp());
+    c.send(true, connectCmd(0, q, 0, hostnqn, subnqn, cntlid));
+    c.send(false, capsuleResp({ cid: 0 }));
+    io.push(c);
+  }
+  return { admin, io };
+}
+
 /**
  * A capture at a target serving many hosts at once: every host keeps an admin and four I/O queues
  * open (KATO 5 s, a keep-alive every 2.5 s) and sends a 512-byte write and read a second. Halfway
@@ -376,24 +397,8 @@ export function synthesizeConcurrentFleet(opts: ConcurrentFleetOptions, emit: (c
   const data = new Uint8Array(512);
   let connections = 0;
   const connect = (k: number, cntlid: number, port: number) => {
-    const host = `10.3.${k >> 8}.${(k & 255) + 1}`;
-    const hostnqn = `nqn.2014-08.org.nvmexpress:uuid:host-${k}`;
-    const admin = new SynthConn(out, port, 1448, host, CTRL);
-    admin.send(true, icReq());
-    admin.send(false, icResp());
-    admin.send(true, connectCmd(0, 0, 5000, hostnqn, subnqn));
-    admin.send(false, capsuleResp({ cid: 0, dw0: cntlid }));
-    const io: SynthConn[] = [];
-    for (let q = 1; q <= 4; q++) {
-      const c = new SynthConn(out, port + q, 1448, host, CTRL);
-      c.send(true, icReq());
-      c.send(false, icResp());
-      c.send(true, connectCmd(0, q, 0, hostnqn, subnqn, cntlid));
-      c.send(false, capsuleResp({ cid: 0 }));
-      io.push(c);
-    }
     connections += 5;
-    return { admin, io };
+    return fleetHost(out, subnqn, k, cntlid, port);
   };
   const hosts = Array.from({ length: opts.hosts }, (_, k) => {
     out.time = BASE_TIME + (k / opts.hosts) * 0.5;
