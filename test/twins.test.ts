@@ -303,6 +303,8 @@ describe('the real twins (../shared/captures: tcpdump on the host and on the tar
     expect(st.totals.h2c.senderOnly).toBe(2);
     // The target executed each command once (the retry): no duplicate execution.
     expect(ofRule(r, 'duplicate-execution')).toEqual([]);
+    // The incident's story says it from the target side, not from ACKs.
+    expect(renderText(r, { color: false, width: 400 })).toContain('2 commands (1 write, 1 read) sent on association 1 (CIDs 0x0052, 0x0053); the target-side capture never shows them arriving; none completed on it');
     expect(schemaErrors(withFrameObjects(r))).toEqual([]);
   });
 

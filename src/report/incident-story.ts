@@ -32,16 +32,27 @@ function cidRange(commands: readonly IncidentCommand[]): string {
   return cids.length <= 4 ? `CIDs ${cids.map((c) => hex(c)).join(', ')}` : `CIDs ${hex(minOf(cids))}–${hex(maxOf(cids))}`;
 }
 
+/** Whether the commands got there: from the target-side capture when one watched (--same-traffic), else from the controller's ACKs. */
+function arrivalWords(all: Incident['commands']): string {
+  const watched = all.filter((c) => c.reachedController !== undefined);
+  if (watched.length) {
+    const reached = watched.filter((c) => c.reachedController).length;
+    const them = all.length === 1 ? 'it' : 'them';
+    return reached === 0 ? `; the target-side capture never shows ${them} arriving` : `; the target-side capture shows ${reached === all.length ? (all.length === 1 ? 'it' : 'all') : reached} arriving`;
+  }
+  const acked = all.filter((c) => c.arrival).length;
+  return acked ? `; the controller acknowledged ${acked === all.length ? 'all' : acked}` : '';
+}
+
 /** The incident's timeline, in time order: what went out, the last contact, the recovery, the take-over, the retries, the late completions. */
 export function incidentStory(i: Incident): StoryStep[] {
   const steps: StoryStep[] = [];
   const all = i.commands;
   if (all.length) {
     const first = minOf(all.map((c) => c.time));
-    const arrived = all.filter((c) => c.arrival).length;
     steps.push({
       time: first, where: frames(all.map((c) => c.frame)),
-      what: `${commandKinds(all)} sent on association ${i.assoc} (${cidRange(all)})${arrived ? `; the controller acknowledged ${arrived === all.length ? 'all' : arrived}` : ''}; ${i.counts.commands === i.counts.retried ? 'none' : 'not all'} completed on it`,
+      what: `${commandKinds(all)} sent on association ${i.assoc} (${cidRange(all)})${arrivalWords(all)}; ${i.counts.commands === i.counts.retried ? 'none' : 'not all'} completed on it`,
     });
   }
   if (i.lastControllerContact) steps.push({ time: i.lastControllerContact.time, where: `frame ${frameLabel(i.lastControllerContact.frame)}`, what: `last packet from the controller of association ${i.assoc}` });
