@@ -181,6 +181,18 @@ describe('two captures of the same traffic (--same-traffic)', () => {
     expect(t.h2c.both).toBeGreaterThanOrEqual(60);
   });
 
+  it('a damaged target capture: what was read of it is used, and the damage is stated', async () => {
+    const f = files('damaged', cutReturn());
+    const whole = readFileSync(f.target);
+    writeFileSync(f.target, whole.subarray(0, Math.floor(whole.length * 0.6) + 3)); // cut inside a record
+    const r = await analyzeCaptures([f.host, f.target]);
+    const target = r.sameTraffic!.captures[1];
+    expect(target.problem).toMatchObject({ kind: 'truncated' });
+    expect(renderText(r, { color: false, width: 300 })).toMatch(new RegExp(`the target capture is damaged at byte ${target.problem!.byteOffset} after frame \\d+: .*; what was read before it is analysed`));
+    expect(r.sameTraffic!.totals.h2c.both).toBeGreaterThan(5);
+    expect(schemaErrors(withFrameObjects(r))).toEqual([]);
+  });
+
   it('captures of unrelated traffic are refused, naming both files (exit 2)', async () => {
     const one = scenario();
     connectAssociation(one, { host: '10.0.0.1', ctrl: '10.0.0.2' }).io[0].host(ioCmd(WRITE, 1, 8, 8));

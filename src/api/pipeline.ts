@@ -99,7 +99,7 @@ export async function runPipelines(inputs: CaptureInput[], sink: MergeSink, opti
     return run;
   }));
   merger.finish();
-  const sameTraffic = merger.report(runs.map((r, i) => ({ file: lanes[i].file, frames: r.capture.frames })));
+  const sameTraffic = merger.report(runs.map((r, i) => ({ file: lanes[i].file, frames: r.capture.frames, problem: r.problem ?? null })));
   return { runs, hostIndex: lanes.findIndex((l) => l.code === 0), sameTraffic };
 }
 

@@ -4,7 +4,7 @@ import type { Direction, NvmeConnection, PduEvent, StreamDiagnostic } from '../n
 import { ClockEstimator, ClockMapping } from './clock.js';
 import { Probe } from './probe.js';
 import { EventKind, type Lane, type LaneEvent, type LaneGate } from './lane.js';
-import type { MergeSink, SameTrafficReport, Vantage } from './types.js';
+import type { CaptureVantage, MergeSink, SameTrafficReport, Vantage } from './types.js';
 import { inHole, newDir, prune, type MergedConn, type Tentative, type Waiting } from './merge-state.js';
 import { FIRST_LOST_KEPT, PassageLedger } from './passage.js';
 import { offsetDelta, sameIncarnation, standIn, tupleKey } from './connection-views.js';
@@ -486,12 +486,13 @@ export class Merger implements LaneGate {
   }
 
   /** What the report says about the captures, their clocks and what passed between them. */
-  report(infos: { file: string; frames: number }[]): SameTrafficReport {
+  report(infos: { file: string; frames: number; problem: CaptureVantage['problem'] }[]): SameTrafficReport {
     const source = this.options.vantages ? 'given' as const : this.assumed ? 'assumed' as const : 'inferred' as const;
     const captures = [...this.lanes].sort((a, b) => a.code - b.code).map((lane) => ({
       label: captureLabel(lane.code), file: infos[lane.index].file, vantage: this.vantages[lane.index], vantageSource: source, frames: infos[lane.index].frames,
       firstTime: Number.isFinite(lane.firstTime) ? this.hostTime(lane, lane.firstTime) : null,
       lastTime: Number.isFinite(lane.lastTime) ? this.hostTime(lane, lane.lastTime) : null,
+      problem: infos[lane.index].problem,
     }));
     const clock = this.options.offsetS === undefined ? this.clock.alignment() : { ...this.clock.alignment(), source: 'given' as const, offsetMs: this.options.offsetS * 1000 };
     for (const list of this.live.values()) for (const m of list) if (!m.settled) this.ledger.fold(m);

@@ -56,6 +56,8 @@ export interface CaptureVantage {
   frames: number;
   firstTime: number | null;
   lastTime: number | null;
+  /** The capture was damaged: what was read before the damage was analysed. */
+  problem: { kind: string; byteOffset: number; afterFrame: number; message: string } | null;
 }
 
 /** How the captures' clocks line up: target clock = host clock + offset (+ drift × elapsed). */

@@ -17,6 +17,9 @@ export function sameTrafficLines(report: Report): string[] {
   const lines: string[] = [];
   const where = st.captures.map((c) => `${c.label} = ${c.file} (${c.vantage} side${c.vantageSource === 'inferred' ? ', inferred from the delays' : c.vantageSource === 'assumed' ? ', assumed from the order given' : ''})`);
   lines.push(`Two captures of the same traffic read as one: ${where.join(', ')}; frame N is the host capture's frame N, target#N the target capture's`);
+  for (const c of st.captures) {
+    if (c.problem) lines.push(`the ${c.label} capture is damaged at byte ${c.problem.byteOffset} after frame ${c.problem.afterFrame}: ${c.problem.message}; what was read before it is analysed`);
+  }
   lines.push(clockLine(st));
   if (st.overlap) {
     const spans = st.captures.map((c) => (c.lastTime ?? 0) - (c.firstTime ?? 0));
