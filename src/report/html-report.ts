@@ -1,4 +1,4 @@
-import { clientMain } from './html-client.js';
+import { clientScript } from './html-client.js';
 import { htmlCapture, HtmlCollector, type HtmlCapture } from './html-data.js';
 import type { Report } from './types.js';
 
@@ -69,7 +69,7 @@ export function renderHtml(inputs: { report: Report; collected: HtmlCollector }[
 <div class="legend"><span><i style="background:#4f9d69"></i>completed</span><span><i style="background:#d9534f"></i>error status</span><span><i style="background:#f0ad4e"></i>unanswered</span><span><i style="background:#a0a7ae"></i>undecidable (bytes missing)</span><span><i style="background:#2b6cb0"></i>keep-alive</span><span><i style="background:#7b2cbf"></i>retry (original → resubmission)</span><span><i style="background:#e4572e;opacity:.4"></i>KATO window from the last controller contact</span></div>
 <div id="tip"></div>
 <script type="application/json" id="timeline-data">${scriptSafeJson(data)}</script>
-<script>(${clientMain.toString()})();</script>
+<script>${clientScript()}</script>
 </body>
 </html>
 `;
