@@ -49,6 +49,8 @@ export class Merger implements LaneGate {
   private readonly tentative = new Map<NvmeConnection, Tentative>();
   private now = -Infinity;
   private vantages: Vantage[];
+  /** No PDU of one direction matched: the order given was taken as host, target. */
+  private assumed = false;
 
   constructor(private readonly lanes: Lane[], private readonly out: MergeSink, private readonly options: MergeOptions = {}) {
     for (const lane of lanes) lane.gate = this;
@@ -175,8 +177,6 @@ export class Merger implements LaneGate {
     this.probing = false;
     return true;
   }
-
-  private assumed = false;
 
   // ---- the merge ----
 
@@ -421,7 +421,7 @@ export class Merger implements LaneGate {
 
   private resolve(w: Waiting): void {
     if (w.delivered) this.ownerOnly(w);
-    else if (this.isSenderSide(w.lane, w.dir)) this.lost(w);
+    else if (isSenderSide(w.lane, w.dir)) this.lost(w);
     else this.fill(w, 'sender-capture');
   }
 
@@ -431,7 +431,7 @@ export class Merger implements LaneGate {
     const other = this.lanes.find((l) => l !== w.lane)!;
     if (!w.merged.watched || !this.covering(other, w.pdu.time)) return;
     const p = w.merged[w.dir].passage;
-    if (this.isSenderSide(w.lane, w.dir)) {
+    if (isSenderSide(w.lane, w.dir)) {
       p.senderOnly++;
       p.bytesSenderOnly += w.pdu.plen;
       if (p.firstLostFrames.length < FIRST_LOST_KEPT) p.firstLostFrames.push(w.pdu.frame);
@@ -445,7 +445,7 @@ export class Merger implements LaneGate {
   private fill(w: Waiting, why: 'missed' | 'sender-capture'): void {
     w.done = true;
     const p = w.merged[w.dir].passage;
-    if (why === 'sender-capture' || !this.isSenderSide(w.lane, w.dir)) {
+    if (why === 'sender-capture' || !isSenderSide(w.lane, w.dir)) {
       p.receiverOnly++;
       p.bytesReceiverOnly += w.pdu.plen;
     } else {
@@ -475,27 +475,26 @@ export class Merger implements LaneGate {
     return this.hostTime(lane, lane.firstTime) <= t && (!lane.ended || t <= this.hostTime(lane, lane.lastTime));
   }
 
-  /** Is `lane` the side of `dir`'s sender (the host capture for host→controller PDUs)? */
-  private isSenderSide(lane: Lane, dir: Direction): boolean {
-    return (dir === 'h2c') === (lane.code === 0);
-  }
-
+  /** A PDU seen at both points: a sample for the clocks (raw times of the two captures). */
   private pair(dir: Direction, a: Lane, aTime: number, b: Lane, bTime: number): void {
-    const [hostTime, targetTime] = a.code === 0 ? [aTime, bTime] : [bTime, aTime];
-    this.clock.add(dir === 'h2c', hostTime, targetTime);
+    if (a.code === 0) this.clock.add(dir === 'h2c', aTime, bTime);
+    else this.clock.add(dir === 'h2c', bTime, aTime);
   }
 
   /** What the report says about the captures, their clocks and what passed between them. */
   report(infos: { file: string; frames: number; problem: CaptureVantage['problem'] }[]): SameTrafficReport {
     const source = this.options.vantages ? 'given' as const : this.assumed ? 'assumed' as const : 'inferred' as const;
+    const span = (lane: Lane, t: number) => (Number.isFinite(t) ? this.hostTime(lane, t) : null);
     const captures = [...this.lanes].sort((a, b) => a.code - b.code).map((lane) => ({
-      label: captureLabel(lane.code), file: infos[lane.index].file, vantage: this.vantages[lane.index], vantageSource: source, frames: infos[lane.index].frames,
-      firstTime: Number.isFinite(lane.firstTime) ? this.hostTime(lane, lane.firstTime) : null,
-      lastTime: Number.isFinite(lane.lastTime) ? this.hostTime(lane, lane.lastTime) : null,
-      problem: infos[lane.index].problem,
+      label: captureLabel(lane.code), ...infos[lane.index], vantage: this.vantages[lane.index], vantageSource: source, firstTime: span(lane, lane.firstTime), lastTime: span(lane, lane.lastTime),
     }));
     const clock = this.options.offsetS === undefined ? this.clock.alignment() : { ...this.clock.alignment(), source: 'given' as const, offsetMs: this.options.offsetS * 1000 };
     for (const list of this.live.values()) for (const m of list) if (!m.settled) this.ledger.fold(m);
     return { captures, clock, ...this.ledger.report(captures) };
   }
+}
+
+/** Is `lane` on the side of `dir`'s sender (the host capture for host→controller PDUs)? */
+function isSenderSide(lane: Lane, dir: Direction): boolean {
+  return (dir === 'h2c') === (lane.code === 0);
 }
