@@ -12,7 +12,7 @@ import { renderMarkdown } from '../src/report/markdown.js';
 import type { Report } from '../src/report/types.js';
 import { capsuleResp, ioCmd } from '../src/test-support/builders.js';
 import { connectAssociation, Scenario } from '../src/test-support/scenario.js';
-import { breakOn, cutBoth, cutReturn, twinScenario as scenario, twinCaptures, type TwinOptions } from '../src/test-support/twins.js';
+import { breakOn, cutBoth, cutReturn, targetTwinOf, twinScenario as scenario, twinCaptures, type TwinOptions } from '../src/test-support/twins.js';
 import { schemaErrors } from './schema-validate.js';
 
 const WRITE = 0x01;
@@ -292,6 +292,29 @@ describe('--same-traffic from the command line', () => {
     const ok = run(['check', '--same-traffic', 'fixtures/twins/twin-early-retry.pcap', 'fixtures/twins/twin-early-retry-target.pcap']);
     expect(ok.stdout).toMatch(/^FAIL {2}fixtures\/twins\/twin-early-retry\.pcap \+ fixtures\/twins\/twin-early-retry-target\.pcap {2}1 error/);
   });
+});
+
+describe('every real capture beside a target-side twin made of it (the same packets, 20 µs away, the clock 1.5 s ahead)', () => {
+  for (const name of ['clean-io', 'ctrl-reset', 'digest', 'early-retry', 'kato-expiry-link-cut', 'large-io', 'target-port-removed']) {
+    it(`${name}: the findings the host capture gives alone, every PDU seen at both points`, async () => {
+      const host = `fixtures/${name}.pcap`;
+      const target = join(dir, `${name}-twin-target.pcap`);
+      writeFileSync(target, targetTwinOf(readFileSync(host), { offsetS: 1.5, delayS: 0.00002 }));
+      const alone = await analyzeCapture(host);
+      const r = await analyzeCaptures([target, host]);
+      const st = r.sameTraffic!;
+      expect(st.captures[0].file).toBe(host);
+      expect(st.clock.offsetMs).toBeCloseTo(1500, 1);
+      expect(st.clock.h2cDelay.minMs).toBeCloseTo(0.02, 2);
+      // Same verdicts; the arrival clause comes from the target side now (this twin shows every original arriving).
+      const strip = (m: string) => m.replace(/; the target-side capture shows it reaching the controller in frame target#\d+/, '')
+        .replace(/; the controller (acknowledged it in frame \d+|never acknowledged it: it may never have reached the controller)/, '');
+      expect(r.findings.map((f) => `${f.ruleId} ${strip(f.message)}`)).toEqual(alone.findings.map((f) => `${f.ruleId} ${strip(f.message)}`));
+      for (const dir of [st.totals.h2c, st.totals.c2h]) expect([dir.senderOnly, dir.receiverOnly]).toEqual([0, 0]);
+      expect(st.totals.h2c.both + st.totals.c2h.both).toBe(alone.summary.pdus);
+      expect(schemaErrors(withFrameObjects(r))).toEqual([]);
+    });
+  }
 });
 
 describe('the real twins (../shared/captures: tcpdump on the host and on the target at once)', () => {

@@ -6,6 +6,7 @@
  * was set never reach the other side; those sent while `hostCaptureMisses` was set are missing
  * from the host's capture only.
  */
+import { u16be, u32le } from '../common/bytes.js';
 import { capsuleResp, ioCmd, LINK_TYPE, pcapFile, type PacketIn } from './builders.js';
 import { connectAssociation, Scenario } from './scenario.js';
 
@@ -90,4 +91,31 @@ export function cutReturn(): Scenario {
     io.ctrl(capsuleResp({ cid: 5 }));
     return [5];
   });
+}
+
+/**
+ * A target-side twin of a real host-side capture (little-endian µs pcap, Ethernet, IPv4): each
+ * packet the host sent reaches the target `delayS` later, each it received left the target
+ * `delayS` before, on a clock `offsetS` ahead. Which side sent a packet is told by the NVMe/TCP
+ * port (4420 or 8009 is the controller's).
+ */
+export function targetTwinOf(hostCapture: Uint8Array, o: { offsetS: number; delayS: number }): Uint8Array {
+  const packets: PacketIn[] = [];
+  for (let p = 24; p + 16 <= hostCapture.length;) {
+    const time = u32le(hostCapture, p) + u32le(hostCapture, p + 4) / 1e6;
+    const capLen = u32le(hostCapture, p + 8);
+    const data = hostCapture.subarray(p + 16, p + 16 + capLen);
+    packets.push({ time: time + (toController(data) ? o.delayS : -o.delayS) + o.offsetS, data, origLen: u32le(hostCapture, p + 12) });
+    p += 16 + capLen;
+  }
+  packets.sort((a, b) => a.time - b.time);
+  return pcapFile(LINK_TYPE.ethernet, packets);
+}
+
+function toController(frame: Uint8Array): boolean {
+  const ip = 14;
+  if (frame.length < ip + 20 || u16be(frame, 12) !== 0x0800) return true;
+  const tcp = ip + (frame[ip] & 15) * 4;
+  const dport = frame.length >= tcp + 4 ? u16be(frame, tcp + 2) : 0;
+  return dport === 4420 || dport === 8009;
 }
