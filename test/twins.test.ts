@@ -214,6 +214,10 @@ describe('two captures of the same traffic (--same-traffic)', () => {
     expect(cli.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('one recording given twice is refused: two capture points never see every PDU at the same time', async () => {
+    await expect(analyzeCaptures(['fixtures/early-retry.pcap', 'fixtures/early-retry.pcap'])).rejects.toThrow('fixtures/early-retry.pcap and fixtures/early-retry.pcap: every PDU at the same time in both: one recording given twice');
+  });
+
   it('the same traffic behind NAT (other addresses, same PDUs) is detected and refused', async () => {
     const s = cutBoth();
     const { host } = twinCaptures(s);

@@ -30,6 +30,8 @@ export class Probe {
   private natKeys: Map<string, number>[];
   private readonly scanned: number[];
   private natSuspected = false;
+  /** Every PDU matched so far at the very same time in both: one recording given twice. */
+  private identical = true;
 
   constructor(private readonly lanes: Lane[], private readonly given: Vantage[] | undefined) {
     this.keys = lanes.map(() => new Map());
@@ -55,6 +57,9 @@ export class Probe {
       const where = allEnded ? '' : ` in their first ${PROBE_CAP.toLocaleString('en-US')} events`;
       throw new UsageError(`${names}: no NVMe/TCP PDU in common${where}: not captures of the same traffic (cut them to their common span with editcap -A/-B if they overlap late)`);
     }
+    if (this.identical && this.clock.anyPairs) {
+      throw new UsageError(`${this.lanes.map((l) => l.file).join(' and ')}: every PDU at the same time in both: one recording given twice, not two capture points`);
+    }
     this.keys = [];
     this.natKeys = [];
     return this.outcome();
@@ -74,6 +79,7 @@ export class Probe {
       // Provisionally capture 0 is the host side; outcome() swaps if the delays say otherwise.
       const [t0, t1] = lane.index === 0 ? [e.time, seen] : [seen, e.time];
       this.clock.add(pdu.dir === 'h2c', t0, t1);
+      if (t0 !== t1) this.identical = false;
       this.keys[other.index].delete(key);
     } else {
       this.keys[lane.index].set(key, e.time);
