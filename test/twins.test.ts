@@ -321,6 +321,23 @@ describe('every real capture beside a target-side twin made of it (the same pack
   }
 });
 
+describe('the two ends segment the same bytes differently (TSO on the host, the wire\'s segments at the target)', () => {
+  it('large-io: 64 KiB host segments against 1448-byte target segments: every PDU matched by its place in the stream', async () => {
+    const host = 'fixtures/large-io.pcap';
+    const target = join(dir, 'large-io-mss-target.pcap');
+    const twin = targetTwinOf(readFileSync(host), { offsetS: 0.25, delayS: 0.00003, mss: 1448 });
+    writeFileSync(target, twin);
+    const alone = await analyzeCapture(host);
+    const r = await analyzeCaptures([host, target]);
+    const st = r.sameTraffic!;
+    expect(st.captures[1].frames).toBeGreaterThan(2 * st.captures[0].frames);
+    for (const d of [st.totals.h2c, st.totals.c2h]) expect([d.senderOnly, d.receiverOnly]).toEqual([0, 0]);
+    expect(st.totals.h2c.both + st.totals.c2h.both).toBe(alone.summary.pdus);
+    expect(st.clock.offsetMs).toBeCloseTo(250, 1);
+    expect(r.findings.map((f) => f.ruleId)).toEqual(alone.findings.map((f) => f.ruleId));
+  });
+});
+
 describe('the real twins (../shared/captures: tcpdump on the host and on the target at once)', () => {
   const twin = (name: string) => [`fixtures/twins/${name}.pcap`, `fixtures/twins/${name}-target.pcap`];
 

@@ -6,7 +6,7 @@
  * was set never reach the other side; those sent while `hostCaptureMisses` was set are missing
  * from the host's capture only.
  */
-import { u16be, u32le } from '../common/bytes.js';
+import { u16be, u32be, u32le } from '../common/bytes.js';
 import { capsuleResp, ioCmd, LINK_TYPE, pcapFile, type PacketIn } from './builders.js';
 import { connectAssociation, Scenario } from './scenario.js';
 
@@ -99,17 +99,45 @@ export function cutReturn(): Scenario {
  * `delayS` before, on a clock `offsetS` ahead. Which side sent a packet is told by the NVMe/TCP
  * port (4420 or 8009 is the controller's).
  */
-export function targetTwinOf(hostCapture: Uint8Array, o: { offsetS: number; delayS: number }): Uint8Array {
+export function targetTwinOf(hostCapture: Uint8Array, o: { offsetS: number; delayS: number; mss?: number }): Uint8Array {
   const packets: PacketIn[] = [];
   for (let p = 24; p + 16 <= hostCapture.length;) {
     const time = u32le(hostCapture, p) + u32le(hostCapture, p + 4) / 1e6;
     const capLen = u32le(hostCapture, p + 8);
     const data = hostCapture.subarray(p + 16, p + 16 + capLen);
-    packets.push({ time: time + (toController(data) ? o.delayS : -o.delayS) + o.offsetS, data, origLen: u32le(hostCapture, p + 12) });
+    const at = time + (toController(data) ? o.delayS : -o.delayS) + o.offsetS;
+    // `mss`: the big segments (TSO on the host) arrive cut to the wire's segments, 1 µs apart.
+    const pieces = o.mss && capLen === u32le(hostCapture, p + 12) ? resegment(data, o.mss) : [data];
+    pieces.forEach((d, k) => packets.push({ time: at + k * 1e-6, data: d, origLen: d === data ? u32le(hostCapture, p + 12) : d.length }));
     p += 16 + capLen;
   }
   packets.sort((a, b) => a.time - b.time);
   return pcapFile(LINK_TYPE.ethernet, packets);
+}
+
+/** An Ethernet/IPv4/TCP frame whose payload exceeds `mss`, as the segments of at most `mss` bytes it would be on the wire. */
+function resegment(frame: Uint8Array, mss: number): Uint8Array[] {
+  const ip = 14;
+  if (frame.length < ip + 20 || u16be(frame, 12) !== 0x0800 || frame[ip + 9] !== 6) return [frame];
+  const tcp = ip + (frame[ip] & 15) * 4;
+  const payload = tcp + (frame[tcp + 12] >> 4) * 4;
+  const length = frame.length - payload;
+  if (length <= mss) return [frame];
+  const seq = u32be(frame, tcp + 4);
+  const out: Uint8Array[] = [];
+  for (let o = 0; o < length; o += mss) {
+    const n = Math.min(mss, length - o);
+    const piece = new Uint8Array(payload + n);
+    piece.set(frame.subarray(0, payload));
+    piece.set(frame.subarray(payload + o, payload + o + n), payload);
+    const v = new DataView(piece.buffer);
+    v.setUint16(ip + 2, payload - ip + n);
+    v.setUint32(tcp + 4, (seq + o) >>> 0);
+    // FIN and PSH belong to the last piece only.
+    if (o + n < length) piece[tcp + 13] &= ~0x09;
+    out.push(piece);
+  }
+  return out;
 }
 
 function toController(frame: Uint8Array): boolean {
