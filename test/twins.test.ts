@@ -321,6 +321,58 @@ describe('every real capture beside a target-side twin made of it (the same pack
   }
 });
 
+describe('what the merge holds', () => {
+  it('a connection only the host capture sees: its PDUs are let go once their window passes, not held to the end', async () => {
+    const s = scenario();
+    s.step = 0.001;
+    const shared = connectAssociation(s, { katoMs: 30000 });
+    const lone = connectAssociation(s, { host: '10.0.0.1', ctrl: '10.0.0.9', katoMs: 30000 });
+    // 20 s of commands on the connection the target capture never sees, a few on the shared one.
+    for (let i = 0; i < 4000; i++) {
+      lone.io[0].host(ioCmd(WRITE, i & 0xfff, i * 8, 8));
+      lone.io[0].ctrl(capsuleResp({ cid: i & 0xfff }));
+      if (i % 1000 === 0) {
+        shared.io[0].host(ioCmd(READ, 1, 8, 8));
+        shared.io[0].ctrl(capsuleResp({ cid: 1 }));
+      }
+      s.wait(2);
+    }
+    const { host, target } = twinCaptures(s);
+    const targetOnlyShared = filterOut(target, '10.0.0.9');
+    const h = join(dir, 'lone.pcap');
+    const t = join(dir, 'lone-target.pcap');
+    writeFileSync(h, host);
+    writeFileSync(t, targetOnlyShared);
+    const { Correlator } = await import('../src/correlate/correlator.js');
+    const { runPipelines } = await import('../src/api/pipeline.js');
+    const merged = await runPipelines([h, t], new Correlator({ rule: 'kato+cqt' }).sink);
+    // 8,000 PDUs on the lone connection, 1,000 per second: a 250 ms window holds about 250.
+    expect(merged.peakWaiting).toBeLessThan(600);
+    expect(merged.sameTraffic.connectionsOnlyIn.host).toBeGreaterThanOrEqual(2);
+    expect(merged.sameTraffic.totals.h2c.senderOnly).toBe(0);
+  });
+});
+
+/** A pcap without the packets to or from `address` (IPv4, Ethernet). */
+function filterOut(pcap: Uint8Array, address: string): Uint8Array {
+  const ip = address.split('.').map(Number);
+  const keep: Uint8Array[] = [pcap.subarray(0, 24)];
+  for (let p = 24; p + 16 <= pcap.length;) {
+    const len = new DataView(pcap.buffer, pcap.byteOffset + p + 8, 4).getUint32(0, true);
+    const frame = pcap.subarray(p + 16, p + 16 + len);
+    const has = (o: number) => ip.every((b, k) => frame[o + k] === b);
+    if (!has(26) && !has(30)) keep.push(pcap.subarray(p, p + 16 + len));
+    p += 16 + len;
+  }
+  const out = new Uint8Array(keep.reduce((n, k) => n + k.length, 0));
+  let o = 0;
+  for (const k of keep) {
+    out.set(k, o);
+    o += k.length;
+  }
+  return out;
+}
+
 describe('the two ends segment the same bytes differently (TSO on the host, the wire\'s segments at the target)', () => {
   it('large-io: 64 KiB host segments against 1448-byte target segments: every PDU matched by its place in the stream', async () => {
     const host = 'fixtures/large-io.pcap';

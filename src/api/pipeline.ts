@@ -60,6 +60,8 @@ export interface MultiPipelineResult {
   /** The host-side capture's index among the inputs. */
   hostIndex: number;
   sameTraffic: SameTrafficReport;
+  /** The most PDUs one connection held waiting for their twin. */
+  peakWaiting: number;
 }
 
 /**
@@ -100,7 +102,7 @@ export async function runPipelines(inputs: CaptureInput[], sink: MergeSink, opti
   }));
   merger.finish();
   const sameTraffic = merger.report(runs.map((r, i) => ({ file: lanes[i].file, frames: r.capture.frames, problem: r.problem ?? null })));
-  return { runs, hostIndex: lanes.findIndex((l) => l.code === 0), sameTraffic };
+  return { runs, hostIndex: lanes.findIndex((l) => l.code === 0), sameTraffic, peakWaiting: merger.peakWaiting };
 }
 
 async function decodeCapture(input: CaptureInput, sink: PduSink, options: PipelineOptions, tlsKeyLog: TlsKeyLog | undefined): Promise<PipelineResult> {

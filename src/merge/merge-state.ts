@@ -57,8 +57,9 @@ export interface MergedConn {
   ownerClosed: boolean;
   /** The model has heard of the close: nothing more goes to it for this connection. */
   settled: boolean;
-  /** Another capture saw the connection: what it did not show, it did not see. */
+  /** Another capture saw the connection: what it did not show, it did not see (until it let the connection go). */
   watched: boolean;
+  watchedUntil: number;
 }
 
 export function newDir(): DirState {

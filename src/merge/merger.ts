@@ -3,14 +3,13 @@ import { UsageError } from '../common/errors.js';
 import type { Direction, NvmeConnection, PduEvent, StreamDiagnostic } from '../nvme-tcp/types.js';
 import { ClockEstimator, ClockMapping } from './clock.js';
 import { Probe } from './probe.js';
-import { EventKind, type Lane, type LaneEvent, type LaneGate } from './lane.js';
+import { EventKind, type Lane, type LaneEvent } from './lane.js';
+import { LaneScheduler } from './scheduler.js';
 import type { CaptureVantage, MergeSink, SameTrafficReport, Vantage } from './types.js';
 import { inHole, newDir, prune, type MergedConn, type Tentative, type Waiting } from './merge-state.js';
 import { FIRST_LOST_KEPT, PassageLedger } from './passage.js';
 import { offsetDelta, sameIncarnation, standIn, tupleKey } from './connection-views.js';
 
-/** Events a capture read ahead of the others holds before it waits for them. */
-const HELD_AHEAD = 8192;
 /** How long (seconds) a PDU seen at one point waits for the other point to show it. */
 const MATCH_WINDOW_S = 0.25;
 /** Merged ids of connections only a non-host capture saw: apart from the host capture's own numbers. */
@@ -32,9 +31,7 @@ export interface MergeOptions {
  * capture shows fills in what the owner's capture missed, or, when it never reached the
  * owner's side, is reported as lost on the way.
  */
-export class Merger implements LaneGate {
-  private probing = true;
-  private mapping = ClockMapping.given(0);
+export class Merger extends LaneScheduler {
   private readonly clock = new ClockEstimator();
   private readonly prober: Probe;
   private readonly byLaneConn = new Map<NvmeConnection, MergedConn>();
@@ -47,116 +44,34 @@ export class Merger implements LaneGate {
   private readonly closing: { m: MergedConn; deadline: number }[] = [];
   /** Connections another capture opened first, held for a window for the host capture's view. */
   private readonly tentative = new Map<NvmeConnection, Tentative>();
-  private now = -Infinity;
+  /** The longest any connection's list of PDUs waiting for their twin grew (what the merge holds: a window's worth). */
+  peakWaiting = 0;
   private vantages: Vantage[];
   /** No PDU of one direction matched: the order given was taken as host, target. */
   private assumed = false;
 
-  constructor(private readonly lanes: Lane[], private readonly out: MergeSink, private readonly options: MergeOptions = {}) {
-    for (const lane of lanes) lane.gate = this;
+  constructor(lanes: Lane[], private readonly out: MergeSink, private readonly options: MergeOptions = {}) {
+    super(lanes);
     if (lanes.length !== 2) throw new UsageError('--same-traffic reads two captures of the same traffic (host side and target side)');
     this.prober = new Probe(lanes, options.vantages);
     this.vantages = options.vantages ?? ['host', 'target'];
   }
 
-  // ---- LaneGate: what the lanes ask as their captures are decoded ----
-
-  takesNow(lane: Lane, time: number): boolean {
-    if (this.probing) return false;
-    const t = this.hostTime(lane, time);
-    // Another capture read no further than `t` yet: its next event may come first.
-    for (const other of this.lanes) if (other !== lane && !other.ended && other.length === 0 && this.frontier(other) < t) return false;
-    this.releaseUntil(t);
-    return true;
-  }
-
-  /** How far a capture has been read, on the host clock: its next event comes no earlier (captures are in time order). */
-  private frontier(lane: Lane): number {
-    return lane.ended ? Infinity : Number.isFinite(lane.lastTime) ? this.hostTime(lane, lane.lastTime) : -Infinity;
-  }
-
-  take(lane: Lane, e: LaneEvent): void {
-    const t = this.hostTime(lane, e.time);
-    this.expire(t);
-    this.now = t;
-    this.emit(lane, e, t);
-  }
-
-  takePacket(lane: Lane, conn: NvmeConnection, fromHost: boolean, frame: number, time: number, acked: number): void {
-    const t = this.hostTime(lane, time);
-    this.expire(t);
-    this.now = t;
-    const m = this.byLaneConn.get(conn);
-    if (m && !m.settled && m.owner === lane && !this.tentative.has(conn)) this.out.packet(m.conn, fromHost, frame + lane.code * CAPTURE_STRIDE, t, acked);
-    else if (this.tentative.has(conn)) {
-      this.tentative.get(conn)!.events.push({ e: { kind: EventKind.Packet, conn, time, frame, fromHost, acked, flag: undefined, outOfWindow: false, pdu: undefined, diagnostic: undefined }, time: t });
+  /** A packet taken as it was decoded: to the model when its capture owns the connection, held with a tentative connection's events. */
+  protected packetNow(lane: Lane, conn: NvmeConnection, fromHost: boolean, frame: number, time: number, acked: number, t: number): void {
+    const held = this.tentative.get(conn);
+    if (held) {
+      held.events.push({ e: { kind: EventKind.Packet, conn, time, frame, fromHost, acked, flag: undefined, outOfWindow: false, pdu: undefined, diagnostic: undefined }, time: t });
+      return;
     }
+    const m = this.byLaneConn.get(conn);
+    if (m && !m.settled && m.owner === lane) this.out.packet(m.conn, fromHost, frame + lane.code * CAPTURE_STRIDE, t, acked);
   }
 
   onlyPdus(lane: Lane, conn: NvmeConnection): boolean {
     if (this.probing) return false;
     const m = this.byLaneConn.get(conn);
     return m !== undefined && m.owner !== lane;
-  }
-
-  /** After each chunk of any capture: probe, then hand over every event whose turn has come. */
-  pump(): void {
-    if (this.probing && !this.probe()) return;
-    this.releaseUntil(Infinity);
-  }
-
-  /**
-   * Hands over, in time order, the held events before `until` whose turn has come: none of a
-   * capture whose queue is empty can come before its frontier.
-   */
-  private releaseUntil(until: number): void {
-    for (;;) {
-      let best: Lane | undefined;
-      let bestTime = until;
-      let bound = Infinity;
-      for (const lane of this.lanes) {
-        const e = lane.peek();
-        if (!e) {
-          bound = Math.min(bound, this.frontier(lane));
-          continue;
-        }
-        const t = this.hostTime(lane, e.time);
-        if (t < bestTime) {
-          bestTime = t;
-          best = lane;
-        }
-      }
-      if (!best || bestTime > bound) return;
-      this.expire(bestTime);
-      this.now = bestTime;
-      this.emit(best, best.take(), bestTime);
-    }
-  }
-
-  /** Every capture has been read: settle what still waits. */
-  finish(): void {
-    for (const lane of this.lanes) lane.ended = true;
-    if (this.probing) this.probe();
-    this.pump();
-    this.expire(Infinity);
-  }
-
-  /**
-   * Should `lane` wait after its chunk for the others (files are read synchronously: a capture
-   * that never waits reads to its end before the next one starts)? While probing, when it holds
-   * twice what another holds; after, when another capture has been read less far — always for
-   * the host capture (its events then go to the model as they are decoded, unqueued), past a few
-   * thousand held events for the others.
-   */
-  shouldWait(lane: Lane): boolean {
-    const others = this.lanes.filter((l) => l !== lane && !l.ended);
-    if (this.probing) return lane.length >= 1024 && others.some((l) => l.length * 2 < lane.length);
-    const behind = others.some((l) => this.frontier(l) < this.frontier(lane));
-    return behind && (lane.code === 0 || lane.length > HELD_AHEAD);
-  }
-
-  private hostTime(lane: Lane, time: number): number {
-    return lane.code === 0 ? time : this.mapping.toHost(time);
   }
 
   /** Until when a PDU taken now waits for its twin. */
@@ -167,7 +82,7 @@ export class Merger implements LaneGate {
   // ---- the probe: which capture is where, and the clock offset ----
 
   /** Matches the PDUs read so far across captures; true once the merge can start. */
-  private probe(): boolean {
+  protected probe(): boolean {
     const outcome = this.prober.scan(this.options.offsetS !== undefined);
     if (!outcome) return false;
     this.vantages = outcome.vantages;
@@ -180,7 +95,7 @@ export class Merger implements LaneGate {
 
   // ---- the merge ----
 
-  private emit(lane: Lane, e: LaneEvent, time: number): void {
+  protected emit(lane: Lane, e: LaneEvent, time: number): void {
     if (e.kind === EventKind.Connection) return this.opened(lane, e.conn, time);
     const held = this.tentative.get(e.conn);
     if (held) {
@@ -214,7 +129,10 @@ export class Merger implements LaneGate {
       case EventKind.Closed:
         this.byLaneConn.delete(e.conn);
         if (owner) this.closedByOwner(m);
-        else if (m.others.delete(lane) && !m.ownerClosed) this.out.watched(m.conn, time, false);
+        else if (m.others.delete(lane) && !m.ownerClosed) {
+          m.watchedUntil = time;
+          this.out.watched(m.conn, time, false);
+        }
         return;
     }
   }
@@ -248,7 +166,7 @@ export class Merger implements LaneGate {
   private own(lane: Lane, conn: NvmeConnection, time: number, key: string): void {
     const own = lane.code === 0 ? conn : standIn(conn, OWN_ID_BASE * lane.code + conn.id, lane.code * CAPTURE_STRIDE, time);
     const merged: MergedConn = {
-      id: own.id, key, conn: own, owner: lane, ownerConn: conn, others: new Map(), h2c: newDir(), c2h: newDir(), ownerClosed: false, settled: false, watched: false,
+      id: own.id, key, conn: own, owner: lane, ownerConn: conn, others: new Map(), h2c: newDir(), c2h: newDir(), ownerClosed: false, settled: false, watched: false, watchedUntil: Infinity,
     };
     this.byLaneConn.set(conn, merged);
     const list = this.live.get(key);
@@ -296,9 +214,11 @@ export class Merger implements LaneGate {
       return;
     }
     this.out.pdu(pdu, m.conn);
-    // Waits even before another capture's view of the connection joins: that view comes later (OTHER_LAG_S).
+    // Waits even before another capture's view of the connection joins (it opens a delay later).
     const w: Waiting = { pdu, offset, rawTime, deadline: this.deadline(), lane, delivered: true, done: false, merged: m, dir: pdu.dir };
+    prune(d.ownerWaiting); // what expired: a connection no other capture sees would hold every PDU otherwise
     d.ownerWaiting.push(w);
+    if (d.ownerWaiting.length > this.peakWaiting) this.peakWaiting = d.ownerWaiting.length;
     this.expiry.push(w);
   }
 
@@ -346,6 +266,7 @@ export class Merger implements LaneGate {
       }
       return;
     }
+    prune(d.otherWaiting);
     d.otherWaiting.push(w);
     this.expiry.push(w);
   }
@@ -403,7 +324,7 @@ export class Merger implements LaneGate {
   }
 
   /** Settles what waited past the window: shown by one point only. */
-  private expire(until: number): void {
+  protected expire(until: number): void {
     const q = this.expiry;
     while (this.expiryHead < q.length && q[this.expiryHead].deadline < until) {
       const w = q[this.expiryHead++];
@@ -429,7 +350,8 @@ export class Merger implements LaneGate {
   private ownerOnly(w: Waiting): void {
     w.done = true;
     const other = this.lanes.find((l) => l !== w.lane)!;
-    if (!w.merged.watched || !this.covering(other, w.pdu.time)) return;
+    const m = w.merged;
+    if (!m.watched || (m.others.size === 0 && w.pdu.time > m.watchedUntil) || !this.covering(other, w.pdu.time)) return;
     const p = w.merged[w.dir].passage;
     if (isSenderSide(w.lane, w.dir)) {
       p.senderOnly++;
