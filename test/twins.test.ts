@@ -321,6 +321,29 @@ describe('every real capture beside a target-side twin made of it (the same pack
   }
 });
 
+describe('NVMe/TCP over TLS seen from both ends', () => {
+  it('each capture decrypted with the key log, then merged: the original never reached the controller', async () => {
+    const { tlsScenario } = await import('../src/test-support/tls-scenario.js');
+    const { scenario: s, keyLog } = await tlsScenario((sc) => {
+      sc.step = 0.0005;
+      breakOn(sc, { h2c: true, c2h: true }, (io) => {
+        io.host(ioCmd(WRITE, 5, 500, 8));
+        return [5];
+      });
+    });
+    const f = files('tls', s);
+    const keys = join(dir, 'tls.keys');
+    writeFileSync(keys, keyLog);
+    const r = await analyzeCaptures([f.host, f.target], { tlsKeylogs: [keys] });
+    expect(r.tls!.decrypted).toBe(r.tls!.connections);
+    const [retry] = retries(r);
+    expect(retry.ruleId).toBe('retry-before-kato');
+    expect(retry.details.reachedController).toBe(false);
+    expect(r.sameTraffic!.totals.h2c.senderOnly).toBeGreaterThanOrEqual(1);
+    expect(r.sameTraffic!.totals.c2h.senderOnly + r.sameTraffic!.totals.c2h.receiverOnly + r.sameTraffic!.totals.h2c.receiverOnly).toBe(0);
+  });
+});
+
 describe('what the merge holds', () => {
   it('a connection only the host capture sees: its PDUs are let go once their window passes, not held to the end', async () => {
     const s = scenario();
