@@ -4,8 +4,14 @@ import type { KernelLog } from '../../kernel-log/types.js';
 import type { KernelTrace } from '../../kernel-trace/types.js';
 import type { KernelLogReport, KernelTraceReport, RecoveryReport, RetryRule, RuleId, TlsReport } from '../types.js';
 
+/**
+ * What rules may ask the model: names, the live associations of a path, the time → frame index and
+ * the clock. Rules are told of the model's objects through its events; they never drive it.
+ */
+export type ModelView = Readonly<Pick<Model, 'opName' | 'liveOnPath' | 'frames' | 'lastTime'>>;
+
 export interface RuleContext {
-  readonly model: Model;
+  readonly model: ModelView;
   readonly findings: FindingCollector;
   readonly policy: RetryRule;
   /** --dmesg logs, already read; empty without. */
