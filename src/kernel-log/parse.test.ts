@@ -26,6 +26,7 @@ describe('kernel log lines', () => {
     expect(decodeLine('nvme nvme0: Successfully reconnected (2 attempt)')).toMatchObject({ kind: 'reconnected', value: 2 });
     expect(decodeLine('nvme nvme0: Successfully reconnected (attempt 1/600)')).toMatchObject({ kind: 'reconnected', value: 1 });
     expect(decodeLine('nvme nvme0: creating 8 I/O queues.')).toMatchObject({ kind: 'creating-io-queues', value: 8 });
+    expect(decodeLine('nvme nvme0: mapped 2/0/0 default/read/poll queues.')).toMatchObject({ kind: 'queues-mapped', value: 2, device: 'nvme0' });
     expect(decodeLine(`nvme nvme0: new ctrl: NQN "${SUBNQN}", addr 192.168.1.2:4420`)).toMatchObject({ kind: 'new-ctrl', subnqn: SUBNQN, addr: '192.168.1.2:4420' });
     expect(decodeLine(`nvme nvme3: new ctrl: NQN "${SUBNQN}", addr 192.168.1.2:4420, hostnqn: ${HOSTNQN}`)).toMatchObject({ kind: 'new-ctrl', hostnqn: HOSTNQN });
     expect(decodeLine(`nvme nvme0: Removing ctrl: NQN "${SUBNQN}"`)).toMatchObject({ kind: 'removing-ctrl', subnqn: SUBNQN });
@@ -41,7 +42,7 @@ describe('kernel log lines', () => {
     expect(decodeLine('nvmet: ctrl 1 keep-alive timer (30 seconds) expired!')).toMatchObject({ kind: 'keep-alive-expired', ctrl: 1, seconds: 30 });
     expect(decodeLine('nvmet: ctrl 2 fatal error occurred!')).toMatchObject({ kind: 'fatal-error', ctrl: 2 });
     expect(decodeLine('nvmet_tcp: enabling port 1 (10.0.2.1:4420)')).toMatchObject({ kind: 'other', side: 'target' });
-    expect(decodeLine('nvme nvme0: mapped 1/0/0 default/read/poll queues.')).toMatchObject({ kind: 'other', side: 'host' });
+    expect(decodeLine('nvme nvme0: Identify Descriptors failed (nsid=1, status=0x2)')).toMatchObject({ kind: 'other', side: 'host' });
     expect(decodeLine('e1000e: eth0 NIC Link is Up')).toBeUndefined();
   });
 });

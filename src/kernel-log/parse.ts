@@ -195,6 +195,8 @@ const HOST: LinePattern[] = [
   { kind: 'reconnect-failed', re: /^Failed reconnect attempt (\d+)/, fill: value },
   { kind: 'reconnected', re: /^Successfully reconnected \((?:attempt (\d+)|(\d+) attempt)/, fill: (m, d) => void (d.value = Number(m[1] ?? m[2])) },
   { kind: 'creating-io-queues', re: /^creating (\d+) I\/O queues/, fill: value },
+  // tcp.c after the I/O queues connect: how many serve default, read and poll I/O (the value: default).
+  { kind: 'queues-mapped', re: /^mapped (\d+)\/(\d+)\/(\d+) default\/read\/poll queues/, fill: value },
   {
     kind: 'new-ctrl', re: /^new ctrl: NQN "([^"]*)", addr ([^,\s]+)(?:, hostnqn: (\S+))?/,
     fill: (m, d) => {

@@ -11,7 +11,7 @@ export type LogFormat =
 
 /** What a recognised NVMe kernel line says, from the kernel's own format strings. */
 export type KernelEventKind =
-  | 'io-timeout' | 'error-recovery' | 'reconnecting' | 'connect-failed' | 'reconnect-failed' | 'reconnected' | 'creating-io-queues'
+  | 'io-timeout' | 'error-recovery' | 'reconnecting' | 'connect-failed' | 'reconnect-failed' | 'reconnected' | 'creating-io-queues' | 'queues-mapped'
   | 'new-ctrl' | 'removing-ctrl' | 'keep-alive-failed' | 'long-keepalive-rtt' | 'no-usable-path'
   | 'controller-created' | 'keep-alive-expired' | 'fatal-error'
   /** The host's controller fencing (TP8028 patches, 2025–2026): start, a CCR tried, its outcome, the time-based fallback's end. */
