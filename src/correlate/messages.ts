@@ -5,7 +5,7 @@
 import type {
   AfterRetryActivity, CaptureGapDetails, CidReuseDetails, ConnectionResetDetails, DigestMismatchDetails, DuplicateExecutionDetails,
   ErrorStatusDetails, KeepAliveLateDetails, KeepAliveTimeoutDetails, OriginalAliveDetails, RetryDetails, RetryRuleId, StaleDataDetails,
-  Finding, Stamp, TermReqDetails, TimeoutDuringRecoveryDetails, TlsNotDecryptedDetails, UnansweredDetails, UnknownPduDetails,
+  Finding, RuleId, Stamp, TermReqDetails, TimeoutDuringRecoveryDetails, TlsNotDecryptedDetails, UnansweredDetails, UnknownPduDetails,
 } from './types.js';
 import { hex } from '../common/text.js';
 import { frameLabel } from '../common/frame-ref.js';
@@ -178,3 +178,19 @@ export const MESSAGES = {
     afterRetry: (a: AfterRetryActivity) => `controller sent ${activityLabel(a)} for the original`,
   },
 };
+
+type Sentence = Exclude<keyof typeof MESSAGES, 'evidence'>;
+
+/**
+ * The sentence each rule's findings say (the rule's family calls it): every rule id has one —
+ * the type requires an entry per FindingDetails key, src/correlate/rules/rules.test.ts checks
+ * each names a sentence.
+ */
+export const SENTENCE_OF: { readonly [K in RuleId]: Sentence } = {
+  'retry-before-kato': 'retry', 'retry-after-kato': 'retry', 'retry-after-fence': 'retry', 'duplicate-execution': 'duplicateExecution',
+  'stale-data-after-retry': 'staleData', 'original-alive-after-retry': 'originalAlive', 'timeout-during-recovery': 'timeoutDuringRecovery',
+  'keep-alive-timeout': 'keepAliveTimeout', 'keep-alive-late': 'keepAliveLate', 'unanswered-command': 'unanswered', 'error-status': 'errorStatus',
+  'term-req': 'termReq', 'protocol-violation': 'protocolViolation', 'cid-reuse-in-flight': 'cidReuse', 'connection-reset': 'connectionReset',
+  'digest-mismatch': 'digestMismatch', 'capture-gap': 'captureGap', 'unknown-pdu': 'unknownPdu', 'tls-not-decrypted': 'tlsNotDecrypted',
+};
+

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { RuleId } from '../types.js';
 import { NOISY_RULES, RULE_FAMILIES } from './index.js';
+import { MESSAGES, SENTENCE_OF } from '../messages.js';
 
 /** Every rule id the report can carry: the compiler checks this list against FindingDetails, both ways. */
 const ALL: Record<RuleId, true> = {
@@ -24,6 +25,11 @@ describe('rule declarations', () => {
     expect([...finding.properties.ruleId.enum].sort()).toEqual(Object.keys(ALL).sort());
     const branches = finding.allOf.map((b: { if: { properties: { ruleId: { const: string } } } }) => b.if.properties.ruleId.const);
     expect([...branches].sort()).toEqual(Object.keys(ALL).sort());
+  });
+
+  it('every rule id has its sentence: a message function the family calls', () => {
+    for (const id of Object.keys(ALL) as RuleId[]) expect(typeof MESSAGES[SENTENCE_OF[id]], id).toBe('function');
+    expect(Object.keys(SENTENCE_OF).sort()).toEqual(Object.keys(ALL).sort());
   });
 
   it('one noisy-rule list, drawn from the families, each noisy rule one of the family\'s own', () => {
