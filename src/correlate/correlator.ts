@@ -58,7 +58,7 @@ export interface CorrelationResult {
   recovery: RecoveryReport;
 }
 
-function spread(h: LatencyHistogram): PathSummary['lifetimeMs'] {
+function minMedianMax(h: LatencyHistogram): PathSummary['lifetimeMs'] {
   return h.count ? { min: round3(h.min), p50: round3(h.quantile(0.5)!), max: round3(h.max) } : { min: null, p50: null, max: null };
 }
 
@@ -101,7 +101,7 @@ export class Correlator {
       associations,
       paths: paths.map((p) => ({
         path: p.path, hostnqn: p.hostnqn, subnqn: p.subnqn, controller: p.controller, associations: p.associations, withFindings: p.withFindings,
-        lifetimeMs: spread(p.lifetimes), reconnectDelayMs: spread(p.reconnectDelays), listed: listed(p), notListed: p.notListed,
+        lifetimeMs: minMedianMax(p.lifetimes), reconnectDelayMs: minMedianMax(p.reconnectDelays), listed: listed(p), notListed: p.notListed,
       })),
       associationsNotListed: paths.reduce((n, p) => n + p.notListed, 0),
       associationCount: paths.reduce((n, p) => n + p.associations, 0),

@@ -132,7 +132,7 @@ export function align(
           continue;
         }
       }
-      if (spread(near) < spread(best)) [best, bestSupport] = [near, undefined];
+      if (offsetRange(near) < offsetRange(best)) [best, bestSupport] = [near, undefined];
     }
     // The host logs "Successfully reconnected" only after requeueing I/O, tens of ms after the last Connect
     // response: it places the log only when no line the kernel writes at the Connect itself agrees.
@@ -170,7 +170,8 @@ function middle(list: Pair[]): number {
   return median(list.map((p) => p.offsetS));
 }
 
-function spread(list: Pair[]): number {
+/** How far apart the offsets a set of anchor pairs gives lie. */
+function offsetRange(list: Pair[]): number {
   if (list.length === 0) return Infinity;
   const o = list.map((p) => p.offsetS);
   return maxOf(o) - minOf(o);

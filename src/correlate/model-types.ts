@@ -249,5 +249,5 @@ export interface ModelListener {
   /** Every queue of the association has ended: its aggregates are final (it is folded into its path next). */
   associationEnded?(a: Assoc): void;
   /** End of the capture: every queue has ended. */
-  finish?(): void;
+  captureEnded?(): void;
 }

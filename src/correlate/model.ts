@@ -64,7 +64,7 @@ export class Model implements MergeSink {
   /** Per event, the handlers of the listeners that implement it: an event nobody listens to costs nothing per PDU. */
   private readonly on: { [E in keyof ModelListener]-?: NonNullable<ModelListener[E]>[] } = {
     pdu: [], commandSubmitted: [], cidReused: [], commandData: [], commandCompleted: [], lateCompletion: [], commandUnanswered: [],
-    retry: [], violation: [], tcpFlag: [], diagnostic: [], queueEnded: [], associationEnded: [], finish: [],
+    retry: [], violation: [], tcpFlag: [], diagnostic: [], queueEnded: [], associationEnded: [], captureEnded: [],
   };
 
   /** Time → frame, when asked for. */
@@ -208,7 +208,7 @@ export class Model implements MergeSink {
     if (previous) {
       // With bytes lost meanwhile its completion may be among them: reuse then proves nothing.
       if (!previous.gapWhileOpen) for (const h of this.on.cidReused) h(previous, p);
-      this.finish(previous, 'undecidable');
+      this.commandEnded(previous, 'undecidable');
     }
     const cmd: Cmd = {
       q, cid: sqe.cid, opcode: sqe.opcode, fctype: sqe.fctype, admin, nsid: sqe.nsid, slba: sqe.slba, nlb: sqe.nlb,
@@ -304,7 +304,7 @@ export class Model implements MergeSink {
     if (q.hostClosed && p.time >= q.hostClosed.time) {
       // The host had closed the queue: it never saw this completion.
       this.lateCompletion(cmd, p);
-      this.finish(cmd, 'unanswered-at-close');
+      this.commandEnded(cmd, 'unanswered-at-close');
       orphan(q, cmd);
       this.retries.retain(cmd);
       return;
@@ -329,7 +329,7 @@ export class Model implements MergeSink {
     if (ok && cmd.opcode === FABRICS_OPCODE && cmd.fctype === FCTYPE_PROPERTY_SET && cmd.property?.offset === PROPERTY_CC) ccWritten(a, cmd.property.value ?? 0, p);
     if (cmd.resets) crossControllerReset(cmd, done, dw0, this.live.byId.values(), this.retries.candidates());
     for (const h of this.on.commandCompleted) h(cmd, p);
-    this.finish(cmd, ok ? 'completed' : 'error');
+    this.commandEnded(cmd, ok ? 'completed' : 'error');
   }
 
   private lateCompletion(cmd: Cmd, p: PduEvent): void {
@@ -374,7 +374,7 @@ export class Model implements MergeSink {
       q.open.delete(cmd.cid);
       const outcome: Outcome = cmd.gapWhileOpen ? 'undecidable' : q.hostClosed || q.ctrlClosed ? 'unanswered-at-close' : 'unanswered-at-end';
       orphan(q, cmd);
-      this.finish(cmd, outcome);
+      this.commandEnded(cmd, outcome);
       this.retries.retain(cmd);
       for (const h of this.on.commandUnanswered) h(cmd, outcome);
     }
@@ -425,7 +425,7 @@ export class Model implements MergeSink {
   /** Ends every queue still open and tells the rules the capture is over. */
   end(): void {
     for (const q of [...this.queues.values()]) this.endQueue(q);
-    for (const h of this.on.finish) h();
+    for (const h of this.on.captureEnded) h();
   }
 
   /** Every association in a report's order: the listed ones, each path's first and latest among them. */
@@ -443,7 +443,8 @@ export class Model implements MergeSink {
     return this.retries.evicted;
   }
 
-  private finish(cmd: Cmd, outcome: Outcome): void {
+  /** A command's fate is settled: counted, streamed to onCommand, its steps let go. */
+  private commandEnded(cmd: Cmd, outcome: Outcome): void {
     if (cmd.outcome) return;
     cmd.outcome = outcome;
     this.opcodes.add(cmd, outcome);

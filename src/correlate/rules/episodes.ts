@@ -51,7 +51,7 @@ export const episodes: RuleFamily = {
       retry: (original, retry) => book.retried(original, retry),
       tcpFlag: (q, e) => book.flag(q, e),
       associationEnded: (a) => book.ended(a),
-      finish: () => void (ctx.output.recovery = book.report()),
+      captureEnded: () => void (ctx.output.recovery = book.report()),
     };
   },
 };

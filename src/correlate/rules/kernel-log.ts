@@ -115,7 +115,7 @@ export const kernelLog: RuleFamily = {
       associationEnded(a) {
         anchors.set(a.id, anchorOf(a));
       },
-      finish() {
+      captureEnded() {
         ctx.output.kernelLog = conclude(ctx, candidates, [...anchors.values()].sort((x, y) => x.id - y.id));
       },
     };

@@ -68,7 +68,7 @@ export const kernelTrace: RuleFamily = {
       associationEnded(a: Assoc) {
         cntlids.set(a.id, a.cntlid);
       },
-      finish() {
+      captureEnded() {
         const bySample = sample.byKey();
         const placed = ctx.kernelTraces.map((t) => alignTrace(t, bySample));
         ctx.output.kernelTrace = conclude(ctx, placed, cntlids);

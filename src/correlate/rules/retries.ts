@@ -79,7 +79,7 @@ export const retries: RuleFamily = {
           watches.delete(original);
         }
       },
-      finish() {
+      captureEnded() {
         for (const w of watches.values()) settled(w);
         watches.clear();
         for (const w of executed) executedAtTarget(ctx, w.original, w.retry);
