@@ -344,6 +344,35 @@ describe('NVMe/TCP over TLS seen from both ends', () => {
   });
 });
 
+describe('a target serving many hosts, captured beside one of them', () => {
+  it('the other hosts\' connections, only in the target capture, are read from it and counted; the host\'s story is unchanged', async () => {
+    const s = cutBoth();
+    const { host } = twinCaptures(s);
+    // The target capture also holds 200 other hosts' associations (the builders' scenario, other addresses and ports).
+    const others = scenario();
+    for (let k = 0; k < 200; k++) {
+      const a = connectAssociation(others, { host: `10.7.${k >> 8}.${(k & 255) + 1}`, katoMs: 30000 });
+      a.io[0].host(ioCmd(WRITE, 1, 8 * k, 8));
+      a.io[0].ctrl(capsuleResp({ cid: 1 }));
+    }
+    const both = scenario();
+    for (const p of s.packets.concat(others.packets.map((p) => ({ ...p, time: p.time + 0.01 })))) both.packets.push(p);
+    const h = join(dir, 'fleet.pcap');
+    const t = join(dir, 'fleet-target.pcap');
+    writeFileSync(h, host);
+    writeFileSync(t, twinCaptures(both).target);
+    const alone = await analyzeCapture(h);
+    const r = await analyzeCaptures([h, t]);
+    // Associations are numbered over everything read: the host's second is a later number here.
+    const story = (m: string) => m.replace(/; (it never reached|the controller never acknowledged).*$/, '').replace(/association \d+/g, 'association N');
+    expect(retries(r).map((x) => story(x.message))).toEqual(retries(alone).map((x) => story(x.message)));
+    expect(retries(r).map((x) => x.details.reachedController)).toEqual([false, false]);
+    expect(r.sameTraffic!.connectionsOnlyIn.target).toBe(400);
+    expect(r.summary.associations).toBe(alone.summary.associations + 200);
+    expect(r.associations.some((a) => a.host.startsWith('10.7.'))).toBe(true);
+  });
+});
+
 describe('what the merge holds', () => {
   it('a connection only the host capture sees: its PDUs are let go once their window passes, not held to the end', async () => {
     const s = scenario();

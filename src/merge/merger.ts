@@ -44,6 +44,10 @@ export class Merger extends LaneScheduler {
   private readonly closing: { m: MergedConn; deadline: number }[] = [];
   /** Connections another capture opened first, held for a window for the host capture's view. */
   private readonly tentative = new Map<NvmeConnection, Tentative>();
+  /** The same, by 4-tuple (for the host capture's view to find), and in order of their deadlines (for the window to close on). */
+  private readonly tentativeByKey = new Map<string, Tentative[]>();
+  private readonly tentativeQueue: Tentative[] = [];
+  private tentativeHead = 0;
   /** The longest any connection's list of PDUs waiting for their twin grew (what the merge holds: a window's worth). */
   peakWaiting = 0;
   private vantages: Vantage[];
@@ -143,11 +147,17 @@ export class Merger extends LaneScheduler {
     if (m) return this.join(m, lane, conn, time);
     if (lane.code !== 0) {
       // The host capture's view should own the connection: wait a window for it (the offset's uncertainty can put this view first).
-      this.tentative.set(conn, { lane, conn, time, key, events: [], deadline: this.deadline() });
+      const t: Tentative = { lane, conn, time, key, events: [], deadline: this.deadline() };
+      this.tentative.set(conn, t);
+      const same = this.tentativeByKey.get(key);
+      if (same) same.push(t);
+      else this.tentativeByKey.set(key, [t]);
+      this.tentativeQueue.push(t);
       return;
     }
     this.own(lane, conn, time, key);
-    if (this.tentative.size) for (const t of [...this.tentative.values()]) if (t.key === key && sameIncarnation(conn, t.conn)) this.release(t);
+    const same = this.tentativeByKey.get(key);
+    if (same) for (const t of [...same]) if (sameIncarnation(conn, t.conn)) this.release(t);
   }
 
   /** A live connection another capture owns that `conn` is a view of. */
@@ -177,7 +187,10 @@ export class Merger extends LaneScheduler {
 
   /** A held view joins the connection the host capture opened, or (none did within the window) owns it; then its events follow. */
   private release(t: Tentative): void {
-    this.tentative.delete(t.conn);
+    if (!this.tentative.delete(t.conn)) return;
+    const same = this.tentativeByKey.get(t.key)!;
+    same.splice(same.indexOf(t), 1);
+    if (same.length === 0) this.tentativeByKey.delete(t.key);
     const m = this.joinable(t.lane, t.conn, t.key);
     if (m) this.join(m, t.lane, t.conn, t.time);
     else this.own(t.lane, t.conn, t.time, t.key);
@@ -334,7 +347,12 @@ export class Merger extends LaneScheduler {
       q.splice(0, this.expiryHead);
       this.expiryHead = 0;
     }
-    if (this.tentative.size) for (const t of [...this.tentative.values()]) if (t.deadline < until) this.release(t);
+    const tq = this.tentativeQueue;
+    while (this.tentativeHead < tq.length && tq[this.tentativeHead].deadline < until) this.release(tq[this.tentativeHead++]);
+    if (this.tentativeHead > 1024 && this.tentativeHead * 2 > tq.length) {
+      tq.splice(0, this.tentativeHead);
+      this.tentativeHead = 0;
+    }
     let n = 0;
     while (n < this.closing.length && this.closing[n].deadline < until) this.settleClosed(this.closing[n++].m);
     if (n > 0) this.closing.splice(0, n);
