@@ -83,7 +83,7 @@ export class AssociationRegistry {
       cntlid: undefined,
       katoMs: this.options.katoMs ?? LINUX_DEFAULT_KATO_MS, katoSource: this.options.katoMs !== undefined ? '--kato' : 'assumed',
       cqtMs: this.options.cqtMs ?? 0, cqtSource: this.options.cqtMs !== undefined ? '--cqt' : 'none', tbkas: false, instance: undefined, inferred,
-      queues: [], first: { frame, time }, lastCtrl: undefined, lastCtrlSeen: undefined, afterHostClose: undefined, lastHost: undefined, enabled: inferred ? 'unknown' : 'no', fences: [], resets: [], termReq: undefined,
+      queues: [], first: { frame, time }, lastCtrl: undefined, lastCtrlSeen: undefined, afterHostClose: undefined, lastHost: undefined, enabled: inferred ? 'unknown' : 'no', fences: [], resets: [], termReq: undefined, peerLastCommand: undefined, peerLastKeepAlive: undefined,
       silence: undefined, kaSent: 0, kaAnswered: 0, kaLast: undefined, kaClock: undefined, kaIntervals: new LatencyHistogram(),
       kaMaxInterval: undefined, kaMaxRtt: undefined, kaOpen: [], hostTeardown: undefined, connected: undefined, ioConnected: undefined,
       kaRtts: new LatencyHistogram(), kaLate: 0, findings: 0, ended: false,

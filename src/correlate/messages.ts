@@ -36,6 +36,16 @@ function arrivalText(arrival: RetryDetails['arrival'], capsuleArrival: Stamp | n
   return '; the controller never acknowledged it: it may never have reached the controller';
 }
 
+/** What the target-side capture says of the old controller's keep-alive timer at the retry. */
+function controllerTimerText(d: RetryDetails): string {
+  const c = d.controllerLastCommand;
+  if (!c) return '';
+  const { from, to } = c.timerEndsAfterRetryMs;
+  const rel = (ms: number) => `${seconds(Math.abs(ms))} ${ms >= 0 ? 'after' : 'before'} the retry`;
+  const when = from === to ? rel(from) : from < 0 === to < 0 ? `${seconds(Math.min(Math.abs(from), Math.abs(to)))}–${seconds(Math.max(Math.abs(from), Math.abs(to)))} ${to < 0 ? 'before' : 'after'} the retry` : `between ${rel(from)} and ${rel(to)}`;
+  return `; the target-side capture shows the old controller's last ${c.keepAlive ? 'Keep Alive' : 'command'} arriving in frame ${frameLabel(c.frame)}: its keep-alive timer (KATO ${d.katoMs} ms${d.tbkas ? ', traffic-based: checked once a period' : ''}) runs out about ${when}`;
+}
+
 /** A Cross-Controller Reset that did not fence the old controller: the host fell back to waiting. */
 function resetText(ruleId: RetryRuleId, d: RetryDetails): string {
   const r = d.crossControllerReset;
@@ -93,7 +103,7 @@ export const MESSAGES = {
         ? `; the new association's Connect declares KATO ${d.retryAssocKatoMs} ms` : '';
       body = `${head} ${gap}; ${ruleId === 'retry-before-kato' ? 'before' : 'after'} the required ${seconds(d.requiredMs)} (${d.rule}${assumed})${hint}`;
     }
-    return body + arrivalText(d.arrival, d.capsuleArrival, d.reachedController) + resetText(ruleId, d) + kernelText(d) + traceText(d) + (d.uncertain ? ' [uncertain: bytes missing from the capture]' : '');
+    return body + arrivalText(d.arrival, d.capsuleArrival, d.reachedController) + controllerTimerText(d) + resetText(ruleId, d) + kernelText(d) + traceText(d) + (d.uncertain ? ' [uncertain: bytes missing from the capture]' : '');
   },
   timeoutDuringRecovery(d: TimeoutDuringRecoveryDetails): string {
     const retried = d.retry ? `; retried in frame ${frameLabel(d.retry.frame)} (${d.retry.ruleId})` : '';
@@ -168,6 +178,7 @@ export const MESSAGES = {
   evidence: {
     originalSent: (label: string, assoc: number) => `${label} sent on association ${assoc}`,
     seenArriving: () => 'the target-side capture shows the command capsule arriving',
+    controllerLastCommand: (keepAlive: boolean) => `the last ${keepAlive ? 'Keep Alive' : 'command'} the target-side capture shows reaching the old controller: its keep-alive timer restarts here`,
     arrival: (what: 'capsule' | 'data') => `controller's TCP ACK covers the ${what === 'capsule' ? 'command capsule' : 'last H2CData'}`,
     lastContact: (assoc: number) => `last packet from the controller of association ${assoc}`,
     kernel: (what: string, text: string, line: number) => `kernel log (${what}, line ${line}): ${text}`,

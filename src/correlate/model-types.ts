@@ -195,6 +195,12 @@ export interface Assoc {
   /** Cross-Controller Resets other associations sent for this one's controller, in time order. */
   resets: CrossControllerReset[];
   termReq: Stamp | undefined;
+  /**
+   * With a target-side capture: the last command, and the last Keep Alive, it shows reaching the controller — what
+   * restarts the controller's keep-alive timer (any command with traffic-based keep-alive, a Keep Alive otherwise).
+   */
+  peerLastCommand: Stamp | undefined;
+  peerLastKeepAlive: Stamp | undefined;
   /** Longest controller silence seen while the host kept the association. */
   silence: { from: Stamp; to: Stamp } | undefined;
   kaSent: number;

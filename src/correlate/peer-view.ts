@@ -1,3 +1,4 @@
+import { ADMIN_KEEP_ALIVE } from '../nvme-tcp/opcodes.js';
 import { PduType, type PduEvent } from '../nvme-tcp/types.js';
 import type { Cmd, PeerView, Queue } from './model-types.js';
 
@@ -10,6 +11,9 @@ import type { Cmd, PeerView, Queue } from './model-types.js';
 /** `p`, from the other capture, passed that point: a command arriving there, or its completion leaving. */
 export function peerSighting(q: Queue, p: PduEvent): void {
   if (p.type === PduType.CapsuleCmd && p.sqe) {
+    const a = q.assoc;
+    if (a && (!a.peerLastCommand || p.time > a.peerLastCommand.time)) a.peerLastCommand = { frame: p.frame, time: p.time };
+    if (a && p.sqe.opcode === ADMIN_KEEP_ALIVE && q.qid === 0) a.peerLastKeepAlive = { frame: p.frame, time: p.time };
     const cmd = q.open.get(p.sqe.cid);
     if (cmd && cmd.capsuleEnd === p.streamOffset + p.plen && !cmd.peer?.arrived) {
       peerOf(cmd).arrived = { frame: p.frame, time: p.time };

@@ -39,7 +39,9 @@ export interface CrossControllerReset extends Stamp {
 export interface EvidenceStep {
   step:
     | 'original-sent' | 'arrival' | 'last-controller-contact' | 'fence' | 'teardown' | 'kernel-log' | 'kernel-trace' | 'retry'
-    | 'r2t-after-retry' | 'c2h-data-after-retry' | 'completion-after-retry';
+    | 'r2t-after-retry' | 'c2h-data-after-retry' | 'completion-after-retry'
+    /** --same-traffic: the last command (or Keep Alive) the target capture shows reaching the old controller. */
+    | 'controller-last-command';
   /** The packet; for a kernel-log or kernel-trace step, the last frame captured before the line's aligned time (null: before the capture). */
   frame: number | null;
   time: number;
@@ -166,6 +168,13 @@ export interface RetryDetails extends RetryIdentity {
   arrival: (Stamp & { seenAt?: number }) | null;
   /** Only with another capture that watched the connection: did the original reach the controller's side? */
   reachedController?: boolean;
+  /**
+   * With a target-side capture: what it last shows reaching the old controller before the retry that restarts the
+   * controller's keep-alive timer — any command with traffic-based keep-alive (the timer then runs out between KATO and
+   * twice KATO after it, as it checks once a period), a Keep Alive otherwise (KATO after it) — and when, relative to
+   * the retry, the timer runs out (ms; negative: before the retry).
+   */
+  controllerLastCommand?: Stamp & { keepAlive: boolean; timerEndsAfterRetryMs: { from: number; to: number } };
   /** The ACK covering the capsule alone. */
   capsuleArrival: Stamp | null;
   /** The old queue's first FIN or RST. */

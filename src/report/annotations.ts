@@ -7,6 +7,7 @@ const ROLE: Record<EvidenceStep['step'], string> = {
   fence: 'fence', teardown: 'teardown of the old queue', 'kernel-log': 'kernel log', 'kernel-trace': 'kernel trace', retry: 'retry',
   'r2t-after-retry': 'R2T for the original after the retry', 'c2h-data-after-retry': 'C2HData for the original after the retry',
   'completion-after-retry': 'completion of the original after the retry',
+  'controller-last-command': 'the last command the old controller received before the retry (its keep-alive timer restarts here)',
 };
 
 /**

@@ -119,6 +119,15 @@ function verdict(ctx: RuleContext, original: Cmd, retry: Cmd, p: PduEvent): Retr
     retryAssocKatoMs: a.katoSource === 'connect' ? a.katoMs : null,
     arrival: null, capsuleArrival: null, teardown: null, afterRetry: [], evidence: [],
   };
+  // Read now, in time order: what the target capture showed reaching the old controller before the retry.
+  const heard = oa.tbkas ? oa.peerLastCommand : oa.peerLastKeepAlive ?? oa.peerLastCommand;
+  if (heard) {
+    const since = (retry.submit.time - heard.time) * 1000;
+    details.controllerLastCommand = {
+      frame: heard.frame, time: heard.time, keepAlive: heard === oa.peerLastKeepAlive,
+      timerEndsAfterRetryMs: { from: round3(oa.katoMs - since), to: round3((oa.tbkas ? 2 : 1) * oa.katoMs - since) },
+    };
+  }
   return ctx.findings.add({
     ruleId, severity: ruleId === 'retry-before-kato' ? (original.dataChanging ? 'error' : 'warning') : 'info',
     message: '', frames: [original.submit.frame, p.frame], time: p.time, assoc: a.id, qid: retry.q.qid ?? null, cid: retry.cid, details,
@@ -141,6 +150,7 @@ function complete(f: RetryFinding, w: Watch): void {
   d.arrival = d.capsuleArrival === null ? null : usedData ? dataArrival : { ...d.capsuleArrival };
   const peer = peerArrival(original);
   if (peer !== undefined) d.reachedController = peer !== null;
+
   if (peer) d.arrival = { frame: peer.frame, time: peer.time, seenAt: peer.frame };
   const down = firstClose(original.q);
   d.teardown = down ? { frame: down.frame, time: down.time, from: down.from, kind: down.kind as 'fin' | 'rst' } : null;
@@ -150,6 +160,8 @@ function complete(f: RetryFinding, w: Watch): void {
   const steps: EvidenceStep[] = [{ step: 'original-sent', ...original.submit, what: E.originalSent(label, oa.id) }];
   if (d.capsuleArrival) steps.push({ step: 'arrival', ...d.capsuleArrival, what: E.arrival('capsule') });
   if (peer) steps.push({ step: 'arrival', frame: peer.frame, time: peer.time, what: E.seenArriving() });
+  const heard = d.controllerLastCommand;
+  if (heard) steps.push({ step: 'controller-last-command', frame: heard.frame, time: heard.time, what: E.controllerLastCommand(heard.keepAlive) });
   if (usedData && dataArrival) steps.push({ step: 'arrival', ...dataArrival, what: E.arrival('data') });
   if (d.lastControllerContactFrame !== null) {
     steps.push({ step: 'last-controller-contact', frame: d.lastControllerContactFrame, time: d.lastControllerContactTime!, what: E.lastContact(oa.id) });
