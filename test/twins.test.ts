@@ -462,8 +462,11 @@ describe('the real twins (../shared/captures: tcpdump on the host and on the tar
     expect(st.totals.h2c.senderOnly).toBe(2);
     // The target executed each command once (the retry): no duplicate execution.
     expect(ofRule(r, 'duplicate-execution')).toEqual([]);
-    // The incident's story says it from the target side, not from ACKs.
-    expect(renderText(r, { color: false, width: 400 })).toContain('2 commands (1 write, 1 read) sent on association 1 (CIDs 0x0052, 0x0053); the target-side capture never shows them arriving; none completed on it');
+    // The incident's story says it from the target side, not from ACKs — and when the old controller would have given up.
+    const text = renderText(r, { color: false, width: 400 });
+    expect(text).toContain('2 commands (1 write, 1 read) sent on association 1 (CIDs 0x0052, 0x0053); the target-side capture never shows them arriving; none completed on it');
+    expect(text).toMatch(/frame target#108 +the last command the target-side capture shows reaching the old controller: its keep-alive timer runs out 20\.311 s–50\.311 s after the first retry/);
+    expect(frameOf(r.incidents[0].controllerTimer!.frame)).toBe(108);
     expect(schemaErrors(withFrameObjects(r))).toEqual([]);
   });
 

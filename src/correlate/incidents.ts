@@ -60,6 +60,7 @@ class CommandRows {
   private readonly rows = new Map<string, IncidentCommand>();
   recoveryStart: KernelLine | null = null;
   deadline: Incident['deadline'] = null;
+  controllerTimer: Incident['controllerTimer'];
 
   /** The row of the command submitted in `frame` with `cid`, made from `fill` the first time. */
   private row(frame: number, cid: number, fill: () => Omit<IncidentCommand, 'frame' | 'cid'>): IncidentCommand {
@@ -83,6 +84,11 @@ class CommandRows {
     c.severity = worse(c.severity, f.severity);
     if (d.kernelLog?.duringRecovery) c.timedOutDuringRecovery = true;
     this.recoveryStart ??= d.kernelLog?.trigger ? lineOf(d.kernelLog.trigger) : null;
+    const heard = d.controllerLastCommand;
+    if (heard && !this.controllerTimer) {
+      const retryAt = f.time;
+      this.controllerTimer = { frame: heard.frame, lastCommandTime: heard.time, runsOutFrom: retryAt + heard.timerEndsAfterRetryMs.from / 1000, runsOutTo: retryAt + heard.timerEndsAfterRetryMs.to / 1000 };
+    }
     if (!this.deadline) {
       const contact = d.lastControllerContactTime;
       this.deadline = { rule: d.rule, requiredMs: d.requiredMs, katoMs: d.katoMs, cqtMs: d.cqtMs, time: contact === null ? null : contact + d.requiredMs / 1000 };
@@ -163,6 +169,11 @@ function incidentOf(id: number, e: RecoveryEpisode, members: number[], findings:
     commands: all.slice(0, INCIDENT_COMMANDS_LISTED), commandsNotListed: Math.max(0, all.length - INCIDENT_COMMANDS_LISTED),
     findings: members, wiresharkFilter: frameRangeFilter(frames), firstFrame: minOf(frames), lastFrame: maxOf(frames), firstTime: minOf(times), lastTime: maxOf(times),
   };
+  if (rows.controllerTimer) {
+    incident.controllerTimer = rows.controllerTimer;
+    frames.push(rows.controllerTimer.frame);
+    incident.wiresharkFilter = frameRangeFilter(frames);
+  }
   incident.verdict = verdictOf(incident, all);
   return incident;
 }

@@ -328,6 +328,11 @@ export interface Incident {
   restoredAfterMs: number | null;
   /** The last controller contact plus the wait the rule requires: a retry before it is before KATO. */
   deadline: { rule: RetryRule; requiredMs: number; katoMs: number; cqtMs: number; time: number | null } | null;
+  /**
+   * With a target-side capture: the last command (or Keep Alive) it shows reaching the old controller, and the span
+   * in which that controller's keep-alive timer runs out (host clock, epoch seconds).
+   */
+  controllerTimer?: { frame: number; lastCommandTime: number; runsOutFrom: number; runsOutTo: number };
   counts: {
     commands: number; retried: number; beforeKato: number; afterKato: number; afterFence: number; notRetried: number;
     timedOutDuringRecovery: number; ranTwice: number; aliveAfterRetry: number;

@@ -87,6 +87,19 @@ export function incidentStory(i: Incident): StoryStep[] {
         (d ? ` (the rule ${d.rule} requires ${s3(d.requiredMs)}: KATO ${d.katoMs} ms${d.cqtMs ? ` + CQT ${d.cqtMs} ms` : ''})` : ''),
     });
   }
+  const timer = i.controllerTimer;
+  if (timer && retried.length) {
+    const first = minOf(retried.map((c) => c.retry!.time));
+    const [a, b] = [timer.runsOutFrom - first, timer.runsOutTo - first];
+    const side = (x: number) => (x >= 0 ? 'after' : 'before');
+    const near = Math.min(Math.abs(a), Math.abs(b)) * 1000;
+    const far = Math.max(Math.abs(a), Math.abs(b)) * 1000;
+    const span = a === b ? `${s3(Math.abs(a) * 1000)} ${side(a)}` : side(a) === side(b) ? `${s3(near)}–${s3(far)} ${side(a)}` : `between ${s3(Math.abs(a) * 1000)} before and ${s3(b * 1000)} after`;
+    steps.push({
+      time: timer.lastCommandTime, where: `frame ${frameLabel(timer.frame)}`,
+      what: `the last command the target-side capture shows reaching the old controller: its keep-alive timer runs out ${span} the ${retried.length === 1 ? 'retry' : 'first retry'}`,
+    });
+  }
   const late = all.filter((c) => c.lateCompletion);
   if (late.length) {
     const stamps = late.map((c) => c.lateCompletion as Stamp);
