@@ -470,6 +470,15 @@ describe('the real twins (../shared/captures: tcpdump on the host and on the tar
     expect(schemaErrors(withFrameObjects(r))).toEqual([]);
   });
 
+  it('the order the captures are given in changes nothing', async () => {
+    const [host, tgt] = twin('twin-early-retry');
+    const a = await analyzeCaptures([host, tgt]);
+    const b = await analyzeCaptures([tgt, host]);
+    expect(b.findings.map((f) => f.message)).toEqual(a.findings.map((f) => f.message));
+    expect(b.incidents).toEqual(a.incidents);
+    expect(b.sameTraffic).toEqual(a.sameTraffic);
+  });
+
   it('twin-ka-triggered: three retries after KATO; the originals never arrived; the controller\'s keep-alive timer placed where its log says it ran out', async () => {
     const [host, tgt] = twin('twin-ka-triggered');
     const r = await analyzeCaptures([host, tgt], { dmesg: ['fixtures/twins/twin-ka-triggered.dmesg.txt'] });

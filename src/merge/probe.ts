@@ -1,5 +1,5 @@
 import { UsageError } from '../common/errors.js';
-import { ClockEstimator, ClockMapping } from './clock.js';
+import { ClockEstimator, type ClockMapping } from './clock.js';
 import { tupleKey } from './connection-views.js';
 import { EventKind, type Lane, type LaneEvent } from './lane.js';
 import type { Vantage } from './types.js';
@@ -26,6 +26,8 @@ export interface ProbeOutcome {
  */
 export class Probe {
   private readonly clock = new ClockEstimator();
+  /** The matched pairs as (host→target?, capture 0's time, capture 1's time): replayed the right way round once the host side is known. */
+  private readonly pairs: [boolean, number, number][] = [];
   private keys: Map<string, number>[];
   private natKeys: Map<string, number>[];
   private readonly scanned: number[];
@@ -79,6 +81,7 @@ export class Probe {
       // Provisionally capture 0 is the host side; outcome() swaps if the delays say otherwise.
       const [t0, t1] = lane.index === 0 ? [e.time, seen] : [seen, e.time];
       this.clock.add(pdu.dir === 'h2c', t0, t1);
+      this.pairs.push([pdu.dir === 'h2c', t0, t1]);
       if (t0 !== t1) this.identical = false;
       this.keys[other.index].delete(key);
     } else {
@@ -92,9 +95,13 @@ export class Probe {
     const first = this.given ? undefined : this.clock.firstIsHostSide();
     const hostIndex = this.given ? Math.max(0, this.given.indexOf('host')) : first === false ? 1 : 0;
     const vantages: Vantage[] = this.given ?? (hostIndex === 0 ? ['host', 'target'] : ['target', 'host']);
-    // The pairs were taken as (capture 0, capture 1) = (host, target): swapped, the offset's sign flips.
-    const m = this.clock.mapping();
-    const mapping = hostIndex === 0 ? m : new ClockMapping(-m.offset, -m.slope, m.start + m.offset);
+    // The pairs were taken as (capture 0, capture 1) = (host, target): the other way round, they are read again so.
+    let clock = this.clock;
+    if (hostIndex === 1) {
+      clock = new ClockEstimator();
+      for (const [h2c, t0, t1] of this.pairs) clock.add(h2c, t1, t0);
+    }
+    const mapping = clock.mapping();
     return { hostIndex, vantages, assumed: !this.given && first === undefined, mapping };
   }
 }
