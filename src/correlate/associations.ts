@@ -2,7 +2,7 @@ import { LatencyHistogram } from './histogram.js';
 import type { PduEvent } from '../nvme-tcp/types.js';
 import type { Stamp } from './types.js';
 import { assocPath, contactSeen, endsKey, hostAddressOf, removeFrom, setStamp } from './model-helpers.js';
-import { LINUX_DEFAULT_KATO_MS, type Assoc, type ModelOptions, type Queue } from './model-types.js';
+import { LINUX_DEFAULT_KATO_MS, type Assoc, type AttachedQueue, type ModelOptions, type Queue } from './model-types.js';
 
 /**
  * The associations still open: which queue joins which (by Connect, or inferred by host and
@@ -26,11 +26,11 @@ export class AssociationRegistry {
     removeFrom(this.byPath, assocPath(a), a);
   }
 
-  /** A Connect on `q`: the admin queue's starts an association, an I/O queue's joins the one it names. */
-  attachByConnect(q: Queue, p: PduEvent): void {
+  /** A Connect on `q`: the admin queue's starts an association, an I/O queue's joins the one it names (a queue already attached stays so). */
+  attachByConnect(q: Queue, p: PduEvent): AttachedQueue {
     const connect = p.sqe!.connect!;
     const data = p.connectData;
-    if (q.assoc) return;
+    if (isAttached(q)) return q;
     if (connect.qid === 0) {
       const a = this.newAssoc(q, p.frame, p.time, false);
       a.hostnqn = data?.hostnqn;
@@ -39,30 +39,27 @@ export class AssociationRegistry {
         a.katoMs = connect.katoMs;
         a.katoSource = 'connect';
       }
-      this.join(a, q);
-      return;
+      return this.join(a, q);
     }
     const host = hostAddressOf(q);
     const match = this.latestAssoc(q, (a) =>
       a.controller === q.controller && a.hostAddress === host &&
       (data === undefined || ((a.hostnqn === undefined || a.hostnqn === data.hostnqn) && (a.subnqn === undefined || a.subnqn === data.subnqn) &&
         (a.cntlid === undefined || a.cntlid === data.cntlid))));
-    if (match) this.join(match, q);
-    else {
-      const a = this.newAssoc(q, p.frame, p.time, true);
-      a.hostnqn = data?.hostnqn;
-      a.subnqn = data?.subnqn;
-      a.cntlid = data?.cntlid;
-      this.join(a, q);
-    }
+    if (match) return this.join(match, q);
+    const a = this.newAssoc(q, p.frame, p.time, true);
+    a.hostnqn = data?.hostnqn;
+    a.subnqn = data?.subnqn;
+    a.cntlid = data?.cntlid;
+    return this.join(a, q);
   }
 
   /** No Connect captured: join the association of the same host and controller that is still open, or start one. */
-  attachInferred(q: Queue): void {
+  attachInferred(q: Queue): AttachedQueue {
     const host = hostAddressOf(q);
     const match = this.latestAssoc(q, (a) =>
       a.controller === q.controller && a.hostAddress === host && a.queues.some((o) => !o.hostClosed && !o.ended));
-    this.join(match ?? this.newAssoc(q, q.firstFrame, q.nvme.tcp.firstTime, true), q);
+    return this.join(match ?? this.newAssoc(q, q.firstFrame, q.nvme.tcp.firstTime, true), q);
   }
 
   /** The newest live association between this host and controller address that passes `test`: search from the newest. */
@@ -96,8 +93,9 @@ export class AssociationRegistry {
     return a;
   }
 
-  private join(a: Assoc, q: Queue): void {
+  private join(a: Assoc, q: Queue): AttachedQueue {
     q.assoc = a;
+    const attached = q as AttachedQueue;
     if (a.queues.length === 0) {
       // Its first queue: the NQNs it will have are known now, and so its path.
       const path = assocPath(a);
@@ -111,6 +109,7 @@ export class AssociationRegistry {
       contactSeen(a, q.lastCtrl.frame, q.lastCtrl.time);
     }
     if (q.lastHost && (!a.lastHost || q.lastHost.time > a.lastHost.time)) a.lastHost = setStamp(a.lastHost, q.lastHost.frame, q.lastHost.time);
+    return attached;
   }
 }
 
@@ -152,4 +151,9 @@ export function ccWritten(a: Assoc, value: number, at: Stamp): void {
     if (a.enabled !== 'no') a.fences.push({ frame: at.frame, time: at.time, kind: shn !== 0 ? 'cc-shutdown' : 'cc-disable' });
     a.enabled = 'no';
   } else a.enabled = 'yes';
+}
+
+/** Has the queue joined an association (every queue that carries a command has)? */
+export function isAttached(q: Queue): q is AttachedQueue {
+  return q.assoc !== undefined;
 }

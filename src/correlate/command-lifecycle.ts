@@ -38,7 +38,7 @@ export function arrivedUpTo(q: Queue, acked: number, frame: number, time: number
  * fenced only when the completion says the reset is done (IRS, DW0 bit 0).
  */
 export function crossControllerReset(cmd: Cmd, done: Completion, dw0: number, live: Iterable<Assoc>, held: Iterable<Cmd>): void {
-  const from = cmd.q.assoc!;
+  const from = cmd.q.assoc;
   const ok = done.sct === 0 && done.sc === 0;
   const named = cmd.resets!;
   // The controller id alone may be a later instance's: where Identify gave CIU and CIRN, they must match too.

@@ -69,7 +69,8 @@ export interface ControllerInstance {
 }
 
 export interface Cmd {
-  q: Queue;
+  /** Commands live on queues that joined an association (onCommand attaches the queue first). */
+  q: AttachedQueue;
   cid: number;
   opcode: number;
   fctype: number | undefined;
@@ -120,6 +121,9 @@ export interface PeerView {
   /** That completion left the controller and never reached the host. */
   completionLost: boolean;
 }
+
+/** A queue that has joined an association: every command's queue. */
+export type AttachedQueue = Queue & { assoc: Assoc };
 
 /** A connection seen as an NVMe queue. */
 export interface Queue {

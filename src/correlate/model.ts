@@ -15,7 +15,7 @@ import { AssociationListing } from './association-listing.js';
 import { queueSummary, summarize } from './model-summaries.js';
 import { arrivedUpTo, commandRecord, commandStart, crossControllerReset } from './command-lifecycle.js';
 import { peerLost, peerSighting, peerWatch } from './peer-view.js';
-import { AssociationRegistry, ccWritten, checkSilence, closedBy, controllerContact } from './associations.js';
+import { AssociationRegistry, ccWritten, checkSilence, closedBy, controllerContact, isAttached } from './associations.js';
 import { keepAliveAnswered, keepAliveSent } from './keep-alive-tracking.js';
 import { OpcodeStatistics } from './opcode-stats.js';
 import { RetryIndex } from './retry-index.js';
@@ -191,18 +191,16 @@ export class Model implements MergeSink {
 
   // ---- commands ----
 
-  private onCommand(q: Queue, p: PduEvent): void {
+  private onCommand(queue: Queue, p: PduEvent): void {
     const sqe = p.sqe!;
     if (sqe.connect) {
-      q.qid = sqe.connect.qid;
-      q.qidSource = 'connect';
-      q.sqsize = sqe.connect.sqsize;
-      this.live.attachByConnect(q, p);
-    } else if (!q.assoc) {
-      this.live.attachInferred(q);
+      queue.qid = sqe.connect.qid;
+      queue.qidSource = 'connect';
+      queue.sqsize = sqe.connect.sqsize;
     }
+    const q = sqe.connect ? this.live.attachByConnect(queue, p) : isAttached(queue) ? queue : this.live.attachInferred(queue);
     if (q.qid === undefined) learnAdminQueue(q, sqe);
-    const a = q.assoc!;
+    const a = q.assoc;
     const admin = q.qid === 0;
     const previous = q.open.get(sqe.cid);
     if (previous) {
@@ -309,7 +307,7 @@ export class Model implements MergeSink {
       this.retries.retain(cmd);
       return;
     }
-    const a = q.assoc!;
+    const a = q.assoc;
     const ok = done.sct === 0 && done.sc === 0;
     if (cmd.steps) {
       cmd.steps.push({ kind: 'completion', frame: p.frame, time: p.time, detail: ok ? 'success' : `status ${statusName(done.sct, done.sc)}${done.dnr ? ' DNR' : ''}` });

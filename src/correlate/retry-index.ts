@@ -51,9 +51,9 @@ export class RetryIndex {
    * another association of the same host and subsystem, sent before it.
    */
   originalOf(retry: Cmd): Cmd | undefined {
-    const a = retry.q.assoc!;
+    const a = retry.q.assoc;
     for (let c = this.byKey.get(retry.key!); c; c = c.sameKey) {
-      const ca = c.q.assoc!;
+      const ca = c.q.assoc;
       if (ca === a || c.retriedBy || c.opcode !== retry.opcode || c.nsid !== retry.nsid || c.nlb !== retry.nlb) continue;
       if (!sameHost(ca, a) || !sameSubsystem(ca, a)) continue;
       if (c.submit.time > retry.submit.time) continue;

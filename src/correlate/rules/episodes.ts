@@ -71,7 +71,7 @@ class EpisodeBook {
   constructor(private readonly ctx: RuleContext) {}
 
   retried(original: Cmd, retry: Cmd): void {
-    const id = original.q.assoc!.id;
+    const id = original.q.assoc.id;
     const r = this.retriesOf.get(id) ?? { beforeKato: 0, afterKato: 0, afterFence: 0 };
     r[RETRY_KEY[classifyRetry(this.ctx.policy, original, retry).ruleId]]++;
     this.retriesOf.set(id, r);

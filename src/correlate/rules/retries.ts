@@ -95,7 +95,7 @@ function conclude(ctx: RuleContext, w: Watch): void {
 
 /** The verdict on a retry: fenced first, before the safe time, or after it. One place for it. */
 export function classifyRetry(policy: RetryRule, original: Cmd, retry: Cmd) {
-  const oa = original.q.assoc!;
+  const oa = original.q.assoc;
   const contact = oa.lastCtrl ? { frame: oa.lastCtrl.frame, time: oa.lastCtrl.time } : undefined;
   const requiredMs = requiredWaitMs(policy, oa);
   const gapMs = contact ? (retry.submit.time - contact.time) * 1000 : null;
@@ -106,8 +106,8 @@ export function classifyRetry(policy: RetryRule, original: Cmd, retry: Cmd) {
 }
 
 function verdict(ctx: RuleContext, original: Cmd, retry: Cmd, p: PduEvent): RetryFinding | undefined {
-  const a = retry.q.assoc!;
-  const oa = original.q.assoc!;
+  const a = retry.q.assoc;
+  const oa = original.q.assoc;
   const { ruleId, contact, requiredMs, gapMs, fence } = classifyRetry(ctx.policy, original, retry);
   const details: RetryDetails = {
     ...identity(ctx, original, retry),
@@ -143,7 +143,7 @@ function verdict(ctx: RuleContext, original: Cmd, retry: Cmd, p: PduEvent): Retr
 function complete(f: RetryFinding, w: Watch): void {
   const d = f.details;
   const { original, retry } = w;
-  const oa = original.q.assoc!;
+  const oa = original.q.assoc;
   const usedData = original.dataEnd >= 0;
   const dataArrival = original.dataAckFrame >= 0 ? { frame: original.dataAckFrame, time: original.dataAckTime } : null;
   d.capsuleArrival = original.capsuleAckFrame >= 0 ? { frame: original.capsuleAckFrame, time: original.capsuleAckTime } : null;
@@ -194,7 +194,7 @@ export function settle(f: RetryFinding): void {
 function identity(ctx: RuleContext, original: Cmd, retry: Cmd) {
   return {
     originalFrame: original.submit.frame, originalTime: original.submit.time, retryFrame: retry.submit.frame,
-    originalAssoc: original.q.assoc!.id, retryAssoc: retry.q.assoc!.id, originalQid: original.q.qid ?? null, originalCid: original.cid,
+    originalAssoc: original.q.assoc.id, retryAssoc: retry.q.assoc.id, originalQid: original.q.qid ?? null, originalCid: original.cid,
     opcode: ctx.model.opName(original), nsid: original.nsid, slba: original.slba ?? null, nlb: original.nlb ?? null,
   };
 }
@@ -207,7 +207,7 @@ function duplicateExecution(ctx: RuleContext, original: Cmd, retry: Cmd): void {
   ctx.findings.add({
     ruleId: 'duplicate-execution', severity: original.dataChanging ? 'error' : 'info', message: MESSAGES.duplicateExecution(details),
     frames: [original.submit.frame, late.frame, retry.submit.frame], time: Math.max(late.time, retry.submit.time),
-    assoc: original.q.assoc!.id, qid: original.q.qid ?? null, cid: original.cid, details,
+    assoc: original.q.assoc.id, qid: original.q.qid ?? null, cid: original.cid, details,
   });
 }
 
@@ -227,15 +227,15 @@ function executedAtTarget(ctx: RuleContext, original: Cmd, retry: Cmd): void {
   ctx.findings.add({
     ruleId: 'duplicate-execution', severity: original.dataChanging ? 'error' : 'info', message: MESSAGES.duplicateExecution(details),
     frames: [original.submit.frame, o.arrived!.frame, o.completed!.frame, retry.submit.frame, r.arrived.frame, ...(r.completed ? [r.completed.frame] : [])],
-    time: r.completed?.time ?? retry.submit.time, assoc: original.q.assoc!.id, qid: original.q.qid ?? null, cid: original.cid, details,
+    time: r.completed?.time ?? retry.submit.time, assoc: original.q.assoc.id, qid: original.q.qid ?? null, cid: original.cid, details,
   });
 }
 
 function staleData(ctx: RuleContext, original: Cmd, retry: Cmd, p: PduEvent): void {
   const details = { originalFrame: original.submit.frame, retryFrame: retry.submit.frame, dataFrame: p.frame, datao: p.data!.datao, datal: p.data!.datal };
   ctx.findings.add({
-    ruleId: 'stale-data-after-retry', severity: 'error', message: MESSAGES.staleData(details, ctx.model.opName(original), retry.q.assoc!.id),
-    frames: [original.submit.frame, retry.submit.frame, p.frame], time: p.time, assoc: original.q.assoc!.id, qid: original.q.qid ?? null,
+    ruleId: 'stale-data-after-retry', severity: 'error', message: MESSAGES.staleData(details, ctx.model.opName(original), retry.q.assoc.id),
+    frames: [original.submit.frame, retry.submit.frame, p.frame], time: p.time, assoc: original.q.assoc.id, qid: original.q.qid ?? null,
     cid: original.cid, details,
   });
 }
@@ -246,7 +246,7 @@ function originalAlive(ctx: RuleContext, w: Watch): void {
   ctx.findings.add({
     ruleId: 'original-alive-after-retry', severity: original.dataChanging ? 'error' : 'warning', message: MESSAGES.originalAlive(details),
     frames: [original.submit.frame, retry.submit.frame, ...w.activity.map((a) => a.frame)], time: w.activity[0].time,
-    assoc: original.q.assoc!.id, qid: original.q.qid ?? null, cid: original.cid, details,
+    assoc: original.q.assoc.id, qid: original.q.qid ?? null, cid: original.cid, details,
   });
 }
 
@@ -264,7 +264,7 @@ export function requiredWaitMs(policy: RetryRule, a: Pick<Assoc, 'katoMs' | 'cqt
 
 /** What fenced the original's controller before `before`: CC disable/shutdown acknowledged, or the controller closing its connection. */
 function fenceFor(original: Cmd, before: number): (Stamp & { kind: FenceKind }) | undefined {
-  const a = original.q.assoc!;
+  const a = original.q.assoc;
   const candidates: (Stamp & { kind: FenceKind })[] = [];
   const fence = a.fences.find((f) => f.time >= original.submit.time && f.time <= before);
   if (fence) candidates.push({ ...fence });
@@ -282,7 +282,7 @@ function lastReset(a: Assoc, after: number, before: number): CrossControllerRese
 }
 
 export function trigger(original: Cmd, retry: Cmd): string {
-  const a = original.q.assoc!;
+  const a = original.q.assoc;
   if (a.termReq && a.termReq.time <= retry.submit.time) return 'TermReq';
   const cc = original.q.ctrlClosed;
   if (cc && cc.time <= retry.submit.time) return `controller TCP ${cc.kind.toUpperCase()}`;
