@@ -5,7 +5,7 @@ import type { FlagKind } from '../reassembly/types.js';
 import {
   ADMIN_CROSS_CONTROLLER_RESET, ADMIN_KEEP_ALIVE, FABRICS_OPCODE, FCTYPE_CONNECT, FCTYPE_PROPERTY_SET, isDataChanging, opcodeName, PROPERTY_CC, statusName,
 } from '../nvme-tcp/opcodes.js';
-import { PduType, type NvmeConnection, type PduEvent, type StreamDiagnostic } from '../nvme-tcp/types.js';
+import { PduType, type Cqe, type NvmeConnection, type PduEvent, type Sqe, type StreamDiagnostic } from '../nvme-tcp/types.js';
 import type { MergeSink } from '../merge/types.js';
 import { FrameIndex } from './frame-index.js';
 import type {
@@ -163,9 +163,10 @@ export class Model implements MergeSink {
     if (!q) return;
     this.clock(p.time);
     if (p.dir === 'c2h' && q.hostClosed && p.time >= q.hostClosed.time && q.assoc && !this.isAerCompletion(q, p)) afterHostClose(q.assoc, p.frame, p.time);
-    if (p.type === PduType.CapsuleCmd && p.sqe) this.onCommand(q, p);
-    else if (p.type === PduType.CapsuleResp && p.cqe) this.onResponse(q, p);
-    else if ((p.data || p.r2t) && p.cid !== undefined) this.onData(q, p);
+    if (p.type === PduType.CapsuleCmd && p.sqe) this.onCommand(q, p, p.sqe);
+    else if (p.type === PduType.CapsuleResp && p.cqe) this.onResponse(q, p, p.cqe);
+    else if (p.cid !== undefined && p.data) this.onData(q, p, p.cid, p.data.datao, p.data.datal);
+    else if (p.cid !== undefined && p.r2t) this.onData(q, p, p.cid, p.r2t.r2to, p.r2t.r2tl);
     else if ((p.type === PduType.H2CTermReq || p.type === PduType.C2HTermReq) && q.assoc && !q.assoc.termReq) {
       q.assoc.termReq = { frame: p.frame, time: p.time };
     }
@@ -191,14 +192,13 @@ export class Model implements MergeSink {
 
   // ---- commands ----
 
-  private onCommand(queue: Queue, p: PduEvent): void {
-    const sqe = p.sqe!;
+  private onCommand(queue: Queue, p: PduEvent, sqe: Sqe): void {
     if (sqe.connect) {
       queue.qid = sqe.connect.qid;
       queue.qidSource = 'connect';
       queue.sqsize = sqe.connect.sqsize;
     }
-    const q = sqe.connect ? this.live.attachByConnect(queue, p) : isAttached(queue) ? queue : this.live.attachInferred(queue);
+    const q = sqe.connect ? this.live.attachByConnect(queue, p, sqe.connect) : isAttached(queue) ? queue : this.live.attachInferred(queue);
     if (q.qid === undefined) learnAdminQueue(q, sqe);
     const a = q.assoc;
     const admin = q.qid === 0;
@@ -243,8 +243,7 @@ export class Model implements MergeSink {
     }
   }
 
-  private onResponse(q: Queue, p: PduEvent): void {
-    const cqe = p.cqe!;
+  private onResponse(q: Queue, p: PduEvent, cqe: Cqe): void {
     const cmd = q.open.get(cqe.cid);
     if (!cmd) {
       const orphan = q.orphans.get(cqe.cid);
@@ -259,15 +258,13 @@ export class Model implements MergeSink {
     this.complete(cmd, p, { frame: p.frame, time: p.time, sct: cqe.sct, sc: cqe.sc, crd: cqe.crd, more: cqe.more, dnr: cqe.dnr }, cqe.dw0);
   }
 
-  private onData(q: Queue, p: PduEvent): void {
-    const cid = p.cid!;
+  /** R2T, H2CData, C2HData for CID `cid`: `offset`, `length` the data they cover. */
+  private onData(q: Queue, p: PduEvent, cid: number, offset: number, length: number): void {
     const cmd = q.open.get(cid) ?? q.orphans.get(cid);
     if (!cmd) {
       if (this.seenWhole(q)) this.violation(q, p, `${p.typeName} for CID ${hex(cid)}, which has no command in flight`);
       return;
     }
-    const offset = p.data ? p.data.datao : p.r2t!.r2to;
-    const length = p.data ? p.data.datal : p.r2t!.r2tl;
     if (cmd.dataLength > 0 && offset + length > cmd.dataLength && !p.incomplete) {
       this.violation(q, p, `${p.typeName} covers bytes ${offset}–${offset + length} of a ${cmd.dataLength}-byte command`);
     }

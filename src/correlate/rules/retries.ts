@@ -56,9 +56,9 @@ export const retries: RuleFamily = {
         const w = watches.get(cmd);
         if (!w) return;
         if (p.type === PduType.H2CData) {
-          if (!w.staleReported && p.time >= w.retry.submit.time) {
+          if (p.data && !w.staleReported && p.time >= w.retry.submit.time) {
             w.staleReported = true;
-            staleData(ctx, cmd, w.retry, p);
+            staleData(ctx, cmd, w.retry, p, p.data);
           }
         } else activity(cmd, p, p.type === PduType.R2T ? 'r2t' : 'c2h-data');
       },
@@ -231,8 +231,8 @@ function executedAtTarget(ctx: RuleContext, original: Cmd, retry: Cmd): void {
   });
 }
 
-function staleData(ctx: RuleContext, original: Cmd, retry: Cmd, p: PduEvent): void {
-  const details = { originalFrame: original.submit.frame, retryFrame: retry.submit.frame, dataFrame: p.frame, datao: p.data!.datao, datal: p.data!.datal };
+function staleData(ctx: RuleContext, original: Cmd, retry: Cmd, p: PduEvent, data: { datao: number; datal: number }): void {
+  const details = { originalFrame: original.submit.frame, retryFrame: retry.submit.frame, dataFrame: p.frame, datao: data.datao, datal: data.datal };
   ctx.findings.add({
     ruleId: 'stale-data-after-retry', severity: 'error', message: MESSAGES.staleData(details, ctx.model.opName(original), retry.q.assoc.id),
     frames: [original.submit.frame, retry.submit.frame, p.frame], time: p.time, assoc: original.q.assoc.id, qid: original.q.qid ?? null,
