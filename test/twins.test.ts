@@ -372,6 +372,29 @@ describe('a target serving many hosts, captured beside one of them', () => {
   });
 });
 
+describe('damaged input beside a good capture', () => {
+  it('300 mutated captures paired with a real host capture: a report, or a CaptureError or UsageError, never another exception', async () => {
+    const { loadCorpus, mutatedInput } = await import('../src/test-support/mutate.js');
+    const { CaptureError } = await import('../src/common/errors.js');
+    const corpus = await loadCorpus(join(__dirname, '..', 'fixtures', 'twins'));
+    const failures: string[] = [];
+    let merged = 0;
+    for (let i = 0; i < 300; i++) {
+      const t = join(dir, 'mutated-target.pcap');
+      writeFileSync(t, mutatedInput(corpus, 11, i));
+      try {
+        const r = await analyzeCaptures(['fixtures/twins/twin-early-retry.pcap', t]);
+        if (r.sameTraffic) merged++;
+      } catch (e) {
+        if (!(e instanceof CaptureError) && !(e instanceof UsageError)) failures.push(`input ${i}: ${(e as Error).stack}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    // Windows of the same lab's traffic: some share PDUs with the host capture and are merged.
+    expect(merged).toBeGreaterThan(10);
+  });
+});
+
 describe('what the merge holds', () => {
   it('a connection only the host capture sees: its PDUs are let go once their window passes, not held to the end', async () => {
     const s = scenario();
