@@ -338,7 +338,7 @@ describe('HTML timeline: incidents', () => {
 });
 
 describe('HTML timeline of two captures of the same traffic (--same-traffic)', () => {
-  it('each command crosses the lane from its host-side time to its target-side time; what one point alone saw ends in a cross', async () => {
+  it('each PDU crosses its lane from its host-side time to its target-side time; what one point alone saw ends in a cross', async () => {
     const { host, target } = twinCaptures(cutReturn(), { delayS: 0.0002 });
     const h = join(dir, 'twin-return.pcap');
     const t = join(dir, 'twin-return-target.pcap');
@@ -349,13 +349,15 @@ describe('HTML timeline of two captures of the same traffic (--same-traffic)', (
     expect(run.status).toBe(0);
     const { page, errors } = await open(file);
     await page.waitForSelector('line.passage');
-    // Every capsule seen at both points slants down from the host's send to the target's receipt (200 µs later).
-    const slants = await page.$$eval('line.passage[data-tip^="capsule sent"]', (ls) => ls.map((l) => ['x1', 'y1', 'x2', 'y2'].map((k) => Number(l.getAttribute(k)))));
-    expect(slants.length).toBeGreaterThan(5);
-    for (const [x1, y1, x2, y2] of slants) {
-      expect(x2).toBeGreaterThan(x1);
-      expect(y2).toBeGreaterThan(y1);
-    }
+    // Every PDU seen at both points joins its host-side time (top edge) to its target-side time (bottom edge):
+    // later at the target for what the host sent, earlier for what the controller sent (200 µs each way).
+    const slants = await page.$$eval('line.passage[data-tip^="seen at the host "]', (ls) => ls.map((l) => ['x1', 'y1', 'x2', 'y2'].map((k) => Number(l.getAttribute(k)))));
+    expect(slants.length).toBeGreaterThan(20);
+    for (const [, y1, , y2] of slants) expect(y2).toBeGreaterThan(y1);
+    expect(slants.some(([x1, , x2]) => x2 > x1)).toBe(true);
+    expect(slants.some(([x1, , x2]) => x2 < x1)).toBe(true);
+    // The original's completion left the target and never reached the host.
+    expect(await page.locator('line.passage[data-tip^="seen at the target only"]').count()).toBe(1);
     // The original's completion left the target and never reached the host: one cross.
     expect(await page.locator('path.passage.lost').count()).toBe(1);
     expect(await page.locator('p.summary').first().textContent()).toContain('Two captures of the same traffic read as one');

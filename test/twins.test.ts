@@ -500,6 +500,10 @@ describe('the real twins (../shared/captures: tcpdump on the host and on the tar
     expect(b.findings.map((f) => f.message)).toEqual(a.findings.map((f) => f.message));
     expect(b.incidents).toEqual(a.incidents);
     expect(b.sameTraffic).toEqual(a.sameTraffic);
+    // What streams out (timeline, HTML, Perfetto) counts time from the host capture's first packet, whichever came first.
+    const starts: number[] = [];
+    await analyzeCaptures([tgt, host], { onCommand: (_, t0) => void starts.push(t0) });
+    expect(new Set(starts)).toEqual(new Set([a.capture.firstTime]));
   });
 
   it('twin-ka-triggered: three retries after KATO; the originals never arrived; the controller\'s keep-alive timer placed where its log says it ran out', async () => {

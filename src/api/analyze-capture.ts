@@ -9,7 +9,7 @@ import type { DecodeStats } from '../decode/types.js';
 import { readKernelLogs } from './kernel-logs.js';
 import { readKernelTraces } from './kernel-traces.js';
 import { runPipeline, runPipelines, type PipelineOptions, type PipelineResult } from './pipeline.js';
-import type { Vantage } from '../merge/types.js';
+import type { Passage, Vantage } from '../merge/types.js';
 import { VERSION } from './version.js';
 import type { TlsKeyLog } from '../tls/keylog.js';
 import type { TlsReport } from '../correlate/types.js';
@@ -22,7 +22,7 @@ export interface AnalyzeOptions {
   /** Command Quiesce Time when Identify Controller did not report one. */
   cqtMs?: number;
   rule?: RetryRule;
-  /** Streams every command's timeline when it ends (the report keeps none); `captureStart` is the first packet's time. */
+  /** Streams every command's timeline when it ends (the report keeps none); `captureStart` is the first packet's time (the host-side capture's). */
   onCommand?: (command: CommandRecord, captureStart: number) => void;
   /** Streams every command when it is submitted (its identity; its fate comes with onCommand). */
   onCommandStart?: (command: CommandStart, captureStart: number) => void;
@@ -49,6 +49,8 @@ export interface SameTrafficOptions {
   peerOffsetMs?: number;
   /** Where each capture was taken, in input order; inferred from the traffic when absent. */
   vantages?: Vantage[];
+  /** Each PDU between the two capture points, for drawing; `captureStart` as for onCommand. */
+  onPassage?: (passage: Passage, captureStart: number) => void;
 }
 
 /** Reads a capture and returns its report. The CLI is an adapter around this. */
@@ -82,17 +84,19 @@ async function analyze(inputs: CaptureInput[], options: AnalyzeOptions & SameTra
     reuseEvents: true, // the model copies what it keeps
     tlsKeylogs: options.tlsKeylogs,
   };
-  const { run, input, sameTraffic } = await read(inputs, correlator, pipeline, options);
+  const onPassage = options.onPassage;
+  const passages = onPassage && ((p: Passage) => onPassage(p, decode?.firstTime ?? 0));
+  const { run, input, sameTraffic } = await read(inputs, correlator, pipeline, { ...options, onPassage: undefined }, passages);
   const report = reportOf(input, run, correlator.result(), options, rule, ports);
   if (sameTraffic) report.sameTraffic = sameTraffic;
   return report;
 }
 
 /** One capture through the pipeline, or several of the same traffic through the merge; the host side's run and input. */
-async function read(inputs: CaptureInput[], correlator: Correlator, pipeline: PipelineOptions, options: SameTrafficOptions) {
+async function read(inputs: CaptureInput[], correlator: Correlator, pipeline: PipelineOptions, options: SameTrafficOptions, onPassage: ((p: Passage) => void) | undefined) {
   if (inputs.length === 1) return { run: await runPipeline(inputs[0], correlator.sink, pipeline), input: inputs[0], sameTraffic: undefined };
   const merged = await runPipelines(inputs, correlator.sink, {
-    ...pipeline, offsetS: options.peerOffsetMs === undefined ? undefined : options.peerOffsetMs / 1000, vantages: options.vantages,
+    ...pipeline, offsetS: options.peerOffsetMs === undefined ? undefined : options.peerOffsetMs / 1000, vantages: options.vantages, onPassage,
   });
   return { run: merged.runs[merged.hostIndex], input: inputs[merged.hostIndex], sameTraffic: merged.sameTraffic };
 }

@@ -72,7 +72,9 @@ export interface MultiPipelineResult {
 export async function runPipelines(inputs: CaptureInput[], sink: MergeSink, options: PipelineOptions & MergeOptions = {}): Promise<MultiPipelineResult> {
   const tlsKeyLog = options.tlsKeylogs?.length ? readTlsKeyLogs(options.tlsKeylogs) : undefined;
   const lanes = inputs.map((input, i) => new Lane(i, inputName(input, {})));
-  const merger = new Merger(lanes, sink, options);
+  // The caller's onStart gets the host-side capture's counters, once the probe knows which that is.
+  const stats: DecodeStats[] = [];
+  const merger = new Merger(lanes, sink, { ...options, onHost: (i) => options.onStart?.(stats[i]) });
   let wake: (() => void)[] = [];
   let failed = false;
   const pumped = () => {
@@ -83,7 +85,7 @@ export async function runPipelines(inputs: CaptureInput[], sink: MergeSink, opti
   const runs = await Promise.all(inputs.map(async (input, i) => {
     const lane = lanes[i];
     const run = await decodeCapture(input, lane, {
-      ...options, reuseEvents: false, onProgress: i === 0 ? options.onProgress : undefined, onStart: i === 0 ? options.onStart : undefined,
+      ...options, reuseEvents: false, onProgress: i === 0 ? options.onProgress : undefined, onStart: (d) => (stats[i] = d),
       afterChunk: async () => {
         merger.pump();
         pumped();

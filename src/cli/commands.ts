@@ -69,7 +69,8 @@ async function perfettoFile(path: string) {
 async function perCommandOutputs(o: CommonOptions, also?: (c: CommandRecord, t0: number) => void) {
   const collected = o.html ? new (await import('../report/html-report.js')).HtmlCollector() : undefined;
   const trace = typeof o.perfetto === 'string' ? await perfettoFile(o.perfetto) : undefined;
-  const hooks: Pick<AnalyzeOptions, 'onCommandStart' | 'onCommand'> = {
+  const hooks: Pick<AnalyzeOptions, 'onCommandStart' | 'onCommand'> & Pick<SameTrafficOptions, 'onPassage'> = {
+    onPassage: collected && ((p, t0) => collected.addPassage(p, t0)),
     onCommandStart: trace && ((c) => trace.writer.start(c)),
     onCommand: (c, t0) => {
       collected?.add(c, t0);

@@ -5,7 +5,7 @@ import { ClockEstimator, ClockMapping } from './clock.js';
 import { Probe } from './probe.js';
 import { EventKind, type Lane, type LaneEvent } from './lane.js';
 import { LaneScheduler } from './scheduler.js';
-import type { CaptureVantage, MergeSink, SameTrafficReport, Vantage } from './types.js';
+import type { CaptureVantage, MergeSink, Passage, SameTrafficReport, Vantage } from './types.js';
 import { inHole, newDir, prune, type MergedConn, type Tentative, type Waiting } from './merge-state.js';
 import { FIRST_LOST_KEPT, PassageLedger } from './passage.js';
 import { offsetDelta, sameIncarnation, standIn, tupleKey } from './connection-views.js';
@@ -16,6 +16,10 @@ const MATCH_WINDOW_S = 0.25;
 const OWN_ID_BASE = 1_000_000;
 
 export interface MergeOptions {
+  /** Each PDU as it is matched or given up on: seen at both points, or at one only. */
+  onPassage?: (p: Passage) => void;
+  /** The probe has found which input is the host-side capture (its index among the inputs). */
+  onHost?: (index: number) => void;
   /** Known offset (seconds, target − host): no alignment from the traffic. */
   offsetS?: number;
   /** Where each capture was taken, in input order (inferred when absent). */
@@ -94,6 +98,7 @@ export class Merger extends LaneScheduler {
     for (const lane of this.lanes) lane.code = lane.index === outcome.hostIndex ? 0 : 1;
     this.mapping = this.options.offsetS !== undefined ? ClockMapping.given(this.options.offsetS) : outcome.mapping;
     this.probing = false;
+    this.options.onHost?.(outcome.hostIndex);
     return true;
   }
 
@@ -219,7 +224,7 @@ export class Merger extends LaneScheduler {
     if (confirmed) {
       // The other point saw it first (the target, for what the controller sends): say so before the PDU itself.
       confirmed.done = true;
-      this.pair(pdu.dir, lane, rawTime, confirmed.lane, confirmed.rawTime);
+      this.pair(m, pdu.dir, lane, rawTime, confirmed.lane, confirmed.rawTime);
       this.out.sighting(confirmed.pdu, m.conn);
       d.passage.both++;
       d.passage.bytesBoth += pdu.plen;
@@ -262,7 +267,7 @@ export class Merger extends LaneScheduler {
     prune(d.ownerWaiting);
     if (confirmed) {
       confirmed.done = true;
-      this.pair(pdu.dir, confirmed.lane, confirmed.rawTime, lane, rawTime);
+      this.pair(m, pdu.dir, confirmed.lane, confirmed.rawTime, lane, rawTime);
       d.passage.both++;
       d.passage.bytesBoth += pdu.plen;
       this.out.sighting(pdu, m.conn);
@@ -371,6 +376,7 @@ export class Merger extends LaneScheduler {
     const m = w.merged;
     if (!m.watched || (m.others.size === 0 && w.pdu.time > m.watchedUntil) || !this.covering(other, w.pdu.time)) return;
     const p = w.merged[w.dir].passage;
+    this.oneSided(w);
     if (isSenderSide(w.lane, w.dir)) {
       p.senderOnly++;
       p.bytesSenderOnly += w.pdu.plen;
@@ -385,6 +391,7 @@ export class Merger extends LaneScheduler {
   private fill(w: Waiting, why: 'missed' | 'sender-capture'): void {
     w.done = true;
     const p = w.merged[w.dir].passage;
+    if (w.merged.watched) this.oneSided(w);
     if (why === 'sender-capture' || !isSenderSide(w.lane, w.dir)) {
       p.receiverOnly++;
       p.bytesReceiverOnly += w.pdu.plen;
@@ -404,6 +411,7 @@ export class Merger extends LaneScheduler {
     const owner = w.merged.owner;
     if (!this.covering(owner, w.pdu.time)) return;
     const p = w.merged[w.dir].passage;
+    this.oneSided(w);
     p.senderOnly++;
     p.bytesSenderOnly += w.pdu.plen;
     if (p.firstLostFrames.length < FIRST_LOST_KEPT) p.firstLostFrames.push(w.pdu.frame);
@@ -415,10 +423,18 @@ export class Merger extends LaneScheduler {
     return this.hostTime(lane, lane.firstTime) <= t && (!lane.ended || t <= this.hostTime(lane, lane.lastTime));
   }
 
-  /** A PDU seen at both points: a sample for the clocks (raw times of the two captures). */
-  private pair(dir: Direction, a: Lane, aTime: number, b: Lane, bTime: number): void {
+  /** A PDU seen at both points: a sample for the clocks (raw times of the two captures), and a passage. */
+  private pair(m: MergedConn, dir: Direction, a: Lane, aTime: number, b: Lane, bTime: number): void {
     if (a.code === 0) this.clock.add(dir === 'h2c', aTime, bTime);
     else this.clock.add(dir === 'h2c', bTime, aTime);
+    const host = a.code === 0 ? aTime : bTime;
+    this.options.onPassage?.({ conn: m.id, dir, hostTime: host, targetTime: this.hostTime(a.code === 0 ? b : a, a.code === 0 ? bTime : aTime) });
+  }
+
+  /** A PDU one point alone saw (`time` on the host clock). */
+  private oneSided(w: Waiting): void {
+    const host = w.lane.code === 0;
+    this.options.onPassage?.({ conn: w.merged.id, dir: w.dir, hostTime: host ? w.pdu.time : null, targetTime: host ? null : w.pdu.time });
   }
 
   /** What the report says about the captures, their clocks and what passed between them. */

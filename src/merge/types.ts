@@ -18,6 +18,14 @@ export interface MergeSink extends PduSink {
   watched(conn: NvmeConnection, time: number, watching: boolean): void;
 }
 
+/** One PDU between the two capture points, for drawing (host clock; null: that point did not see it). */
+export interface Passage {
+  conn: number;
+  dir: Direction;
+  hostTime: number | null;
+  targetTime: number | null;
+}
+
 /** What happened to the PDUs of one connection and direction between the capture points. */
 export interface PassageCounts {
   /** Seen at both points. */

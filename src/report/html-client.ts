@@ -7,7 +7,7 @@
 import type { HtmlCapture } from './html-data.js';
 import {
   applyHighlight, commandTip, drawAll, drawAxis, drawBundles, drawCommand, drawCommands, drawGaps, drawKernel, drawLabels, drawLaneDensity, drawOmitted,
-  drawPassage, drawRetries, drawTcp, drawWindows, el, fl, fmt, measure, PAGE_DRAW, type Drawing, type PageDraw, type ViewState,
+  drawPassages, drawRetries, drawTcp, drawWindows, el, fl, fmt, measure, PAGE_DRAW, type Drawing, type PageDraw, type ViewState,
 } from './html-draw.js';
 
 /**
@@ -17,7 +17,7 @@ import {
  * (a bundler may rename them).
  */
 export function clientScript(): string {
-  const drawing = [el, fmt, fl, drawAxis, drawLabels, drawWindows, drawGaps, drawCommands, drawCommand, drawPassage, commandTip, drawLaneDensity, drawOmitted, drawKernel, drawTcp, drawBundles, drawRetries, measure, drawAll, applyHighlight];
+  const drawing = [el, fmt, fl, drawAxis, drawLabels, drawWindows, drawGaps, drawCommands, drawCommand, drawPassages, commandTip, drawLaneDensity, drawOmitted, drawKernel, drawTcp, drawBundles, drawRetries, measure, drawAll, applyHighlight];
   const page = [html, captureView, layoutRows, listen, tipFor, incidentList, findingsTable];
   const handed = Object.entries(PAGE_DRAW).map(([k, f]) => `${k}: ${f.name}`).join(', ');
   return `${[...drawing, ...page].map(String).join('\n')}\n(${clientMain.toString()})({ ${handed} });`;

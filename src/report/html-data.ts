@@ -1,4 +1,5 @@
 import { sameTrafficLines } from './same-traffic.js';
+import type { Passage } from '../merge/types.js';
 import { round6 } from '../common/numbers.js';
 import { commandLabel } from '../correlate/messages.js';
 import { isRetryFinding, type CommandRecord, type Outcome, type RetryDetails, type RetryFinding } from '../correlate/types.js';
@@ -16,6 +17,9 @@ export const OUTCOME_CODE: Record<Outcome, number> = {
  * Completed commands kept one by one; past this they are drawn as density only. The page is
  * benchmarked at 20,000 commands, and every kept row is live memory for the whole analysis.
  */
+/** PDU passages kept for the page (--same-traffic): those seen at both points, and those one point alone saw. */
+const PASSAGES_BOTH_CAP = 4000;
+const PASSAGES_ONE_SIDED_CAP = 2000;
 const DETAIL_CAP = 20_000;
 /** Commands that did not simply complete (errors, unanswered, retries) kept one by one: a storm has many. */
 const NOTABLE_CAP = 20_000;
@@ -60,8 +64,7 @@ function isAdminConnect(c: CommandRecord): boolean {
 export class HtmlCollector {
   /**
    * [conn, submit s, complete s | -1, outcome, cid, opcode index, submit frame, complete frame | -1, slba | -1, nlb | -1, keep-alive 0/1],
-   * times relative to captureStart; with a target-side capture watching (--same-traffic) also
-   * [arrived there s | -1, completion left there s | -1, completion lost 0/1].
+   * times relative to captureStart.
    */
   readonly rows: number[][] = [];
   readonly opcodes: string[] = [];
@@ -75,6 +78,18 @@ export class HtmlCollector {
   readonly pathStarts = new Map<string, Density>();
   omitted = 0;
   captureStart: number | undefined;
+  /** With two captures (--same-traffic): [conn, host s | -1, target s | -1] per PDU, relative to captureStart; bounded. */
+  readonly passages: number[][] = [];
+  private passagesBoth = 0;
+  private passagesOneSided = 0;
+
+  addPassage(p: Passage, captureStart: number): void {
+    this.captureStart ??= captureStart;
+    const both = p.hostTime !== null && p.targetTime !== null;
+    // Every PDU one point alone saw is kept first: those are the story; the rest up to a bound.
+    if (both ? this.passagesBoth++ >= PASSAGES_BOTH_CAP : this.passagesOneSided++ >= PASSAGES_ONE_SIDED_CAP) return;
+    this.passages.push([p.conn, relOr(p.hostTime, captureStart), relOr(p.targetTime, captureStart)]);
+  }
 
   add(c: CommandRecord, captureStart: number): void {
     this.captureStart ??= captureStart;
@@ -113,7 +128,6 @@ export class HtmlCollector {
     return [
       c.conn, round6(c.submitTime - t0), c.completeTime === undefined ? -1 : round6(c.completeTime - t0), OUTCOME_CODE[c.outcome], c.cid, op,
       c.submitFrame, c.completeFrame ?? -1, c.slba ?? -1, c.nlb ?? -1, c.admin && c.opcode === 0x18 ? 1 : 0,
-      ...(c.peer ? [relOr(c.peer.arrivedTime, t0), relOr(c.peer.completedTime, t0), c.peer.completionLost ? 1 : 0] : []),
     ];
   }
 }
@@ -126,7 +140,7 @@ export interface HtmlCapture {
   summary: string;
   groups: { title: string; subtitle: string; lanes: number[] }[];
   lanes: { label: string; assoc: number | null; qid: number | null; conn: number }[];
-  /** [lane, submit s, complete s | -1, outcome, cid, opcode index, submit frame, complete frame | -1, slba | -1, nlb | -1, keep-alive 0/1, (--same-traffic) arrived at the target s | -1, completion left it s | -1, lost 0/1] */
+  /** [lane, submit s, complete s | -1, outcome, cid, opcode index, submit frame, complete frame | -1, slba | -1, nlb | -1, keep-alive 0/1] */
   commands: number[][];
   opcodes: string[];
   /** Counts over time: omitted commands of a lane, or a storm path's commands and association starts. offsetS: where bucket 0 starts. */
@@ -148,6 +162,8 @@ export interface HtmlCapture {
     id: number; severity: string; verdict: string; t0: number; t1: number; contact: { t: number; frame: number } | null; windowEnd: number | null;
     group: number; retries: number[]; findings: number[]; filter: string;
   }[];
+  /** --same-traffic: [lane, host s | -1, target s | -1] per PDU (bounded): seen at both points, or at one only. */
+  passages: number[][];
   /** Kernel log lines tied to an association, on its host/target kernel lanes. */
   kernel: { lane: number; t: number; kind: string; text: string; afterFrame: number | null; commandFrame: number | null }[];
 }
@@ -205,7 +221,7 @@ function detailCapture(report: Report, collected: HtmlCollector): HtmlCapture {
   const { gaps, retries } = findingMarks(report, layout, t0);
   const density = [...collected.density].flatMap(([conn, d]) => (laneByConn.has(conn) ? [{ lane: laneByConn.get(conn)!, widthS: d.widthS, counts: d.counts, what: 'completed commands' }] : []));
   return {
-    ...base(report, collected, t0), groups: layout.groups, lanes: layout.lanes, commands: commandRows(collected, laneByConn, shift), density, tcp, gaps, retries,
+    ...base(report, collected, t0), groups: layout.groups, lanes: layout.lanes, commands: commandRows(collected, laneByConn, shift), passages: passageRows(collected, laneByConn, shift), density, tcp, gaps, retries,
     kernel: layout.kernel, incidents: incidentsOf(report, retries, t0),
   };
 }
@@ -257,7 +273,17 @@ function laneLayout(report: Report, t0: number): LaneLayout {
   return out;
 }
 
-/** The collected command rows on their lanes, times moved to the page's zero (the other capture's times too, when there is one). */
+/** The collected PDU passages on their connections' lanes, times moved to the page's zero. */
+function passageRows(collected: HtmlCollector, laneByConn: Map<number, number>, shift: number): number[][] {
+  const rows: number[][] = [];
+  for (const [conn, h, t] of collected.passages) {
+    const lane = laneByConn.get(conn);
+    if (lane !== undefined) rows.push([lane, h < 0 ? -1 : round6(h + shift), t < 0 ? -1 : round6(t + shift)]);
+  }
+  return rows;
+}
+
+/** The collected command rows on their lanes, times moved to the page's zero. */
 function commandRows(collected: HtmlCollector, laneByConn: Map<number, number>, shift: number): number[][] {
   const commands: number[][] = [];
   for (const r of collected.rows) {
@@ -265,7 +291,8 @@ function commandRows(collected: HtmlCollector, laneByConn: Map<number, number>, 
     if (lane === undefined) continue;
     const row = r.slice();
     row[0] = lane;
-    for (const k of [1, 2, 11, 12]) if (k < row.length && (k === 1 || row[k] >= 0)) row[k] = round6(row[k] + shift);
+    row[1] = round6(row[1] + shift);
+    if (row[2] >= 0) row[2] = round6(row[2] + shift);
     commands.push(row);
   }
   return commands;
@@ -339,7 +366,7 @@ function stormCapture(report: Report, collected: HtmlCollector): HtmlCapture {
     if (from === undefined || to === undefined) return;
     retries.push(retryLane(f, i, from, to, report.paths.findIndex((p) => p.path === fromPath), t0, []));
   });
-  return { ...base(report, collected, t0), groups, lanes, commands: [], density, tcp: [], gaps: [], retries, kernel: [], incidents: incidentsOf(report, retries, t0, (i) => report.paths.findIndex((p) => p.path === i.path)) };
+  return { ...base(report, collected, t0), groups, lanes, commands: [], passages: [], density, tcp: [], gaps: [], retries, kernel: [], incidents: incidentsOf(report, retries, t0, (i) => report.paths.findIndex((p) => p.path === i.path)) };
 }
 
 

@@ -160,7 +160,6 @@ export function drawCommand(D: Drawing, v: View, plot: Element, c: number[], k: 
   const end = e >= 0 ? e : D.closeAt[lane] ?? D.cap.durationS;
   const aer = D.cap.opcodes[op] === 'Asynchronous Event Request';
   const frames = g >= 0 ? `${f} ${g}` : String(f);
-  if (c.length > 11) drawPassage(D, v, plot, c);
   // The tooltip is written on hover (commandTip): no string per element per draw.
   if (ka) {
     el('line', { x1: v.x(s), x2: v.x(s), y1: D.laneY[lane] + 3, y2: D.laneY[lane] + D.LANE_H - 3, class: `ka${o ? ' unanswered' : ''}`, 'data-frames': frames, 'data-c': k }, plot);
@@ -173,24 +172,27 @@ export function drawCommand(D: Drawing, v: View, plot: Element, c: number[], k: 
 }
 
 /**
- * Both ends of the wire (--same-traffic): the capsule as a slanted line from the host's send
- * (top of the lane) to its arrival at the target (bottom), the completion from the target's
- * send back up to the host; what one point alone saw ends in a cross.
+ * Both ends of the wire (--same-traffic): each PDU as a slanted line across its lane from its
+ * host-side time (the lane's top edge) to its target-side time (the bottom edge) — down for what
+ * the host sent, up for what the controller sent, the slant the delay between the points; what one
+ * point alone saw ends in a cross.
  */
-export function drawPassage(D: Drawing, v: View, plot: Element, c: number[]): void {
-  const [lane, s, e, , , , , , , , , arrived, left, lost] = c;
-  const top = D.laneY[lane] + 2;
-  const bottom = D.laneY[lane] + D.LANE_H - 2;
+export function drawPassages(D: Drawing, v: View, plot: Element): void {
   const cross = (x: number, y: number) => el('path', { d: `M ${x - 3} ${y - 3} L ${x + 3} ${y + 3} M ${x - 3} ${y + 3} L ${x + 3} ${y - 3}`, class: 'passage lost' }, plot);
-  if (arrived >= 0) el('line', { x1: v.x(s), y1: top, x2: v.x(arrived), y2: bottom, class: 'passage', 'data-tip': `capsule sent ${fmt(s)}, arrived at the target ${fmt(arrived)}` }, plot);
-  else {
-    el('line', { x1: v.x(s), y1: top, x2: v.x(s) + 6, y2: bottom - 4, class: 'passage' }, plot);
-    cross(v.x(s) + 6, bottom - 4);
-  }
-  if (left >= 0 && !lost && e >= 0) el('line', { x1: v.x(left), y1: bottom, x2: v.x(e), y2: top, class: 'passage', 'data-tip': `completion left the target ${fmt(left)}, reached the host ${fmt(e)}` }, plot);
-  if (left >= 0 && lost) {
-    el('line', { x1: v.x(left), y1: bottom, x2: v.x(left) + 6, y2: top + 4, class: 'passage' }, plot);
-    cross(v.x(left) + 6, top + 4);
+  for (const [lane, h, t] of D.cap.passages) {
+    const at = h >= 0 ? h : t;
+    if (at < v.a || at > v.b) continue;
+    const top = D.laneY[lane] + 2;
+    const bottom = D.laneY[lane] + D.LANE_H - 2;
+    if (h >= 0 && t >= 0) {
+      el('line', { x1: v.x(h), y1: top, x2: v.x(t), y2: bottom, class: 'passage', 'data-tip': `seen at the host ${fmt(h)}, at the target ${fmt(t)}: ${((t - h) * 1e6).toFixed(0)} µs apart` }, plot);
+    } else if (h >= 0) {
+      el('line', { x1: v.x(h), y1: top, x2: v.x(h) + 6, y2: bottom - 4, class: 'passage', 'data-tip': `seen at the host only, ${fmt(h)}` }, plot);
+      cross(v.x(h) + 6, bottom - 4);
+    } else {
+      el('line', { x1: v.x(t), y1: bottom, x2: v.x(t) + 6, y2: top + 4, class: 'passage', 'data-tip': `seen at the target only, ${fmt(t)}` }, plot);
+      cross(v.x(t) + 6, top + 4);
+    }
   }
 }
 
@@ -382,6 +384,7 @@ export function drawAll(D: Drawing, S: ViewState, svg: SVGSVGElement, wrap: HTML
   drawWindows(D, v, plot);
   drawGaps(D, v, plot);
   drawCommands(D, v, plot);
+  drawPassages(D, v, plot);
   drawOmitted(D, v, plot);
   drawKernel(D, v, plot);
   drawTcp(D, v, plot);
