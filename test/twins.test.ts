@@ -277,6 +277,17 @@ describe('--same-traffic from the command line', () => {
     expect(framesIn('target').length).toBe(4);
   });
 
+  it('--perfetto names the target capture\'s frames as the reports do', () => {
+    const f = files('perfetto', cutReturn());
+    const out = join(dir, 'twin.perfetto.json');
+    expect(run(['analyze', '--same-traffic', f.host, f.target, '--perfetto', out, '--quiet', '--fail-on', 'none']).status).toBe(0);
+    const trace = JSON.parse(readFileSync(out, 'utf8'));
+    const events: { args?: Record<string, unknown> }[] = trace.traceEvents ?? trace;
+    const frames = events.flatMap((e) => (e.args?.frames as (number | string)[] | undefined) ?? []);
+    expect(frames.some((x) => typeof x === 'string' && /^target#\d+$/.test(x))).toBe(true);
+    expect(frames.every((x) => typeof x === 'string' || x < 2 ** 32)).toBe(true);
+  });
+
   it('timeline --same-traffic names each step\'s capture; --json gives {capture, frame}', () => {
     const f = files('timeline', cutReturn());
     const text = run(['timeline', '--same-traffic', f.host, f.target, '--cid', '5', '--quiet']);
