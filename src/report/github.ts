@@ -1,3 +1,4 @@
+import { frameLabel } from '../common/frame-ref.js';
 import type { Report } from './types.js';
 import { incidentSummary, toldByIncidents } from './incident-story.js';
 
@@ -27,7 +28,7 @@ export function githubAnnotations(file: string, report: Report): string {
   const told = toldByIncidents(report);
   const findings = report.findings.filter((f, k) => !('suppressed' in f.details) && !told.has(k));
   for (const f of findings.slice(0, ANNOTATION_CAP)) {
-    lines.push(`::${COMMAND[f.severity]} title=${escapeProperty(f.ruleId)},file=${escapeProperty(file)}::${escapeData(`${f.message} (frames ${f.frames.join(' ')}; Wireshark filter: ${f.wiresharkFilter})`)}`);
+    lines.push(`::${COMMAND[f.severity]} title=${escapeProperty(f.ruleId)},file=${escapeProperty(file)}::${escapeData(`${f.message} (frames ${f.frames.map(frameLabel).join(' ')}; Wireshark filter: ${f.wiresharkFilter})`)}`);
   }
   if (findings.length > ANNOTATION_CAP) {
     lines.push(`::notice title=nvme-tcp-timeline,file=${escapeProperty(file)}::${escapeData(`${findings.length - ANNOTATION_CAP} more findings in the report`)}`);

@@ -1,3 +1,4 @@
+import { frameLabel } from '../../common/frame-ref.js';
 import { median, msOf } from '../../common/numbers.js';
 import { hex } from '../../common/text.js';
 import { MAX_LINE_CHARS } from '../../kernel-log/parse.js';
@@ -215,7 +216,7 @@ function timeoutCommand(p: Placed, candidates: CandidateIndex, host: HostId | un
   if (m.command) {
     p.command = m.command;
     p.qidFromLog = m.command.qid === undefined;
-    if (p.qidFromLog) notes.push(`${where}: ${what} is frame ${m.command.frame}'s queue, which the capture cannot number (it holds no Connect for it): qid ${e.qid} learnt from the log`);
+    if (p.qidFromLog) notes.push(`${where}: ${what} is frame ${frameLabel(m.command.frame)}'s queue, which the capture cannot number (it holds no Connect for it): qid ${e.qid} learnt from the log`);
   } else if (m.fits > 1) {
     warnings.add(`${where}: the timeout names ${what}; ${m.fits} captured commands ${m.across ? 'of as many associations (the line is tied to none: several hosts share the path)' : 'on queues the capture cannot number'} fit it: not matched`);
   } else warnings.add(`${where}: the timeout names ${what}, which the capture shows no command for before that time`);
@@ -433,7 +434,7 @@ function enrich(ctx: RuleContext, f: RetryFinding, episodes: Episode[], own: Map
     const c = trigger.command;
     d.trigger = trigger.e.kind === 'keep-alive-failed' || (c && qidOf(trigger) === 0 && c.opcode === 'Keep Alive')
       ? `keep-alive timeout (kernel log line ${trigger.e.line})`
-      : c ? `I/O timeout of ${c.opcode} CID ${hex(c.cid)} (frame ${c.frame}; kernel log line ${trigger.e.line})` : `I/O timeout (kernel log line ${trigger.e.line})`;
+      : c ? `I/O timeout of ${c.opcode} CID ${hex(c.cid)} (frame ${frameLabel(c.frame)}; kernel log line ${trigger.e.line})` : `I/O timeout (kernel log line ${trigger.e.line})`;
     d.evidence.push({ step: 'kernel-log', frame: trigger.afterFrame, time: trigger.time, what: E.kernel('recovery trigger', trigger.e.text, trigger.e.line) });
   }
   if (ep) d.evidence.push({ step: 'kernel-log', frame: ep.start.afterFrame, time: ep.start.time, what: E.kernel('error recovery starts', ep.start.e.text, ep.start.e.line) });
