@@ -42,7 +42,7 @@ export class Lane implements PduSink {
   ended = false;
   firstTime = Infinity;
   lastTime = -Infinity;
-  /** Short name of the capture (host, target), set when the merge knows where it was taken. */
+  /** Which capture this is in the merged stream (0 the host side, 1 the target side; frame references carry it), set once the probe knows. */
   code = 0;
 
   gate: LaneGate | undefined;
@@ -57,7 +57,7 @@ export class Lane implements PduSink {
     return this.head < this.events.length ? this.events[this.head] : undefined;
   }
 
-  /** Events from `from` on, without taking them (the probe reads them in place). */
+  /** The i-th held event, without taking it (the probe reads them in place). */
   at(i: number): LaneEvent | undefined {
     return this.events[this.head + i];
   }
