@@ -5,6 +5,10 @@ import { renderText } from '../src/report/text-report.js';
 import { concat } from '../src/test-support/builders.js';
 import { synthesizeFleet, synthesizeStorm } from '../src/test-support/synth.js';
 import { schemaErrors } from './schema-validate.js';
+import { FindingCollector, RULE_CAP } from '../src/correlate/findings.js';
+import { NOISY_RULES } from '../src/correlate/rules/index.js';
+import { renderMarkdown } from '../src/report/markdown.js';
+import { githubAnnotations } from '../src/report/github.js';
 
 /** A reconnect storm of 2,000 associations (an association a second; every 100th leaves a write the next resubmits). */
 function storm(associations: number): Uint8Array {
@@ -70,6 +74,27 @@ describe('reconnect storm', () => {
     const r = await analyzeCapture(once(bytes), { name: 'storm.pcap', allAssociations: true });
     expect(r.associations.map((a) => a.id)).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
     expect(r.associationsNotListed).toBe(0);
+  });
+});
+
+describe('a rule past its report-wide cap', () => {
+  // A target serving many hosts can see more retries than the report lists: the rest are one count line.
+  it('retries past the cap are one count line the schema accepts and every report reads', async () => {
+    const report = await analyzeCapture('fixtures/early-retry.pcap');
+    const retry = report.findings.find(isRetryFinding)!;
+    const collector = new FindingCollector(NOISY_RULES);
+    for (let k = 0; k < RULE_CAP + 20; k++) collector.add({ ...retry, time: retry.time + k, details: { ...retry.details, retryFrame: retry.details.retryFrame + k } });
+    const findings = collector.result(retry.time + 200);
+    const count = findings.find((f) => f.ruleId === 'retry-before-kato' && 'suppressed' in f.details);
+    expect(count?.details).toEqual({ suppressed: 20 });
+    const capped = { ...report, findings };
+    expect(schemaErrors(JSON.parse(JSON.stringify(capped)))).toEqual([]);
+    expect(capped.findings.filter(isRetryFinding)).toHaveLength(RULE_CAP);
+    // The count line is no retry: no report reads a retry's details from it.
+    for (const out of [renderText(capped, { color: false }), renderMarkdown(capped), githubAnnotations('early-retry.pcap', capped)]) {
+      expect(out).toContain('retry-before-kato');
+      expect(out).not.toMatch(/undefined|NaN/);
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { CAPTURE_STRIDE, captureLabel, captureOf, frameOf } from '../common/frame-ref.js';
-import { worse, type Finding, type FindingOf, type RuleId, type Severity } from './types.js';
+import { worse, type Finding, type FindingOf, type ListedFinding, type RuleId, type Severity } from './types.js';
 
 /** Findings of one noisy rule per association before the rest are only counted. */
 export const FINDING_CAP = 50;
@@ -15,7 +15,7 @@ export class FindingCollector {
   /** `noisy`: the rules capped per association (NOISY_RULES, from the rule families). */
   constructor(private readonly noisy: ReadonlySet<RuleId>) {}
 
-  private readonly findings: Finding[] = [];
+  private readonly findings: ListedFinding[] = [];
   /** Told the association of every finding, listed or only counted. */
   onAdd: ((assoc: number | null) => void) | undefined;
   private readonly suppressed = new Map<string, { count: number; rule: RuleId; severity: Severity; assoc: number | null }>();
@@ -31,7 +31,7 @@ export class FindingCollector {
     if (this.bump(f.ruleId) > RULE_CAP) return this.suppress(`${f.ruleId}@all`, f.ruleId, f.severity, null);
     const frames = [...new Set(f.frames)].sort((x, y) => x - y);
     const stored = { ...f, frames, wiresharkFilter: f.wiresharkFilter ?? frameFilter(frames) } as FindingOf<R>;
-    this.findings.push(stored as Finding);
+    this.findings.push(stored as ListedFinding);
     return stored;
   }
 
@@ -59,18 +59,18 @@ export class FindingCollector {
   }
 
   /** The findings stored so far, in the order they came (for families that add to others' findings at the end). */
-  stored(): readonly Finding[] {
+  stored(): readonly ListedFinding[] {
     return this.findings;
   }
 
   /** Every finding, with one count line per capped rule and association, in time order. */
   result(lastTime: number): Finding[] {
-    const all = this.findings.slice();
+    const all: Finding[] = this.findings.slice();
     for (const [, s] of [...this.suppressed.entries()].sort(([x], [y]) => (x < y ? -1 : 1))) {
       all.push({
         ruleId: s.rule, severity: s.severity, message: `${s.count} more ${s.rule} findings${s.assoc === null ? '' : ` on association ${s.assoc}`} not listed`,
         frames: [], time: Math.max(lastTime, 0), assoc: s.assoc, qid: null, cid: null, wiresharkFilter: 'nvme-tcp', details: { suppressed: s.count },
-      } as Finding);
+      });
     }
     return all.sort(compareFindings);
   }

@@ -9,7 +9,7 @@ import { count } from '../common/text.js';
 import { frameRangeFilter } from './findings.js';
 import { requiredWaitMs } from './rules/retries.js';
 import {
-  isRetryFinding, reaches, worse, type AssociationSummary, type RetryFinding, type Finding, type Incident, type IncidentCommand, type KernelLine,
+  isCountLine, isRetryFinding, reaches, worse, type AssociationSummary, type RetryFinding, type Finding, type Incident, type IncidentCommand, type KernelLine,
   type RecoveryEpisode, type RetryRule, type Severity,
 } from './types.js';
 
@@ -49,8 +49,8 @@ export function buildIncidents(episodes: readonly RecoveryEpisode[], findings: r
 
 /** The association whose break a finding is part of, if any: the original's for retries and what followed them. */
 function breakOf(f: Finding): number | null {
+  if (isCountLine(f)) return null;
   if (isRetryFinding(f)) return f.details.originalAssoc;
-  if ('suppressed' in f.details) return null;
   if (f.ruleId === 'duplicate-execution' || f.ruleId === 'original-alive-after-retry') return f.details.originalAssoc;
   return OF_THE_BREAK.has(f.ruleId) ? f.assoc : null;
 }
@@ -97,9 +97,10 @@ class CommandRows {
 
   /** Any other member finding about a command: what it adds to the command's row. */
   other(f: Finding): void {
+    if (isCountLine(f)) return;
     switch (f.ruleId) {
       case 'unanswered-command': {
-        if ('suppressed' in f.details || f.cid === null) return;
+        if (f.cid === null) return;
         const d = f.details;
         this.row(d.submitFrame, f.cid, () => blank(f.qid, d.opcode, null, null, f.time));
         return;

@@ -330,16 +330,16 @@ export interface FindingDetails {
   'timeout-during-recovery': TimeoutDuringRecoveryDetails;
   'keep-alive-timeout': KeepAliveTimeoutDetails;
   'keep-alive-late': KeepAliveLateDetails;
-  'unanswered-command': UnansweredDetails | SuppressedDetails;
-  'error-status': ErrorStatusDetails | SuppressedDetails;
+  'unanswered-command': UnansweredDetails;
+  'error-status': ErrorStatusDetails;
   'term-req': TermReqDetails;
-  'protocol-violation': ProtocolViolationDetails | SuppressedDetails;
-  'cid-reuse-in-flight': CidReuseDetails | SuppressedDetails;
+  'protocol-violation': ProtocolViolationDetails;
+  'cid-reuse-in-flight': CidReuseDetails;
   'connection-reset': ConnectionResetDetails;
-  'digest-mismatch': DigestMismatchDetails | SuppressedDetails;
-  'capture-gap': CaptureGapDetails | SuppressedDetails;
-  'unknown-pdu': UnknownPduDetails | SuppressedDetails;
-  'tls-not-decrypted': TlsNotDecryptedDetails | SuppressedDetails;
+  'digest-mismatch': DigestMismatchDetails;
+  'capture-gap': CaptureGapDetails;
+  'unknown-pdu': UnknownPduDetails;
+  'tls-not-decrypted': TlsNotDecryptedDetails;
 }
 
 export type RuleId = keyof FindingDetails;
@@ -364,13 +364,29 @@ export interface FindingOf<R extends RuleId> {
   details: FindingDetails[R];
 }
 
-/** Any finding: a union discriminated by `ruleId`. */
-export type Finding = { [R in RuleId]: FindingOf<R> }[RuleId];
+/**
+ * The line that stands for a rule's findings past its cap (a noisy rule's per association, any
+ * rule's past its report-wide cap): its rule, how many, and no details of its own.
+ */
+export interface CountLine extends Omit<FindingOf<RuleId>, 'details'> {
+  details: SuppressedDetails;
+}
 
-export type RetryFinding = FindingOf<RetryRuleId>;
+/** Any finding: a union discriminated by `ruleId`, or a count line (`'suppressed' in details`). */
+export type Finding = { [R in RuleId]: FindingOf<R> }[RuleId] | CountLine;
 
+/** A finding that is not a count line. */
+export type ListedFinding = Exclude<Finding, CountLine>;
+
+export function isCountLine(f: Finding): f is CountLine {
+  return 'suppressed' in f.details;
+}
+
+export type RetryFinding = { [R in RetryRuleId]: FindingOf<R> }[RetryRuleId];
+
+/** A retry finding with its details (not the count line of retries past the cap). */
 export function isRetryFinding(f: Finding): f is RetryFinding {
-  return (RETRY_RULES as readonly string[]).includes(f.ruleId);
+  return (RETRY_RULES as readonly string[]).includes(f.ruleId) && !isCountLine(f);
 }
 
 export * from './summaries.js';

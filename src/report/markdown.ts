@@ -1,7 +1,7 @@
 import { frameLabel, frameTag } from '../common/frame-ref.js';
 import { count, escapeControl, hex } from '../common/text.js';
 import { COMMAND_COLUMNS, commandCells, incidentStory, toldByIncidents } from './incident-story.js';
-import { firstTeardown, isLineStep, isRetryFinding, SEVERITY_RANK, worse, type Finding, type Incident, type RetryFinding, type Severity } from '../correlate/types.js';
+import { firstTeardown, isCountLine, isLineStep, isRetryFinding, SEVERITY_RANK, worse, type Finding, type Incident, type RetryFinding, type Severity } from '../correlate/types.js';
 import type { Report } from './types.js';
 import { tlsSummary } from './tls-summary.js';
 import { sameTrafficLines } from './same-traffic.js';
@@ -169,7 +169,7 @@ function incidentSection(i: Incident, findings: readonly Finding[], rel: (t: num
   }
   for (const k of i.findings) {
     const f = findings[k];
-    if (f.ruleId !== 'duplicate-execution' && f.ruleId !== 'original-alive-after-retry') continue;
+    if (isCountLine(f) || (f.ruleId !== 'duplicate-execution' && f.ruleId !== 'original-alive-after-retry')) continue;
     const chain = chains.get(`${f.details.originalFrame}/${f.details.originalCid}`);
     if (!chain) continue;
     const named = chain.join(' ');

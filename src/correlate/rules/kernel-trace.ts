@@ -8,7 +8,7 @@ import type { Assoc } from '../model.js';
 import { round6 } from '../kernel-align.js';
 import { alignTrace, submissionKey, SubmissionSample } from '../trace-align.js';
 import {
-  isRetryFinding, type DuplicateExecutionDetails, type Finding, type FindingOf, type KernelTraceAlignment, type KernelTraceReport, type RetryFinding,
+  isRetryFinding, type DuplicateExecutionDetails, type FindingOf, type KernelTraceAlignment, type KernelTraceReport, type RetryFinding,
   type RetryTraceEvidence, type TargetTraced, type TraceLineRef, type TracedCommand,
 } from '../types.js';
 import { settle } from './retries.js';
@@ -375,6 +375,6 @@ function ranTwice(ctx: RuleContext, t: Track, k: RetryTraceEvidence): boolean {
   ctx.findings.add({
     ruleId: 'duplicate-execution', severity: 'error', message: MESSAGES.duplicateExecution(details), frames: [d.originalFrame, d.retryFrame],
     time: Math.max(done.time, retried?.time ?? 0), assoc: d.originalAssoc, qid: d.originalQid, cid: d.originalCid, details,
-  } as Finding);
+  });
   return true;
 }
