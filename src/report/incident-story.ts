@@ -74,32 +74,9 @@ export function incidentStory(i: Incident): StoryStep[] {
     steps.push({ time: i.lastTime, where: '', what: `nothing took over before the capture ended${tries ? ` (${count(tries, 'failed attempt')})` : ''}` });
   }
   const retried = all.filter((c) => c.retry);
-  if (retried.length) {
-    const first = minOf(retried.map((c) => c.retry!.time));
-    const gaps = retried.map((c) => c.retry!.gapMs).filter((g): g is number => g !== null);
-    const d = i.deadline;
-    const gap = gaps.length ? `${s3(minOf(gaps))}${maxOf(gaps) - minOf(gaps) >= 1 ? `–${s3(maxOf(gaps))}` : ''} after the last contact` : '';
-    const verdict = [['before-kato', 'before KATO'], ['after-kato', 'after KATO'], ['after-fence', 'after a fence']]
-      .map(([v, words]) => [retried.filter((c) => c.verdict === v).length, words] as const).filter(([n]) => n > 0).map(([n, words]) => `${n} ${words}`).join(', ');
-    steps.push({
-      time: first, where: frames(retried.map((c) => c.retry!.frame)),
-      what: `${retried.length} ${retried.length === 1 ? 'retry' : 'retries'} on association ${retried[0].retry!.assoc}, ${gap}: ${verdict}` +
-        (d ? ` (the rule ${d.rule} requires ${s3(d.requiredMs)}: KATO ${d.katoMs} ms${d.cqtMs ? ` + CQT ${d.cqtMs} ms` : ''})` : ''),
-    });
-  }
-  const timer = i.controllerTimer;
-  if (timer && retried.length) {
-    const first = minOf(retried.map((c) => c.retry!.time));
-    const [a, b] = [timer.runsOutFrom - first, timer.runsOutTo - first];
-    const side = (x: number) => (x >= 0 ? 'after' : 'before');
-    const near = Math.min(Math.abs(a), Math.abs(b)) * 1000;
-    const far = Math.max(Math.abs(a), Math.abs(b)) * 1000;
-    const span = a === b ? `${s3(Math.abs(a) * 1000)} ${side(a)}` : side(a) === side(b) ? `${s3(near)}–${s3(far)} ${side(a)}` : `between ${s3(Math.abs(a) * 1000)} before and ${s3(b * 1000)} after`;
-    steps.push({
-      time: timer.lastCommandTime, where: `frame ${frameLabel(timer.frame)}`,
-      what: `the last command the target-side capture shows reaching the old controller: its keep-alive timer runs out ${span} the ${retried.length === 1 ? 'retry' : 'first retry'}`,
-    });
-  }
+  if (retried.length) steps.push(retryStep(i, retried));
+  const timer = timerStep(i, retried);
+  if (timer) steps.push(timer);
   const late = all.filter((c) => c.lateCompletion);
   if (late.length) {
     const stamps = late.map((c) => c.lateCompletion as Stamp);
@@ -109,6 +86,37 @@ export function incidentStory(i: Incident): StoryStep[] {
     });
   }
   return steps.sort((a, b) => a.time - b.time);
+}
+
+/** The incident's retries as one step: when, how long after the last contact, their verdicts and the rule's wait. */
+function retryStep(i: Incident, retried: IncidentCommand[]): StoryStep {
+  const first = minOf(retried.map((c) => c.retry!.time));
+  const gaps = retried.map((c) => c.retry!.gapMs).filter((g): g is number => g !== null);
+  const d = i.deadline;
+  const gap = gaps.length ? `${s3(minOf(gaps))}${maxOf(gaps) - minOf(gaps) >= 1 ? `–${s3(maxOf(gaps))}` : ''} after the last contact` : '';
+  const verdict = [['before-kato', 'before KATO'], ['after-kato', 'after KATO'], ['after-fence', 'after a fence']]
+    .map(([v, words]) => [retried.filter((c) => c.verdict === v).length, words] as const).filter(([n]) => n > 0).map(([n, words]) => `${n} ${words}`).join(', ');
+  return {
+    time: first, where: frames(retried.map((c) => c.retry!.frame)),
+    what: `${retried.length} ${retried.length === 1 ? 'retry' : 'retries'} on association ${retried[0].retry!.assoc}, ${gap}: ${verdict}` +
+      (d ? ` (the rule ${d.rule} requires ${s3(d.requiredMs)}: KATO ${d.katoMs} ms${d.cqtMs ? ` + CQT ${d.cqtMs} ms` : ''})` : ''),
+  };
+}
+
+/** With a target-side capture: the last command reaching the old controller, and when its keep-alive timer runs out against the first retry. */
+function timerStep(i: Incident, retried: IncidentCommand[]): StoryStep | null {
+  const timer = i.controllerTimer;
+  if (!timer || !retried.length) return null;
+  const first = minOf(retried.map((c) => c.retry!.time));
+  const [a, b] = [timer.runsOutFrom - first, timer.runsOutTo - first];
+  const side = (x: number) => (x >= 0 ? 'after' : 'before');
+  const near = Math.min(Math.abs(a), Math.abs(b)) * 1000;
+  const far = Math.max(Math.abs(a), Math.abs(b)) * 1000;
+  const span = a === b ? `${s3(Math.abs(a) * 1000)} ${side(a)}` : side(a) === side(b) ? `${s3(near)}–${s3(far)} ${side(a)}` : `between ${s3(Math.abs(a) * 1000)} before and ${s3(b * 1000)} after`;
+  return {
+    time: timer.lastCommandTime, where: `frame ${frameLabel(timer.frame)}`,
+    what: `the last command the target-side capture shows reaching the old controller: its keep-alive timer runs out ${span} the ${retried.length === 1 ? 'retry' : 'first retry'}`,
+  };
 }
 
 /** One command of an incident as table cells: CID, command, sent, arrived, timed out, retry, verdict, afterwards. */
