@@ -5,10 +5,10 @@ import { renderText } from '../src/report/text-report.js';
 import { concat } from '../src/test-support/builders.js';
 import { synthesizeFleet, synthesizeStorm } from '../src/test-support/synth.js';
 import { schemaErrors } from './schema-validate.js';
-import { FindingCollector, RULE_CAP } from '../src/correlate/findings.js';
-import { NOISY_RULES } from '../src/correlate/rules/index.js';
+import { FindingCollector, RULE_CAP } from '../src/correlate/finding-collector.js';
 import { renderMarkdown } from '../src/report/markdown.js';
 import { githubAnnotations } from '../src/report/github.js';
+import { RETRY_BEFORE_KATO } from '../src/correlate/findings/retry.js';
 
 /** A reconnect storm of 2,000 associations (an association a second; every 100th leaves a write the next resubmits). */
 function storm(associations: number): Uint8Array {
@@ -82,8 +82,11 @@ describe('a rule past its report-wide cap', () => {
   it('retries past the cap are one count line the schema accepts and every report reads', async () => {
     const report = await analyzeCapture('fixtures/early-retry.pcap');
     const retry = report.findings.find(isRetryFinding)!;
-    const collector = new FindingCollector(NOISY_RULES);
-    for (let k = 0; k < RULE_CAP + 20; k++) collector.add({ ...retry, time: retry.time + k, details: { ...retry.details, retryFrame: retry.details.retryFrame + k } });
+    const collector = new FindingCollector();
+    for (let k = 0; k < RULE_CAP + 20; k++) {
+      const place = { frames: retry.frames, time: retry.time + k, assoc: retry.assoc, qid: retry.qid, cid: retry.cid };
+      collector.add(RETRY_BEFORE_KATO, place, { ...retry.details, retryFrame: retry.details.retryFrame + k }, { dataChanging: true });
+    }
     const findings = collector.result(retry.time + 200);
     const count = findings.find((f) => f.ruleId === 'retry-before-kato' && 'suppressed' in f.details);
     expect(count?.details).toEqual({ suppressed: 20 });

@@ -11,5 +11,7 @@ export type {
 } from '../correlate/types.js';
 /** Plain data only: the pipeline's live state (connections, reassembly) is not part of the API. */
 export type { PduEvent } from '../nvme-tcp/types.js';
-export type { KernelLogReport, KernelLogEvent, TimeoutDuringRecoveryDetails } from '../correlate/types.js';
+export type { KernelLogReport, KernelLogEvent, CountLine } from '../correlate/types.js';
+/** Any rule's details: FindingDetails['rule-id']. */
+export type { TimeoutDuringRecoveryDetails } from '../correlate/findings/timeout-during-recovery.js';
 export { CaptureError, UsageError, ExitCode } from '../common/errors.js';

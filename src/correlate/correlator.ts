@@ -1,9 +1,9 @@
 import { round3 } from '../common/numbers.js';
 import type { MergeSink } from '../merge/types.js';
-import { FindingCollector } from './findings.js';
+import { FindingCollector } from './finding-collector.js';
 import type { LatencyHistogram } from './histogram.js';
 import { Model, type PathStats } from './model.js';
-import { NOISY_RULES, RULE_FAMILIES } from './rules/index.js';
+import { RULE_FAMILIES } from './rules/index.js';
 import { buildIncidents } from './incidents.js';
 import type { RuleContext } from './rules/rule.js';
 import type { KernelLog } from '../kernel-log/types.js';
@@ -14,7 +14,7 @@ import type {
 } from './types.js';
 
 export { LINUX_DEFAULT_KATO_MS } from './model.js';
-export { frameFilter } from './findings.js';
+export { frameFilter } from './finding-collector.js';
 
 export interface CorrelateOptions {
   katoMs?: number;
@@ -65,7 +65,7 @@ function minMedianMax(h: LatencyHistogram): PathSummary['lifetimeMs'] {
 /** Correlation: the model, with every rule family listening to it. */
 export class Correlator {
   private readonly model: Model;
-  private readonly findings = new FindingCollector(NOISY_RULES);
+  private readonly findings = new FindingCollector();
   private readonly output: RuleContext['output'] = {};
   private readonly policy: CorrelateOptions['rule'];
 

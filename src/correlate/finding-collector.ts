@@ -1,5 +1,7 @@
 import { CAPTURE_STRIDE, captureLabel, captureOf, frameOf } from '../common/frame-ref.js';
-import { worse, type Finding, type FindingOf, type ListedFinding, type RuleId, type Severity } from './types.js';
+import type { FindingPlace, RuleDeclaration } from './findings/declare.js';
+import { NOISY_RULES } from './findings/index.js';
+import { worse, type Finding, type FindingDetails, type FindingOf, type ListedFinding, type RuleId, type Severity } from './types.js';
 
 /** Findings of one noisy rule per association before the rest are only counted. */
 export const FINDING_CAP = 50;
@@ -7,13 +9,9 @@ export const FINDING_CAP = 50;
 export const RULE_CAP = 100;
 
 
-/** What a rule reports: a finding without its filter, which is derived from the frames unless given. */
-export type FindingInput<R extends RuleId> = Omit<FindingOf<R>, 'wiresharkFilter'> & { wiresharkFilter?: string };
-
 /** Collects findings, caps the noisy ones per association, and hands them out in time order. */
 export class FindingCollector {
-  /** `noisy`: the rules capped per association (NOISY_RULES, from the rule families). */
-  constructor(private readonly noisy: ReadonlySet<RuleId>) {}
+  private readonly noisy = NOISY_RULES;
 
   private readonly findings: ListedFinding[] = [];
   /** Told the association of every finding, listed or only counted. */
@@ -22,8 +20,19 @@ export class FindingCollector {
   /** Findings listed so far per noisy rule and association. */
   private readonly listed = new Map<string, number>();
 
-  /** Stores the finding and returns it (rules may add evidence to it later), or undefined when its rule is over the cap. */
-  add<R extends RuleId>(f: FindingInput<R>): FindingOf<R> | undefined {
+  /**
+   * Reports a finding of `rule` at `place`: its severity and sentence are the rule's, from the
+   * details and the facts. Returns the stored finding (rules may add evidence to it later), or
+   * undefined when its rule is over the cap.
+   */
+  add<R extends RuleId, F>(
+    rule: RuleDeclaration<R, FindingDetails[R], F>, place: FindingPlace, details: FindingDetails[R], ...facts: F extends void ? [] : [F]
+  ): FindingOf<R> | undefined {
+    const given = facts[0] as F;
+    return this.store({ ruleId: rule.id, severity: rule.severity(details, given), message: rule.sentence(details, given), ...place, details });
+  }
+
+  private store<R extends RuleId>(f: Omit<FindingOf<R>, 'wiresharkFilter'> & { wiresharkFilter?: string }): FindingOf<R> | undefined {
     this.onAdd?.(f.assoc);
     this.totals[f.severity]++;
     const perAssoc = `${f.ruleId}@${f.assoc ?? '-'}`;

@@ -6,7 +6,7 @@
  */
 import { maxOf, minOf } from '../common/numbers.js';
 import { count } from '../common/text.js';
-import { frameRangeFilter } from './findings.js';
+import { frameRangeFilter } from './finding-collector.js';
 import { requiredWaitMs } from './rules/retries.js';
 import {
   isCountLine, isRetryFinding, reaches, worse, type AssociationSummary, type RetryFinding, type Finding, type Incident, type IncidentCommand, type KernelLine,

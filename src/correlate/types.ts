@@ -1,6 +1,9 @@
-import type { Direction } from '../nvme-tcp/types.js';
-import type { TlsDecryption } from '../tls/types.js';
-import type { AssociationSummary, Outcome } from './summaries.js';
+import type { FindingDetails, RuleId } from './findings/index.js';
+import { RETRY_RULES, type RetryRuleId } from './findings/retry.js';
+
+// A rule's details type lives with its declaration (src/correlate/findings/); the ids and the retry verdicts every reader needs, here too.
+export type { FindingDetails, RuleId } from './findings/index.js';
+export { RETRY_RULES, type RetryDetails, type RetryIdentity, type RetryRuleId } from './findings/retry.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 export const SEVERITY_RANK: Record<Severity, number> = { info: 1, warning: 2, error: 3 };
@@ -128,224 +131,11 @@ export interface AfterRetryActivity {
   afterRetryMs: number;
 }
 
-interface RetryIdentity {
-  originalFrame: number;
-  originalTime: number;
-  retryFrame: number;
-  originalAssoc: number;
-  retryAssoc: number;
-  originalQid: number | null;
-  originalCid: number;
-  opcode: string;
-  nsid: number;
-  slba: number | null;
-  nlb: number | null;
-}
-
-export interface RetryDetails extends RetryIdentity {
-  lastControllerContactFrame: number | null;
-  lastControllerContactTime: number | null;
-  gapMs: number | null;
-  requiredMs: number;
-  rule: RetryRule;
-  katoMs: number;
-  katoSource: AssociationSummary['katoSource'];
-  cqtMs: number;
-  cqtSource: AssociationSummary['cqtSource'];
-  tbkas: boolean;
-  fencedBy: (Stamp & { kind: FenceKind }) | null;
-  /** The last Cross-Controller Reset of the original's controller before the retry, when one was sent. */
-  crossControllerReset: CrossControllerReset | null;
-  trigger: string;
-  samePath: boolean;
-  uncertain: boolean;
-  /** KATO the retry's own association declared in its Connect, when it did. */
-  retryAssocKatoMs: number | null;
-  /**
-   * The controller's TCP ACK covering the command's last byte (its capsule, or its last H2CData when it used R2T); null: it may never have arrived.
-   * With a target-side capture (--same-traffic) that shows the capsule arriving: that frame, as `seenAt` too.
-   */
-  arrival: (Stamp & { seenAt?: number }) | null;
-  /** Only with another capture that watched the connection: did the original reach the controller's side? */
-  reachedController?: boolean;
-  /**
-   * With a target-side capture: what it last shows reaching the old controller before the retry that restarts the
-   * controller's keep-alive timer — any command with traffic-based keep-alive (the timer then runs out between KATO and
-   * twice KATO after it, as it checks once a period), a Keep Alive otherwise (KATO after it) — and when, relative to
-   * the retry, the timer runs out (ms; negative: before the retry).
-   */
-  controllerLastCommand?: Stamp & { keepAlive: boolean; timerEndsAfterRetryMs: { from: number; to: number } };
-  /** The ACK covering the capsule alone. */
-  capsuleArrival: Stamp | null;
-  /** The old queue's first FIN or RST. */
-  teardown: (Stamp & { from: 'host' | 'controller'; kind: 'fin' | 'rst' }) | null;
-  /** R2T, C2HData or completions the controller sent for the original after the retry. */
-  afterRetry: AfterRetryActivity[];
-  evidence: EvidenceStep[];
-  /** With --dmesg: the log lines behind the retry. */
-  kernelLog?: RetryKernelEvidence;
-  /**
-   * With --dmesg, when the target logged its keep-alive timer expiring for the original's
-   * controller: when it gave up, and the retry's margin to that moment (negative: the retry came first).
-   */
-  controllerGaveUpAt?: KernelLine & { timerSeconds: number; marginMs: number };
-  /** With --trace: what the kernel's own trace says of the original and the retry. */
-  kernelTrace?: RetryTraceEvidence;
-}
-
-export interface TimeoutDuringRecoveryDetails {
-  opcode: string;
-  qid: number;
-  cid: number;
-  submitFrame: number;
-  /** The timeout line, and the line that had started error recovery before it. */
-  timeout: KernelLine;
-  recoveryStarted: KernelLine;
-  /** The retry finding of this command, if it was retried: its rule and frame. */
-  retry: { ruleId: RetryRuleId; frame: number } | null;
-  /** With --trace: the host's nvme_complete_rq for the command, the exact moment it was failed back. */
-  failedBack?: TraceLineRef & { status: number; statusName: string };
-}
-
-export interface DuplicateExecutionDetails extends RetryIdentity {
-  /** The original's completion the capture saw after the host closed its queue; null when only the target's trace shows it ran. */
-  lateCompletionFrame: number | null;
-  lateCompletionTime: number | null;
-  hostClosedFrame: number | null;
-  /** With --trace: the target's own lines completing the original and the retry. */
-  targetTrace?: { original: TraceLineRef; retry: TraceLineRef | null };
-  /** With a target-side capture (--same-traffic): the frames where it shows each arriving and its completion leaving. */
-  targetCapture?: { originalArrived: number; originalCompleted: number; retryArrived: number; retryCompleted: number | null };
-}
-
-export interface StaleDataDetails {
-  originalFrame: number;
-  retryFrame: number;
-  dataFrame: number;
-  datao: number;
-  datal: number;
-}
-
-export interface OriginalAliveDetails extends RetryIdentity {
-  retryTime: number;
-  activity: AfterRetryActivity[];
-}
-
-export interface KeepAliveTimeoutDetails {
-  silentMs: number;
-  katoMs: number;
-  katoSource: AssociationSummary['katoSource'];
-  lastControllerContactFrame: number;
-  untilFrame: number;
-  keepAlivesUnanswered: number;
-}
-
-export interface KeepAliveLateDetails {
-  intervalMs: number;
-  expectedMs: number;
-  allowedMs: number;
-  katoMs: number;
-  katoSource: AssociationSummary['katoSource'];
-  tbkas: boolean;
-}
-
-export interface UnansweredDetails {
-  opcode: string;
-  outcome: Outcome;
-  submitFrame: number;
-  closeFrame: number | null;
-  retried: boolean;
-}
-
-export interface ErrorStatusDetails {
-  opcode: string;
-  sct: number;
-  sc: number;
-  status: string;
-  crd: number;
-  more: boolean;
-  dnr: boolean;
-}
-
-export interface TermReqDetails {
-  type: string;
-  fes: number;
-  fesName: string | null;
-  fei: number | null;
-}
-
-export interface ProtocolViolationDetails {
-  type: string;
-  violation: string;
-}
-
-export interface CidReuseDetails {
-  previousFrame: number;
-  previousOpcode: string;
-}
-
-export interface ConnectionResetDetails {
-  from: 'host' | 'controller';
-  inFlight: { cid: number; opcode: string; frame: number }[];
-}
-
-export interface DigestMismatchDetails {
-  type: string;
-  header: boolean | null;
-  data: boolean | null;
-}
-
-export type CaptureGapDetails =
-  | { cause: 'not-captured'; conn: number; dir: Direction; streamOffset: number; bytes: number }
-  | { cause: 'snaplen'; conn: number; bytes: number; segments: number; firstFrame: number };
-
-export type UnknownPduDetails =
-  | { kind: 'unknown-type'; type: number; plen: number; hlen: number; dir: Direction }
-  | { kind: 'garbage' | 'resync'; conn: number; dir: Direction; streamOffset: number; bytes: number };
-
-/** A TLS connection whose records were not (all) opened: why, and how much was read. */
-export interface TlsNotDecryptedDetails {
-  conn: number;
-  decryption: TlsDecryption;
-  version: string | null;
-  cipher: string | null;
-  clientRandom: string | null;
-  records: number;
-  undecryptedBytes: number;
-}
-
 /** The count line that stands for a noisy rule's findings past its cap. */
 export interface SuppressedDetails {
   suppressed: number;
 }
 
-/** Details by rule id: one shape per rule. */
-export interface FindingDetails {
-  'retry-before-kato': RetryDetails;
-  'retry-after-kato': RetryDetails;
-  'retry-after-fence': RetryDetails;
-  'duplicate-execution': DuplicateExecutionDetails;
-  'stale-data-after-retry': StaleDataDetails;
-  'original-alive-after-retry': OriginalAliveDetails;
-  'timeout-during-recovery': TimeoutDuringRecoveryDetails;
-  'keep-alive-timeout': KeepAliveTimeoutDetails;
-  'keep-alive-late': KeepAliveLateDetails;
-  'unanswered-command': UnansweredDetails;
-  'error-status': ErrorStatusDetails;
-  'term-req': TermReqDetails;
-  'protocol-violation': ProtocolViolationDetails;
-  'cid-reuse-in-flight': CidReuseDetails;
-  'connection-reset': ConnectionResetDetails;
-  'digest-mismatch': DigestMismatchDetails;
-  'capture-gap': CaptureGapDetails;
-  'unknown-pdu': UnknownPduDetails;
-  'tls-not-decrypted': TlsNotDecryptedDetails;
-}
-
-export type RuleId = keyof FindingDetails;
-
-export const RETRY_RULES = ['retry-before-kato', 'retry-after-kato', 'retry-after-fence'] as const;
-export type RetryRuleId = (typeof RETRY_RULES)[number];
 
 /** One finding of rule R. */
 export interface FindingOf<R extends RuleId> {
@@ -383,6 +173,11 @@ export function isCountLine(f: Finding): f is CountLine {
 }
 
 export type RetryFinding = { [R in RetryRuleId]: FindingOf<R> }[RetryRuleId];
+
+/** A filter for the findings of one rule with their details (not its count line): `findings.filter(isFindingOf('capture-gap'))`. */
+export function isFindingOf<R extends RuleId>(ruleId: R): (f: Finding) => f is Extract<ListedFinding, { ruleId: R }> {
+  return (f): f is Extract<ListedFinding, { ruleId: R }> => f.ruleId === ruleId && !isCountLine(f);
+}
 
 /** A retry finding with its details (not the count line of retries past the cap). */
 export function isRetryFinding(f: Finding): f is RetryFinding {

@@ -1,10 +1,10 @@
 import { sameTrafficLines } from './same-traffic.js';
 import type { Passage } from '../merge/types.js';
 import { round6 } from '../common/numbers.js';
-import { commandLabel } from '../correlate/messages.js';
+import { commandLabel } from '../correlate/phrases.js';
 import { isRetryFinding, type CommandRecord, type Outcome, type RetryDetails, type RetryFinding } from '../correlate/types.js';
 import { count } from '../common/text.js';
-import { findingPlace } from '../correlate/messages.js';
+import { findingPlace } from '../correlate/phrases.js';
 import { tracedLines } from './traced-lines.js';
 import type { Report } from './types.js';
 

@@ -5,7 +5,7 @@ import { firstTeardown, isCountLine, isLineStep, isRetryFinding, SEVERITY_RANK, 
 import type { Report } from './types.js';
 import { tlsSummary } from './tls-summary.js';
 import { sameTrafficLines } from './same-traffic.js';
-import { NOISY_RULES } from '../correlate/rules/index.js';
+import { NOISY_RULES } from '../correlate/findings/index.js';
 import { append } from '../common/numbers.js';
 
 /** Rules that can fire once per command, segment or connection: counted in one table row each, not listed. */

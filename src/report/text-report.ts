@@ -2,8 +2,8 @@ import { frameLabel } from '../common/frame-ref.js';
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import { count, escapeControl as safe, hex } from '../common/text.js';
-import { findingPlace } from '../correlate/messages.js';
-import { RULE_FAMILIES } from '../correlate/rules/index.js';
+import { findingPlace } from '../correlate/phrases.js';
+import { RULE_ID_WIDTH } from '../correlate/findings/index.js';
 import { firstTeardown, isLineStep, isRetryFinding, SEVERITY_RANK, worse, type Finding, type RetryDetails, type Severity, type TcpEvent } from '../correlate/types.js';
 import type { Report } from './types.js';
 import { tlsSummary } from './tls-summary.js';
@@ -260,7 +260,7 @@ function commandColumnWidths(rows: string[][], width: number): number[] {
 }
 
 /** The rule column fits the longest rule id on one line (plus the table's padding). */
-const RULE_WIDTH = maxOf(RULE_FAMILIES.flatMap((f) => f.ruleIds.map((id) => id.length))) + 2;
+const RULE_WIDTH = RULE_ID_WIDTH + 2;
 
 /** `totals`: every finding by severity, listed or only counted (the report summary's). */
 export function renderFindings(findings: Finding[], totals: Record<Severity, number>, c: ChalkInstance, t0: number, width = 120): string {

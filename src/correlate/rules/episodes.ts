@@ -44,7 +44,6 @@ const RETRY_KEY: Record<RetryRuleId, keyof RecoveryEpisode['retries']> = {
  */
 export const episodes: RuleFamily = {
   name: 'episodes',
-  ruleIds: [],
   create(ctx) {
     const book = new EpisodeBook(ctx);
     return {

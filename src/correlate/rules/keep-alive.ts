@@ -1,11 +1,11 @@
-import { MESSAGES } from '../messages.js';
+import { KEEP_ALIVE_LATE } from '../findings/keep-alive-late.js';
+import { KEEP_ALIVE_TIMEOUT } from '../findings/keep-alive-timeout.js';
 import { keepAliveAllowedMs, round3, type Assoc } from '../model.js';
 import type { RuleContext, RuleFamily } from './rule.js';
 
 /** keep-alive-timeout (the controller went silent for longer than KATO) and keep-alive-late (the host's keep-alives were too far apart). */
 export const keepAlive: RuleFamily = {
   name: 'keep-alive',
-  ruleIds: ['keep-alive-timeout', 'keep-alive-late'],
   create(ctx) {
     return {
       associationEnded(a) {
@@ -25,10 +25,8 @@ function silence(ctx: RuleContext, a: Assoc): void {
     silentMs: round3(ms), katoMs: a.katoMs, katoSource: a.katoSource, lastControllerContactFrame: a.silence.from.frame,
     untilFrame: a.silence.to.frame, keepAlivesUnanswered: a.kaOpen.length,
   };
-  ctx.findings.add({
-    ruleId: 'keep-alive-timeout', severity: 'warning', message: MESSAGES.keepAliveTimeout(details, a.id),
-    frames: [a.silence.from.frame, a.silence.to.frame], time: a.silence.to.time, assoc: a.id, qid: admin ? 0 : null, cid: null, details,
-  });
+  const place = { frames: [a.silence.from.frame, a.silence.to.frame], time: a.silence.to.time, assoc: a.id, qid: admin ? 0 : null, cid: null };
+  ctx.findings.add(KEEP_ALIVE_TIMEOUT, place, details, { assoc: a.id });
 }
 
 function interval(ctx: RuleContext, a: Assoc): void {
@@ -38,8 +36,6 @@ function interval(ctx: RuleContext, a: Assoc): void {
   const allowed = keepAliveAllowedMs(a);
   if (max.ms <= a.katoMs && max.ms <= allowed) return;
   const details = { intervalMs: round3(max.ms), expectedMs: expected, allowedMs: allowed, katoMs: a.katoMs, katoSource: a.katoSource, tbkas: a.tbkas };
-  ctx.findings.add({
-    ruleId: 'keep-alive-late', severity: max.ms > a.katoMs ? 'warning' : 'info', message: MESSAGES.keepAliveLate(details, a.id, [max.from.frame, max.to.frame]),
-    frames: [max.from.frame, max.to.frame], time: max.to.time, assoc: a.id, qid: 0, cid: null, details,
-  });
+  const place = { frames: [max.from.frame, max.to.frame], time: max.to.time, assoc: a.id, qid: 0, cid: null };
+  ctx.findings.add(KEEP_ALIVE_LATE, place, details, { assoc: a.id, frames: [max.from.frame, max.to.frame] });
 }

@@ -4,7 +4,8 @@ import { hex } from '../../common/text.js';
 import { MAX_LINE_CHARS } from '../../kernel-log/parse.js';
 import type { DevicePath, KernelEvent } from '../../kernel-log/types.js';
 import { align, anchorOf, ANCHOR_BOUND_S, groupsOf, logSeconds, onPath, round6, type AnchorAssoc, type LogGroup } from '../kernel-align.js';
-import { MESSAGES } from '../messages.js';
+import { TIMEOUT_DURING_RECOVERY } from '../findings/timeout-during-recovery.js';
+import { EVIDENCE as E } from '../phrases.js';
 import type { Assoc, Cmd } from '../model.js';
 import {
   isRetryFinding, type KernelLine, type KernelLogAlignment, type KernelLogEvent, type KernelLogReport, type RetryFinding,
@@ -73,7 +74,6 @@ type CandidateIndex = Map<number, Candidate[]>;
  */
 export const kernelLog: RuleFamily = {
   name: 'kernel-log',
-  ruleIds: ['timeout-during-recovery'],
   create(ctx) {
     if (ctx.kernelLogs.length === 0) return {};
     const named = new Set<string>();
@@ -408,11 +408,8 @@ function duringRecovery(ctx: RuleContext, ep: Episode, t: Placed, retries: Retry
     opcode: c.opcode, qid, cid: c.cid, submitFrame: c.frame, timeout: line(t), recoveryStarted: line(ep.start),
     retry: retry ? { ruleId: retry.ruleId, frame: retry.details.retryFrame } : null,
   };
-  ctx.findings.add({
-    ruleId: 'timeout-during-recovery', severity: c.dataChanging && retry?.ruleId === 'retry-before-kato' ? 'error' : 'warning',
-    message: MESSAGES.timeoutDuringRecovery(details), frames: retry ? [c.frame, retry.details.retryFrame] : [c.frame],
-    time: t.time, assoc: c.assoc.id, qid, cid: c.cid, details,
-  });
+  const place = { frames: retry ? [c.frame, retry.details.retryFrame] : [c.frame], time: t.time, assoc: c.assoc.id, qid, cid: c.cid };
+  ctx.findings.add(TIMEOUT_DURING_RECOVERY, place, details, { dataChanging: c.dataChanging });
 }
 
 /** Adds the log's evidence to a retry finding: trigger, the original's timeout, and the target giving up. */
@@ -423,7 +420,6 @@ function enrich(ctx: RuleContext, f: RetryFinding, episodes: Episode[], own: Map
   for (const [c, p] of own) if (c.frame === d.originalFrame && c.cid === d.originalCid) mine = p;
   const gaveUp = gaveUps.get(d.originalAssoc);
   if (!ep && !mine && !gaveUp) return;
-  const E = MESSAGES.evidence;
   const trigger = ep?.trigger;
   d.kernelLog = {
     trigger: trigger ? { ...line(trigger), command: trigger.command ? { frame: trigger.command.frame, qid: qidOf(trigger), cid: trigger.command.cid } : null } : null,

@@ -3,12 +3,13 @@ import { hex } from '../../common/text.js';
 import { detached, isFailoverStatus, sameCid } from '../../kernel-trace/parse.js';
 import type { KernelTrace, TraceBlock, TraceCompletion, TraceCounts, TraceEvent, TraceSetup } from '../../kernel-trace/types.js';
 import { FABRICS_OPCODE, isDataChanging, statusName } from '../../nvme-tcp/opcodes.js';
-import { MESSAGES } from '../messages.js';
+import { DUPLICATE_EXECUTION, duplicateExecutionSentence, type DuplicateExecutionDetails } from '../findings/duplicate-execution.js';
+import { EVIDENCE as E } from '../phrases.js';
 import type { Assoc } from '../model.js';
 import { round6 } from '../kernel-align.js';
 import { alignTrace, submissionKey, SubmissionSample } from '../trace-align.js';
 import {
-  isRetryFinding, type DuplicateExecutionDetails, type FindingOf, type KernelTraceAlignment, type KernelTraceReport, type RetryFinding,
+  isRetryFinding, type FindingOf, type KernelTraceAlignment, type KernelTraceReport, type RetryFinding,
   type RetryTraceEvidence, type TargetTraced, type TraceLineRef, type TracedCommand,
 } from '../types.js';
 import { settle } from './retries.js';
@@ -53,7 +54,6 @@ interface Track {
  */
 export const kernelTrace: RuleFamily = {
   name: 'kernel-trace',
-  ruleIds: [],
   create(ctx) {
     if (ctx.kernelTraces.length === 0) return {};
     const sample = new SubmissionSample();
@@ -333,7 +333,6 @@ function evidenceOf(t: Track, ref: RefMaker, targetCovered: Set<number>): RetryT
 }
 
 function addSteps(f: RetryFinding, k: RetryTraceEvidence): void {
-  const E = MESSAGES.evidence;
   const step = (r: TraceLineRef | null, what: string) => {
     if (r) f.details.evidence.push({ step: 'kernel-trace', frame: r.afterFrame, time: r.time, what: E.trace(what, r.line) });
   };
@@ -364,7 +363,7 @@ function ranTwice(ctx: RuleContext, t: Track, k: RetryTraceEvidence): boolean {
   const existing = ctx.findings.stored().find((f): f is FindingOf<'duplicate-execution'> => f.ruleId === 'duplicate-execution' && f.details.originalFrame === d.originalFrame);
   if (existing) {
     existing.details.targetTrace = targetTrace;
-    existing.message = MESSAGES.duplicateExecution(existing.details);
+    existing.message = duplicateExecutionSentence(existing.details);
     return true;
   }
   const details: DuplicateExecutionDetails = {
@@ -372,9 +371,8 @@ function ranTwice(ctx: RuleContext, t: Track, k: RetryTraceEvidence): boolean {
     originalQid: d.originalQid, originalCid: d.originalCid, opcode: d.opcode, nsid: d.nsid, slba: d.slba, nlb: d.nlb,
     lateCompletionFrame: null, lateCompletionTime: null, hostClosedFrame: null, targetTrace,
   };
-  ctx.findings.add({
-    ruleId: 'duplicate-execution', severity: 'error', message: MESSAGES.duplicateExecution(details), frames: [d.originalFrame, d.retryFrame],
-    time: Math.max(done.time, retried?.time ?? 0), assoc: d.originalAssoc, qid: d.originalQid, cid: d.originalCid, details,
-  });
+  const place = { frames: [d.originalFrame, d.retryFrame], time: Math.max(done.time, retried?.time ?? 0), assoc: d.originalAssoc, qid: d.originalQid, cid: d.originalCid };
+  // ranTwice only says so of a data-changing command.
+  ctx.findings.add(DUPLICATE_EXECUTION, place, details, { dataChanging: true });
   return true;
 }

@@ -1,8 +1,12 @@
 import { statusName } from '../../nvme-tcp/opcodes.js';
 import { PduType, type PduEvent } from '../../nvme-tcp/types.js';
-import { MESSAGES } from '../messages.js';
+import { CAPTURE_GAP, type CaptureGapDetails } from '../findings/capture-gap.js';
+import { DIGEST_MISMATCH } from '../findings/digest-mismatch.js';
+import { ERROR_STATUS } from '../findings/error-status.js';
+import { PROTOCOL_VIOLATION } from '../findings/protocol-violation.js';
+import { TERM_REQ } from '../findings/term-req.js';
+import { UNKNOWN_PDU, type UnknownPduDetails } from '../findings/unknown-pdu.js';
 import type { Queue } from '../model.js';
-import type { CaptureGapDetails, UnknownPduDetails } from '../types.js';
 import type { RuleContext, RuleFamily } from './rule.js';
 
 /** Fatal error status values of H2C/C2HTermReq. */
@@ -14,8 +18,6 @@ const FES_NAMES: Record<number, string> = {
 /** error-status, term-req, protocol-violation, digest-mismatch, capture-gap and unknown-pdu. */
 export const protocol: RuleFamily = {
   name: 'protocol',
-  ruleIds: ['error-status', 'term-req', 'protocol-violation', 'digest-mismatch', 'capture-gap', 'unknown-pdu'],
-  noisy: ['error-status', 'protocol-violation', 'digest-mismatch', 'capture-gap', 'unknown-pdu'],
   create(ctx) {
     const at = (q: Queue) => ({ assoc: q.assoc?.id ?? null, qid: q.qid ?? null });
     return {
@@ -23,13 +25,13 @@ export const protocol: RuleFamily = {
         if (p.type === PduType.H2CTermReq || p.type === PduType.C2HTermReq) {
           const fes = p.term?.fes ?? 0;
           const details = { type: p.typeName, fes, fesName: FES_NAMES[fes] ?? null, fei: p.term?.fei ?? null };
-          ctx.findings.add({ ruleId: 'term-req', severity: 'error', message: MESSAGES.termReq(details, p.conn), frames: [p.frame], time: p.time, ...at(q), cid: null, details });
+          ctx.findings.add(TERM_REQ, { frames: [p.frame], time: p.time, ...at(q), cid: null }, details, { conn: p.conn });
         } else if (p.typeName === 'unknown') {
           unknown(ctx, q, p, { kind: 'unknown-type', type: p.type, plen: p.plen, hlen: p.hlen, dir: p.dir }, '');
         }
         if (p.hdgstOk === false || p.ddgstOk === false) {
           const details = { type: p.typeName, header: p.hdgstOk ?? null, data: p.ddgstOk ?? null };
-          ctx.findings.add({ ruleId: 'digest-mismatch', severity: 'error', message: MESSAGES.digestMismatch(details), frames: [p.frame], time: p.time, ...at(q), cid: p.cid ?? null, details });
+          ctx.findings.add(DIGEST_MISMATCH, { frames: [p.frame], time: p.time, ...at(q), cid: p.cid ?? null }, details);
         }
         if (p.violation && !p.incomplete) violation(ctx, q, p, p.violation);
       },
@@ -40,15 +42,12 @@ export const protocol: RuleFamily = {
         const done = cmd.done!;
         if (done.sct === 0 && done.sc === 0) return;
         const details = { opcode: ctx.model.opName(cmd), sct: done.sct, sc: done.sc, status: statusName(done.sct, done.sc), crd: done.crd, more: done.more, dnr: done.dnr };
-        ctx.findings.add({
-          ruleId: 'error-status', severity: 'warning', message: MESSAGES.errorStatus(details, cmd.submit.frame),
-          frames: [cmd.submit.frame, p.frame], time: p.time, ...at(cmd.q), cid: cmd.cid, details,
-        });
+        ctx.findings.add(ERROR_STATUS, { frames: [cmd.submit.frame, p.frame], time: p.time, ...at(cmd.q), cid: cmd.cid }, details, { submitFrame: cmd.submit.frame });
       },
       diagnostic(q, d) {
         if (d.kind === 'gap' && d.cause !== 'snaplen') {
           const details: CaptureGapDetails = { cause: 'not-captured', conn: d.conn, dir: d.dir, streamOffset: d.streamOffset, bytes: d.length };
-          ctx.findings.add({ ruleId: 'capture-gap', severity: 'warning', message: MESSAGES.captureGap(details), frames: [d.frame], time: d.time, ...at(q), cid: null, details });
+          ctx.findings.add(CAPTURE_GAP, { frames: [d.frame], time: d.time, ...at(q), cid: null }, details);
         } else if (d.kind === 'garbage' || d.kind === 'resync') {
           unknown(ctx, q, { frame: d.frame, time: d.time, conn: d.conn }, { kind: d.kind, conn: d.conn, dir: d.dir, streamOffset: d.streamOffset, bytes: d.length }, d.message);
         }
@@ -58,22 +57,17 @@ export const protocol: RuleFamily = {
         const c = q.snapCut;
         if (!c) return;
         const details: CaptureGapDetails = { cause: 'snaplen', conn: q.nvme.id, bytes: c.bytes, segments: c.segments, firstFrame: c.first.frame };
-        ctx.findings.add({ ruleId: 'capture-gap', severity: 'warning', message: MESSAGES.captureGap(details), frames: [c.first.frame], time: c.first.time, ...at(q), cid: null, details });
+        ctx.findings.add(CAPTURE_GAP, { frames: [c.first.frame], time: c.first.time, ...at(q), cid: null }, details);
       },
     };
   },
 };
 
 function violation(ctx: RuleContext, q: Queue, p: PduEvent, what: string): void {
-  ctx.findings.add({
-    ruleId: 'protocol-violation', severity: 'error', message: MESSAGES.protocolViolation(p.typeName, p.conn, what),
-    frames: [p.frame], time: p.time, assoc: q.assoc?.id ?? null, qid: q.qid ?? null, cid: p.cid ?? null, details: { type: p.typeName, violation: what },
-  });
+  const place = { frames: [p.frame], time: p.time, assoc: q.assoc?.id ?? null, qid: q.qid ?? null, cid: p.cid ?? null };
+  ctx.findings.add(PROTOCOL_VIOLATION, place, { type: p.typeName, violation: what }, { conn: p.conn });
 }
 
 function unknown(ctx: RuleContext, q: Queue, at: { frame: number; time: number; conn: number }, details: UnknownPduDetails, text: string): void {
-  ctx.findings.add({
-    ruleId: 'unknown-pdu', severity: 'warning', message: MESSAGES.unknownPdu(details, at.conn, text),
-    frames: [at.frame], time: at.time, assoc: q.assoc?.id ?? null, qid: q.qid ?? null, cid: null, details,
-  });
+  ctx.findings.add(UNKNOWN_PDU, { frames: [at.frame], time: at.time, assoc: q.assoc?.id ?? null, qid: q.qid ?? null, cid: null }, details, { conn: at.conn, text });
 }

@@ -1,6 +1,10 @@
 import { PduType, type PduEvent } from '../../nvme-tcp/types.js';
-import { frameFilter } from '../findings.js';
-import { MESSAGES, commandLabel } from '../messages.js';
+import { frameFilter } from '../finding-collector.js';
+import { DUPLICATE_EXECUTION } from '../findings/duplicate-execution.js';
+import { ORIGINAL_ALIVE_AFTER_RETRY } from '../findings/original-alive-after-retry.js';
+import { RETRY_RULE_OF, retrySentence } from '../findings/retry.js';
+import { STALE_DATA_AFTER_RETRY } from '../findings/stale-data-after-retry.js';
+import { commandLabel, EVIDENCE as E } from '../phrases.js';
 import { pathOf, round3, watchedAt, type Assoc, type Cmd, type Queue } from '../model.js';
 import {
   firstTeardown, isLineStep, type AfterRetryActivity, type CrossControllerReset, type EvidenceStep, type FenceKind, type RetryDetails, type RetryFinding, type RetryRule,
@@ -27,7 +31,6 @@ interface Watch {
  */
 export const retries: RuleFamily = {
   name: 'retries',
-  ruleIds: ['retry-before-kato', 'retry-after-kato', 'retry-after-fence', 'duplicate-execution', 'stale-data-after-retry', 'original-alive-after-retry'],
   create(ctx) {
     const watches = new Map<Cmd, Watch>();
     /** Retried originals a target-side capture shows executed: judged at the end, when the retry's completion is known too. */
@@ -128,10 +131,8 @@ function verdict(ctx: RuleContext, original: Cmd, retry: Cmd, p: PduEvent): Retr
       timerEndsAfterRetryMs: { from: round3(oa.katoMs - since), to: round3((oa.tbkas ? 2 : 1) * oa.katoMs - since) },
     };
   }
-  return ctx.findings.add({
-    ruleId, severity: ruleId === 'retry-before-kato' ? (original.dataChanging ? 'error' : 'warning') : 'info',
-    message: '', frames: [original.submit.frame, p.frame], time: p.time, assoc: a.id, qid: retry.q.qid ?? null, cid: retry.cid, details,
-  });
+  const place = { frames: [original.submit.frame, p.frame], time: p.time, assoc: a.id, qid: retry.q.qid ?? null, cid: retry.cid };
+  return ctx.findings.add(RETRY_RULE_OF[ruleId], place, details, { dataChanging: original.dataChanging }) as RetryFinding | undefined;
 }
 
 /**
@@ -156,7 +157,6 @@ function complete(f: RetryFinding, w: Watch): void {
   d.teardown = down ? { frame: down.frame, time: down.time, from: down.from, kind: down.kind as 'fin' | 'rst' } : null;
   d.afterRetry = w.activity;
   const label = commandLabel(d);
-  const E = MESSAGES.evidence;
   const steps: EvidenceStep[] = [{ step: 'original-sent', ...original.submit, what: E.originalSent(label, oa.id) }];
   if (d.capsuleArrival) steps.push({ step: 'arrival', ...d.capsuleArrival, what: E.arrival('capsule') });
   if (peer) steps.push({ step: 'arrival', frame: peer.frame, time: peer.time, what: E.seenArriving() });
@@ -188,7 +188,7 @@ export function settle(f: RetryFinding): void {
   for (const step of d.evidence) if (step.frame !== null && !isLineStep(step.step)) frames.add(step.frame);
   f.frames = [...frames].sort((x, y) => x - y);
   f.wiresharkFilter = frameFilter(f.frames);
-  f.message = MESSAGES.retry(f.ruleId, d);
+  f.message = retrySentence(f.ruleId, d);
 }
 
 function identity(ctx: RuleContext, original: Cmd, retry: Cmd) {
@@ -204,11 +204,11 @@ function duplicateExecution(ctx: RuleContext, original: Cmd, retry: Cmd): void {
   const details = {
     ...identity(ctx, original, retry), lateCompletionFrame: late.frame, lateCompletionTime: late.time, hostClosedFrame: original.q.hostClosed?.frame ?? null,
   };
-  ctx.findings.add({
-    ruleId: 'duplicate-execution', severity: original.dataChanging ? 'error' : 'info', message: MESSAGES.duplicateExecution(details),
+  const place = {
     frames: [original.submit.frame, late.frame, retry.submit.frame], time: Math.max(late.time, retry.submit.time),
-    assoc: original.q.assoc.id, qid: original.q.qid ?? null, cid: original.cid, details,
-  });
+    assoc: original.q.assoc.id, qid: original.q.qid ?? null, cid: original.cid,
+  };
+  ctx.findings.add(DUPLICATE_EXECUTION, place, details, { dataChanging: original.dataChanging });
 }
 
 /** The original at the other capture point: seen arriving, not seen though watched (null), or nothing known (undefined). */
@@ -224,30 +224,27 @@ function executedAtTarget(ctx: RuleContext, original: Cmd, retry: Cmd): void {
   if (!r?.arrived || !(r.completed || retry.done)) return;
   const targetCapture = { originalArrived: o.arrived!.frame, originalCompleted: o.completed!.frame, retryArrived: r.arrived.frame, retryCompleted: r.completed?.frame ?? null };
   const details = { ...identity(ctx, original, retry), lateCompletionFrame: null, lateCompletionTime: null, hostClosedFrame: original.q.hostClosed?.frame ?? null, targetCapture };
-  ctx.findings.add({
-    ruleId: 'duplicate-execution', severity: original.dataChanging ? 'error' : 'info', message: MESSAGES.duplicateExecution(details),
+  const place = {
     frames: [original.submit.frame, o.arrived!.frame, o.completed!.frame, retry.submit.frame, r.arrived.frame, ...(r.completed ? [r.completed.frame] : [])],
-    time: r.completed?.time ?? retry.submit.time, assoc: original.q.assoc.id, qid: original.q.qid ?? null, cid: original.cid, details,
-  });
+    time: r.completed?.time ?? retry.submit.time, assoc: original.q.assoc.id, qid: original.q.qid ?? null, cid: original.cid,
+  };
+  ctx.findings.add(DUPLICATE_EXECUTION, place, details, { dataChanging: original.dataChanging });
 }
 
 function staleData(ctx: RuleContext, original: Cmd, retry: Cmd, p: PduEvent, data: { datao: number; datal: number }): void {
   const details = { originalFrame: original.submit.frame, retryFrame: retry.submit.frame, dataFrame: p.frame, datao: data.datao, datal: data.datal };
-  ctx.findings.add({
-    ruleId: 'stale-data-after-retry', severity: 'error', message: MESSAGES.staleData(details, ctx.model.opName(original), retry.q.assoc.id),
-    frames: [original.submit.frame, retry.submit.frame, p.frame], time: p.time, assoc: original.q.assoc.id, qid: original.q.qid ?? null,
-    cid: original.cid, details,
-  });
+  const place = { frames: [original.submit.frame, retry.submit.frame, p.frame], time: p.time, assoc: original.q.assoc.id, qid: original.q.qid ?? null, cid: original.cid };
+  ctx.findings.add(STALE_DATA_AFTER_RETRY, place, details, { opcode: ctx.model.opName(original), retryAssoc: retry.q.assoc.id });
 }
 
 function originalAlive(ctx: RuleContext, w: Watch): void {
   const { original, retry } = w;
   const details = { ...identity(ctx, original, retry), retryTime: retry.submit.time, activity: w.activity };
-  ctx.findings.add({
-    ruleId: 'original-alive-after-retry', severity: original.dataChanging ? 'error' : 'warning', message: MESSAGES.originalAlive(details),
+  const place = {
     frames: [original.submit.frame, retry.submit.frame, ...w.activity.map((a) => a.frame)], time: w.activity[0].time,
-    assoc: original.q.assoc.id, qid: original.q.qid ?? null, cid: original.cid, details,
-  });
+    assoc: original.q.assoc.id, qid: original.q.qid ?? null, cid: original.cid,
+  };
+  ctx.findings.add(ORIGINAL_ALIVE_AFTER_RETRY, place, details, { dataChanging: original.dataChanging });
 }
 
 /** How long after the last controller contact `policy` requires before a retry. */

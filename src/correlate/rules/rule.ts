@@ -1,8 +1,8 @@
-import type { FindingCollector } from '../findings.js';
+import type { FindingCollector } from '../finding-collector.js';
 import type { Model, ModelListener } from '../model.js';
 import type { KernelLog } from '../../kernel-log/types.js';
 import type { KernelTrace } from '../../kernel-trace/types.js';
-import type { KernelLogReport, KernelTraceReport, RecoveryReport, RetryRule, RuleId, TlsReport } from '../types.js';
+import type { KernelLogReport, KernelTraceReport, RecoveryReport, RetryRule, TlsReport } from '../types.js';
 
 /**
  * What rules may ask the model: names, the live associations of a path, the time → frame index and
@@ -25,13 +25,11 @@ export interface RuleContext {
 }
 
 /**
- * A family of rules: the ids it can report, and a factory that subscribes to
- * the model events it needs. The engine knows the list, never the insides.
+ * A family of rules: a factory that subscribes to the model events it needs and reports the
+ * findings it detects (each declared in src/correlate/findings/). The engine knows the list,
+ * never the insides.
  */
 export interface RuleFamily {
   name: string;
-  ruleIds: readonly RuleId[];
-  /** Of those, the ones that can fire once per command, segment or connection: capped per association in the report, counted in Markdown. */
-  noisy?: readonly RuleId[];
   create(ctx: RuleContext): ModelListener;
 }

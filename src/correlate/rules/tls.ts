@@ -1,6 +1,6 @@
-import { MESSAGES } from '../messages.js';
+import { TLS_NOT_DECRYPTED, type TlsNotDecryptedDetails } from '../findings/tls-not-decrypted.js';
 import type { Queue } from '../model.js';
-import type { TlsConnectionSummary, TlsNotDecryptedDetails, TlsReport } from '../types.js';
+import type { TlsConnectionSummary, TlsReport } from '../types.js';
 import type { RuleFamily } from './rule.js';
 
 /** A `tls` section before any connection: what the report holds when only a key log was given. */
@@ -19,8 +19,6 @@ const TLS_LIST_CAP = 100;
  */
 export const tls: RuleFamily = {
   name: 'tls',
-  ruleIds: ['tls-not-decrypted'],
-  noisy: ['tls-not-decrypted'],
   create(ctx) {
     const report = emptyTlsReport();
     return {
@@ -40,11 +38,8 @@ export const tls: RuleFamily = {
           conn: q.nvme.id, decryption: s.decryption, version: s.version, cipher: s.cipher, clientRandom: s.clientRandom,
           records: s.records, undecryptedBytes: s.undecryptedBytes,
         };
-        ctx.findings.add({
-          ruleId: 'tls-not-decrypted', severity: s.decryption === 'no-keylog' || s.decryption === 'unsupported' ? 'info' : 'warning',
-          message: MESSAGES.tlsNotDecrypted(details, s.reason ?? ''), frames: [s.firstFrame], time: s.firstTime,
-          assoc: q.assoc?.id ?? null, qid: q.qid ?? null, cid: null, details,
-        });
+        const place = { frames: [s.firstFrame], time: s.firstTime, assoc: q.assoc?.id ?? null, qid: q.qid ?? null, cid: null };
+        ctx.findings.add(TLS_NOT_DECRYPTED, place, details, { reason: s.reason ?? '' });
       },
     };
   },
