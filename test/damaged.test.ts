@@ -8,6 +8,7 @@ import { analyzeCapture } from '../src/api/analyze-capture.js';
 import { CaptureError } from '../src/common/errors.js';
 import { renderText } from '../src/report/text-report.js';
 import type { Report } from '../src/report/types.js';
+import { isFindingOf } from '../src/correlate/types.js';
 import { capsuleResp, connectCmd, icReq, icResp, ioCmd, pcapFile, pcapngFile } from '../src/test-support/builders.js';
 import { readPackets } from '../src/test-support/rewrite.js';
 import { schemaErrors } from './schema-validate.js';
@@ -54,12 +55,12 @@ describe('damaged captures', () => {
     expect(r.associations.map((a) => a.katoMs)).toEqual([30000, 30000]);
     const rules = new Set(r.findings.map((f) => f.ruleId));
     for (const never of ['protocol-violation', 'cid-reuse-in-flight', 'digest-mismatch', 'unknown-pdu']) expect(rules.has(never as never), never).toBe(false);
-    const gaps = r.findings.filter((f) => f.ruleId === 'capture-gap');
+    const gaps = r.findings.filter(isFindingOf('capture-gap'));
     expect(gaps.every((f) => f.details.cause === 'snaplen')).toBe(true);
     // The read's retry survives the cut (its header fits in 128 bytes) and is marked uncertain.
-    const retry = r.findings.filter((f) => f.ruleId === 'retry-before-kato');
+    const retry = r.findings.filter(isFindingOf('retry-before-kato'));
     expect(retry.map((f) => [f.details.opcode, f.details.originalFrame, f.details.retryFrame, f.details.uncertain])).toEqual([['Read', 112, 161, true]]);
-    expect(r.findings.filter((f) => f.ruleId === 'unanswered-command' && f.details.outcome === 'undecidable').length).toBeGreaterThan(5);
+    expect(r.findings.filter(isFindingOf('unanswered-command')).filter((f) => f.details.outcome === 'undecidable').length).toBeGreaterThan(5);
     expectSchema(r);
   });
 
@@ -110,7 +111,7 @@ describe('damaged captures', () => {
     const r = await analyzeBytes(s.pcap());
     const gap = r.findings.find((f) => f.ruleId === 'capture-gap')!;
     expect(gap.details).toMatchObject({ bytes: 24, dir: 'c2h', streamOffset: 152 });
-    const lost = r.findings.find((f) => f.ruleId === 'unanswered-command')!;
+    const lost = r.findings.find(isFindingOf('unanswered-command'))!;
     expect(lost.details.outcome).toBe('undecidable');
     expect(r.opcodes.find((o) => o.opcode === 'Read')).toMatchObject({ completed: 1, unanswered: 1 });
     expectSchema(r);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyzeCapture } from '../src/api/analyze-capture.js';
 import { schemaErrors } from './schema-validate.js';
-import { isRetryFinding } from '../src/correlate/types.js';
+import { isFindingOf, isRetryFinding } from '../src/correlate/types.js';
 
 /**
  * Golden reports for the real captures: the whole JSON must stay byte-equal
@@ -92,7 +92,7 @@ describe('golden reports', () => {
     const r = await report('large-io.pcap');
     expect(r.associations[0].queues.map((q) => q.qid)).toEqual([0, 1, 2]);
     expect(r.findings.map((f) => f.ruleId).sort()).toEqual(['capture-gap', 'unanswered-command']);
-    expect(r.findings.find((f) => f.ruleId === 'unanswered-command')!.details.outcome).toBe('undecidable');
+    expect(r.findings.find(isFindingOf('unanswered-command'))!.details.outcome).toBe('undecidable');
   });
 
   it('ctrl-reset.pcap: the reset fences the old association (CC.EN=0 acknowledged) and nothing is left unanswered', async () => {

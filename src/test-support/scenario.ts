@@ -119,11 +119,11 @@ export class TcpConn {
     return this;
   }
 
-  host(bytes: Uint8Array, opts: { drop?: boolean; ack?: boolean } = {}): this {
+  host(bytes: Uint8Array, opts: { drop?: boolean; dropSegments?: number[]; ack?: boolean } = {}): this {
     return this.send(true, bytes, opts);
   }
 
-  ctrl(bytes: Uint8Array, opts: { drop?: boolean; ack?: boolean } = {}): this {
+  ctrl(bytes: Uint8Array, opts: { drop?: boolean; dropSegments?: number[]; ack?: boolean } = {}): this {
     return this.send(false, bytes, opts);
   }
 
