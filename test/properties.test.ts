@@ -191,7 +191,7 @@ describe('pipeline invariants on generated conversations', () => {
         // Completions seen on the wire, per connection and CID: no more commands may end completed than these.
         const answers = new Map<string, number>();
         await listPdus(once(bytes), (p) => {
-          if (p.cqe || p.data?.success) answers.set(`${p.conn}:${p.cid}`, (answers.get(`${p.conn}:${p.cid}`) ?? 0) + 1);
+          if ((p.typeName === 'CapsuleResp' && p.cqe) || (p.typeName === 'C2HData' && p.data?.success)) answers.set(`${p.conn}:${p.cid}`, (answers.get(`${p.conn}:${p.cid}`) ?? 0) + 1);
         }, { includeIncomplete: true });
         const done = new Map<string, number>();
         let completed = 0;

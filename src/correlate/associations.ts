@@ -1,5 +1,5 @@
 import { LatencyHistogram } from './histogram.js';
-import type { PduEvent, Sqe } from '../nvme-tcp/types.js';
+import type { CapsuleCmdPdu, Sqe } from '../nvme-tcp/types.js';
 import type { Stamp } from './types.js';
 import { assocPath, contactSeen, endsKey, hostAddressOf, removeFrom, setStamp } from './model-helpers.js';
 import { LINUX_DEFAULT_KATO_MS, type Assoc, type AttachedQueue, type ModelOptions, type Queue } from './model-types.js';
@@ -27,7 +27,7 @@ export class AssociationRegistry {
   }
 
   /** A Connect on `q`: the admin queue's starts an association, an I/O queue's joins the one it names (a queue already attached stays so). */
-  attachByConnect(q: Queue, p: PduEvent, connect: NonNullable<Sqe['connect']>): AttachedQueue {
+  attachByConnect(q: Queue, p: CapsuleCmdPdu, connect: NonNullable<Sqe['connect']>): AttachedQueue {
     const data = p.connectData;
     if (isAttached(q)) return q;
     if (connect.qid === 0) {

@@ -5,7 +5,9 @@ import type { FlagKind } from '../reassembly/types.js';
 import {
   ADMIN_CROSS_CONTROLLER_RESET, ADMIN_KEEP_ALIVE, FABRICS_OPCODE, FCTYPE_CONNECT, FCTYPE_PROPERTY_SET, isDataChanging, opcodeName, PROPERTY_CC, statusName,
 } from '../nvme-tcp/opcodes.js';
-import { PduType, type Cqe, type NvmeConnection, type PduEvent, type Sqe, type StreamDiagnostic } from '../nvme-tcp/types.js';
+import {
+  PduType, type CapsuleCmdPdu, type CapsuleRespPdu, type Cqe, type DataPdu, type NvmeConnection, type PduEvent, type R2TPdu, type Sqe, type StreamDiagnostic,
+} from '../nvme-tcp/types.js';
 import type { MergeSink } from '../merge/types.js';
 import { FrameIndex } from './frame-index.js';
 import type {
@@ -163,12 +165,23 @@ export class Model implements MergeSink {
     if (!q) return;
     this.clock(p.time);
     if (p.dir === 'c2h' && q.hostClosed && p.time >= q.hostClosed.time && q.assoc && !this.isAerCompletion(q, p)) afterHostClose(q.assoc, p.frame, p.time);
-    if (p.type === PduType.CapsuleCmd && p.sqe) this.onCommand(q, p, p.sqe);
-    else if (p.type === PduType.CapsuleResp && p.cqe) this.onResponse(q, p, p.cqe);
-    else if (p.cid !== undefined && p.data) this.onData(q, p, p.cid, p.data.datao, p.data.datal);
-    else if (p.cid !== undefined && p.r2t) this.onData(q, p, p.cid, p.r2t.r2to, p.r2t.r2tl);
-    else if ((p.type === PduType.H2CTermReq || p.type === PduType.C2HTermReq) && q.assoc && !q.assoc.termReq) {
-      q.assoc.termReq = { frame: p.frame, time: p.time };
+    switch (p.typeName) {
+      case 'CapsuleCmd':
+        if (p.sqe) this.onCommand(q, p, p.sqe);
+        break;
+      case 'CapsuleResp':
+        if (p.cqe) this.onResponse(q, p, p.cqe);
+        break;
+      case 'H2CData':
+      case 'C2HData':
+        if (p.cid !== undefined && p.data) this.onData(q, p, p.cid, p.data.datao, p.data.datal);
+        break;
+      case 'R2T':
+        if (p.cid !== undefined && p.r2t) this.onData(q, p, p.cid, p.r2t.r2to, p.r2t.r2tl);
+        break;
+      case 'H2CTermReq':
+      case 'C2HTermReq':
+        if (q.assoc && !q.assoc.termReq) q.assoc.termReq = { frame: p.frame, time: p.time };
     }
     for (const h of this.on.pdu) h(q, p);
   }
@@ -192,7 +205,7 @@ export class Model implements MergeSink {
 
   // ---- commands ----
 
-  private onCommand(queue: Queue, p: PduEvent, sqe: Sqe): void {
+  private onCommand(queue: Queue, p: CapsuleCmdPdu, sqe: Sqe): void {
     if (sqe.connect) {
       queue.qid = sqe.connect.qid;
       queue.qidSource = 'connect';
@@ -243,7 +256,7 @@ export class Model implements MergeSink {
     }
   }
 
-  private onResponse(q: Queue, p: PduEvent, cqe: Cqe): void {
+  private onResponse(q: Queue, p: CapsuleRespPdu, cqe: Cqe): void {
     const cmd = q.open.get(cqe.cid);
     if (!cmd) {
       const orphan = q.orphans.get(cqe.cid);
@@ -259,7 +272,7 @@ export class Model implements MergeSink {
   }
 
   /** R2T, H2CData, C2HData for CID `cid`: `offset`, `length` the data they cover. */
-  private onData(q: Queue, p: PduEvent, cid: number, offset: number, length: number): void {
+  private onData(q: Queue, p: DataPdu | R2TPdu, cid: number, offset: number, length: number): void {
     const cmd = q.open.get(cid) ?? q.orphans.get(cid);
     if (!cmd) {
       if (this.seenWhole(q)) this.violation(q, p, `${p.typeName} for CID ${hex(cid)}, which has no command in flight`);
@@ -270,7 +283,8 @@ export class Model implements MergeSink {
     }
     if (cmd.steps) {
       const kind = p.type === PduType.R2T ? 'r2t' : p.type === PduType.H2CData ? 'h2c-data' : 'c2h-data';
-      cmd.steps.push({ kind, frame: p.frame, time: p.time, detail: `offset ${offset} length ${length}${p.data?.last ? ' last' : ''}${p.incomplete ? ' (bytes missing)' : ''}` });
+      const last = p.typeName !== 'R2T' && p.data?.last;
+      cmd.steps.push({ kind, frame: p.frame, time: p.time, detail: `offset ${offset} length ${length}${last ? ' last' : ''}${p.incomplete ? ' (bytes missing)' : ''}` });
     }
     if (p.type === PduType.H2CData) {
       cmd.dataEnd = p.streamOffset + p.plen;
@@ -278,7 +292,8 @@ export class Model implements MergeSink {
       if (cmd.key !== undefined) awaitAck(q, cmd, cmd.dataEnd);
     }
     for (const h of this.on.commandData) h(cmd, p);
-    if (p.type === PduType.C2HData && p.data?.success) {
+    if (p.typeName === 'R2T') return;
+    if (p.typeName === 'C2HData' && p.data?.success) {
       if (q.open.get(cid) === cmd) this.complete(cmd, p, { frame: p.frame, time: p.time, sct: 0, sc: 0, crd: 0, more: false, dnr: false }, 0);
       else if (!cmd.late) this.lateCompletion(cmd, p);
     }
@@ -451,7 +466,8 @@ export class Model implements MergeSink {
 
   /** A controller tearing down its admin queue completes the AER it held: routine, not a command the host waited for. */
   private isAerCompletion(q: Queue, p: PduEvent): boolean {
-    const cmd = p.cqe ? q.open.get(p.cqe.cid) ?? q.orphans.get(p.cqe.cid) : undefined;
+    const cqe = p.typeName === 'CapsuleResp' ? p.cqe : undefined;
+    const cmd = cqe ? q.open.get(cqe.cid) ?? q.orphans.get(cqe.cid) : undefined;
     return cmd !== undefined && cmd.admin && cmd.opcode === ADMIN_AER;
   }
 

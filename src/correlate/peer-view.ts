@@ -1,5 +1,5 @@
 import { ADMIN_KEEP_ALIVE } from '../nvme-tcp/opcodes.js';
-import { PduType, type PduEvent } from '../nvme-tcp/types.js';
+import type { PduEvent } from '../nvme-tcp/types.js';
 import type { Cmd, PeerView, Queue } from './model-types.js';
 
 /*
@@ -10,7 +10,7 @@ import type { Cmd, PeerView, Queue } from './model-types.js';
 
 /** `p`, from the other capture, passed that point: a command arriving there, or its completion leaving. */
 export function peerSighting(q: Queue, p: PduEvent): void {
-  if (p.type === PduType.CapsuleCmd && p.sqe) {
+  if (p.typeName === 'CapsuleCmd' && p.sqe) {
     const a = q.assoc;
     if (a && (!a.peerLastCommand || p.time > a.peerLastCommand.time)) a.peerLastCommand = { frame: p.frame, time: p.time };
     if (a && p.sqe.opcode === ADMIN_KEEP_ALIVE && q.qid === 0) a.peerLastKeepAlive = { frame: p.frame, time: p.time };
@@ -19,7 +19,7 @@ export function peerSighting(q: Queue, p: PduEvent): void {
       peerOf(cmd).arrived = { frame: p.frame, time: p.time };
       cmd.steps?.push({ kind: 'peer-arrival', frame: p.frame, time: p.time, detail: 'capsule seen arriving at the other capture point' });
     }
-  } else if (p.type === PduType.CapsuleResp && p.cqe) {
+  } else if (p.typeName === 'CapsuleResp' && p.cqe) {
     const cmd = q.open.get(p.cqe.cid) ?? q.orphans.get(p.cqe.cid);
     if (cmd && !cmd.peer?.completed) peerOf(cmd).completed = { frame: p.frame, time: p.time };
   }
@@ -27,7 +27,7 @@ export function peerSighting(q: Queue, p: PduEvent): void {
 
 /** A completion left the controller and never reached the host. */
 export function peerLost(q: Queue, p: PduEvent): void {
-  if (p.type !== PduType.CapsuleResp || !p.cqe) return;
+  if (p.typeName !== 'CapsuleResp' || !p.cqe) return;
   const cmd = q.open.get(p.cqe.cid) ?? q.orphans.get(p.cqe.cid);
   if (!cmd || cmd.peer?.completed) return;
   const peer = peerOf(cmd);

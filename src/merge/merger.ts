@@ -246,7 +246,7 @@ export class Merger extends LaneScheduler {
    */
   private commandFirst(m: MergedConn, cid: number): void {
     const waiting = m.h2c.otherWaiting;
-    for (const w of waiting) if (!w.done && w.pdu.sqe?.cid === cid) this.fill(w, 'missed');
+    for (const w of waiting) if (!w.done && w.pdu.typeName === 'CapsuleCmd' && w.pdu.sqe?.cid === cid) this.fill(w, 'missed');
     prune(waiting);
   }
 

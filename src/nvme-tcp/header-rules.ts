@@ -1,14 +1,15 @@
 import { u32le } from '../common/bytes.js';
+import { PDU_FORMATS } from './pdu-formats.js';
 import { PduFlag, PduType } from './types.js';
 
-/** Header length each PDU type must have (transport binding, PDU formats). */
-export const EXPECTED_HLEN: Record<number, number> = {
-  [PduType.ICReq]: 128, [PduType.ICResp]: 128, [PduType.H2CTermReq]: 24, [PduType.C2HTermReq]: 24,
-  [PduType.CapsuleCmd]: 72, [PduType.CapsuleResp]: 24, [PduType.H2CData]: 24, [PduType.C2HData]: 24, [PduType.R2T]: 24,
-};
+const TYPES = Object.keys(PDU_FORMATS).map(Number);
 
-export const HOST_TYPES = new Set<number>([PduType.ICReq, PduType.H2CTermReq, PduType.CapsuleCmd, PduType.H2CData]);
-export const CONTROLLER_TYPES = new Set<number>([PduType.ICResp, PduType.C2HTermReq, PduType.CapsuleResp, PduType.C2HData, PduType.R2T]);
+/** Header length each PDU type must have, from the format table. */
+export const EXPECTED_HLEN: Record<number, number> = Object.fromEntries(TYPES.map((t) => [t, PDU_FORMATS[t]!.hlen]));
+
+/** The types each side may send. */
+export const HOST_TYPES = new Set<number>(TYPES.filter((t) => PDU_FORMATS[t]!.sender === 'host'));
+export const CONTROLLER_TYPES = new Set<number>(TYPES.filter((t) => PDU_FORMATS[t]!.sender === 'controller'));
 
 /** Larger than any data PDU a real controller or host sends; beyond this a length is corruption. */
 export const MAX_PLAUSIBLE_PLEN = 64 * 1024 * 1024;

@@ -1,17 +1,16 @@
 import type { FlagKind, GapCause, Side, StreamSink, TcpConnection } from '../reassembly/types.js';
-import {
-  CONNECT_DATA_BYTES, decodeConnectData, decodeCqe, decodeIdentifyController, decodeSqe, emptyCqe, emptySqe, IDENTIFY_BYTES, u16, u32,
-} from './fields.js';
-import { CONTROLLER_TYPES, EXPECTED_HLEN, HOST_TYPES } from './header-rules.js';
+import { CONNECT_DATA_BYTES, decodeConnectData, decodeIdentifyController, emptyCqe, emptySqe, IDENTIFY_BYTES } from './fields.js';
+import { CONTROLLER_TYPES, HOST_TYPES } from './header-rules.js';
 import { LastHitMap } from '../common/last-hit-map.js';
 import { ADMIN_IDENTIFY, FABRICS_OPCODE, FCTYPE_CONNECT } from './opcodes.js';
 import { PduFramer, type BodyPlan, type FramedPdu, type FramerCallbacks } from './pdu-framer.js';
-import { blankEvent, forgetUncaptured, looksLikeICReq, looksLikeTlsRecord, startEvent } from './pdu-events.js';
+import { blankEvent, looksLikeICReq, looksLikeTlsRecord, startEvent } from './pdu-events.js';
+import { PDU_FORMATS } from './pdu-formats.js';
 
 import type { TlsKeyLog } from '../tls/keylog.js';
 import { TlsSession } from '../tls/tls-session.js';
 import {
-  PduFlag, PduType, type Cqe, type Direction, type NvmeConnection, type PduEvent, type PduSink, type Sqe,
+  PduFlag, PduType, type Cqe, type Direction, type NvmeConnection, type PduEvent, type PduRecord, type PduSink, type Sqe,
 } from './types.js';
 
 export const DEFAULT_PORTS = [4420, 8009];
@@ -37,11 +36,11 @@ export interface DecoderOptions {
 interface SideState {
   /** Dropped when the side's stream ends (FIN, RST): a closed connection keeps no framing state. */
   framer: PduFramer | undefined;
-  pending: PduEvent | undefined;
+  pending: PduRecord | undefined;
   connectData: Uint8Array | undefined;
   identify: { cid: number; data: Uint8Array } | undefined;
   /** With reuseEvents: this direction's event and decoded entries, overwritten for each PDU. */
-  reused: { event: PduEvent; sqe: Sqe; cqe: Cqe } | undefined;
+  reused: { event: PduRecord; sqe: Sqe; cqe: Cqe } | undefined;
 }
 
 interface ConnState {
@@ -285,109 +284,59 @@ export class NvmeTcpDecoder implements StreamSink {
     st.pending = pdu;
     st.connectData = undefined;
     st.identify = undefined;
-    const expected = EXPECTED_HLEN[f.type];
-    if (expected === undefined) return NO_BODY;
-    if (length < expected) {
-      // Only part of the header was captured (snapshot length, loss): decode from a zero-filled
-      // copy, then drop every field that lay in the missing bytes. Nothing is guessed.
-      pdu.headerCaptured = length;
-      const copy = new Uint8Array(expected);
-      copy.set(h.subarray(o, o + length));
-      this.decodeHeader(s, st, nvme, copy, 0, f, pdu, length);
-      forgetUncaptured(pdu, length);
-      return NO_BODY;
+    const format = PDU_FORMATS[f.type];
+    if (!format) return NO_BODY;
+    const isAdmin = nvme.qid === undefined ? undefined : nvme.qid === 0;
+    if (length >= format.hlen) {
+      format.fields(h, o, f, pdu, st.reused, isAdmin);
+      return this.learn(s, st, f, pdu, length);
     }
-    return this.decodeHeader(s, st, nvme, h, o, f, pdu, length);
+    // Only part of the header was captured (snapshot length, loss): decode from a zero-filled copy,
+    // learn only from what was captured, then drop every field that lay in the missing bytes.
+    pdu.headerCaptured = length;
+    const copy = new Uint8Array(format.hlen);
+    copy.set(h.subarray(o, o + length));
+    format.fields(copy, 0, f, pdu, st.reused, isAdmin);
+    this.learn(s, st, f, pdu, length);
+    format.cut(pdu, length);
+    pdu.violation = undefined;
+    return NO_BODY;
   }
 
-  /** `captured`: header bytes really present; context (queue id, digests) is learnt only from those. */
-  private decodeHeader(s: ConnState, st: SideState, nvme: NvmeConnection, h: Uint8Array, o: number, f: FramedPdu, pdu: PduEvent, captured: number): BodyPlan {
-    switch (f.type) {
-      case PduType.ICReq:
-        pdu.icreq = { pfv: u16(h, o + 8), hpda: h[o + 10], hdgst: (h[o + 11] & 1) !== 0, ddgst: (h[o + 11] & 2) !== 0, maxr2t: u32(h, o + 12) };
-        return NO_BODY;
-      case PduType.ICResp:
-        pdu.icresp = { pfv: u16(h, o + 8), cpda: h[o + 10], hdgst: (h[o + 11] & 1) !== 0, ddgst: (h[o + 11] & 2) !== 0, maxh2cdata: u32(h, o + 12) };
-        if (captured >= 12) {
-          nvme.hdgst = pdu.icresp.hdgst;
-          nvme.ddgst = pdu.icresp.ddgst;
+  /**
+   * What a PDU's fields teach the connection context, from the `captured` header bytes only: the
+   * digests (ICResp), the queue id and the Connect data (a Connect), the Identify Controller
+   * commands followed for CQT and TBKAS and their data; and so what the framer does with the body.
+   */
+  private learn(s: ConnState, st: SideState, f: FramedPdu, pdu: PduRecord, captured: number): BodyPlan {
+    const nvme = s.nvme;
+    const verifyDigest = (f.flags & PduFlag.DDGSTF) !== 0;
+    if (pdu.icresp && captured >= 12) {
+      nvme.hdgst = pdu.icresp.hdgst;
+      nvme.ddgst = pdu.icresp.ddgst;
+    } else if (pdu.sqe) {
+      const sqe = pdu.sqe;
+      if (sqe.connect && captured >= 60) {
+        nvme.qid = sqe.connect.qid;
+        pdu.qid = nvme.qid;
+        if (sqe.opcode === FABRICS_OPCODE && sqe.fctype === FCTYPE_CONNECT && (pdu.inCapsuleLength ?? 0) > 0) {
+          st.connectData = new Uint8Array(CONNECT_DATA_BYTES);
+          return { collect: st.connectData, collectBase: 0, verifyDigest };
         }
-        return NO_BODY;
-      case PduType.H2CTermReq:
-      case PduType.C2HTermReq:
-        pdu.term = { fes: u16(h, o + 8), fei: u32(h, o + 10) };
-        return NO_BODY;
-      case PduType.CapsuleCmd:
-        return this.decodeCommand(s, st, nvme, h, o, f, pdu, captured);
-      case PduType.CapsuleResp: {
-        pdu.cqe = decodeCqe(h, o + 8, st.reused?.cqe);
-        pdu.cid = pdu.cqe.cid;
-        s.identify?.delete(pdu.cid);
-        return NO_BODY;
       }
-      case PduType.H2CData:
-      case PduType.C2HData:
-        return this.decodeData(s, st, h, o, f, pdu);
-      case PduType.R2T:
-        pdu.cid = u16(h, o + 8);
-        pdu.r2t = { ttag: u16(h, o + 10), r2to: u32(h, o + 12), r2tl: u32(h, o + 16) };
-        return NO_BODY;
-      default:
-        return NO_BODY;
-    }
-  }
-
-  /** A command capsule: its SQE; a Connect names the queue and keeps its data, an Identify Controller is followed for CQT and TBKAS. */
-  private decodeCommand(s: ConnState, st: SideState, nvme: NvmeConnection, h: Uint8Array, o: number, f: FramedPdu, pdu: PduEvent, captured: number): BodyPlan {
-    const verifyDigest = (f.flags & PduFlag.DDGSTF) !== 0;
-    const sqe = decodeSqe(h, o + 8, nvme.qid === undefined ? undefined : nvme.qid === 0, st.reused?.sqe);
-    pdu.sqe = sqe;
-    pdu.cid = sqe.cid;
-    const hd = f.flags & PduFlag.HDGSTF ? 4 : 0;
-    const dataStart = f.pdo > f.hlen + hd ? f.pdo : f.hlen + hd;
-    const inCapsule = Math.max(0, f.plen - dataStart - (verifyDigest ? 4 : 0));
-    if (inCapsule > 0) pdu.inCapsuleLength = inCapsule;
-    if (sqe.connect && captured >= 60) {
-      nvme.qid = sqe.connect.qid;
-      pdu.qid = nvme.qid;
-      if (sqe.opcode === FABRICS_OPCODE && sqe.fctype === FCTYPE_CONNECT && inCapsule > 0) {
-        st.connectData = new Uint8Array(CONNECT_DATA_BYTES);
-        return { collect: st.connectData, collectBase: 0, verifyDigest };
+      if (sqe.opcode === ADMIN_IDENTIFY && sqe.cns === IDENTIFY_CNS_CONTROLLER && nvme.qid === 0 && captured >= 60) {
+        (s.identify ??= new Map()).set(sqe.cid, undefined);
       }
-    }
-    if (sqe.opcode === ADMIN_IDENTIFY && sqe.cns === IDENTIFY_CNS_CONTROLLER && nvme.qid === 0 && captured >= 60) {
-      (s.identify ??= new Map()).set(sqe.cid, undefined);
-    }
-    return verifyDigest ? DIGEST_ONLY : NO_BODY;
-  }
-
-  /** H2CData / C2HData: offsets and flags checked against the header; Identify data collected. */
-  private decodeData(s: ConnState, st: SideState, h: Uint8Array, o: number, f: FramedPdu, pdu: PduEvent): BodyPlan {
-    const verifyDigest = (f.flags & PduFlag.DDGSTF) !== 0;
-    const cid = u16(h, o + 8);
-    pdu.cid = cid;
-    const datao = u32(h, o + 12);
-    pdu.data = {
-      ttag: u16(h, o + 10), datao, datal: u32(h, o + 16),
-      last: (f.flags & PduFlag.LAST_PDU) !== 0, success: (f.flags & PduFlag.SUCCESS) !== 0,
-    };
-    const dd = verifyDigest ? 4 : 0;
-    const hd = f.flags & PduFlag.HDGSTF ? 4 : 0;
-    if (pdu.data.datal !== f.plen - Math.max(f.pdo, f.hlen + hd) - dd) {
-      pdu.violation = `DATAL ${pdu.data.datal} does not match PLEN ${f.plen} and PDO ${f.pdo}`;
-    }
-    if (f.type === PduType.H2CData && pdu.data.success) pdu.violation = 'H2CData with the SUCCESS flag';
-    if (pdu.data.success && !pdu.data.last) pdu.violation = 'C2HData with SUCCESS but without LAST_PDU';
-    if (f.type === PduType.C2HData && s.identify?.has(cid)) {
+    } else if (pdu.cqe) {
+      s.identify?.delete(pdu.cqe.cid);
+    } else if (pdu.data && f.type === PduType.C2HData && s.identify?.has(pdu.cid!)) {
+      const cid = pdu.cid!;
       let buf = s.identify.get(cid);
-      if (!buf) {
-        buf = new Uint8Array(IDENTIFY_BYTES);
-        s.identify.set(cid, buf);
-      }
+      if (!buf) s.identify.set(cid, (buf = new Uint8Array(IDENTIFY_BYTES)));
       st.identify = { cid, data: buf };
-      return { collect: buf, collectBase: datao, verifyDigest };
+      return { collect: buf, collectBase: pdu.data.datao, verifyDigest };
     }
-    return verifyDigest ? DIGEST_ONLY : NO_BODY;
+    return verifyDigest && PDU_FORMATS[f.type]?.carriesData ? DIGEST_ONLY : NO_BODY;
   }
 
   private onComplete(s: ConnState, side: Side, f: FramedPdu, frame: number, time: number): void {
@@ -417,7 +366,8 @@ export class NvmeTcpDecoder implements StreamSink {
     st.connectData = undefined;
     st.identify = undefined;
     this.pduCount++;
-    this.sink.pdu(pdu, nvme);
+    // The format table set only the fields of the type its typeName names.
+    this.sink.pdu(pdu as PduEvent, nvme);
   }
 }
 

@@ -8,7 +8,7 @@ import { CONTROLLER_TYPES, HOST_TYPES } from './header-rules.js';
 import { NvmeTcpDecoder } from './nvme-tcp-decoder.js';
 import type { TcpConnection } from '../reassembly/types.js';
 import { newSideFacts } from '../reassembly/tcp-reassembler.js';
-import type { PduEvent, PduSink, StreamDiagnostic } from './types.js';
+import type { PduRecord, PduSink, StreamDiagnostic } from './types.js';
 
 describe('crc32c', () => {
   it('matches the standard check value', () => {
@@ -84,7 +84,8 @@ describe('PDU framing', () => {
 
 /** A decoder on one connection whose host is side 0 (port 5000 → 4420), collecting what it emits. */
 function openDecoder() {
-  const pdus: PduEvent[] = [];
+  // Every type's fields in one view: the tests read them by index.
+  const pdus: PduRecord[] = [];
   const diags: StreamDiagnostic[] = [];
   const sink: PduSink = {
     connection() {}, packet() {}, tcpFlag() {}, closed() {},

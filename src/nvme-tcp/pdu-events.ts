@@ -1,40 +1,7 @@
-/** The PDU event's shape and the byte tests that decide what a stream starts with: the decoder's small pieces. */
+/** The PDU record's shape and the byte tests that decide what a stream starts with: the decoder's small pieces. */
+import { PDU_FORMATS } from './pdu-formats.js';
 import type { FramedPdu } from './pdu-framer.js';
-import { PDU_TYPE_NAMES, PduType, type Direction, type PduEvent } from './types.js';
-
-/** Removes the fields of a partly captured header that lay beyond the captured bytes. */
-export function forgetUncaptured(pdu: PduEvent, captured: number): void {
-  if (pdu.sqe) {
-    // SQE at PDU byte 8: opcode/CID end at 12, NSID at 16, CDW10–12 (SLBA, NLB, Connect, Property) at 60.
-    if (captured < 12) {
-      pdu.sqe = undefined;
-      pdu.cid = undefined;
-    } else {
-      if (captured < 16) pdu.sqe.nsid = 0;
-      if (captured < 44) pdu.sqe.dataLength = 0;
-      if (captured < 60) {
-        pdu.sqe.slba = undefined;
-        pdu.sqe.nlb = undefined;
-        pdu.sqe.connect = undefined;
-        pdu.sqe.property = undefined;
-        pdu.sqe.cns = undefined;
-      }
-    }
-  }
-  if (pdu.cqe && captured < 24) {
-    pdu.cqe = undefined;
-    pdu.cid = undefined;
-  }
-  if ((pdu.data || pdu.r2t) && captured < 24) {
-    pdu.data = undefined;
-    pdu.r2t = undefined;
-    if (captured < 10) pdu.cid = undefined;
-  }
-  if (pdu.icreq && captured < 16) pdu.icreq = undefined;
-  if (pdu.icresp && captured < 16) pdu.icresp = undefined;
-  if (pdu.term && captured < 14) pdu.term = undefined;
-  pdu.violation = undefined;
-}
+import { PduType, type Direction, type PduRecord } from './types.js';
 
 /**
  * A TLS record header where a stream starts: a handshake record holding a ClientHello or ServerHello,
@@ -54,9 +21,9 @@ export function looksLikeICReq(b: Uint8Array, o: number): boolean {
 
 
 /** Every field present from the start: one object shape for all PDUs keeps later stages' property access fast. */
-export function blankEvent(): PduEvent {
+export function blankEvent(): PduRecord {
   return {
-    conn: 0, dir: 'h2c', type: 0, typeName: '', flags: 0, hlen: 0, pdo: 0, plen: 0, frame: 0, time: 0, firstFrame: 0,
+    conn: 0, dir: 'h2c', type: 0, typeName: 'unknown', flags: 0, hlen: 0, pdo: 0, plen: 0, frame: 0, time: 0, firstFrame: 0,
     streamOffset: 0, qid: undefined, cid: undefined, sqe: undefined, cqe: undefined, data: undefined, r2t: undefined,
     icreq: undefined, icresp: undefined, term: undefined, inCapsuleLength: undefined, connectData: undefined, identify: undefined,
     hdgstOk: undefined, ddgstOk: undefined, violation: undefined, incomplete: undefined, missingCause: undefined, headerCaptured: undefined,
@@ -64,11 +31,11 @@ export function blankEvent(): PduEvent {
 }
 
 /** Sets every field of `e` for the PDU whose header `f` framed: a reused event keeps nothing of the last PDU. */
-export function startEvent(e: PduEvent, conn: number, dir: Direction, f: FramedPdu, qid: number | undefined): void {
+export function startEvent(e: PduRecord, conn: number, dir: Direction, f: FramedPdu, qid: number | undefined): void {
   e.conn = conn;
   e.dir = dir;
   e.type = f.type;
-  e.typeName = PDU_TYPE_NAMES[f.type] ?? 'unknown';
+  e.typeName = PDU_FORMATS[f.type]?.name ?? 'unknown';
   e.flags = f.flags;
   e.hlen = f.hlen;
   e.pdo = f.pdo;

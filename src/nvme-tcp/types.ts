@@ -15,9 +15,6 @@ export const PduType = {
   R2T: 0x09,
 } as const;
 
-export const PDU_TYPE_NAMES: Record<number, string> = {
-  0: 'ICReq', 1: 'ICResp', 2: 'H2CTermReq', 3: 'C2HTermReq', 4: 'CapsuleCmd', 5: 'CapsuleResp', 6: 'H2CData', 7: 'C2HData', 9: 'R2T',
-};
 
 export const PduFlag = { HDGSTF: 0x01, DDGSTF: 0x02, LAST_PDU: 0x04, SUCCESS: 0x08 } as const;
 
@@ -93,13 +90,12 @@ export interface IdentifyController {
   ccrl: number;
 }
 
-/** One decoded PDU, handed to the correlation stage. */
-export interface PduEvent {
+/** What every PDU carries: its common header, where it lies in its stream, and what the framer found. */
+export interface PduCommon {
   /** NVMe/TCP connection number, 1-based, in order of first packet. */
   conn: number;
   dir: Direction;
   type: number;
-  typeName: string;
   flags: number;
   hlen: number;
   pdo: number;
@@ -110,21 +106,10 @@ export interface PduEvent {
   firstFrame: number;
   /** Offset of the PDU's first byte in its direction's byte stream. */
   streamOffset: number;
-  /** Queue id of the connection, once a Connect named it. */
+  /** Queue id of the connection, once a Connect named it (a connection fact, not a field of this PDU). */
   qid?: number;
+  /** The command it belongs to: CapsuleCmd, CapsuleResp, H2CData, C2HData, R2T. */
   cid?: number;
-  sqe?: Sqe;
-  cqe?: Cqe;
-  /** H2CData / C2HData. */
-  data?: { ttag: number; datao: number; datal: number; last: boolean; success: boolean };
-  r2t?: { ttag: number; r2to: number; r2tl: number };
-  icreq?: { pfv: number; hpda: number; hdgst: boolean; ddgst: boolean; maxr2t: number };
-  icresp?: { pfv: number; cpda: number; hdgst: boolean; ddgst: boolean; maxh2cdata: number };
-  term?: { fes: number; fei: number };
-  /** In-capsule data bytes of a CapsuleCmd. */
-  inCapsuleLength?: number;
-  connectData?: ConnectData;
-  identify?: IdentifyController;
   /** Digest checks when the PDU carries digests: true = verified, false = mismatch. */
   hdgstOk?: boolean;
   ddgstOk?: boolean;
@@ -137,6 +122,62 @@ export interface PduEvent {
   /** Header bytes captured, when fewer than hlen: fields beyond them are unknown (left out). */
   headerCaptured?: number;
 }
+
+/*
+ * One interface per PDU type, told apart by `typeName`. A type's own fields are optional: a header
+ * the snapshot length or a loss cut has its type but not the fields past the cut.
+ */
+export interface ICReqPdu extends PduCommon {
+  typeName: 'ICReq';
+  icreq?: { pfv: number; hpda: number; hdgst: boolean; ddgst: boolean; maxr2t: number };
+}
+export interface ICRespPdu extends PduCommon {
+  typeName: 'ICResp';
+  icresp?: { pfv: number; cpda: number; hdgst: boolean; ddgst: boolean; maxh2cdata: number };
+}
+export interface TermReqPdu extends PduCommon {
+  typeName: 'H2CTermReq' | 'C2HTermReq';
+  term?: { fes: number; fei: number };
+}
+export interface CapsuleCmdPdu extends PduCommon {
+  typeName: 'CapsuleCmd';
+  sqe?: Sqe;
+  /** In-capsule data bytes. */
+  inCapsuleLength?: number;
+  /** A Fabrics Connect's data, when captured. */
+  connectData?: ConnectData;
+}
+export interface CapsuleRespPdu extends PduCommon {
+  typeName: 'CapsuleResp';
+  cqe?: Cqe;
+}
+export interface DataPdu extends PduCommon {
+  typeName: 'H2CData' | 'C2HData';
+  data?: { ttag: number; datao: number; datal: number; last: boolean; success: boolean };
+  /** The Identify Controller data this C2HData completed (collected across the command's data PDUs). */
+  identify?: IdentifyController;
+}
+export interface R2TPdu extends PduCommon {
+  typeName: 'R2T';
+  r2t?: { ttag: number; r2to: number; r2tl: number };
+}
+/** A PDU type the binding does not define: framed by its lengths, reported, not decoded. */
+export interface UnknownTypePdu extends PduCommon {
+  typeName: 'unknown';
+}
+
+/** One decoded PDU, handed to the correlation stage: a union discriminated by `typeName`. */
+export type PduEvent = ICReqPdu | ICRespPdu | TermReqPdu | CapsuleCmdPdu | CapsuleRespPdu | DataPdu | R2TPdu | UnknownTypePdu;
+
+type Fields<P> = Omit<P, keyof PduCommon | 'typeName'>;
+/**
+ * The decoder's working record: the common part and every type's fields, one object shape for all
+ * PDUs (reused when the sink keeps nothing). The PDU format table sets only its type's fields, so
+ * the record is handed on as the PduEvent its typeName names.
+ */
+export type PduRecord = PduCommon & { typeName: PduEvent['typeName'] } & Partial<
+  Fields<ICReqPdu> & Fields<ICRespPdu> & Fields<TermReqPdu> & Fields<CapsuleCmdPdu> & Fields<CapsuleRespPdu> & Fields<DataPdu> & Fields<R2TPdu>
+>;
 
 /** Anything the framer could not turn into PDUs. */
 export interface StreamDiagnostic {

@@ -1,6 +1,6 @@
 import { escapeControl, hex } from '../common/text.js';
 import { opcodeName, statusName } from '../nvme-tcp/opcodes.js';
-import type { PduEvent } from '../nvme-tcp/types.js';
+import type { PduEvent, PduRecord } from '../nvme-tcp/types.js';
 
 /**
  * Formats the `pdus` listing: one line (text) or one JSON object per PDU.
@@ -23,11 +23,11 @@ export class PduLineFormatter {
     // The queue id the connection had when the PDU was decoded: admin and I/O opcodes are named apart.
     const admin = p.qid === undefined ? undefined : p.qid === 0;
     let command = p.cid !== undefined ? this.open.get(key) : undefined;
-    if (p.sqe) {
+    if (p.typeName === 'CapsuleCmd' && p.sqe) {
       command = { opcode: p.sqe.opcode, fctype: p.sqe.fctype, admin };
       this.open.set(key, command);
     }
-    const completes = p.cqe !== undefined || (p.data?.success ?? false);
+    const completes = (p.typeName === 'CapsuleResp' && p.cqe !== undefined) || (p.typeName === 'C2HData' && (p.data?.success ?? false));
     if (completes) this.open.delete(key);
     const opName = command ? opcodeName(command.opcode, command.admin, command.fctype) : undefined;
     return this.json ? this.jsonLine(p, opName) : this.textLine(p, opName);
@@ -46,8 +46,9 @@ export class PduLineFormatter {
     o.pdo = p.pdo;
     o.plen = p.plen;
     o.streamOffset = p.streamOffset;
+    const fields: PduRecord = p; // every type's fields, those of other types absent
     for (const field of ['sqe', 'cqe', 'data', 'r2t', 'icreq', 'icresp', 'term', 'inCapsuleLength', 'connectData', 'identify', 'hdgstOk', 'ddgstOk', 'violation', 'incomplete', 'missingCause', 'headerCaptured'] as const) {
-      if (p[field] !== undefined) o[field] = p[field];
+      if (fields[field] !== undefined) o[field] = fields[field];
     }
     return JSON.stringify(o);
   }
@@ -70,30 +71,56 @@ export class PduLineFormatter {
 }
 
 function keyFields(p: PduEvent): string {
-  const f: string[] = [];
-  if (p.sqe) {
-    const s = p.sqe;
-    if (s.nsid) f.push(`nsid ${s.nsid}`);
-    if (s.slba !== undefined) f.push(`slba ${s.slba} nlb ${s.nlb}`);
-    if (s.connect) f.push(`qid ${s.connect.qid} sqsize ${s.connect.sqsize} kato ${s.connect.katoMs}ms`);
-    if (s.property) f.push(`offset ${hex(s.property.offset, 2)}${s.property.value !== undefined ? ` value ${hex(s.property.value, 8)}` : ''}`);
-    if (p.inCapsuleLength) f.push(`in-capsule ${p.inCapsuleLength}`);
-  }
-  if (p.connectData) f.push(`hostnqn ${p.connectData.hostnqn} subnqn ${p.connectData.subnqn} cntlid ${hex(p.connectData.cntlid)}`);
-  if (p.cqe) {
-    const c = p.cqe;
-    f.push(c.sct === 0 && c.sc === 0 ? 'ok' : `status ${statusName(c.sct, c.sc)}${c.dnr ? ' DNR' : ''}${c.more ? ' M' : ''}${c.crd ? ` CRD${c.crd}` : ''}`);
-    f.push(`sqhd ${c.sqhd} dw0 ${hex(c.dw0, 8)}`);
-  }
-  if (p.data) f.push(`datao ${p.data.datao} datal ${p.data.datal}${p.data.last ? ' LAST' : ''}${p.data.success ? ' SUCCESS' : ''}`);
-  if (p.r2t) f.push(`r2to ${p.r2t.r2to} r2tl ${p.r2t.r2tl} ttag ${p.r2t.ttag}`);
-  if (p.icreq) f.push(`pfv ${p.icreq.pfv} hpda ${p.icreq.hpda} digest ${p.icreq.hdgst ? 'H' : ''}${p.icreq.ddgst ? 'D' : ''}${!p.icreq.hdgst && !p.icreq.ddgst ? 'none' : ''} maxr2t ${p.icreq.maxr2t}`);
-  if (p.icresp) f.push(`pfv ${p.icresp.pfv} cpda ${p.icresp.cpda} digest ${p.icresp.hdgst ? 'H' : ''}${p.icresp.ddgst ? 'D' : ''}${!p.icresp.hdgst && !p.icresp.ddgst ? 'none' : ''} maxh2cdata ${p.icresp.maxh2cdata}`);
-  if (p.term) f.push(`fes ${hex(p.term.fes)} fei ${hex(p.term.fei, 8)}`);
-  if (p.identify) f.push(`identify cntlid ${hex(p.identify.cntlid)} cqt ${p.identify.cqtMs}ms ctratt ${hex(p.identify.ctratt, 8)} ciu ${p.identify.ciu} cirn ${p.identify.cirn} ccrl ${p.identify.ccrl}`);
+  const f = typeFields(p);
   if (p.hdgstOk !== undefined) f.push(`hdgst ${p.hdgstOk ? 'ok' : 'BAD'}`);
   if (p.ddgstOk !== undefined) f.push(`ddgst ${p.ddgstOk ? 'ok' : 'BAD'}`);
   if (p.violation) f.push(`VIOLATION: ${p.violation}`);
   if (p.incomplete) f.push(p.missingCause === 'snaplen' ? 'INCOMPLETE (cut by the snapshot length)' : 'INCOMPLETE (bytes not captured)');
   return f.join('  ');
+}
+
+const digestNames = (d: { hdgst: boolean; ddgst: boolean }) => (d.hdgst || d.ddgst ? `${d.hdgst ? 'H' : ''}${d.ddgst ? 'D' : ''}` : 'none');
+
+/** The fields of the PDU's own type, as the listing shows them. */
+function typeFields(p: PduEvent): string[] {
+  const f: string[] = [];
+  switch (p.typeName) {
+    case 'CapsuleCmd': {
+      const s = p.sqe;
+      if (s) {
+        if (s.nsid) f.push(`nsid ${s.nsid}`);
+        if (s.slba !== undefined) f.push(`slba ${s.slba} nlb ${s.nlb}`);
+        if (s.connect) f.push(`qid ${s.connect.qid} sqsize ${s.connect.sqsize} kato ${s.connect.katoMs}ms`);
+        if (s.property) f.push(`offset ${hex(s.property.offset, 2)}${s.property.value !== undefined ? ` value ${hex(s.property.value, 8)}` : ''}`);
+        if (p.inCapsuleLength) f.push(`in-capsule ${p.inCapsuleLength}`);
+      }
+      if (p.connectData) f.push(`hostnqn ${p.connectData.hostnqn} subnqn ${p.connectData.subnqn} cntlid ${hex(p.connectData.cntlid)}`);
+      break;
+    }
+    case 'CapsuleResp': {
+      const c = p.cqe;
+      if (!c) break;
+      f.push(c.sct === 0 && c.sc === 0 ? 'ok' : `status ${statusName(c.sct, c.sc)}${c.dnr ? ' DNR' : ''}${c.more ? ' M' : ''}${c.crd ? ` CRD${c.crd}` : ''}`);
+      f.push(`sqhd ${c.sqhd} dw0 ${hex(c.dw0, 8)}`);
+      break;
+    }
+    case 'H2CData':
+    case 'C2HData':
+      if (p.data) f.push(`datao ${p.data.datao} datal ${p.data.datal}${p.data.last ? ' LAST' : ''}${p.data.success ? ' SUCCESS' : ''}`);
+      if (p.identify) f.push(`identify cntlid ${hex(p.identify.cntlid)} cqt ${p.identify.cqtMs}ms ctratt ${hex(p.identify.ctratt, 8)} ciu ${p.identify.ciu} cirn ${p.identify.cirn} ccrl ${p.identify.ccrl}`);
+      break;
+    case 'R2T':
+      if (p.r2t) f.push(`r2to ${p.r2t.r2to} r2tl ${p.r2t.r2tl} ttag ${p.r2t.ttag}`);
+      break;
+    case 'ICReq':
+      if (p.icreq) f.push(`pfv ${p.icreq.pfv} hpda ${p.icreq.hpda} digest ${digestNames(p.icreq)} maxr2t ${p.icreq.maxr2t}`);
+      break;
+    case 'ICResp':
+      if (p.icresp) f.push(`pfv ${p.icresp.pfv} cpda ${p.icresp.cpda} digest ${digestNames(p.icresp)} maxh2cdata ${p.icresp.maxh2cdata}`);
+      break;
+    case 'H2CTermReq':
+    case 'C2HTermReq':
+      if (p.term) f.push(`fes ${hex(p.term.fes)} fei ${hex(p.term.fei, 8)}`);
+  }
+  return f;
 }

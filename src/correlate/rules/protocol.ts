@@ -1,5 +1,5 @@
 import { statusName } from '../../nvme-tcp/opcodes.js';
-import { PduType, type PduEvent } from '../../nvme-tcp/types.js';
+import type { PduEvent } from '../../nvme-tcp/types.js';
 import { CAPTURE_GAP, type CaptureGapDetails } from '../findings/capture-gap.js';
 import { DIGEST_MISMATCH } from '../findings/digest-mismatch.js';
 import { ERROR_STATUS } from '../findings/error-status.js';
@@ -22,7 +22,7 @@ export const protocol: RuleFamily = {
     const at = (q: Queue) => ({ assoc: q.assoc?.id ?? null, qid: q.qid ?? null });
     return {
       pdu(q, p) {
-        if (p.type === PduType.H2CTermReq || p.type === PduType.C2HTermReq) {
+        if (p.typeName === 'H2CTermReq' || p.typeName === 'C2HTermReq') {
           const fes = p.term?.fes ?? 0;
           const details = { type: p.typeName, fes, fesName: FES_NAMES[fes] ?? null, fei: p.term?.fei ?? null };
           ctx.findings.add(TERM_REQ, { frames: [p.frame], time: p.time, ...at(q), cid: null }, details, { conn: p.conn });

@@ -1,4 +1,4 @@
-import { PduType, type PduEvent } from '../../nvme-tcp/types.js';
+import type { PduEvent } from '../../nvme-tcp/types.js';
 import { frameFilter } from '../finding-collector.js';
 import { DUPLICATE_EXECUTION } from '../findings/duplicate-execution.js';
 import { ORIGINAL_ALIVE_AFTER_RETRY } from '../findings/original-alive-after-retry.js';
@@ -58,12 +58,12 @@ export const retries: RuleFamily = {
         if (!cmd.retriedBy) return;
         const w = watches.get(cmd);
         if (!w) return;
-        if (p.type === PduType.H2CData) {
+        if (p.typeName === 'H2CData') {
           if (p.data && !w.staleReported && p.time >= w.retry.submit.time) {
             w.staleReported = true;
             staleData(ctx, cmd, w.retry, p, p.data);
           }
-        } else activity(cmd, p, p.type === PduType.R2T ? 'r2t' : 'c2h-data');
+        } else activity(cmd, p, p.typeName === 'R2T' ? 'r2t' : 'c2h-data');
       },
       commandCompleted(cmd, p) {
         activity(cmd, p, 'completion');
