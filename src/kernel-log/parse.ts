@@ -1,5 +1,5 @@
 import { eachLine, ownText, type LogText } from '../common/lines.js';
-import type { KernelEvent, KernelEventKind, KernelLog, LogClock, LogFormat, LogGroup } from './types.js';
+import type { KernelEvent, KernelEventFields, KernelEventKind, KernelEventOf, KernelLog, LogClock, LogFormat, LogGroup, StatesValue } from './types.js';
 
 const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
 
@@ -101,7 +101,8 @@ function scan(text: LogText, file: string, source: number, visit: (e: KernelEven
     if (!event) return;
     events++;
     // Kept lines (anchors, probes, the report's listing) must not keep their read chunk alive.
-    for (const key of ['text', 'device', 'subnqn', 'hostnqn', 'addr'] as const) if (event[key] !== undefined) event[key] = ownText(event[key]);
+    const texts: { [key in 'text' | 'device' | 'subnqn' | 'hostnqn' | 'addr']?: string } = event;
+    for (const key of ['text', 'device', 'subnqn', 'hostnqn', 'addr'] as const) if (texts[key] !== undefined) texts[key] = ownText(texts[key]);
     visit({ source, line: n, clock, boot, ...event });
   });
   if (!layout) throw new LogFormatError(`${file}: no line has a kernel log timestamp (dmesg, dmesg -T or --time-format iso, journalctl -k -o short-precise, short-iso-precise or short-monotonic, or syslog with ISO times)`);
@@ -135,7 +136,7 @@ export function readKernelLog(text: LogText, file: string, source: number): Kern
 }
 
 /** The keys a timeout line names a command by: its queue, and any queue of its kind (for queues the capture cannot number). */
-function namedKeys(e: Pick<KernelEvent, 'qid' | 'cid' | 'tag'>): string[] {
+function namedKeys(e: KernelEventOf<'io-timeout'>): string[] {
   const id = e.cid !== undefined ? `c${e.cid}` : e.tag !== undefined ? `t${e.tag}` : undefined;
   if (id === undefined || e.qid === undefined) return [];
   return [`${e.qid}:${id}`, `${e.qid === 0 ? 'admin' : 'io'}:${id}`];
@@ -153,7 +154,8 @@ export function eventsOf(log: KernelLog): KernelEvent[] {
   return all;
 }
 
-type Decoded = Omit<KernelEvent, 'source' | 'line' | 'clock' | 'boot'>;
+/** A line's event before its place in the file is known. */
+type Decoded = { [K in KernelEventKind]: Omit<KernelEventOf<K>, 'source' | 'line' | 'clock' | 'boot'> }[KernelEventKind];
 
 const HOST_PREFIX = /^(?:nvme (nvme\d+)|nvme_tcp|nvme_fabrics|nvme_core|block (nvme\d+)(?:c\d+)?n\d+|nvme (nvme\d+)(?:c\d+)?n\d+):\s*(.*)$/;
 const TARGET_PREFIX = /^(nvmet|nvmet_tcp):\s*(.*)$/;
@@ -163,16 +165,17 @@ const NUMBER = String.raw`(0x[0-9a-fA-F]+|\d+)`;
  * One kind of kernel log line: its pattern and what it reads from the match. A new kind is one
  * entry here (and its name in KernelEventKind).
  */
-interface LinePattern {
-  kind: KernelEventKind;
+interface LinePattern<K extends KernelEventKind> {
+  kind: K;
   re: RegExp;
-  fill?: (m: RegExpExecArray, d: Decoded) => void;
+  fill?: (m: RegExpExecArray, d: KernelEventFields[K]) => void;
 }
+type AnyLinePattern = { [K in KernelEventKind]: LinePattern<K> }[KernelEventKind];
 
-const value = (m: RegExpExecArray, d: Decoded) => void (d.value = Number(m[1]));
+const value = (m: RegExpExecArray, d: StatesValue) => void (d.value = Number(m[1]));
 
 /** Host message patterns, from drivers/nvme/host (core.c, fabrics.c, tcp.c, multipath.c). */
-const HOST: LinePattern[] = [
+const HOST: AnyLinePattern[] = [
   {
     kind: 'io-timeout', re: new RegExp(String.raw`^queue (\d+): timeout (?:request|cid) ${NUMBER} type (\d+)`),
     fill: (m, d) => {
@@ -219,7 +222,7 @@ const HOST: LinePattern[] = [
 ];
 
 /** Target message patterns, from drivers/nvme/target (fabrics-cmd.c, core.c): each names its controller first. */
-const TARGET: LinePattern[] = [
+const TARGET: AnyLinePattern[] = [
   {
     kind: 'controller-created', re: /^(?:creating|Created) (?:(?:nvm|discovery) )?controller (\d+) for subsystem (\S+) for NQN (\S+?)(?:\.$|\.? )/,
     fill: (m, d) => {
@@ -236,13 +239,14 @@ function num(text: string | undefined): number | undefined {
   return text.startsWith('0x') ? parseInt(text, 16) : Number(text);
 }
 
-/** The first pattern that matches `body`, read into `d`. */
-function match(patterns: LinePattern[], body: string, d: Decoded): RegExpExecArray | undefined {
+/** The line's event: the first pattern that matches `body` and what it reads, or `other`. */
+function match(patterns: readonly AnyLinePattern[], body: string, d: Decoded): RegExpExecArray | undefined {
   for (const p of patterns) {
     const m = p.re.exec(body);
     if (!m) continue;
     d.kind = p.kind;
-    p.fill?.(m, d);
+    // The pattern fills the fields of its own kind, which `d` now is.
+    (p.fill as ((m: RegExpExecArray, fields: Decoded) => void) | undefined)?.(m, d);
     return m;
   }
   return undefined;

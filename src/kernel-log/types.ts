@@ -9,16 +9,60 @@ export type LogFormat =
   | 'dmesg' | 'dmesg-T' | 'dmesg-iso' | 'journalctl-short-iso-precise' | 'journalctl-short-precise' | 'journalctl-short-monotonic'
   | 'syslog-iso';
 
-/** What a recognised NVMe kernel line says, from the kernel's own format strings. */
-export type KernelEventKind =
-  | 'io-timeout' | 'error-recovery' | 'reconnecting' | 'connect-failed' | 'reconnect-failed' | 'reconnected' | 'creating-io-queues' | 'queues-mapped'
-  | 'new-ctrl' | 'removing-ctrl' | 'keep-alive-failed' | 'long-keepalive-rtt' | 'no-usable-path'
-  | 'controller-created' | 'keep-alive-expired' | 'fatal-error'
-  /** The host's controller fencing (TP8028 patches, 2025–2026): start, a CCR tried, its outcome, the time-based fallback's end. */
-  | 'fencing-started' | 'ccr-attempt' | 'ccr-succeeded' | 'ccr-failed' | 'time-based-recovery-finished'
-  | 'other';
+/** A controller a line names by subsystem, host NQN or address. */
+interface NamesController {
+  subnqn?: string;
+  hostnqn?: string;
+  addr?: string;
+}
 
-export interface KernelEvent {
+/** A number the line states: an error number, an attempt, a count of queues, a round-trip or a timeout in ms. */
+export interface StatesValue {
+  /** connect-failed, keep-alive-failed: the error number; reconnect-failed, reconnected: the attempt; ccr-attempt, ccr-failed: the timeout in ms. */
+  value?: number;
+}
+
+type Plain = Record<never, never>;
+
+/**
+ * What a recognised NVMe kernel line says, by kind, from the kernel's own format strings: each kind's
+ * own fields (optional: the kernel does not always print them). A new kind is one line here and one
+ * entry in the pattern table of parse.ts.
+ */
+export interface KernelEventFields {
+  /** Queue, block-layer tag, and the wire command identifier and opcode when the kernel printed them. */
+  'io-timeout': { qid?: number; tag?: number; cid?: number; opcode?: number };
+  'error-recovery': Plain;
+  /** The delay before the next attempt. */
+  reconnecting: { seconds?: number };
+  'connect-failed': StatesValue;
+  'reconnect-failed': StatesValue;
+  reconnected: StatesValue;
+  'creating-io-queues': StatesValue;
+  'queues-mapped': StatesValue;
+  'new-ctrl': NamesController;
+  'removing-ctrl': NamesController;
+  'keep-alive-failed': StatesValue;
+  'long-keepalive-rtt': StatesValue;
+  'no-usable-path': Plain;
+  'controller-created': NamesController;
+  /** The timer the target ran, in seconds. */
+  'keep-alive-expired': { seconds?: number };
+  'fatal-error': Plain;
+  /** The host's controller fencing (TP8028 patches, 2025–2026): start, a CCR tried, its outcome, the time-based fallback's end. */
+  'fencing-started': Plain;
+  'ccr-attempt': StatesValue;
+  'ccr-succeeded': Plain;
+  'ccr-failed': StatesValue;
+  'time-based-recovery-finished': Plain;
+  /** An NVMe line of no known kind. */
+  other: Plain;
+}
+
+export type KernelEventKind = keyof KernelEventFields;
+
+/** Where every kernel line comes from and what it says in general. */
+export interface KernelEventCommon {
   /** Which --dmesg file, 0-based, and the line in it (1-based). */
   source: number;
   line: number;
@@ -26,26 +70,17 @@ export interface KernelEvent {
   /** Boot the line belongs to within its file (a log may span reboots): 0-based. */
   boot: number;
   side: 'host' | 'target';
-  kind: KernelEventKind;
   /** Host device (nvme0) or target controller number, when the line names one. */
   device?: string;
   ctrl?: number;
   /** The line's text after the timestamp (and host name), control characters kept out by the report. */
   text: string;
-  /** io-timeout: queue, block-layer tag, and the wire command identifier when the kernel printed it. */
-  qid?: number;
-  tag?: number;
-  cid?: number;
-  opcode?: number;
-  /** new-ctrl, removing-ctrl, controller-created: subsystem and host NQN, controller address. */
-  subnqn?: string;
-  hostnqn?: string;
-  addr?: string;
-  /** keep-alive-expired: the timer the target ran, in seconds; reconnecting: the delay. */
-  seconds?: number;
-  /** connect-failed, keep-alive-failed: the error number; reconnect-failed/reconnected: the attempt; ccr-attempt, ccr-failed: the timeout in ms. */
-  value?: number;
 }
+
+export type KernelEventOf<K extends KernelEventKind> = KernelEventCommon & { kind: K } & KernelEventFields[K];
+
+/** One NVMe kernel line: a union discriminated by `kind`. */
+export type KernelEvent = { [K in KernelEventKind]: KernelEventOf<K> }[KernelEventKind];
 
 /** A host device's path; the subsystem NQN is unknown when only the capture's addresses say it. */
 export interface DevicePath {

@@ -2,7 +2,7 @@ import { frameLabel } from '../../common/frame-ref.js';
 import { median, msOf } from '../../common/numbers.js';
 import { hex } from '../../common/text.js';
 import { MAX_LINE_CHARS } from '../../kernel-log/parse.js';
-import type { DevicePath, KernelEvent } from '../../kernel-log/types.js';
+import type { DevicePath, KernelEvent, KernelEventFields } from '../../kernel-log/types.js';
 import { align, anchorOf, ANCHOR_BOUND_S, groupsOf, logSeconds, onPath, round6, type AnchorAssoc, type LogGroup } from '../kernel-align.js';
 import { TIMEOUT_DURING_RECOVERY } from '../findings/timeout-during-recovery.js';
 import { EVIDENCE as E } from '../phrases.js';
@@ -210,7 +210,7 @@ class CappedLines {
 
 /** A timeout line: the captured command it names (by queue and CID or tag), or why none. */
 function timeoutCommand(p: Placed, candidates: CandidateIndex, host: HostId | undefined, where: string, notes: string[], warnings: CappedLines): void {
-  const e = p.e;
+  const e = timeoutOf(p.e);
   const m = match(p, candidates, host);
   const what = `queue ${e.qid} ${e.cid !== undefined ? `CID ${hex(e.cid)}` : `tag ${e.tag}`}`;
   if (m.command) {
@@ -274,7 +274,7 @@ function deviceHosts(g: LogGroup, a: KernelLogAlignment, assocs: AnchorAssoc[]):
     const e = g.anchors.find((x) => x.line === anchor.line);
     const paired = byId.get(anchor.assoc);
     if (!e?.device || !paired || hosts.has(e.device)) continue;
-    hosts.set(e.device, { hostnqn: e.hostnqn ?? paired.hostnqn, hostAddress: paired.hostAddress });
+    hosts.set(e.device, { hostnqn: ('hostnqn' in e ? e.hostnqn : undefined) ?? paired.hostnqn, hostAddress: paired.hostAddress });
   }
   return hosts;
 }
@@ -325,7 +325,8 @@ function tie(e: KernelEvent, time: number, assocs: AnchorAssoc[], path: DevicePa
 }
 
 /** Whether command `c` can be the one timeout line `e` (placed at `time`) names: identifier, queue, outstanding then. */
-function names(e: KernelEvent, time: number, c: Candidate): 'queue' | 'unnumbered' | false {
+function names(line: KernelEvent, time: number, c: Candidate): 'queue' | 'unnumbered' | false {
+  const e = timeoutOf(line);
   if (e.cid !== undefined ? c.cid !== e.cid : (c.cid & 0xfff) !== e.tag) return false;
   if (c.time > time + SLACK_S || (c.doneTime !== undefined && c.doneTime < time - SLACK_S)) return false;
   if (c.qid === e.qid) return 'queue';
@@ -333,7 +334,8 @@ function names(e: KernelEvent, time: number, c: Candidate): 'queue' | 'unnumbere
   return c.qid === undefined && e.qid !== 0 ? 'unnumbered' : false;
 }
 
-function tagOf(e: KernelEvent): number {
+function tagOf(line: KernelEvent): number {
+  const e = timeoutOf(line);
   return e.cid !== undefined ? e.cid & 0xfff : e.tag ?? -1;
 }
 
@@ -395,9 +397,16 @@ function line(p: Placed): KernelLine {
   return { source: p.e.source, line: p.e.line, time: round6(p.time), afterFrame: p.afterFrame, text: p.e.text };
 }
 
+const NOT_A_TIMEOUT: KernelEventFields['io-timeout'] = Object.freeze({});
+
+/** What a timeout line names (queue, tag, CID, opcode); nothing for a line of another kind. */
+function timeoutOf(e: KernelEvent): KernelEventFields['io-timeout'] {
+  return e.kind === 'io-timeout' ? e : NOT_A_TIMEOUT;
+}
+
 /** The command's queue id: the capture's, or the one its timeout line named. */
 function qidOf(p: Placed): number {
-  return p.command?.qid ?? p.e.qid ?? 0;
+  return p.command?.qid ?? timeoutOf(p.e).qid ?? 0;
 }
 
 function duringRecovery(ctx: RuleContext, ep: Episode, t: Placed, retries: RetryFinding[]): void {
@@ -437,7 +446,7 @@ function enrich(ctx: RuleContext, f: RetryFinding, episodes: Episode[], own: Map
   if (mine && mine !== trigger) d.evidence.push({ step: 'kernel-log', frame: mine.afterFrame, time: mine.time, what: E.kernel('the original times out', mine.e.text, mine.e.line) });
   if (gaveUp) {
     const retryTime = f.time;
-    d.controllerGaveUpAt = { ...line(gaveUp), timerSeconds: gaveUp.e.seconds ?? 0, marginMs: msOf(retryTime - gaveUp.time) };
+    d.controllerGaveUpAt = { ...line(gaveUp), timerSeconds: (gaveUp.e.kind === 'keep-alive-expired' ? gaveUp.e.seconds : undefined) ?? 0, marginMs: msOf(retryTime - gaveUp.time) };
     d.evidence.push({ step: 'kernel-log', frame: gaveUp.afterFrame, time: gaveUp.time, what: E.kernel('the target gives up on the controller', gaveUp.e.text, gaveUp.e.line) });
   }
   settle(f);
@@ -446,7 +455,7 @@ function enrich(ctx: RuleContext, f: RetryFinding, episodes: Episode[], own: Map
 function event(e: KernelEvent, time: number | null, afterFrame: number | null, assoc: AnchorAssoc | undefined, command: Candidate | undefined, qidFromLog: boolean): KernelLogEvent {
   return {
     source: e.source, line: e.line, side: e.side, kind: e.kind, text: e.text, time: time === null ? null : round6(time), afterFrame,
-    assoc: assoc?.id ?? null, command: command ? { frame: command.frame, qid: command.qid ?? e.qid ?? 0, cid: command.cid, qidFromLog } : null,
+    assoc: assoc?.id ?? null, command: command ? { frame: command.frame, qid: command.qid ?? timeoutOf(e).qid ?? 0, cid: command.cid, qidFromLog } : null,
   };
 }
 
