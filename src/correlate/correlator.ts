@@ -2,7 +2,7 @@ import { round3 } from '../common/numbers.js';
 import type { MergeSink } from '../merge/types.js';
 import { FindingCollector } from './finding-collector.js';
 import type { LatencyHistogram } from './histogram.js';
-import { Model, type PathStats } from './model.js';
+import { CorrelationModel, type PathStats } from './model.js';
 import { RULE_FAMILIES } from './rules/index.js';
 import { buildIncidents } from './incidents.js';
 import type { RuleContext } from './rules/rule.js';
@@ -64,7 +64,7 @@ function minMedianMax(h: LatencyHistogram): PathSummary['lifetimeMs'] {
 
 /** Correlation: the model, with every rule family listening to it. */
 export class Correlator {
-  private readonly model: Model;
+  private readonly model: CorrelationModel;
   private readonly findings = new FindingCollector();
   private readonly output: RuleContext['output'] = {};
   private readonly policy: CorrelateOptions['rule'];
@@ -73,7 +73,7 @@ export class Correlator {
     this.policy = options.rule;
     const kernelLogs = options.kernelLogs ?? [];
     const kernelTraces = options.kernelTraces ?? [];
-    this.model = new Model({ ...options, frameIndex: kernelLogs.length + kernelTraces.length > 0 });
+    this.model = new CorrelationModel({ ...options, frameIndex: kernelLogs.length + kernelTraces.length > 0 });
     this.findings.onAdd = (assoc) => this.model.noteFinding(assoc);
     this.model.listen({ associationEnded: (a) => this.findings.forgetAssociation(a.id) });
     for (const family of RULE_FAMILIES) {

@@ -43,7 +43,7 @@ const STREAM_PROBLEM_CAP = 200;
  * only open commands, unanswered ones (they can be retried) and aggregates:
  * finished commands are streamed to `onCommand` and forgotten.
  */
-export class Model implements MergeSink {
+export class CorrelationModel implements MergeSink {
   /** Queues whose connection is still open, by NVMe/TCP connection id. */
   private readonly queues = new LastHitMap<number, Queue>();
   /** Associations with a queue still open; ended ones are folded into `paths`. */

@@ -10,7 +10,7 @@ import type { Assoc, Cmd } from '../model.js';
 import {
   isRetryFinding, type KernelLine, type KernelLogAlignment, type KernelLogEvent, type KernelLogReport, type RetryFinding,
 } from '../types.js';
-import { settle } from './retries.js';
+import { deriveFromEvidence } from './retries.js';
 import type { RuleContext, RuleFamily } from './rule.js';
 
 /** A command answered faster than this cannot have hit a Linux timeout: it is not kept as a candidate. */
@@ -449,7 +449,7 @@ function enrich(ctx: RuleContext, f: RetryFinding, episodes: Episode[], own: Map
     d.controllerGaveUpAt = { ...line(gaveUp), timerSeconds: (gaveUp.e.kind === 'keep-alive-expired' ? gaveUp.e.seconds : undefined) ?? 0, marginMs: msOf(retryTime - gaveUp.time) };
     d.evidence.push({ step: 'kernel-log', frame: gaveUp.afterFrame, time: gaveUp.time, what: E.kernel('the target gives up on the controller', gaveUp.e.text, gaveUp.e.line) });
   }
-  settle(f);
+  deriveFromEvidence(f);
 }
 
 function event(e: KernelEvent, time: number | null, afterFrame: number | null, assoc: AnchorAssoc | undefined, command: Candidate | undefined, qidFromLog: boolean): KernelLogEvent {

@@ -12,7 +12,7 @@ import {
   isRetryFinding, type FindingOf, type KernelTraceAlignment, type KernelTraceReport, type RetryFinding,
   type RetryTraceEvidence, type TargetTraced, type TraceLineRef, type TracedCommand,
 } from '../types.js';
-import { settle } from './retries.js';
+import { deriveFromEvidence } from './retries.js';
 import type { RuleContext, RuleFamily } from './rule.js';
 
 /** How long before a command reached the wire the kernel may have set it up (queued behind others, under load). */
@@ -117,7 +117,7 @@ function conclude(ctx: RuleContext, placed: { alignment: KernelTraceAlignment; c
     else counts.unknown++;
     t.finding.details.kernelTrace = evidence;
     addSteps(t.finding, evidence);
-    settle(t.finding);
+    deriveFromEvidence(t.finding);
     if (ranTwice(ctx, t, evidence)) executedTwice++;
   }
   for (const { f, w } of timeouts) {

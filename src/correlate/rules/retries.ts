@@ -35,8 +35,8 @@ export const retries: RuleFamily = {
     const watches = new Map<Cmd, Watch>();
     /** Retried originals a target-side capture shows executed: judged at the end, when the retry's completion is known too. */
     const executed: Watch[] = [];
-    const settled = (w: Watch) => {
-      conclude(ctx, w);
+    const watchEnded = (w: Watch) => {
+      reportWatched(ctx, w);
       if (!w.original.late && w.original.peer?.arrived && w.original.peer.completed) executed.push(w);
     };
     const activity = (original: Cmd, p: PduEvent, kind: AfterRetryActivity['kind']) => {
@@ -50,8 +50,8 @@ export const retries: RuleFamily = {
         const finding = verdict(ctx, original, retry, p);
         const w = { original, retry, finding, activity: [], staleReported: false };
         if (original.late) duplicateExecution(ctx, original, retry);
-        // An original whose queue has ended can do nothing more: settle it now, keep nothing.
-        if (original.q.ended) settled(w);
+        // An original whose queue has ended can do nothing more: report it now, keep nothing.
+        if (original.q.ended) watchEnded(w);
         else watches.set(original, w);
       },
       commandData(cmd, p) {
@@ -75,15 +75,15 @@ export const retries: RuleFamily = {
         if (w) duplicateExecution(ctx, cmd, w.retry);
       },
       queueEnded(q) {
-        // Nothing more can happen to an original whose queue has ended: settle its findings, let it go.
+        // Nothing more can happen to an original whose queue has ended: report what it found, let it go.
         for (const [original, w] of watches) {
           if (original.q !== q) continue;
-          settled(w);
+          watchEnded(w);
           watches.delete(original);
         }
       },
       captureEnded() {
-        for (const w of watches.values()) settled(w);
+        for (const w of watches.values()) watchEnded(w);
         watches.clear();
         for (const w of executed) executedAtTarget(ctx, w.original, w.retry);
       },
@@ -91,8 +91,9 @@ export const retries: RuleFamily = {
   },
 };
 
-function conclude(ctx: RuleContext, w: Watch): void {
-  if (w.finding) complete(w.finding, w);
+/** What watching an original found: its retry's evidence chain, and what the old controller still did with it. */
+function reportWatched(ctx: RuleContext, w: Watch): void {
+  if (w.finding) writeEvidence(w.finding, w);
   if (w.activity.length > 0) originalAlive(ctx, w);
 }
 
@@ -141,7 +142,7 @@ function verdict(ctx: RuleContext, original: Cmd, retry: Cmd, p: PduEvent): Retr
  * link is back), the old queue's teardown, and what followed the retry. The
  * chain, the frames, the filter and the message are written from those.
  */
-function complete(f: RetryFinding, w: Watch): void {
+function writeEvidence(f: RetryFinding, w: Watch): void {
   const d = f.details;
   const { original, retry } = w;
   const oa = original.q.assoc;
@@ -173,7 +174,7 @@ function complete(f: RetryFinding, w: Watch): void {
     steps.push({ step: a.kind === 'r2t' ? 'r2t-after-retry' : a.kind === 'c2h-data' ? 'c2h-data-after-retry' : 'completion-after-retry', frame: a.frame, time: a.time, what: E.afterRetry(a) });
   }
   d.evidence = steps;
-  settle(f);
+  deriveFromEvidence(f);
 }
 
 /**
@@ -181,7 +182,7 @@ function complete(f: RetryFinding, w: Watch): void {
  * follows from it: the finding's frames, its display filter and its message.
  * Other families that add steps (the kernel log) call it again.
  */
-export function settle(f: RetryFinding): void {
+export function deriveFromEvidence(f: RetryFinding): void {
   const d = f.details;
   d.evidence.sort((x, y) => x.time - y.time || (x.frame ?? 0) - (y.frame ?? 0));
   const frames = new Set(f.frames);

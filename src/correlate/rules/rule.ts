@@ -1,5 +1,5 @@
 import type { FindingCollector } from '../finding-collector.js';
-import type { Model, ModelListener } from '../model.js';
+import type { CorrelationModel, ModelListener } from '../model.js';
 import type { KernelLog } from '../../kernel-log/types.js';
 import type { KernelTrace } from '../../kernel-trace/types.js';
 import type { KernelLogReport, KernelTraceReport, RecoveryReport, RetryRule, TlsReport } from '../types.js';
@@ -8,7 +8,7 @@ import type { KernelLogReport, KernelTraceReport, RecoveryReport, RetryRule, Tls
  * What rules may ask the model: names, the live associations of a path, the time → frame index and
  * the clock. Rules are told of the model's objects through its events; they never drive it.
  */
-export type ModelView = Readonly<Pick<Model, 'opName' | 'liveOnPath' | 'frames' | 'lastTime'>>;
+export type ModelView = Readonly<Pick<CorrelationModel, 'opName' | 'liveOnPath' | 'frames' | 'lastTime'>>;
 
 export interface RuleContext {
   readonly model: ModelView;
