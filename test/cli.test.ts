@@ -88,6 +88,15 @@ describe('CLI', () => {
     expect(r.stdout.split('\n')[0]).toMatch(/ICReq/);
   });
 
+  it('analyze --json | a reader that reads nothing: no stack trace, and the exit code is the verdict\'s', () => {
+    // `exit 0` closes the pipe at once; pipefail hands back the analyzer's own status.
+    for (const args of ['analyze fixtures/early-retry.pcap --json', 'analyze fixtures/early-retry.pcap', 'check fixtures/early-retry.pcap --markdown']) {
+      const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${bin}" ${args} | (exit 0)`], { encoding: 'utf8', cwd: join(__dirname, '..') });
+      expect(r.stderr, args).toBe('');
+      expect(r.status, args).toBe(1);
+    }
+  });
+
   it('check: one line per capture, JUnit XML, exit 1 when a capture fails', () => {
     const junit = join(dir, 'j.xml');
     const r = run(['check', 'fixtures/clean-io.pcap', 'fixtures/early-retry.pcap', '--junit', junit]);

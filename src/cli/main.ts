@@ -171,6 +171,11 @@ export function normalizeArgv(argv: string[]): string[] {
 /** The one place that turns outcomes into exit codes. */
 export async function main(argv: string[]): Promise<void> {
   tuneHeapForStreaming();
+  // A reader that closes our output early (`| head`) is no error: what it did not take is not
+  // written, and the exit code stays the run's (the verdict, or clean when a listing stops early).
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
   try {
     await buildProgram().parseAsync(normalizeArgv(argv));
   } catch (error) {
