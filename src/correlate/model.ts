@@ -11,9 +11,9 @@ import {
 import type { MergeSink } from '../merge/types.js';
 import { FrameIndex } from './frame-index.js';
 import type {
-  AssociationSummary, OpcodeStats, Outcome, QueueSummary, StreamProblem, TcpEvent,
+  AssociationSummary, OpcodeStats, Outcome, TcpEvent,
 } from './types.js';
-import { AssociationListing } from './association-listing.js';
+import { ReportListing } from './report-listing.js';
 import { queueSummary, summarize } from './model-summaries.js';
 import { arrivedUpTo, commandRecord, commandStart, crossControllerReset } from './command-lifecycle.js';
 import { peerLost, peerSighting, peerWatch } from './peer-view.js';
@@ -26,7 +26,7 @@ import {
   afterHostClose, awaitAck, bytesMissing, learnAdminQueue, contactSeen, endpoint, NO_CMDS, NO_ENDS, NO_ORPHANS, orphan, resetTarget, setStamp,
 } from './model-helpers.js';
 import {
-  ADMIN_AER, UNASSOCIATED_LIST_CAP,
+  ADMIN_AER,
   type Assoc, type Cmd, type Completion, type ModelListener, type ModelOptions, type PathStats, type Queue,
 } from './model-types.js';
 
@@ -34,8 +34,6 @@ export * from './model-types.js';
 export { OpenCommands } from './open-commands.js';
 export { assocPath, keepAliveAllowedMs, pathOf, percentiles, round3 } from './model-helpers.js';
 export { watchedAt } from './peer-view.js';
-
-const STREAM_PROBLEM_CAP = 200;
 
 /**
  * The correlation model: connections → queues → associations, command
@@ -50,15 +48,11 @@ export class CorrelationModel implements MergeSink {
   private readonly live: AssociationRegistry;
   /** Ended queues whose TCP tombstone may still see a late FIN or RST: only their teardown list is kept. */
   private readonly retired = new WeakMap<NvmeConnection, TcpEvent[]>();
-  /** What the report keeps of ended associations. */
-  private readonly listing: AssociationListing;
-  readonly unassociated: QueueSummary[] = [];
-  unassociatedNotListed = 0;
+  /** What the report lists of what was seen, capped there. */
+  readonly listing: ReportListing;
   /** The unanswered commands a retry can name. */
   private readonly retries = new RetryIndex();
   private readonly opcodes = new OpcodeStatistics((cmd) => this.opName(cmd));
-  readonly streamProblems: StreamProblem[] = [];
-  streamProblemsDropped = 0;
   commandCount = 0;
   /** Latest packet time seen. A double from the start: a field that starts undefined boxes every time stored in it. */
   lastTime = -Infinity;
@@ -76,7 +70,7 @@ export class CorrelationModel implements MergeSink {
     this.live = new AssociationRegistry(options);
     this.keepSteps = options.onCommand !== undefined && options.commandSteps !== false;
     this.frames = options.frameIndex ? new FrameIndex() : undefined;
-    this.listing = new AssociationListing(options.allAssociations === true, summarize, (a) => this.forgetTeardowns(a));
+    this.listing = new ReportListing(options.allAssociations === true, summarize, (a) => this.forgetTeardowns(a));
   }
 
   listen(listener: ModelListener): void {
@@ -145,9 +139,7 @@ export class CorrelationModel implements MergeSink {
   diagnostic(d: StreamDiagnostic, nvme: NvmeConnection): void {
     const q = this.queues.get(nvme.id);
     if (!q && !this.retired.has(nvme)) return;
-    if (this.streamProblems.length < STREAM_PROBLEM_CAP) {
-      this.streamProblems.push({ conn: d.conn, dir: d.dir, kind: d.kind, frame: d.frame, streamOffset: d.streamOffset, length: d.length, message: d.message });
-    } else this.streamProblemsDropped++;
+    this.listing.streamProblems.add(() => ({ conn: d.conn, dir: d.dir, kind: d.kind, frame: d.frame, streamOffset: d.streamOffset, length: d.length, message: d.message }));
     if (!q) return;
     bytesMissing(q, d);
     for (const h of this.on.diagnostic) h(q, d);
@@ -396,8 +388,7 @@ export class CorrelationModel implements MergeSink {
     const a = q.assoc;
     if (!a) {
       // Never a queue (refused or abandoned connection attempts): a few listed, the rest counted.
-      if (this.unassociated.length < UNASSOCIATED_LIST_CAP || this.options.allAssociations) this.unassociated.push(queueSummary(q));
-      else this.unassociatedNotListed++;
+      this.listing.unassociated.add(() => queueSummary(q));
       return;
     }
     if (!a.queues.every((o) => o.ended)) return;

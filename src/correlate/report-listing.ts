@@ -1,16 +1,24 @@
+import { CappedList } from '../common/capped-list.js';
 import { maxOf } from '../common/numbers.js';
 import { LatencyHistogram } from './histogram.js';
 import { assocPath } from './model-helpers.js';
-import { ASSOCIATION_LIST_CAP, type Assoc, type PathStats } from './model-types.js';
-import type { AssociationSummary } from './types.js';
+import { ASSOCIATION_LIST_CAP, UNASSOCIATED_LIST_CAP, type Assoc, type PathStats } from './model-types.js';
+import type { AssociationSummary, QueueSummary, StreamProblem } from './types.js';
+
+/** Stream problems (gaps, resyncs, bytes after a FIN…) listed in the report; the rest are counted. */
+const STREAM_PROBLEM_CAP = 200;
 
 /**
- * What the report keeps of ended associations: per path its aggregates, its first association, the
- * ones listed for their findings or unanswered commands (up to ASSOCIATION_LIST_CAP), and its latest;
- * every other one is only counted. Memory is per path and per listed association, not per one seen.
+ * What the report lists of what the model saw, each listing capped here: of ended associations,
+ * per path its aggregates, its first association, the ones listed for their findings or unanswered
+ * commands (up to ASSOCIATION_LIST_CAP), and its latest, every other one only counted; connections
+ * that never became a queue; stream problems. Memory is per path and per listed item, not per one seen.
  */
-export class AssociationListing {
+export class ReportListing {
   readonly paths = new Map<string, PathStats>();
+  /** Connections that never became a queue (refused or abandoned attempts). */
+  readonly unassociated: CappedList<QueueSummary>;
+  readonly streamProblems = new CappedList<StreamProblem>(STREAM_PROBLEM_CAP);
   private readonly listedById = new Map<number, { summary: AssociationSummary; path: PathStats; counted: boolean }>();
   /** Associations listed for findings or unanswered commands, all paths together. */
   private listedTotal = 0;
@@ -22,7 +30,9 @@ export class AssociationListing {
     private readonly summarize: (a: Assoc) => AssociationSummary,
     /** Told of an association only counted from now on: what it still holds can go. */
     private readonly forget: (a: Assoc) => void,
-  ) {}
+  ) {
+    this.unassociated = new CappedList(UNASSOCIATED_LIST_CAP, all);
+  }
 
   /** `a` has ended: folded into its path, listed, or kept as the path's latest. */
   ended(a: Assoc): void {
