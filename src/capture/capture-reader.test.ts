@@ -8,6 +8,7 @@ import { CaptureError } from '../common/errors.js';
 import { pcapFile, pcapngFile, type PacketIn } from '../test-support/builders.js';
 import { readCapture } from './capture-reader.js';
 import type { CaptureRecord } from './types.js';
+import { putU32 } from '../common/bytes.js';
 
 interface Seen {
   frame: number;
@@ -73,8 +74,7 @@ describe('pcap', () => {
 
   it('rejects an impossible record length with its byte offset', async () => {
     const file = pcapFile(1, packets);
-    const view = new DataView(file.buffer, file.byteOffset);
-    view.setUint32(24 + 16 + 3 + 8, 0x7fffffff, true);
+    putU32(file, 24 + 16 + 3 + 8, 0x7fffffff, true);
     const { seen, problem } = await collect(file);
     expect(seen).toHaveLength(1);
     expect(problem).toMatchObject({ kind: 'corrupt', byteOffset: 24 + 16 + 3 });

@@ -40,6 +40,18 @@ export function u32(b: Uint8Array, o: number, littleEndian: boolean): number {
   return littleEndian ? u32le(b, o) : u32be(b, o);
 }
 
+/** Writes 16 bits into `b` at `o`, in the byte order given (a field patched in place). */
+export function putU16(b: Uint8Array, o: number, v: number, littleEndian: boolean): void {
+  const [lo, hi] = littleEndian ? [o, o + 1] : [o + 1, o];
+  b[lo] = v & 0xff;
+  b[hi] = (v >>> 8) & 0xff;
+}
+
+/** Writes 32 bits into `b` at `o`, in the byte order given. */
+export function putU32(b: Uint8Array, o: number, v: number, littleEndian: boolean): void {
+  for (let k = 0; k < 4; k++) b[littleEndian ? o + k : o + 3 - k] = (v >>> (8 * k)) & 0xff;
+}
+
 /** Bytes appended in order into a buffer that grows: each value's byte order is the caller's to say. */
 export class ByteWriter {
   private buf: Uint8Array;

@@ -9,6 +9,7 @@ import { NvmeTcpDecoder } from './nvme-tcp-decoder.js';
 import type { TcpConnection } from '../reassembly/types.js';
 import { newSideFacts } from '../reassembly/tcp-reassembler.js';
 import type { PduRecord, PduSink, StreamDiagnostic } from './types.js';
+import { putU32 } from '../common/bytes.js';
 
 describe('crc32c', () => {
   it('matches the standard check value', () => {
@@ -76,7 +77,7 @@ describe('PDU framing', () => {
 
   it('never trusts a 4 GiB length', () => {
     const bad = ioCmd(2, 1, 0, 1);
-    new DataView(bad.buffer).setUint32(4, 0xffffffff, true);
+    putU32(bad, 4, 0xffffffff, true);
     const { pdus } = frameStream(concat([bad, ioCmd(2, 2, 0, 1), ioCmd(2, 3, 0, 1), ioCmd(2, 4, 0, 1)]), () => 64);
     expect(pdus.map(([, o]) => o)).toEqual([72, 144, 216]);
   });

@@ -3,7 +3,7 @@
  * benchmark generator. Little helpers, no validation: they build exactly what
  * they are told, including broken things.
  */
-import { ByteWriter } from '../common/bytes.js';
+import { ByteWriter, putU32 } from '../common/bytes.js';
 import { crc32c } from '../nvme-tcp/crc32c.js';
 
 export function concat(parts: Uint8Array[]): Uint8Array {
@@ -284,7 +284,8 @@ export function identifyData(cqtMs: number, tbkas: boolean, cntlid = 1, instance
   d[387] = cqtMs >> 8;
   if (instance) {
     d[135] = instance.ciu;
-    new DataView(d.buffer).setBigUint64(136, instance.cirn, true);
+    putU32(d, 136, Number(instance.cirn & 0xffffffffn), true);
+    putU32(d, 140, Number(instance.cirn >> 32n), true);
     d[1807] = instance.ccrl;
   }
   return d;

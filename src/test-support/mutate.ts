@@ -10,6 +10,7 @@ import { analyzeCapture } from '../api/analyze-capture.js';
 import { readCapture } from '../capture/capture-reader.js';
 import { CaptureError } from '../common/errors.js';
 import { pcapFile, pcapngFile, type PacketIn } from './builders.js';
+import { putU32 } from '../common/bytes.js';
 
 /** mulberry32: small, fast, good enough to pick mutations. */
 export function prng(seed: number): () => number {
@@ -70,7 +71,7 @@ export function mutatedInput(corpus: Corpus[], seed: number, index: number): Uin
       case 2: {
         if (at + 4 > bytes.length) break;
         const v = EXTREMES[int(EXTREMES.length)];
-        new DataView(bytes.buffer, bytes.byteOffset).setUint32(at, v, rnd() < 0.5);
+        putU32(bytes, at, v, rnd() < 0.5);
         break;
       }
       case 3:

@@ -6,6 +6,7 @@
 import {
   c2hData, capsuleCmd, capsuleResp, concat, connectCmd, F, frame, h2cData, icReq, icResp, ipPacket, ioCmd, propertySetCC, r2t,
 } from './builders.js';
+import { ByteWriter } from '../common/bytes.js';
 
 export type Profile = 'tso' | 'mtu' | 'small';
 
@@ -45,32 +46,16 @@ class ChunkedCapture {
     const sec = Math.floor(this.time);
     const usec = Math.round((this.time - sec) * 1e6);
     if (this.format === 'pcap') {
-      const h = new Uint8Array(16);
-      const v = new DataView(h.buffer);
-      v.setUint32(0, sec, true);
-      v.setUint32(4, usec, true);
-      v.setUint32(8, data.length, true);
-      v.setUint32(12, data.length, true);
-      this.push(h);
+      this.push(new ByteWriter(16).u32(sec).u32(usec).u32(data.length).u32(data.length).done());
       this.push(data);
     } else {
       const pad = (4 - (data.length % 4)) % 4;
       const total = 32 + data.length + pad;
-      const h = new Uint8Array(28);
-      const v = new DataView(h.buffer);
       const ts = sec * 1e6 + usec;
-      v.setUint32(0, 6, true);
-      v.setUint32(4, total, true);
-      v.setUint32(8, 0, true);
-      v.setUint32(12, Math.floor(ts / 4294967296), true);
-      v.setUint32(16, ts >>> 0, true);
-      v.setUint32(20, data.length, true);
-      v.setUint32(24, data.length, true);
-      this.push(h);
+      // An EPB on interface 0: the timestamp's high word first, then its low word.
+      this.push(new ByteWriter(28).u32(6).u32(total).u32(0).u32(Math.floor(ts / 4294967296)).u32(ts >>> 0).u32(data.length).u32(data.length).done());
       this.push(data);
-      const tail = new Uint8Array(pad + 4);
-      new DataView(tail.buffer).setUint32(pad, total, true);
-      this.push(tail);
+      this.push(new ByteWriter(pad + 4).zeros(pad).u32(total).done());
     }
     this.packets++;
   }
@@ -90,35 +75,15 @@ class ChunkedCapture {
   }
 }
 
+/** pcap 2.4, µs, snapshot length 256 KiB, Ethernet. */
 function pcapHeader(): Uint8Array {
-  const h = new Uint8Array(24);
-  const v = new DataView(h.buffer);
-  v.setUint32(0, 0xa1b2c3d4, true);
-  v.setUint16(4, 2, true);
-  v.setUint16(6, 4, true);
-  v.setUint32(16, 262144, true);
-  v.setUint32(20, 1, true);
-  return h;
+  return new ByteWriter(24).u32(0xa1b2c3d4).u16(2).u16(4).u32(0).u32(0).u32(262144).u32(1).done();
 }
 
+/** A section header (version 1.0, length unknown) and one Ethernet interface. */
 function pcapngHeader(): Uint8Array {
-  const shb = new Uint8Array(28);
-  const s = new DataView(shb.buffer);
-  s.setUint32(0, 0x0a0d0d0a, true);
-  s.setUint32(4, 28, true);
-  s.setUint32(8, 0x1a2b3c4d, true);
-  s.setUint16(12, 1, true);
-  s.setInt32(16, -1, true);
-  s.setInt32(20, -1, true);
-  s.setUint32(24, 28, true);
-  const idb = new Uint8Array(20);
-  const i = new DataView(idb.buffer);
-  i.setUint32(0, 1, true);
-  i.setUint32(4, 20, true);
-  i.setUint16(8, 1, true);
-  i.setUint32(12, 262144, true);
-  i.setUint32(16, 20, true);
-  return concat([shb, idb]);
+  const shb = new ByteWriter(28).u32(0x0a0d0d0a).u32(28).u32(0x1a2b3c4d).u16(1).u16(0).u32(0xffffffff).u32(0xffffffff).u32(28);
+  return shb.u32(1).u32(20).u16(1).u16(0).u32(262144).u32(20).done();
 }
 
 /** One TCP connection of the synthetic capture: cuts each direction's bytes into MSS-sized frames. */

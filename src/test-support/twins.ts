@@ -6,7 +6,7 @@
  * was set never reach the other side; those sent while `hostCaptureMisses` was set are missing
  * from the host's capture only.
  */
-import { u16be, u32be, u32le } from '../common/bytes.js';
+import { putU16, putU32, u16be, u32be, u32le } from '../common/bytes.js';
 import { capsuleResp, ioCmd, LINK_TYPE, pcapFile, type PacketIn } from './builders.js';
 import { connectAssociation, Scenario } from './scenario.js';
 
@@ -130,9 +130,8 @@ function resegment(frame: Uint8Array, mss: number): Uint8Array[] {
     const piece = new Uint8Array(payload + n);
     piece.set(frame.subarray(0, payload));
     piece.set(frame.subarray(payload + o, payload + o + n), payload);
-    const v = new DataView(piece.buffer);
-    v.setUint16(ip + 2, payload - ip + n);
-    v.setUint32(tcp + 4, (seq + o) >>> 0);
+    putU16(piece, ip + 2, payload - ip + n, false);
+    putU32(piece, tcp + 4, (seq + o) >>> 0, false);
     // FIN and PSH belong to the last piece only.
     if (o + n < length) piece[tcp + 13] &= ~0x09;
     out.push(piece);
