@@ -40,3 +40,18 @@ export function declareRule<D, F = void>() {
 export type DetailsOf<R> = R extends RuleDeclaration<string, infer D, infer _F> ? D : never;
 /** The facts type of a declaration. */
 export type FactsOf<R> = R extends RuleDeclaration<string, infer _D, infer F> ? F : never;
+
+/**
+ * The schema of a kernel log or trace line placed on the capture's clock (which file, which line,
+ * its time, the last frame before it, its text): the first fields of every object that cites one.
+ */
+export const PLACED_LINE_SCHEMA = {
+  required: ['source', 'line', 'time', 'afterFrame', 'text'],
+  properties: {
+    source: { type: 'integer' },
+    line: { type: 'integer' },
+    time: { type: 'number' },
+    afterFrame: { oneOf: [{ type: 'null' }, { $ref: '#/$defs/frameRef' }] },
+    text: { type: 'string' },
+  },
+};

@@ -1,7 +1,7 @@
 import { frameLabel } from '../../common/frame-ref.js';
 import { commandLabel } from '../phrases.js';
 import type { TraceLineRef } from '../types.js';
-import type { RetryIdentity } from './retry.js';
+import { RETRY_IDENTITY_SCHEMA, type RetryIdentity } from './retry.js';
 import { declareRule, type JsonSchema } from './declare.js';
 
 export interface DuplicateExecutionDetails extends RetryIdentity {
@@ -33,34 +33,14 @@ export function duplicateExecutionSentence(d: DuplicateExecutionDetails): string
 const SCHEMA: JsonSchema = {
   type: 'object',
   required: [
-    'originalFrame',
-    'originalTime',
-    'retryFrame',
-    'originalAssoc',
-    'retryAssoc',
-    'originalQid',
-    'originalCid',
-    'opcode',
-    'nsid',
-    'slba',
-    'nlb',
+    ...RETRY_IDENTITY_SCHEMA.required,
     'lateCompletionFrame',
     'lateCompletionTime',
     'hostClosedFrame',
   ],
   additionalProperties: false,
   properties: {
-    originalFrame: { $ref: '#/$defs/frameRef' },
-    originalTime: { type: 'number' },
-    retryFrame: { $ref: '#/$defs/frameRef' },
-    originalAssoc: { type: 'integer' },
-    retryAssoc: { type: 'integer' },
-    originalQid: { type: ['integer', 'null'] },
-    originalCid: { type: 'integer' },
-    opcode: { type: 'string' },
-    nsid: { type: 'integer' },
-    slba: { type: ['integer', 'null'] },
-    nlb: { type: ['integer', 'null'] },
+    ...RETRY_IDENTITY_SCHEMA.properties,
     lateCompletionFrame: { oneOf: [{ type: 'null' }, { $ref: '#/$defs/frameRef' }] },
     lateCompletionTime: { type: ['number', 'null'] },
     hostClosedFrame: { oneOf: [{ type: 'null' }, { $ref: '#/$defs/frameRef' }] },

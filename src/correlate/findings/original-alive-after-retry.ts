@@ -1,7 +1,7 @@
 import { frameLabel } from '../../common/frame-ref.js';
 import { activityLabel, commandLabel } from '../phrases.js';
 import type { AfterRetryActivity } from '../types.js';
-import type { RetryIdentity } from './retry.js';
+import { RETRY_IDENTITY_SCHEMA, type RetryIdentity } from './retry.js';
 import { declareRule, type JsonSchema } from './declare.js';
 
 export interface OriginalAliveDetails extends RetryIdentity {
@@ -12,33 +12,13 @@ export interface OriginalAliveDetails extends RetryIdentity {
 const SCHEMA: JsonSchema = {
   type: 'object',
   required: [
-    'originalFrame',
-    'originalTime',
-    'retryFrame',
-    'originalAssoc',
-    'retryAssoc',
-    'originalQid',
-    'originalCid',
-    'opcode',
-    'nsid',
-    'slba',
-    'nlb',
+    ...RETRY_IDENTITY_SCHEMA.required,
     'retryTime',
     'activity',
   ],
   additionalProperties: false,
   properties: {
-    originalFrame: { $ref: '#/$defs/frameRef' },
-    originalTime: { type: 'number' },
-    retryFrame: { $ref: '#/$defs/frameRef' },
-    originalAssoc: { type: 'integer' },
-    retryAssoc: { type: 'integer' },
-    originalQid: { type: ['integer', 'null'] },
-    originalCid: { type: 'integer' },
-    opcode: { type: 'string' },
-    nsid: { type: 'integer' },
-    slba: { type: ['integer', 'null'] },
-    nlb: { type: ['integer', 'null'] },
+    ...RETRY_IDENTITY_SCHEMA.properties,
     retryTime: { type: 'number' },
     activity: { type: 'array', items: { $ref: '#/$defs/afterRetryActivity' } },
   },

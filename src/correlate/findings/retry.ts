@@ -3,7 +3,7 @@ import { commandLabel, seconds } from '../phrases.js';
 import type {
   AfterRetryActivity, AssociationSummary, CrossControllerReset, EvidenceStep, FenceKind, RetryKernelEvidence, RetryRule, RetryTraceEvidence, KernelLine, Stamp,
 } from '../types.js';
-import { declareRule, type JsonSchema } from './declare.js';
+import { declareRule, PLACED_LINE_SCHEMA, type JsonSchema } from './declare.js';
 
 /** The original and its retry: what every finding about a retried command names. */
 export interface RetryIdentity {
@@ -19,6 +19,24 @@ export interface RetryIdentity {
   slba: number | null;
   nlb: number | null;
 }
+
+/** The schema of a retried command's identity: the first fields of every such finding's details. */
+export const RETRY_IDENTITY_SCHEMA = {
+  required: ['originalFrame', 'originalTime', 'retryFrame', 'originalAssoc', 'retryAssoc', 'originalQid', 'originalCid', 'opcode', 'nsid', 'slba', 'nlb'],
+  properties: {
+    originalFrame: { $ref: '#/$defs/frameRef' },
+    originalTime: { type: 'number' },
+    retryFrame: { $ref: '#/$defs/frameRef' },
+    originalAssoc: { type: 'integer' },
+    retryAssoc: { type: 'integer' },
+    originalQid: { type: ['integer', 'null'] },
+    originalCid: { type: 'integer' },
+    opcode: { type: 'string' },
+    nsid: { type: 'integer' },
+    slba: { type: ['integer', 'null'] },
+    nlb: { type: ['integer', 'null'] },
+  },
+};
 
 export interface RetryDetails extends RetryIdentity {
   lastControllerContactFrame: number | null;
@@ -160,17 +178,7 @@ export interface RetryFacts {
 const DETAILS = { name: 'retryDetails', schema: {
   type: 'object',
   required: [
-    'originalFrame',
-    'originalTime',
-    'retryFrame',
-    'originalAssoc',
-    'retryAssoc',
-    'originalQid',
-    'originalCid',
-    'opcode',
-    'nsid',
-    'slba',
-    'nlb',
+    ...RETRY_IDENTITY_SCHEMA.required,
     'lastControllerContactFrame',
     'lastControllerContactTime',
     'gapMs',
@@ -195,17 +203,7 @@ const DETAILS = { name: 'retryDetails', schema: {
   ],
   additionalProperties: false,
   properties: {
-    originalFrame: { $ref: '#/$defs/frameRef' },
-    originalTime: { type: 'number' },
-    retryFrame: { $ref: '#/$defs/frameRef' },
-    originalAssoc: { type: 'integer' },
-    retryAssoc: { type: 'integer' },
-    originalQid: { type: ['integer', 'null'] },
-    originalCid: { type: 'integer' },
-    opcode: { type: 'string' },
-    nsid: { type: 'integer' },
-    slba: { type: ['integer', 'null'] },
-    nlb: { type: ['integer', 'null'] },
+    ...RETRY_IDENTITY_SCHEMA.properties,
     lastControllerContactFrame: { oneOf: [{ type: 'null' }, { $ref: '#/$defs/frameRef' }] },
     lastControllerContactTime: { type: ['number', 'null'] },
     gapMs: { type: ['number', 'null'] },
@@ -262,14 +260,10 @@ const DETAILS = { name: 'retryDetails', schema: {
             { type: 'null' },
             {
               type: 'object',
-              required: ['source', 'line', 'time', 'afterFrame', 'text', 'command'],
+              required: [...PLACED_LINE_SCHEMA.required, 'command'],
               additionalProperties: false,
               properties: {
-                source: { type: 'integer' },
-                line: { type: 'integer' },
-                time: { type: 'number' },
-                afterFrame: { oneOf: [{ type: 'null' }, { $ref: '#/$defs/frameRef' }] },
-                text: { type: 'string' },
+                ...PLACED_LINE_SCHEMA.properties,
                 command: { oneOf: [{ type: 'null' }, { $ref: '#/$defs/commandRef' }] },
               },
             },
@@ -281,14 +275,10 @@ const DETAILS = { name: 'retryDetails', schema: {
     },
     controllerGaveUpAt: {
       type: 'object',
-      required: ['source', 'line', 'time', 'afterFrame', 'text', 'timerSeconds', 'marginMs'],
+      required: [...PLACED_LINE_SCHEMA.required, 'timerSeconds', 'marginMs'],
       additionalProperties: false,
       properties: {
-        source: { type: 'integer' },
-        line: { type: 'integer' },
-        time: { type: 'number' },
-        afterFrame: { oneOf: [{ type: 'null' }, { $ref: '#/$defs/frameRef' }] },
-        text: { type: 'string' },
+        ...PLACED_LINE_SCHEMA.properties,
         timerSeconds: { type: 'integer' },
         marginMs: { type: 'number' },
       },

@@ -2,7 +2,7 @@ import { frameLabel } from '../../common/frame-ref.js';
 import { hex } from '../../common/text.js';
 import type { KernelLine, TraceLineRef } from '../types.js';
 import type { RetryRuleId } from './retry.js';
-import { declareRule, type JsonSchema } from './declare.js';
+import { declareRule, PLACED_LINE_SCHEMA, type JsonSchema } from './declare.js';
 
 export interface TimeoutDuringRecoveryDetails {
   opcode: string;
@@ -42,14 +42,10 @@ const SCHEMA: JsonSchema = {
     },
     failedBack: {
       type: 'object',
-      required: ['source', 'line', 'time', 'afterFrame', 'text', 'status', 'statusName'],
+      required: [...PLACED_LINE_SCHEMA.required, 'status', 'statusName'],
       additionalProperties: false,
       properties: {
-        source: { type: 'integer' },
-        line: { type: 'integer' },
-        time: { type: 'number' },
-        afterFrame: { oneOf: [{ type: 'null' }, { $ref: '#/$defs/frameRef' }] },
-        text: { type: 'string' },
+        ...PLACED_LINE_SCHEMA.properties,
         status: { type: 'integer' },
         statusName: { type: 'string' },
       },
