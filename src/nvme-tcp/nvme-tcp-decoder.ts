@@ -5,8 +5,7 @@ import { LastHitMap } from '../common/last-hit-map.js';
 import { ADMIN_IDENTIFY, FABRICS_OPCODE, FCTYPE_CONNECT } from './opcodes.js';
 import { PduFramer, type BodyPlan, type FramedPdu, type FramerCallbacks } from './pdu-framer.js';
 import { blankEvent, looksLikeICReq, looksLikeTlsRecord, startEvent } from './pdu-events.js';
-import { PDU_FORMATS } from './pdu-formats.js';
-
+import { PDU_FORMATS, type PduFormat } from './pdu-formats.js';
 import type { TlsKeyLog } from '../tls/keylog.js';
 import { TlsSession } from '../tls/tls-session.js';
 import {
@@ -289,7 +288,7 @@ export class NvmeTcpDecoder implements StreamSink {
     const isAdmin = nvme.qid === undefined ? undefined : nvme.qid === 0;
     if (length >= format.hlen) {
       format.fields(h, o, f, pdu, st.reused, isAdmin);
-      return this.learn(s, st, f, pdu, length);
+      return this.learn(s, st, f, format, pdu, length);
     }
     // Only part of the header was captured (snapshot length, loss): decode from a zero-filled copy,
     // learn only from what was captured, then drop every field that lay in the missing bytes.
@@ -297,7 +296,7 @@ export class NvmeTcpDecoder implements StreamSink {
     const copy = new Uint8Array(format.hlen);
     copy.set(h.subarray(o, o + length));
     format.fields(copy, 0, f, pdu, st.reused, isAdmin);
-    this.learn(s, st, f, pdu, length);
+    this.learn(s, st, f, format, pdu, length);
     format.cut(pdu, length);
     pdu.violation = undefined;
     return NO_BODY;
@@ -308,7 +307,7 @@ export class NvmeTcpDecoder implements StreamSink {
    * digests (ICResp), the queue id and the Connect data (a Connect), the Identify Controller
    * commands followed for CQT and TBKAS and their data; and so what the framer does with the body.
    */
-  private learn(s: ConnState, st: SideState, f: FramedPdu, pdu: PduRecord, captured: number): BodyPlan {
+  private learn(s: ConnState, st: SideState, f: FramedPdu, format: PduFormat, pdu: PduRecord, captured: number): BodyPlan {
     const nvme = s.nvme;
     const verifyDigest = (f.flags & PduFlag.DDGSTF) !== 0;
     if (pdu.icresp && captured >= 12) {
@@ -329,14 +328,14 @@ export class NvmeTcpDecoder implements StreamSink {
       }
     } else if (pdu.cqe) {
       s.identify?.delete(pdu.cqe.cid);
-    } else if (pdu.data && f.type === PduType.C2HData && s.identify?.has(pdu.cid!)) {
-      const cid = pdu.cid!;
+    } else if (pdu.data && pdu.cid !== undefined && f.type === PduType.C2HData && s.identify?.has(pdu.cid)) {
+      const cid = pdu.cid;
       let buf = s.identify.get(cid);
       if (!buf) s.identify.set(cid, (buf = new Uint8Array(IDENTIFY_BYTES)));
       st.identify = { cid, data: buf };
       return { collect: buf, collectBase: pdu.data.datao, verifyDigest };
     }
-    return verifyDigest && PDU_FORMATS[f.type]?.carriesData ? DIGEST_ONLY : NO_BODY;
+    return verifyDigest && format.carriesData ? DIGEST_ONLY : NO_BODY;
   }
 
   private onComplete(s: ConnState, side: Side, f: FramedPdu, frame: number, time: number): void {

@@ -6,7 +6,7 @@
  */
 import { decodeCqe, decodeSqe, u16, u32 } from './fields.js';
 import type { FramedPdu } from './pdu-framer.js';
-import { PduFlag, type Cqe, type PduEvent, type PduRecord, type Sqe } from './types.js';
+import { PduFlag, PduType, type Cqe, type PduEvent, type PduRecord, type Sqe } from './types.js';
 
 /** Entries the decoder overwrites instead of allocating (the sink keeps nothing); undefined: allocate. */
 export interface ReusedEntries {
@@ -27,7 +27,14 @@ export interface PduFormat {
   cut(pdu: PduRecord, captured: number): void;
 }
 
-/** DATAL must be what PLEN leaves after the header, its digest, the padding to PDO and the data digest. */
+/** The data bytes a PDU carries: what PLEN leaves after the header, its digest, the padding to PDO and the data digest. */
+function dataBytes(f: FramedPdu): number {
+  const hd = f.flags & PduFlag.HDGSTF ? 4 : 0;
+  const dd = f.flags & PduFlag.DDGSTF ? 4 : 0;
+  return f.plen - Math.max(f.pdo, f.hlen + hd) - dd;
+}
+
+/** DATAL must be the data bytes the PDU's lengths leave. */
 function dataFields(h: Uint8Array, o: number, f: FramedPdu, pdu: PduRecord): void {
   pdu.cid = u16(h, o + 8);
   const data = {
@@ -35,10 +42,8 @@ function dataFields(h: Uint8Array, o: number, f: FramedPdu, pdu: PduRecord): voi
     last: (f.flags & PduFlag.LAST_PDU) !== 0, success: (f.flags & PduFlag.SUCCESS) !== 0,
   };
   pdu.data = data;
-  const dd = f.flags & PduFlag.DDGSTF ? 4 : 0;
-  const hd = f.flags & PduFlag.HDGSTF ? 4 : 0;
-  if (data.datal !== f.plen - Math.max(f.pdo, f.hlen + hd) - dd) pdu.violation = `DATAL ${data.datal} does not match PLEN ${f.plen} and PDO ${f.pdo}`;
-  if (f.type === H2C_DATA && data.success) pdu.violation = 'H2CData with the SUCCESS flag';
+  if (data.datal !== dataBytes(f)) pdu.violation = `DATAL ${data.datal} does not match PLEN ${f.plen} and PDO ${f.pdo}`;
+  if (f.type === PduType.H2CData && data.success) pdu.violation = 'H2CData with the SUCCESS flag';
   if (data.success && !data.last) pdu.violation = 'C2HData with SUCCESS but without LAST_PDU';
 }
 
@@ -84,23 +89,19 @@ function dataPdu(name: 'H2CData' | 'C2HData', sender: PduFormat['sender']): PduF
   return { name, hlen: 24, sender, carriesData: true, fields: dataFields, cut: cutTransfer };
 }
 
-const H2C_DATA = 0x06;
-
 /** By PDU type (transport binding, PDU formats). */
 export const PDU_FORMATS: { readonly [type: number]: PduFormat | undefined } = {
-  0x00: initialization('ICReq'),
-  0x01: initialization('ICResp'),
-  0x02: termReq('H2CTermReq', 'host'),
-  0x03: termReq('C2HTermReq', 'controller'),
-  0x04: {
+  [PduType.ICReq]: initialization('ICReq'),
+  [PduType.ICResp]: initialization('ICResp'),
+  [PduType.H2CTermReq]: termReq('H2CTermReq', 'host'),
+  [PduType.C2HTermReq]: termReq('C2HTermReq', 'controller'),
+  [PduType.CapsuleCmd]: {
     name: 'CapsuleCmd', hlen: 72, sender: 'host', carriesData: true,
     fields(h, o, f, pdu, reused, isAdmin) {
       const sqe = decodeSqe(h, o + 8, isAdmin, reused?.sqe);
       pdu.sqe = sqe;
       pdu.cid = sqe.cid;
-      const dd = f.flags & PduFlag.DDGSTF ? 4 : 0;
-      const hd = f.flags & PduFlag.HDGSTF ? 4 : 0;
-      const inCapsule = Math.max(0, f.plen - Math.max(f.pdo, f.hlen + hd) - dd);
+      const inCapsule = Math.max(0, dataBytes(f));
       if (inCapsule > 0) pdu.inCapsuleLength = inCapsule;
     },
     // The SQE starts at PDU byte 8: opcode and CID end at 12, NSID at 16, CDW10–12 (SLBA, NLB, Connect, Property) at 60.
@@ -116,7 +117,7 @@ export const PDU_FORMATS: { readonly [type: number]: PduFormat | undefined } = {
       if (captured < 60) sqe.slba = sqe.nlb = sqe.connect = sqe.property = sqe.cns = undefined;
     },
   },
-  0x05: {
+  [PduType.CapsuleResp]: {
     name: 'CapsuleResp', hlen: 24, sender: 'controller', carriesData: false,
     fields(h, o, _f, pdu, reused) {
       pdu.cqe = decodeCqe(h, o + 8, reused?.cqe);
@@ -126,9 +127,9 @@ export const PDU_FORMATS: { readonly [type: number]: PduFormat | undefined } = {
       if (captured < 24) pdu.cqe = pdu.cid = undefined;
     },
   },
-  0x06: dataPdu('H2CData', 'host'),
-  0x07: dataPdu('C2HData', 'controller'),
-  0x09: {
+  [PduType.H2CData]: dataPdu('H2CData', 'host'),
+  [PduType.C2HData]: dataPdu('C2HData', 'controller'),
+  [PduType.R2T]: {
     name: 'R2T', hlen: 24, sender: 'controller', carriesData: false,
     fields(h, o, _f, pdu) {
       pdu.cid = u16(h, o + 8);
