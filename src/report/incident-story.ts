@@ -74,9 +74,11 @@ export function incidentStory(i: Incident): StoryStep[] {
     steps.push({ time: i.lastTime, where: '', what: `nothing took over before the capture ended${tries ? ` (${count(tries, 'failed attempt')})` : ''}` });
   }
   const retried = all.filter((c) => c.retry);
-  if (retried.length) steps.push(retryStep(i, retried));
-  const timer = timerStep(i, retried);
-  if (timer) steps.push(timer);
+  if (retried.length) {
+    const firstRetry = minOf(retried.map((c) => c.retry!.time));
+    steps.push(retryStep(i, retried, firstRetry));
+    if (i.controllerTimer) steps.push(timerStep(i.controllerTimer, retried.length, firstRetry));
+  }
   const late = all.filter((c) => c.lateCompletion);
   if (late.length) {
     const stamps = late.map((c) => c.lateCompletion as Stamp);
@@ -89,8 +91,7 @@ export function incidentStory(i: Incident): StoryStep[] {
 }
 
 /** The incident's retries as one step: when, how long after the last contact, their verdicts and the rule's wait. */
-function retryStep(i: Incident, retried: IncidentCommand[]): StoryStep {
-  const first = minOf(retried.map((c) => c.retry!.time));
+function retryStep(i: Incident, retried: IncidentCommand[], first: number): StoryStep {
   const gaps = retried.map((c) => c.retry!.gapMs).filter((g): g is number => g !== null);
   const d = i.deadline;
   const gap = gaps.length ? `${s3(minOf(gaps))}${maxOf(gaps) - minOf(gaps) >= 1 ? `–${s3(maxOf(gaps))}` : ''} after the last contact` : '';
@@ -104,10 +105,7 @@ function retryStep(i: Incident, retried: IncidentCommand[]): StoryStep {
 }
 
 /** With a target-side capture: the last command reaching the old controller, and when its keep-alive timer runs out against the first retry. */
-function timerStep(i: Incident, retried: IncidentCommand[]): StoryStep | null {
-  const timer = i.controllerTimer;
-  if (!timer || !retried.length) return null;
-  const first = minOf(retried.map((c) => c.retry!.time));
+function timerStep(timer: NonNullable<Incident['controllerTimer']>, retries: number, first: number): StoryStep {
   const [a, b] = [timer.runsOutFrom - first, timer.runsOutTo - first];
   const side = (x: number) => (x >= 0 ? 'after' : 'before');
   const near = Math.min(Math.abs(a), Math.abs(b)) * 1000;
@@ -115,7 +113,7 @@ function timerStep(i: Incident, retried: IncidentCommand[]): StoryStep | null {
   const span = a === b ? `${s3(Math.abs(a) * 1000)} ${side(a)}` : side(a) === side(b) ? `${s3(near)}–${s3(far)} ${side(a)}` : `between ${s3(Math.abs(a) * 1000)} before and ${s3(b * 1000)} after`;
   return {
     time: timer.lastCommandTime, where: `frame ${frameLabel(timer.frame)}`,
-    what: `the last command the target-side capture shows reaching the old controller: its keep-alive timer runs out ${span} the ${retried.length === 1 ? 'retry' : 'first retry'}`,
+    what: `the last command the target-side capture shows reaching the old controller: its keep-alive timer runs out ${span} the ${retries === 1 ? 'retry' : 'first retry'}`,
   };
 }
 
