@@ -4,6 +4,7 @@
 // both see the same machine, and prints each side's median: how a change made for speed is measured.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { median } from '../dist/common/numbers.js';
 
 const argv = process.argv.slice(2);
 const cut = argv.indexOf('--');
@@ -22,7 +23,6 @@ if (!against || files.length === 0 || !(runs > 0)) {
   process.exit(2);
 }
 const trees = { before: against, after: join(import.meta.dirname, '..') };
-const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
 for (const file of files) {
   const times = { before: [], after: [] };
   for (let i = 0; i < runs; i++) {
